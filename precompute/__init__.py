@@ -1,0 +1,1 @@
+"""Offline, once per driving clip: video -> clip pack (tracks and, later, ratio images)."""

@@ -1,0 +1,176 @@
+"""The clip pack: everything a player needs from one driving clip, in one versioned file.
+
+A clip pack is a NumPy ``.npz`` archive (no pickle) holding a JSON header and plain arrays.
+It describes the clip only, never a particular photo. Format (version 1):
+
+===================  =====================  ==============================================
+key                  array                  meaning
+===================  =====================  ==============================================
+``header``           (B,) uint8             UTF-8 JSON: format, version, fps, frame_count,
+                                            source_size [w, h], neutral_index, tag, source,
+                                            interpolated_frames
+``landmarks``        (F, 478, 2) float32    face mesh points per frame, (x, y) in source px
+``face_detected``    (F,) bool              False where the face was lost and interpolated
+``peripheral``       (F, P, 2) float32      LK-tracked points outside the face (P may be 0)
+``peripheral_valid`` (F, P) bool            False where a point was lost and filled in
+``head``             (F, 2, 3) float32      similarity: neutral-frame points -> frame i
+===================  =====================  ==============================================
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .landmarks import N_LANDMARKS
+
+FORMAT_NAME = "reactive-portraits/clip-pack"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ClipPack:
+    """One driving clip, tracked. Shapes as in the module docstring; F frames, P points."""
+
+    fps: float
+    source_size: tuple[int, int]  # (width, height) of the driving video
+    neutral_index: int
+    landmarks: np.ndarray
+    face_detected: np.ndarray
+    peripheral: np.ndarray
+    peripheral_valid: np.ndarray
+    head: np.ndarray
+    tag: str = ""
+    source: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def frame_count(self) -> int:
+        return int(self.landmarks.shape[0])
+
+    @property
+    def interpolated_frames(self) -> int:
+        return int((~self.face_detected).sum())
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first inconsistent field."""
+        f = self.landmarks.shape[0] if self.landmarks.ndim == 3 else -1
+        checks = [
+            ("landmarks", self.landmarks, (f, N_LANDMARKS, 2), np.float32),
+            ("face_detected", self.face_detected, (f,), np.bool_),
+            ("head", self.head, (f, 2, 3), np.float32),
+        ]
+        p = self.peripheral.shape[1] if self.peripheral.ndim == 3 else -1
+        checks += [
+            ("peripheral", self.peripheral, (f, p, 2), np.float32),
+            ("peripheral_valid", self.peripheral_valid, (f, p), np.bool_),
+        ]
+        for name, arr, shape, dtype in checks:
+            if arr.shape != shape or arr.dtype != dtype:
+                raise ValueError(f"`{name}` must be {shape} {np.dtype(dtype).name}; "
+                                 f"got {arr.shape} {arr.dtype}")
+            if arr.dtype == np.float32 and not np.isfinite(arr).all():
+                raise ValueError(f"`{name}` has non-finite values")
+        if f < 1:
+            raise ValueError("a clip pack needs at least one frame")
+        if not (0 <= self.neutral_index < f):
+            raise ValueError(f"`neutral_index` must be in [0, {f}); got {self.neutral_index}")
+        if not (0 < self.fps <= 1000):
+            raise ValueError(f"`fps` must be in (0, 1000]; got {self.fps}")
+        w, h = self.source_size
+        if w < 1 or h < 1:
+            raise ValueError(f"`source_size` must be positive; got {self.source_size}")
+
+
+def save_pack(pack: ClipPack, path: str | os.PathLike) -> Path:
+    """Validate and write ``pack`` to ``path`` atomically (temp file, then rename)."""
+    pack.validate()
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: output folder {path.parent} does not exist")
+    header = {
+        "format": FORMAT_NAME, "version": FORMAT_VERSION, "fps": float(pack.fps),
+        "frame_count": pack.frame_count, "source_size": [int(v) for v in pack.source_size],
+        "neutral_index": int(pack.neutral_index), "tag": pack.tag, "source": pack.source,
+        "interpolated_frames": pack.interpolated_frames, **pack.extra,
+    }
+    arrays = {
+        "header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
+        "landmarks": pack.landmarks, "face_detected": pack.face_detected,
+        "peripheral": pack.peripheral, "peripheral_valid": pack.peripheral_valid,
+        "head": pack.head,
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with_suppressed_unlink(tmp)
+        raise
+    return path
+
+
+def with_suppressed_unlink(path: str | os.PathLike) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def load_pack(path: str | os.PathLike) -> ClipPack:
+    """Read and validate a clip pack. Any problem is an InputError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: clip pack not found")
+    try:
+        raw = path.read_bytes()
+        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+        raise InputError(f"{path}: not a clip pack or corrupt ({exc.__class__.__name__}); "
+                         "write it again with `reactive precompute`") from None
+    if "header" not in arrays:
+        raise InputError(f"{path}: not a clip pack (no header); write it with `reactive precompute`")
+    try:
+        header = json.loads(arrays["header"].tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(f"{path}: clip pack header is corrupt; write it again") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise InputError(f"{path}: not a clip pack (format is {header.get('format')!r})"
+                         if isinstance(header, dict) else f"{path}: clip pack header is corrupt")
+    if header.get("version") != FORMAT_VERSION:
+        raise InputError(f"{path}: clip pack format version {header.get('version')} is not "
+                         f"supported (this program reads version {FORMAT_VERSION}); "
+                         "precompute the clip again")
+    known = {"format", "version", "fps", "frame_count", "source_size", "neutral_index", "tag",
+             "source", "interpolated_frames"}
+    try:
+        pack = ClipPack(
+            fps=float(header["fps"]),
+            source_size=(int(header["source_size"][0]), int(header["source_size"][1])),
+            neutral_index=int(header["neutral_index"]),
+            landmarks=arrays["landmarks"], face_detected=arrays["face_detected"],
+            peripheral=arrays["peripheral"], peripheral_valid=arrays["peripheral_valid"],
+            head=arrays["head"], tag=str(header.get("tag", "")),
+            source=str(header.get("source", "")),
+            extra={k: v for k, v in header.items() if k not in known})
+        pack.validate()
+        if pack.frame_count != int(header["frame_count"]):
+            raise ValueError(f"header says {header['frame_count']} frames, arrays hold "
+                             f"{pack.frame_count}")
+    except (KeyError, TypeError, IndexError) as exc:
+        raise InputError(f"{path}: clip pack is missing {exc}; precompute the clip again") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: clip pack is invalid: {exc}") from None
+    return pack

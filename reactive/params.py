@@ -1,0 +1,75 @@
+"""Every tunable constant, one frozen dataclass per stage.
+
+Defaults are the paper's values ("Bringing Portraits to Life", Averbuch-Elor et al. 2017)
+where the paper gives one, with the section named; the rest are ours and say why.
+Change them with ``dataclasses.replace``; never mutate mid-run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrackingParams:
+    """precompute: landmarks and peripheral points in the driving clip (Sec. 4)."""
+
+    # MediaPipe face mesh confidences (video mode); 0.5 is MediaPipe's own default.
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    # Peripheral points: "good features" outside the face on the neutral frame (Sec. 4).
+    peripheral_max_points: int = 80
+    peripheral_quality: float = 0.01
+    # Spacing as a fraction of the frame diagonal, so point density does not depend on size.
+    peripheral_min_distance_frac: float = 0.04
+    # Keep features off the face: the face hull is grown by this fraction of its size.
+    peripheral_face_margin_frac: float = 0.08
+    # Pyramidal Lucas-Kanade (Bouguet 2001, the paper's tracker [4]).
+    lk_window_px: int = 21
+    lk_levels: int = 3
+    # Forward-backward check: a point whose round trip misses by more than this is lost.
+    fb_max_error_px: float = 1.0
+    # Face lost: gaps up to this long are interpolated; longer ones are an error.
+    max_gap_s: float = 0.5
+    # More than this fraction of frames without a face -> the clip is unusable.
+    max_lost_fraction: float = 0.2
+
+
+@dataclass(frozen=True)
+class PhotoParams:
+    """reactive: loading and checking the target photo t*."""
+
+    # Longer side cap; keeps per-frame cost bounded for 20-megapixel photos.
+    max_side: int = 1024
+    # Head turn (|yaw| estimate, 0 = frontal, 1 = profile) above which we warn (Sec. 3 assumes
+    # a frontal target).
+    max_yaw_warn: float = 0.25
+    # Mouth opening / mouth width above which the target is not neutral (Sec. 3 assumes neutral).
+    max_mouth_open_warn: float = 0.15
+
+
+@dataclass(frozen=True)
+class WarpParams:
+    """reactive: confidence-aware warping (Sec. 4)."""
+
+    # "10 different blurring kernels with radii in the range [0, 0.05 * S_diag]" (Sec. 4).
+    blur_levels: int = 10
+    blur_radius_max_frac: float = 0.05
+    # Blur radius at distance d from the face is min(d * slope, max). slope <= 1 keeps every
+    # blur window outside the face, so the face stays unsmoothed and the field stays continuous
+    # at its edge.
+    blur_radius_slope: float = 1.0
+    # Two box passes approximate the paper's disk with a smoother (tent) profile; a box of any
+    # radius costs O(1) per pixel through a summed-area table.
+    blur_passes: int = 2
+    # Fixed-point iterations that invert the forward field (inverse mapping, Sec. 4).
+    inverse_iterations: int = 4
+    # The outer band of the frame is held still (the paper's fixed border points); the hold
+    # fades out over the next band so there is no seam.
+    border_hold_frac: float = 0.05
+    border_fade_frac: float = 0.05
+    # Border control points per side.
+    border_points_per_side: int = 9
+    # A hallucinated peripheral point closer than this (fraction of the face size) to another
+    # control point is dropped: near-duplicate points make slivers.
+    min_point_spacing_frac: float = 0.03

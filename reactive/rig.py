@@ -1,0 +1,222 @@
+"""The rig: everything about one photo and one clip that does not change per frame (Sec. 4).
+
+Built once from the target photo's landmarks and a clip pack:
+
+- ``phi``: least-squares similarity t* <- s* from eye-region and nose-tip landmarks.
+- Control points (rest positions in the photo): the 468 face-mesh points, the clip's
+  peripheral points hallucinated through ``phi``, and fixed points on the image border.
+- Per-frame offsets by Eq. 1: ``p_i^t = p_0^t + A (p_i^s - p_0^s)``, A = phi's rotation+scale.
+- Triangulation (Delaunay on the photo's rest positions, so it is valid where we sample) and
+  per-pixel triangle vertices and barycentric weights.
+- Smoothing radius per pixel (0 inside the face, growing with distance outside) and the
+  border hold.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from . import landmarks as lm
+from .clippack import ClipPack
+from .params import WarpParams
+from .similarity import apply_similarity, fit_similarity
+from .warp import interpolate_offsets, inverse_sample, smooth_field
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Rig:
+    """Per photo + clip. K control points = 468 face + P peripheral + B border."""
+
+    photo: np.ndarray           # (H, W, 3) uint8 RGB
+    target_points: np.ndarray   # (478, 2) float32, the photo's landmarks
+    phi: np.ndarray             # (2, 3) float64, s* -> t*
+    rest: np.ndarray            # (K, 2) float32 control points in the photo
+    n_face: int
+    peripheral_ids: np.ndarray  # (P,) int, which of the pack's peripheral points are used
+    triangles: np.ndarray       # (T, 3) int32 into ``rest``
+    vertex_ids: np.ndarray      # (H, W, 3) int32
+    weights: np.ndarray         # (H, W, 3) float32
+    radius: np.ndarray          # (H, W) int32 smoothing half-width, 0 inside the face
+    hold: np.ndarray            # (H, W) float32 border hold, 0 at the edge .. 1 inside
+    face_mask: np.ndarray       # (H, W) bool, the face oval in the photo
+    params: WarpParams
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.photo.shape[:2]
+
+
+def border_points(width: int, height: int, per_side: int) -> np.ndarray:
+    """Points evenly spaced along the frame border, corners included. (B, 2) float32."""
+    xs = np.linspace(0, width - 1, per_side)
+    ys = np.linspace(0, height - 1, per_side)
+    pts = [(x, 0) for x in xs] + [(x, height - 1) for x in xs]
+    pts += [(0, y) for y in ys[1:-1]] + [(width - 1, y) for y in ys[1:-1]]
+    return np.array(pts, np.float32)
+
+
+def select_peripheral(candidates: np.ndarray, taken: np.ndarray, face_points: np.ndarray,
+                      shape: tuple[int, int], min_spacing: float, border_band: float
+                      ) -> np.ndarray:
+    """Which hallucinated peripheral points to keep (indices into ``candidates``).
+
+    Dropped: points outside the photo or in the held border band, inside the photo's face
+    oval (the driver's head may be wider than the target's), and points closer than
+    ``min_spacing`` to a point already taken (slivers).
+    """
+    h, w = shape
+    oval = lm.face_polygon(face_points).reshape(-1, 1, 2)
+    keep = []
+    pts = [p for p in taken]
+    for k, (x, y) in enumerate(candidates):
+        if not (border_band <= x <= w - 1 - border_band and border_band <= y <= h - 1 - border_band):
+            continue
+        if cv2.pointPolygonTest(oval, (float(x), float(y)), True) > -min_spacing:
+            continue
+        if pts and np.min(np.hypot(*(np.asarray(pts) - (x, y)).T)) < min_spacing:
+            continue
+        keep.append(k)
+        pts.append((x, y))
+    return np.array(keep, dtype=np.int64)
+
+
+def pixel_barycentrics(tri: Delaunay, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Triangle vertices and barycentric weights of every pixel centre. Pixels outside the
+    hull (there are none when the border points are included) get vertex 0 with weight 0."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    pix = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float64)
+    simplex = tri.find_simplex(pix)
+    inside = simplex >= 0
+    s = np.where(inside, simplex, 0)
+    t = tri.transform[s]
+    b01 = np.einsum("nij,nj->ni", t[:, :2], pix - t[:, 2])
+    bary = np.concatenate([b01, 1 - b01.sum(axis=1, keepdims=True)], axis=1)
+    bary = np.clip(bary, 0.0, 1.0)
+    bary /= np.maximum(bary.sum(axis=1, keepdims=True), 1e-12)
+    bary[~inside] = 0.0
+    ids = tri.simplices[s].astype(np.int32)
+    return ids.reshape(h, w, 3), bary.astype(np.float32).reshape(h, w, 3)
+
+
+def smoothing_radius(face_mask: np.ndarray, params: WarpParams) -> np.ndarray:
+    """Box half-width per pixel: 0 in the face, growing with distance, quantized to
+    ``params.blur_levels`` radii in [0, blur_radius_max_frac * diagonal] (Sec. 4)."""
+    h, w = face_mask.shape
+    dist = cv2.distanceTransform((~face_mask).astype(np.uint8), cv2.DIST_L2, 5)
+    r_max = params.blur_radius_max_frac * float(np.hypot(w, h))
+    levels = np.linspace(0.0, r_max, params.blur_levels)
+    want = np.minimum(dist * params.blur_radius_slope, r_max)
+    # Round down to a level so the window never reaches into the face.
+    idx = np.searchsorted(levels, want, side="right") - 1
+    return np.floor(levels[np.clip(idx, 0, len(levels) - 1)]).astype(np.int32)
+
+
+def border_hold(shape: tuple[int, int], params: WarpParams) -> np.ndarray:
+    """1 inside, 0 within ``border_hold_frac`` of the shorter side from the edge, smooth ramp."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    d = np.minimum(np.minimum(xx, w - 1 - xx), np.minimum(yy, h - 1 - yy)).astype(np.float32)
+    side = float(min(h, w))
+    t = (d - params.border_hold_frac * side) / max(params.border_fade_frac * side, 1.0)
+    t = np.clip(t, 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
+def face_mask_from_points(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(lm.face_polygon(points)).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack, *,
+              params: WarpParams = WarpParams()) -> Rig:
+    """Fit phi and build the per-photo warp structures.
+
+    Parameters
+    ----------
+    photo : (H, W, 3) uint8 RGB target t*.
+    target_points : (478, 2) float32 landmarks of ``photo``.
+    pack : the driving clip.
+    """
+    if target_points.shape != (lm.N_LANDMARKS, 2):
+        raise ValueError(f"`target_points` must be ({lm.N_LANDMARKS}, 2); got {target_points.shape}")
+    h, w = photo.shape[:2]
+    s0 = pack.landmarks[pack.neutral_index].astype(np.float64)
+    t0 = target_points.astype(np.float64)
+    phi = fit_similarity(s0[lm.PHI_POINTS], t0[lm.PHI_POINTS])
+
+    face_rest = target_points[:lm.N_MESH].astype(np.float32)
+    border = border_points(w, h, params.border_points_per_side)
+    face_size = float(np.sqrt(cv2.contourArea(lm.face_polygon(target_points))))
+    halluc = apply_similarity(phi, pack.peripheral[pack.neutral_index].astype(np.float64))
+    band = params.border_hold_frac * min(h, w)
+    ids = select_peripheral(halluc, np.concatenate([border]), target_points, (h, w),
+                            params.min_point_spacing_frac * face_size, band)
+    rest = np.concatenate([face_rest, halluc[ids].astype(np.float32), border]).astype(np.float32)
+    tri = Delaunay(rest.astype(np.float64))
+    vertex_ids, weights = pixel_barycentrics(tri, (h, w))
+    face_mask = face_mask_from_points(target_points, (h, w))
+    log.debug("rig: %d face + %d peripheral + %d border points, %d triangles",
+              len(face_rest), len(ids), len(border), len(tri.simplices))
+    return Rig(photo=np.ascontiguousarray(photo), target_points=target_points.astype(np.float32),
+               phi=phi, rest=rest, n_face=len(face_rest), peripheral_ids=ids,
+               triangles=tri.simplices.astype(np.int32), vertex_ids=vertex_ids, weights=weights,
+               radius=smoothing_radius(face_mask, params), hold=border_hold((h, w), params),
+               face_mask=face_mask, params=params)
+
+
+def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Control-point offsets of clip frame ``i`` in the photo, by Eq. 1. (K, 2) float32."""
+    k = len(rig.rest)
+    if out is None:
+        out = np.zeros((k, 2), np.float32)
+    a = rig.phi[:, :2].astype(np.float32)
+    n0 = pack.neutral_index
+    face = pack.landmarks[i, :lm.N_MESH] - pack.landmarks[n0, :lm.N_MESH]
+    out[:rig.n_face] = face @ a.T
+    p = len(rig.peripheral_ids)
+    if p:
+        per = pack.peripheral[i, rig.peripheral_ids] - pack.peripheral[n0, rig.peripheral_ids]
+        out[rig.n_face:rig.n_face + p] = per @ a.T
+    out[rig.n_face + p:] = 0.0
+    return out
+
+
+class Warper:
+    """Per-frame synthesis with preallocated buffers: offsets -> field -> frame.
+
+    ``warper(offsets)`` returns the frame buffer (overwritten by the next call).
+    """
+
+    def __init__(self, rig: Rig, *, smooth: bool = True):
+        h, w = rig.shape
+        self.rig = rig
+        self.smooth = smooth
+        self.field = np.zeros((h, w, 2), np.float32)
+        self._scratch = np.zeros((h, w, 2), np.float32)
+        self._sat = np.zeros((2, h + 1, w + 1), np.float64)
+        self.frame = np.zeros_like(rig.photo)
+
+    def compute_field(self, offsets: np.ndarray) -> np.ndarray:
+        """Dense forward field for ``offsets`` (K, 2) float32; returns the internal buffer."""
+        r = self.rig
+        interpolate_offsets(r.vertex_ids, r.weights, offsets, self.field)
+        if self.smooth:
+            smooth_field(self.field, r.radius, r.hold, passes=r.params.blur_passes,
+                         sat=self._sat, scratch=self._scratch)
+        else:
+            self.field *= r.hold[..., None]
+        return self.field
+
+    def __call__(self, offsets: np.ndarray) -> np.ndarray:
+        self.compute_field(offsets)
+        return inverse_sample(self.rig.photo, self.field,
+                              iterations=self.rig.params.inverse_iterations, out=self.frame)
