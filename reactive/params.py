@@ -42,10 +42,11 @@ class PhotoParams:
     # Longer side cap; keeps per-frame cost bounded for 20-megapixel photos.
     max_side: int = 1024
     # Head turn (|yaw| estimate, 0 = frontal, 1 = profile) above which we warn (Sec. 3 assumes
-    # a frontal target).
-    max_yaw_warn: float = 0.25
+    # a frontal target). 0.35 is roughly 20 degrees: the Mona Lisa (about 0.3) passes quietly.
+    max_yaw_warn: float = 0.35
     # Mouth opening / mouth width above which the target is not neutral (Sec. 3 assumes neutral).
-    max_mouth_open_warn: float = 0.15
+    # Relaxed lips are often parted (0.1-0.2); a visibly open mouth is above 0.3.
+    max_mouth_open_warn: float = 0.25
 
 
 @dataclass(frozen=True)

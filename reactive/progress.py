@@ -9,7 +9,7 @@ import time
 class Progress:
     """``Progress("tracking", total)``; call ``update(i)``; ``close()`` ends the line.
 
-    On a terminal it redraws one line; elsewhere (CI, logs) it prints every 10%.
+    On a terminal it redraws one line; elsewhere (CI, logs) it prints every 25%.
     """
 
     def __init__(self, label: str, total: int, *, stream=None, enabled: bool = True):
@@ -35,10 +35,10 @@ class Progress:
             self.stream.write(f"\r{self.label} [{bar:<30}] {done}/{self.total} ({rate:.0f}/s)")
             self.stream.flush()
         else:
-            decile = int(frac * 10)
+            decile = int(frac * 4)
             if decile > self._last_decile:
                 self._last_decile = decile
-                self.stream.write(f"{self.label}: {int(frac * 100)}%\n")
+                self.stream.write(f"{self.label}: {decile * 25}%\n")
                 self.stream.flush()
 
     def close(self) -> float:

@@ -1,0 +1,68 @@
+"""Offline rendering: photo + clip pack -> one output frame per clip frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from .clippack import ClipPack
+from .params import WarpParams
+from .rig import Rig, Warper, build_rig, frame_offsets
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    side_by_side: bool = False
+    warp: WarpParams = WarpParams()
+
+
+def iter_frames(rig: Rig, pack: ClipPack, *, smooth: bool = True) -> Iterator[np.ndarray]:
+    """Yield the warped photo for each clip frame. The yielded array is reused: copy to keep."""
+    warper = Warper(rig, smooth=smooth)
+    offsets = np.zeros((len(rig.rest), 2), np.float32)
+    for i in range(pack.frame_count):
+        frame_offsets(rig, pack, i, offsets)
+        yield warper(offsets)
+
+
+def side_by_side(driving: np.ndarray, result: np.ndarray, out: np.ndarray | None = None
+                 ) -> np.ndarray:
+    """The driving frame scaled to the result's height, left of it. (H, W_d + W, 3) uint8."""
+    h = result.shape[0]
+    w_d = max(1, int(round(driving.shape[1] * h / driving.shape[0])))
+    if out is None:
+        out = np.empty((h, w_d + result.shape[1], 3), np.uint8)
+    out[:, :w_d] = cv2.resize(driving, (w_d, h), interpolation=cv2.INTER_AREA)
+    out[:, w_d:] = result
+    return out
+
+
+def render(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack,
+           write: Callable[[np.ndarray], None], *, options: RenderOptions = RenderOptions(),
+           driving: Iterable[np.ndarray] | None = None,
+           progress: Callable[[int], None] | None = None) -> int:
+    """Render every clip frame and hand it to ``write``. Returns the number of frames.
+
+    ``driving`` (the clip's own frames) is needed for ``options.side_by_side``.
+    """
+    rig = build_rig(photo, target_points, pack, params=options.warp)
+    drive_iter = iter(driving) if driving is not None else None
+    if options.side_by_side and drive_iter is None:
+        raise ValueError("`driving` frames are needed for a side-by-side render")
+    n = 0
+    canvas = None
+    for n, frame in enumerate(iter_frames(rig, pack), start=1):
+        if options.side_by_side:
+            drv = next(drive_iter, None)
+            if drv is None:  # the video decoded fewer frames than the pack holds
+                break
+            canvas = side_by_side(drv, frame, canvas)
+            write(canvas)
+        else:
+            write(frame)
+        if progress is not None:
+            progress(n)
+    return n
