@@ -73,16 +73,25 @@ def _render(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from precompute import cli as precompute_cli
 
-    parser = argparse.ArgumentParser(prog="reactive", description="Bring a portrait to life.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    # -v/-q work before or after the subcommand; SUPPRESS keeps a subcommand's default from
+    # overwriting what was given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="more log output")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress bars")
+    parser = argparse.ArgumentParser(prog="reactive", description="Bring a portrait to life.",
+                                     parents=[common])
+    parser.set_defaults(verbose=False, quiet=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    pre = sub.add_parser("precompute", help="track a driving clip into a clip pack")
+    pre = sub.add_parser("precompute", parents=[common],
+                         help="track a driving clip into a clip pack")
     precompute_cli.add_arguments(pre)
     pre.set_defaults(func=precompute_cli.run)
 
-    ren = sub.add_parser("render", help="render a photo driven by a clip to a video or frames")
+    ren = sub.add_parser("render", parents=[common],
+                         help="render a photo driven by a clip to a video or frames")
     ren.add_argument("photo", help="portrait photo (jpg, png, ...)")
     src = ren.add_mutually_exclusive_group(required=True)
     src.add_argument("--driving", help="driving video (tracked on the fly)")

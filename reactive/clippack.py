@@ -116,12 +116,12 @@ def save_pack(pack: ClipPack, path: str | os.PathLike) -> Path:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with_suppressed_unlink(tmp)
+        _unlink_quietly(tmp)
         raise
     return path
 
 
-def with_suppressed_unlink(path: str | os.PathLike) -> None:
+def _unlink_quietly(path: str | os.PathLike) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:

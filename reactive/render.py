@@ -54,7 +54,7 @@ def render(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack,
         raise ValueError("`driving` frames are needed for a side-by-side render")
     n = 0
     canvas = None
-    for n, frame in enumerate(iter_frames(rig, pack), start=1):
+    for frame in iter_frames(rig, pack):
         if options.side_by_side:
             drv = next(drive_iter, None)
             if drv is None:  # the video decoded fewer frames than the pack holds
@@ -63,6 +63,7 @@ def render(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack,
             write(canvas)
         else:
             write(frame)
+        n += 1
         if progress is not None:
             progress(n)
     return n

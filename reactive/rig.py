@@ -47,6 +47,7 @@ class Rig:
     hold: np.ndarray            # (H, W) float32 border hold, 0 at the edge .. 1 inside
     face_mask: np.ndarray       # (H, W) bool, the face oval in the photo
     params: WarpParams
+    room: np.ndarray            # (4,) float32 free px left, right, up, down of the face
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -110,7 +111,9 @@ def smoothing_radius(face_mask: np.ndarray, params: WarpParams) -> np.ndarray:
     """Box half-width per pixel: 0 in the face, growing with distance, quantized to
     ``params.blur_levels`` radii in [0, blur_radius_max_frac * diagonal] (Sec. 4)."""
     h, w = face_mask.shape
-    dist = cv2.distanceTransform((~face_mask).astype(np.uint8), cv2.DIST_L2, 5)
+    # Chessboard distance is the one that matters for a square window: a box of half-width
+    # d - 1 around a pixel at chessboard distance d touches no face pixel.
+    dist = cv2.distanceTransform((~face_mask).astype(np.uint8), cv2.DIST_C, 3) - 1.0
     r_max = params.blur_radius_max_frac * float(np.hypot(w, h))
     levels = np.linspace(0.0, r_max, params.blur_levels)
     want = np.minimum(dist * params.blur_radius_slope, r_max)
@@ -128,6 +131,33 @@ def border_hold(shape: tuple[int, int], params: WarpParams) -> np.ndarray:
     t = (d - params.border_hold_frac * side) / max(params.border_fade_frac * side, 1.0)
     t = np.clip(t, 0.0, 1.0)
     return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
+def head_room(face_points: np.ndarray, shape: tuple[int, int], params: WarpParams) -> np.ndarray:
+    """Free pixels between the face and the start of the border hold: left, right, up, down."""
+    h, w = shape
+    inner = (params.border_hold_frac + params.border_fade_frac) * min(h, w)
+    x0, y0 = face_points[:lm.N_MESH].min(axis=0)
+    x1, y1 = face_points[:lm.N_MESH].max(axis=0)
+    room = np.array([x0 - inner, (w - 1 - inner) - x1, y0 - inner, (h - 1 - inner) - y1])
+    return np.maximum(room, 1.0).astype(np.float32)
+
+
+def limit_head_shift(offsets: np.ndarray, n_moving: int, room: np.ndarray,
+                     fraction: float) -> None:
+    """Softly cap the whole-head shift (mean face offset) to ``fraction`` of the room.
+
+    A driver who moves a lot, mapped onto a photo whose face nearly fills the frame, would
+    otherwise squeeze the band between the face and the held border until the field folds
+    (gradient > 1): tears and smears. tanh keeps small moves as they are. In place on the
+    first ``n_moving`` rows of ``offsets`` (K, 2).
+    """
+    t = offsets[:n_moving].mean(axis=0)
+    limited = np.empty(2, np.float32)
+    for axis in range(2):
+        r = fraction * (room[2 * axis + 1] if t[axis] > 0 else room[2 * axis])
+        limited[axis] = r * np.tanh(t[axis] / r)
+    offsets[:n_moving] -= t - limited
 
 
 def face_mask_from_points(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -170,7 +200,8 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack, *,
                phi=phi, rest=rest, n_face=len(face_rest), peripheral_ids=ids,
                triangles=tri.simplices.astype(np.int32), vertex_ids=vertex_ids, weights=weights,
                radius=smoothing_radius(face_mask, params), hold=border_hold((h, w), params),
-               face_mask=face_mask, params=params)
+               face_mask=face_mask, params=params,
+               room=head_room(target_points, (h, w), params))
 
 
 def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -187,6 +218,8 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
         per = pack.peripheral[i, rig.peripheral_ids] - pack.peripheral[n0, rig.peripheral_ids]
         out[rig.n_face:rig.n_face + p] = per @ a.T
     out[rig.n_face + p:] = 0.0
+    if rig.params.head_shift_room_frac > 0:
+        limit_head_shift(out, rig.n_face + p, rig.room, rig.params.head_shift_room_frac)
     return out
 
 

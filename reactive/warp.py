@@ -7,7 +7,7 @@ per-pixel weight are fixed per photo (see ``rig.py``); a frame costs
 1. ``interpolate_offsets``: piecewise-linear field from the control-point offsets (3 taps);
 2. ``smooth_field``: confidence-aware smoothing, a box whose radius grows with distance from
    the face (summed-area table: any radius in O(1) per pixel), nothing inside the face;
-3. ``inverse_sample``: inverse mapping by fixed-point iteration ``y <- x - field(y)``, then
+3. ``inverse_sample``: inverse mapping, solving ``y + field(y) = x`` by Newton steps, then
    bilinear sampling of the photo at ``y``.
 
 Each kernel is a small ``@njit(cache=True)`` function writing into preallocated outputs; the
@@ -124,25 +124,63 @@ def _ones_like_hold(hold: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, inline="always")
-def _bilinear_field(field, x, y, c):
+def _field_and_jacobian(field, x, y):
+    """Bilinear field value at (x, y) and its derivatives, from the same four taps."""
     h, w = field.shape[0], field.shape[1]
-    if x < 0.0:
-        x = 0.0
-    elif x > w - 1:
-        x = w - 1.0
-    if y < 0.0:
-        y = 0.0
-    elif y > h - 1:
-        y = h - 1.0
-    x0 = int(x)
-    y0 = int(y)
+    x = min(max(x, 0.0), w - 1.0)
+    y = min(max(y, 0.0), h - 1.0)
+    x0 = min(int(x), w - 2) if w > 1 else 0
+    y0 = min(int(y), h - 2) if h > 1 else 0
     x1 = min(x0 + 1, w - 1)
     y1 = min(y0 + 1, h - 1)
     fx = x - x0
     fy = y - y0
-    top = field[y0, x0, c] * (1.0 - fx) + field[y0, x1, c] * fx
-    bot = field[y1, x0, c] * (1.0 - fx) + field[y1, x1, c] * fx
-    return top * (1.0 - fy) + bot * fy
+    a0, b0, c0, d0 = field[y0, x0, 0], field[y0, x1, 0], field[y1, x0, 0], field[y1, x1, 0]
+    a1, b1, c1, d1 = field[y0, x0, 1], field[y0, x1, 1], field[y1, x0, 1], field[y1, x1, 1]
+    u = (a0 * (1 - fx) + b0 * fx) * (1 - fy) + (c0 * (1 - fx) + d0 * fx) * fy
+    v = (a1 * (1 - fx) + b1 * fx) * (1 - fy) + (c1 * (1 - fx) + d1 * fx) * fy
+    ux = (b0 - a0) * (1 - fy) + (d0 - c0) * fy
+    uy = (c0 - a0) * (1 - fx) + (d0 - b0) * fx
+    vx = (b1 - a1) * (1 - fy) + (d1 - c1) * fy
+    vy = (c1 - a1) * (1 - fx) + (d1 - b1) * fx
+    return u, v, ux, uy, vx, vy
+
+
+# A Newton step never moves further than this; a start closer than CONVERGED_PX to a
+# solution counts as converged (the next pixel may start from it).
+MAX_STEP_PX = 4.0
+CONVERGED_PX = 0.25
+
+
+@njit(cache=True, inline="always")
+def _newton(field, x, y, sx, sy, iterations):
+    """Newton on g(s) = s + field(s) - (x, y) from (sx, sy). Returns (sx, sy, |g|).
+
+    Plain fixed-point steps crawl where the field compresses (lids closing, |grad| near 1);
+    Newton converges in two or three. Where the field folds (det(I + J) small) it takes a
+    fixed-point step, and every step is capped so one bad cell cannot throw it far away.
+    """
+    for _ in range(iterations):
+        u, v, ux, uy, vx, vy = _field_and_jacobian(field, sx, sy)
+        rx = sx + u - x
+        ry = sy + v - y
+        j00 = 1.0 + ux
+        j11 = 1.0 + vy
+        det = j00 * j11 - uy * vx
+        if det > 0.05:
+            dx = (j11 * rx - uy * ry) / det
+            dy = (j00 * ry - vx * rx) / det
+        else:
+            dx = rx
+            dy = ry
+        n = np.sqrt(dx * dx + dy * dy)
+        if n > MAX_STEP_PX:
+            dx *= MAX_STEP_PX / n
+            dy *= MAX_STEP_PX / n
+        sx -= dx
+        sy -= dy
+    u, v, ux, uy, vx, vy = _field_and_jacobian(field, sx, sy)
+    return sx, sy, np.sqrt((sx + u - x) ** 2 + (sy + v - y) ** 2)
 
 
 @njit(cache=True, parallel=True)
@@ -150,22 +188,24 @@ def _inverse_sample(photo, field, iterations, out):
     h, w = photo.shape[0], photo.shape[1]
     nch = photo.shape[2]
     for y in prange(h):
+        px = 0.0
+        py = 0.0
+        prev_ok = False
         for x in range(w):
-            sx = x - field[y, x, 0]
-            sy = y - field[y, x, 1]
-            for _ in range(iterations):
-                fx_ = _bilinear_field(field, sx, sy, 0)
-                fy_ = _bilinear_field(field, sx, sy, 1)
-                sx = x - fx_
-                sy = y - fy_
-            if sx < 0.0:
-                sx = 0.0
-            elif sx > w - 1:
-                sx = w - 1.0
-            if sy < 0.0:
-                sy = 0.0
-            elif sy > h - 1:
-                sy = h - 1.0
+            # Start from the local guess x - field(x); where that fails (the field folds, or
+            # compresses hard) continue from the left neighbour's answer one pixel on, which
+            # keeps neighbouring pixels on the same sheet of a fold (no speckle).
+            sx, sy, r = _newton(field, x, y, x - field[y, x, 0], y - field[y, x, 1],
+                                iterations)
+            if r > CONVERGED_PX and prev_ok:
+                sx2, sy2, r2 = _newton(field, x, y, px + 1.0, py, iterations)
+                if r2 < r:
+                    sx, sy, r = sx2, sy2, r2
+            px = sx
+            py = sy
+            prev_ok = r <= CONVERGED_PX
+            sx = min(max(sx, 0.0), w - 1.0)
+            sy = min(max(sy, 0.0), h - 1.0)
             x0 = int(sx)
             y0 = int(sy)
             x1 = min(x0 + 1, w - 1)
@@ -175,8 +215,8 @@ def _inverse_sample(photo, field, iterations, out):
             for c in range(nch):
                 top = photo[y0, x0, c] * (1.0 - ax) + photo[y0, x1, c] * ax
                 bot = photo[y1, x0, c] * (1.0 - ax) + photo[y1, x1, c] * ax
-                v = top * (1.0 - ay) + bot * ay + 0.5
-                out[y, x, c] = np.uint8(min(max(v, 0.0), 255.0))
+                val = top * (1.0 - ay) + bot * ay + 0.5
+                out[y, x, c] = np.uint8(min(max(val, 0.0), 255.0))
 
 
 def inverse_sample(photo: np.ndarray, field: np.ndarray, *, iterations: int,
@@ -187,8 +227,9 @@ def inverse_sample(photo: np.ndarray, field: np.ndarray, *, iterations: int,
     ----------
     photo : (H, W, C) uint8.
     field : (H, W, 2) float32 forward displacement on the photo grid.
-    iterations : fixed-point steps of ``y <- x - field(y)``; exact for a constant field after
-        one, and converges wherever the field is a contraction (|grad field| < 1).
+    iterations : Newton steps solving ``y + field(y) = x`` from ``x - field(x)``, or from the
+        left neighbour's solution where that fails (see ``_inverse_sample``); exact for a
+        constant field after one.
     out : (H, W, C) uint8, written in place and returned. Zero field gives ``photo`` exactly.
     """
     _inverse_sample(photo, field, iterations, out)

@@ -267,9 +267,19 @@ def test_read_all_needs_two_frames(tmp_path):
 
 
 def test_missing_fps_falls_back_to_25(tmp_path, monkeypatch, caplog):
-    class NoFpsCapture(cv2.VideoCapture):
+    real_capture = cv2.VideoCapture
+
+    class NoFpsCapture:
+        # A wrapper, not a subclass: subclassing cv2.VideoCapture in Python crashes the
+        # interpreter later, when the instance is collected.
+        def __init__(self, *args):
+            self._cap = real_capture(*args)
+
         def get(self, prop):
-            return 0.0 if prop == cv2.CAP_PROP_FPS else super().get(prop)
+            return 0.0 if prop == cv2.CAP_PROP_FPS else self._cap.get(prop)
+
+        def __getattr__(self, name):
+            return getattr(self._cap, name)
 
     path = tmp_path / "v.mp4"
     _write(path, _smooth_frames(3, 32, 32), fps=12)

@@ -1,0 +1,178 @@
+"""Per-frame warp time against one ``cv2.remap`` of the same frame size.
+
+Measures the real path a render takes per frame: a Rig built from a real photo and clip pack
+(``reactive.rig.build_rig``), then ``Warper.__call__`` (offsets -> field -> smoothed ->
+inverse-sampled frame) on the clip's real per-frame offsets (``reactive.rig.frame_offsets``),
+cycling over the clip's frames. Also times each stage alone (``interpolate_offsets``,
+``smooth_field``, ``inverse_sample``, with the Warper's own buffers) and a bilinear
+``cv2.remap`` with float32 maps as the baseline.
+
+Usage::
+
+    python benchmarks/bench_warp.py [--sizes 512 1024] [--frames 200] [--threads N]
+
+Inputs default to ``../shared/data`` beside the project (portraits/s42.jpg, driving/d0.mp4);
+the clip pack is cached in the system temp folder. Exits 2 when the media is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = (ROOT / ".." / "shared" / "data").resolve()
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+import cv2  # noqa: E402
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+WARMUP_FRAMES = 5
+
+
+def cached_pack(video: Path):
+    """Clip pack of ``video``, precomputed once and kept in the temp folder."""
+    from precompute.cli import precompute_video
+    from reactive.clippack import load_pack, save_pack
+
+    st = video.stat()
+    key = hashlib.sha1(f"{video.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()
+    folder = Path(tempfile.gettempdir()) / "reactive-bench"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{video.stem}-{key[:12]}.npz"
+    if not path.is_file():
+        print(f"precomputing {video.name} -> {path}", flush=True)
+        save_pack(precompute_video(video, show_progress=False), path)
+    return load_pack(path)
+
+
+def stats_ms(seconds: list[float]) -> tuple[float, float]:
+    """(median, p95) in milliseconds."""
+    ms = np.asarray(seconds) * 1e3
+    return float(np.median(ms)), float(np.percentile(ms, 95))
+
+
+def bench_size(photo_full: np.ndarray, pack, size: int, n_frames: int) -> dict:
+    from reactive.rig import Warper, build_rig, frame_offsets
+    from reactive.target import find_target_face
+    from reactive.warp import interpolate_offsets, inverse_sample, smooth_field
+
+    photo = cv2.resize(photo_full, (size, size), interpolation=cv2.INTER_CUBIC)
+    points = find_target_face(photo, source=f"s42@{size}")
+    t0 = time.perf_counter()
+    rig = build_rig(photo, points, pack)
+    build_s = time.perf_counter() - t0
+    warper = Warper(rig)
+    offsets = [frame_offsets(rig, pack, i) for i in range(pack.frame_count)]
+    order = [i % pack.frame_count for i in range(n_frames)]
+
+    for i in range(WARMUP_FRAMES):  # numba compile / cache load, page faults: not timed
+        warper(offsets[i % len(offsets)])
+
+    warp_s = []
+    for i in order:
+        t = time.perf_counter()
+        warper(offsets[i])
+        warp_s.append(time.perf_counter() - t)
+
+    # The same three stages, each timed alone, on the Warper's own buffers.
+    params = rig.params
+    stage_s = {"interpolate_offsets": [], "smooth_field": [], "inverse_sample": []}
+    for i in order:
+        t0 = time.perf_counter()
+        interpolate_offsets(rig.vertex_ids, rig.weights, offsets[i], warper.field)
+        t1 = time.perf_counter()
+        smooth_field(warper.field, rig.radius, rig.hold, passes=params.blur_passes,
+                     sat=warper._sat, scratch=warper._scratch)
+        t2 = time.perf_counter()
+        inverse_sample(rig.photo, warper.field, iterations=params.inverse_iterations,
+                       out=warper.frame)
+        t3 = time.perf_counter()
+        stage_s["interpolate_offsets"].append(t1 - t0)
+        stage_s["smooth_field"].append(t2 - t1)
+        stage_s["inverse_sample"].append(t3 - t2)
+
+    # Baseline: one bilinear remap of the same frame with float32 maps (from a real field).
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    warper.compute_field(offsets[len(offsets) // 2])
+    map_x = np.ascontiguousarray(xx - warper.field[..., 0])
+    map_y = np.ascontiguousarray(yy - warper.field[..., 1])
+    dst = np.empty_like(rig.photo)
+    for _ in range(WARMUP_FRAMES):
+        cv2.remap(rig.photo, map_x, map_y, cv2.INTER_LINEAR, dst=dst,
+                  borderMode=cv2.BORDER_REPLICATE)
+    remap_s = []
+    for _ in order:
+        t = time.perf_counter()
+        cv2.remap(rig.photo, map_x, map_y, cv2.INTER_LINEAR, dst=dst,
+                  borderMode=cv2.BORDER_REPLICATE)
+        remap_s.append(time.perf_counter() - t)
+
+    return {"size": size, "build_s": build_s, "control_points": len(rig.rest),
+            "warp": stats_ms(warp_s), "remap": stats_ms(remap_s),
+            "stages": {k: stats_ms(v) for k, v in stage_s.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024],
+                        help="square photo sizes in px (default 512 1024)")
+    parser.add_argument("--frames", type=int, default=200,
+                        help="timed frames per size, >= 100 (default 200)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help=f"numba threads (default {numba.get_num_threads()}, "
+                             f"max {numba.config.NUMBA_NUM_THREADS})")
+    parser.add_argument("--photo", type=Path, default=DATA / "portraits" / "s42.jpg")
+    parser.add_argument("--driving", type=Path, default=DATA / "driving" / "d0.mp4")
+    args = parser.parse_args(argv)
+    if args.frames < 100:
+        parser.error("--frames must be >= 100")
+    if args.threads is not None:
+        if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
+            parser.error(f"--threads must be in 1..{numba.config.NUMBA_NUM_THREADS}")
+        numba.set_num_threads(args.threads)
+    missing = [p for p in (args.photo, args.driving) if not p.is_file()]
+    if missing:
+        print(f"bench_warp: test media not found: {', '.join(map(str, missing))} "
+              f"(expected ../shared/data beside the project)", file=sys.stderr)
+        return 2
+
+    from reactive.cli import quiet_native_logs
+    from reactive.photo import load_photo
+
+    quiet_native_logs()
+    pack = cached_pack(args.driving)
+    photo = load_photo(args.photo, max_side=None)
+    print(f"photo {args.photo.name} {photo.shape[1]}x{photo.shape[0]}, clip {args.driving.name} "
+          f"{pack.frame_count} frames; {args.frames} timed frames per size; "
+          f"numba threads {numba.get_num_threads()}, cv2 threads {cv2.getNumThreads()}")
+    load = os.getloadavg()[0]
+    if load > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: load average {load:.1f} on {os.cpu_count()} CPUs; other processes "
+              "will inflate the times (the remap baseline shares the same noise)")
+    results = [bench_size(photo, pack, size, args.frames) for size in args.sizes]
+
+    for r in results:
+        print(f"\nsize {r['size']}x{r['size']}: rig built in {r['build_s']:.2f} s, "
+              f"{r['control_points']} control points")
+        print(f"  {'stage':<22}{'median ms':>11}{'p95 ms':>10}")
+        rows = [("Warper.__call__", r["warp"]), *r["stages"].items(), ("cv2.remap (baseline)",
+                                                                        r["remap"])]
+        for name, (med, p95) in rows:
+            print(f"  {name:<22}{med:>11.2f}{p95:>10.2f}")
+    print()
+    for r in results:
+        warp, remap = r["warp"][0], r["remap"][0]
+        print(f"size={r['size']} warp_ms={warp:.2f} warp_p95_ms={r['warp'][1]:.2f} "
+              f"remap_ms={remap:.3f} ratio={warp / remap:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

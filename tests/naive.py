@@ -1,0 +1,112 @@
+"""Slow, obvious numpy twins of the numba kernels (stumpy's tests/naive.py habit)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import Delaunay
+
+
+def interpolate_offsets(points: np.ndarray, offsets: np.ndarray, shape) -> np.ndarray:
+    """Piecewise-linear field by direct barycentric interpolation over a fresh Delaunay."""
+    h, w = shape
+    tri = Delaunay(points.astype(np.float64))
+    yy, xx = np.mgrid[0:h, 0:w]
+    pix = np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float64)
+    out = np.zeros((h * w, 2))
+    for n, (x, y) in enumerate(pix):
+        s = tri.find_simplex((x, y))
+        if s < 0:
+            continue
+        a, b, c = points[tri.simplices[s]].astype(np.float64)
+        m = np.array([[a[0] - c[0], b[0] - c[0]], [a[1] - c[1], b[1] - c[1]]])
+        l1, l2 = np.linalg.solve(m, np.array([x - c[0], y - c[1]]))
+        l3 = 1 - l1 - l2
+        o = offsets[tri.simplices[s]].astype(np.float64)
+        out[n] = l1 * o[0] + l2 * o[1] + l3 * o[2]
+    return out.reshape(h, w, 2).astype(np.float32)
+
+
+def box_by_radius(field: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Mean over the (2r+1)^2 window clipped to the image, per pixel."""
+    h, w = radius.shape
+    out = np.empty_like(field, dtype=np.float64)
+    for y in range(h):
+        for x in range(w):
+            r = radius[y, x]
+            win = field[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1]
+            out[y, x] = win.reshape(-1, field.shape[2]).mean(axis=0)
+    return out.astype(np.float32)
+
+
+def smooth_field(field, radius, hold, passes):
+    f = field.astype(np.float64)
+    for _ in range(passes):
+        f = box_by_radius(f, radius)
+    return (f * hold[..., None]).astype(np.float32)
+
+
+def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    x = np.clip(x, 0, w - 1)
+    y = np.clip(y, 0, h - 1)
+    chans = [ndimage.map_coordinates(img[..., c].astype(np.float64), [y, x], order=1,
+                                     mode="nearest") for c in range(img.shape[2])]
+    return np.stack(chans, axis=-1)
+
+
+def _field_and_jacobian(field, x, y):
+    h, w = field.shape[:2]
+    x = np.clip(x, 0, w - 1)
+    y = np.clip(y, 0, h - 1)
+    x0 = np.minimum(np.floor(x).astype(int), w - 2)
+    y0 = np.minimum(np.floor(y).astype(int), h - 2)
+    fx, fy = (x - x0)[..., None], (y - y0)[..., None]
+    a, b = field[y0, x0].astype(np.float64), field[y0, x0 + 1].astype(np.float64)
+    c, d = field[y0 + 1, x0].astype(np.float64), field[y0 + 1, x0 + 1].astype(np.float64)
+    val = (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
+    dx = (b - a) * (1 - fy) + (d - c) * fy
+    dy = (c - a) * (1 - fx) + (d - b) * fx
+    return val, dx, dy
+
+
+MAX_STEP_PX = 4.0
+CONVERGED_PX = 0.25
+
+
+def _newton(field, x, y, sx, sy, iterations):
+    for _ in range(iterations):
+        f, dx, dy = _field_and_jacobian(field, sx, sy)
+        rx, ry = sx + f[..., 0] - x, sy + f[..., 1] - y
+        j00, j01, j10, j11 = 1 + dx[..., 0], dy[..., 0], dx[..., 1], 1 + dy[..., 1]
+        det = j00 * j11 - j01 * j10
+        ok = det > 0.05
+        safe = np.where(ok, det, 1.0)
+        stx = np.where(ok, (j11 * rx - j01 * ry) / safe, rx)
+        sty = np.where(ok, (j00 * ry - j10 * rx) / safe, ry)
+        n = np.hypot(stx, sty)
+        scale = np.where(n > MAX_STEP_PX, MAX_STEP_PX / np.maximum(n, 1e-12), 1.0)
+        sx, sy = sx - stx * scale, sy - sty * scale
+    f, _, _ = _field_and_jacobian(field, sx, sy)
+    return sx, sy, np.hypot(sx + f[..., 0] - x, sy + f[..., 1] - y)
+
+
+def inverse_sample(photo: np.ndarray, field: np.ndarray, iterations: int) -> np.ndarray:
+    """Newton per pixel from x - field(x); where that does not converge, from the left
+    neighbour's solution when it converged. All rows at once, columns one after another."""
+    h, w = photo.shape[:2]
+    field = field.astype(np.float64)
+    ys = np.arange(h, dtype=np.float64)
+    sx_all = np.zeros((h, w))
+    sy_all = np.zeros((h, w))
+    px = py = np.zeros(h)
+    prev_ok = np.zeros(h, bool)
+    for x in range(w):
+        sx, sy, r = _newton(field, x, ys, x - field[:, x, 0], ys - field[:, x, 1], iterations)
+        sx2, sy2, r2 = _newton(field, x, ys, px + 1, py, iterations)
+        retry = prev_ok & (r > CONVERGED_PX) & (r2 < r)
+        sx, sy, r = np.where(retry, sx2, sx), np.where(retry, sy2, sy), np.where(retry, r2, r)
+        px, py, prev_ok = sx, sy, r <= CONVERGED_PX
+        sx_all[:, x], sy_all[:, x] = sx, sy
+    v = _bilinear(photo, sx_all, sy_all)
+    return np.clip(np.floor(v + 0.5), 0, 255).astype(np.uint8)
