@@ -68,15 +68,14 @@ class WarpParams:
     inverse_iterations: int = 3
     # The outer band of the frame is held still (the paper's fixed border points); the hold
     # fades out over the next band so there is no seam. The fade must be wider than the
-    # largest displacement near it, or the ramp itself folds the field (gradient > 1): 0.15
-    # of the side keeps a 40 px head move at a gradient near 0.5.
+    # displacement reaching it, or the ramp itself folds the field (gradient > 1).
     border_hold_frac: float = 0.05
-    border_fade_frac: float = 0.15
-    # The whole-head shift is softly capped to this fraction of the free room between the face
-    # and the held border (beyond the paper, which assumes moderate head motion): at 0.5 the
-    # band beside the face is stretched or squeezed by at most half, far from folding.
-    # 0 turns the cap off.
-    head_shift_room_frac: float = 0.5
+    border_fade_frac: float = 0.10
+    # Each control point's move is softly capped at this fraction of its distance to the
+    # held border band (beyond the paper, which assumes moderate head motion
+    # and a face well inside the frame): no band is squeezed flat, where the field would fold
+    # and the picture tear. Moves below 70% of the cap pass unchanged. 0 turns the cap off.
+    max_squeeze: float = 0.9
     # Border control points per side.
     border_points_per_side: int = 9
     # A hallucinated peripheral point closer than this (fraction of the face size) to another

@@ -43,11 +43,20 @@ class Rig:
     triangles: np.ndarray       # (T, 3) int32 into ``rest``
     vertex_ids: np.ndarray      # (H, W, 3) int32
     weights: np.ndarray         # (H, W, 3) float32
-    radius: np.ndarray          # (H, W) int32 smoothing half-width, 0 inside the face
+    blur_level: np.ndarray      # (H, W) float32 smoothing level, 0 inside the face
+    blur_radii: np.ndarray      # (L,) int32 box half-width of each level
     hold: np.ndarray            # (H, W) float32 border hold, 0 at the edge .. 1 inside
     face_mask: np.ndarray       # (H, W) bool, the face oval in the photo
     params: WarpParams
-    room: np.ndarray            # (4,) float32 free px left, right, up, down of the face
+    room: np.ndarray            # (K,) float32 distance from each point to the held band
+
+    @property
+    def phi3(self) -> np.ndarray:
+        return _as3(self.phi)
+
+    @property
+    def phi3_inv(self) -> np.ndarray:
+        return np.linalg.inv(_as3(self.phi))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -107,19 +116,24 @@ def pixel_barycentrics(tri: Delaunay, shape: tuple[int, int]) -> tuple[np.ndarra
     return ids.reshape(h, w, 3), bary.astype(np.float32).reshape(h, w, 3)
 
 
-def smoothing_radius(face_mask: np.ndarray, params: WarpParams) -> np.ndarray:
-    """Box half-width per pixel: 0 in the face, growing with distance, quantized to
-    ``params.blur_levels`` radii in [0, blur_radius_max_frac * diagonal] (Sec. 4)."""
+def smoothing_levels(face_mask: np.ndarray, params: WarpParams) -> tuple[np.ndarray, np.ndarray]:
+    """Blur level per pixel and the radii of the levels (Sec. 4).
+
+    ``params.blur_levels`` radii evenly spaced in [0, blur_radius_max_frac * diagonal]; the
+    wanted radius grows with the distance from the face (``blur_radius_slope`` px per px)
+    and falls between two levels, whose boxes the kernel blends. Returns
+    ``(level (H, W) float32, radii (L,) int32)``; level 0 (no smoothing) inside the face.
+    """
     h, w = face_mask.shape
     # Chessboard distance is the one that matters for a square window: a box of half-width
     # d - 1 around a pixel at chessboard distance d touches no face pixel.
     dist = cv2.distanceTransform((~face_mask).astype(np.uint8), cv2.DIST_C, 3) - 1.0
     r_max = params.blur_radius_max_frac * float(np.hypot(w, h))
     levels = np.linspace(0.0, r_max, params.blur_levels)
-    want = np.minimum(dist * params.blur_radius_slope, r_max)
-    # Round down to a level so the window never reaches into the face.
-    idx = np.searchsorted(levels, want, side="right") - 1
-    return np.floor(levels[np.clip(idx, 0, len(levels) - 1)]).astype(np.int32)
+    want = np.clip(dist * params.blur_radius_slope, 0.0, r_max)
+    level = np.interp(want, levels, np.arange(len(levels), dtype=np.float64))
+    level[face_mask] = 0.0
+    return level.astype(np.float32), np.floor(levels).astype(np.int32)
 
 
 def border_hold(shape: tuple[int, int], params: WarpParams) -> np.ndarray:
@@ -133,31 +147,74 @@ def border_hold(shape: tuple[int, int], params: WarpParams) -> np.ndarray:
     return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
-def head_room(face_points: np.ndarray, shape: tuple[int, int], params: WarpParams) -> np.ndarray:
-    """Free pixels between the face and the start of the border hold: left, right, up, down."""
+def point_room(rest: np.ndarray, shape: tuple[int, int], params: WarpParams) -> np.ndarray:
+    """Distance from each control point to the held border band, (K,) float32, >= 1 px."""
     h, w = shape
-    inner = (params.border_hold_frac + params.border_fade_frac) * min(h, w)
-    x0, y0 = face_points[:lm.N_MESH].min(axis=0)
-    x1, y1 = face_points[:lm.N_MESH].max(axis=0)
-    room = np.array([x0 - inner, (w - 1 - inner) - x1, y0 - inner, (h - 1 - inner) - y1])
+    band = params.border_hold_frac * min(h, w)
+    x, y = rest[:, 0], rest[:, 1]
+    room = np.minimum(np.minimum(x, w - 1 - x), np.minimum(y, h - 1 - y)) - band
     return np.maximum(room, 1.0).astype(np.float32)
 
 
-def limit_head_shift(offsets: np.ndarray, n_moving: int, room: np.ndarray,
-                     fraction: float) -> None:
-    """Softly cap the whole-head shift (mean face offset) to ``fraction`` of the room.
+KNEE = 0.7  # moves below this fraction of their cap pass unchanged
+
+
+def _soft_ratio(demand: np.ndarray) -> np.ndarray:
+    """Demand (offset / cap) -> allowed: identity up to KNEE, then bending smoothly to 1."""
+    out = demand.astype(np.float64, copy=True)
+    over = out > KNEE
+    out[over] = KNEE + (1 - KNEE) * np.tanh((out[over] - KNEE) / (1 - KNEE))
+    return out
+
+
+def soft_cap(offsets: np.ndarray, room: np.ndarray, fraction: float) -> None:
+    """Softly cap each offset's length at ``fraction`` of its point's distance to the held band.
+
+    For the sparse points outside the face: a point moving towards (or along) the held
+    border squeezes or shears the strip between them; past a gradient of 1 the field folds
+    and the picture tears. Offsets up to KNEE of the cap pass unchanged; beyond, their length
+    bends smoothly (tanh) towards the cap, direction kept. Below KNEE of the cap nothing
+    changes.
+
+    Parameters
+    ----------
+    offsets : (N, 2) float32, changed in place.
+    room : (N,) float32, see ``point_room``.
+    """
+    length = np.sqrt((offsets ** 2).sum(axis=1))
+    demand = length / np.maximum(fraction * room, 1e-6)
+    over = demand > KNEE
+    if over.any():
+        offsets[over] *= (_soft_ratio(demand[over]) / demand[over]).astype(np.float32)[:, None]
+
+
+def head_scale(rigid: np.ndarray, room: np.ndarray, fraction: float, *,
+               soft: bool = True) -> float:
+    """One factor for the face's rigid (head) displacement so that no face point's rigid move
+    exceeds ``fraction`` of its distance to the held band (softly, as ``soft_cap``).
 
     A driver who moves a lot, mapped onto a photo whose face nearly fills the frame, would
-    otherwise squeeze the band between the face and the held border until the field folds
-    (gradient > 1): tears and smears. tanh keeps small moves as they are. In place on the
-    first ``n_moving`` rows of ``offsets`` (K, 2).
+    otherwise squeeze or shear the strip between face and border flat: a chin sliding 80 px
+    over a neck held 40 px below shears at 2, and tears. Scaling the whole rigid move by one
+    factor keeps the face itself undistorted; the expression is added on top, untouched.
+
+    Parameters
+    ----------
+    rigid : (N, 2) rigid displacement of the face points.
+    room : (N,) float32, see ``point_room``.
+    soft : bend from KNEE of the cap on (True), or only scale down what exceeds the cap.
     """
-    t = offsets[:n_moving].mean(axis=0)
-    limited = np.empty(2, np.float32)
-    for axis in range(2):
-        r = fraction * (room[2 * axis + 1] if t[axis] > 0 else room[2 * axis])
-        limited[axis] = r * np.tanh(t[axis] / r)
-    offsets[:n_moving] -= t - limited
+    length = np.sqrt((rigid ** 2).sum(axis=1))
+    worst = float((length / np.maximum(fraction * room, 1e-6)).max(initial=0.0))
+    if not soft:
+        return 1.0 if worst <= 1.0 else 1.0 / worst
+    if worst <= KNEE:
+        return 1.0
+    return float(_soft_ratio(np.array([worst]))[0] / worst)
+
+
+def _as3(m: np.ndarray) -> np.ndarray:
+    return np.vstack([np.asarray(m, np.float64), [0.0, 0.0, 1.0]])
 
 
 def face_mask_from_points(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -194,14 +251,15 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack, *,
     tri = Delaunay(rest.astype(np.float64))
     vertex_ids, weights = pixel_barycentrics(tri, (h, w))
     face_mask = face_mask_from_points(target_points, (h, w))
+    level, radii = smoothing_levels(face_mask, params)
     log.debug("rig: %d face + %d peripheral + %d border points, %d triangles",
               len(face_rest), len(ids), len(border), len(tri.simplices))
     return Rig(photo=np.ascontiguousarray(photo), target_points=target_points.astype(np.float32),
                phi=phi, rest=rest, n_face=len(face_rest), peripheral_ids=ids,
                triangles=tri.simplices.astype(np.int32), vertex_ids=vertex_ids, weights=weights,
-               radius=smoothing_radius(face_mask, params), hold=border_hold((h, w), params),
+               blur_level=level, blur_radii=radii, hold=border_hold((h, w), params),
                face_mask=face_mask, params=params,
-               room=head_room(target_points, (h, w), params))
+               room=point_room(rest, (h, w), params))
 
 
 def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -218,8 +276,22 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
         per = pack.peripheral[i, rig.peripheral_ids] - pack.peripheral[n0, rig.peripheral_ids]
         out[rig.n_face:rig.n_face + p] = per @ a.T
     out[rig.n_face + p:] = 0.0
-    if rig.params.head_shift_room_frac > 0:
-        limit_head_shift(out, rig.n_face + p, rig.room, rig.params.head_shift_room_frac)
+    if rig.params.max_squeeze > 0:
+        f, n = rig.n_face, rig.n_face + p
+        # The head's rigid move in the photo: phi o (neutral -> frame i) o phi^-1.
+        head = _as3(pack.head[i]) @ np.linalg.inv(_as3(pack.head[n0]))
+        move = rig.phi3 @ head @ rig.phi3_inv
+        rest = rig.rest[:f].astype(np.float64)
+        rigid = rest @ move[:2, :2].T + move[:2, 2] - rest
+        scale = head_scale(rigid, rig.room[:f], rig.params.max_squeeze)
+        if scale < 1.0:
+            out[:f] -= ((1.0 - scale) * rigid).astype(np.float32)
+        # An expression can still push a point too far (a jaw drop over a chin near the
+        # frame's edge): then the whole face motion shrinks by one factor, never piecewise.
+        total = head_scale(out[:f], rig.room[:f], rig.params.max_squeeze, soft=False)
+        if total < 1.0:
+            out[:f] *= np.float32(total)
+        soft_cap(out[f:n], rig.room[f:n], rig.params.max_squeeze)
     return out
 
 
@@ -243,7 +315,8 @@ class Warper:
         r = self.rig
         interpolate_offsets(r.vertex_ids, r.weights, offsets, self.field)
         if self.smooth:
-            smooth_field(self.field, r.radius, r.hold, passes=r.params.blur_passes,
+            smooth_field(self.field, r.blur_level, r.blur_radii, r.hold,
+                         passes=r.params.blur_passes,
                          sat=self._sat, scratch=self._scratch)
         else:
             self.field *= r.hold[..., None]

@@ -66,34 +66,48 @@ def _summed_area(field, sat):
                 sat[c, y + 1, x + 1] = acc
 
 
+@njit(cache=True, inline="always")
+def _box_mean(sat, c, y, x, r, h, w):
+    y0 = max(y - r, 0)
+    y1 = min(y + r, h - 1) + 1
+    x0 = max(x - r, 0)
+    x1 = min(x + r, w - 1) + 1
+    s = sat[c, y1, x1] - sat[c, y0, x1] - sat[c, y1, x0] + sat[c, y0, x0]
+    return s / ((y1 - y0) * (x1 - x0))
+
+
 @njit(cache=True, parallel=True)
-def _box_by_radius(field, sat, radius, hold, out):
+def _box_by_level(field, sat, level, radii, hold, out):
     h, w = field.shape[0], field.shape[1]
+    top = radii.shape[0] - 1
     for y in prange(h):
         for x in range(w):
-            r = radius[y, x]
-            if r == 0:
+            lv = level[y, x]
+            if lv <= 0.0:
                 out[y, x, 0] = field[y, x, 0] * hold[y, x]
                 out[y, x, 1] = field[y, x, 1] * hold[y, x]
                 continue
-            y0 = max(y - r, 0)
-            y1 = min(y + r, h - 1) + 1
-            x0 = max(x - r, 0)
-            x1 = min(x + r, w - 1) + 1
-            inv_area = 1.0 / ((y1 - y0) * (x1 - x0))
+            k = min(int(lv), top)
+            t = lv - k
             for c in range(2):
-                s = sat[c, y1, x1] - sat[c, y0, x1] - sat[c, y1, x0] + sat[c, y0, x0]
-                out[y, x, c] = s * inv_area * hold[y, x]
+                m = _box_mean(sat, c, y, x, radii[k], h, w)
+                if t > 0.0 and k < top:
+                    m = (1.0 - t) * m + t * _box_mean(sat, c, y, x, radii[k + 1], h, w)
+                out[y, x, c] = m * hold[y, x]
 
 
-def smooth_field(field: np.ndarray, radius: np.ndarray, hold: np.ndarray, *, passes: int,
-                 sat: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+def smooth_field(field: np.ndarray, level: np.ndarray, radii: np.ndarray, hold: np.ndarray, *,
+                 passes: int, sat: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     """Confidence-aware smoothing, in place on ``field``.
 
     Parameters
     ----------
     field : (H, W, 2) float32 forward displacement; smoothed in place and returned.
-    radius : (H, W) int32 box half-width per pixel; 0 inside the face (no smoothing).
+    level : (H, W) float32 blur level per pixel: 0 inside the face (no smoothing); a
+        fractional level k + t blends the boxes of ``radii[k]`` and ``radii[k + 1]``, so the
+        blur grows continuously with distance instead of jumping between the discrete radii
+        (a jump would put a step into the field).
+    radii : (L,) int32 box half-widths of the levels, ``radii[0] == 0``.
     hold : (H, W) float32 in [0, 1], multiplies the result (1 = free, 0 = held still at the
         frame border); applied once, on the last pass.
     passes : number of box passes (2 = tent-shaped kernel).
@@ -104,7 +118,7 @@ def smooth_field(field: np.ndarray, radius: np.ndarray, hold: np.ndarray, *, pas
     src, dst = field, scratch
     for k in range(passes):
         _summed_area(src, sat)
-        _box_by_radius(src, sat, radius, hold if k == passes - 1 else ones, dst)
+        _box_by_level(src, sat, level, radii, hold if k == passes - 1 else ones, dst)
         src, dst = dst, src
     if src is not field:
         field[...] = src

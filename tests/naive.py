@@ -27,22 +27,35 @@ def interpolate_offsets(points: np.ndarray, offsets: np.ndarray, shape) -> np.nd
     return out.reshape(h, w, 2).astype(np.float32)
 
 
-def box_by_radius(field: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """Mean over the (2r+1)^2 window clipped to the image, per pixel."""
-    h, w = radius.shape
-    out = np.empty_like(field, dtype=np.float64)
+def box_by_level(field: np.ndarray, level: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Per pixel: mean over the (2r+1)^2 window clipped to the image, r from the level,
+    blended linearly between the two neighbouring radii."""
+    h, w = level.shape
+
+    def box(y, x, r):
+        win = field[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1]
+        return win.reshape(-1, field.shape[2]).mean(axis=0)
+
+    out = np.empty(field.shape, dtype=np.float64)
     for y in range(h):
         for x in range(w):
-            r = radius[y, x]
-            win = field[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1]
-            out[y, x] = win.reshape(-1, field.shape[2]).mean(axis=0)
-    return out.astype(np.float32)
+            lv = float(level[y, x])
+            if lv <= 0:
+                out[y, x] = field[y, x]
+                continue
+            k = min(int(np.floor(lv)), len(radii) - 1)
+            t = lv - k
+            m = box(y, x, radii[k])
+            if t > 0 and k < len(radii) - 1:
+                m = (1 - t) * m + t * box(y, x, radii[k + 1])
+            out[y, x] = m
+    return out
 
 
-def smooth_field(field, radius, hold, passes):
+def smooth_field(field, level, radii, hold, passes):
     f = field.astype(np.float64)
     for _ in range(passes):
-        f = box_by_radius(f, radius)
+        f = box_by_level(f, level, radii)
     return (f * hold[..., None]).astype(np.float32)
 
 

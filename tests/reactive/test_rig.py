@@ -8,7 +8,8 @@ import pytest
 from reactive import landmarks as lm
 from reactive.clippack import ClipPack
 from reactive.params import WarpParams
-from reactive.rig import Warper, build_rig, frame_offsets, limit_head_shift, smoothing_radius
+from reactive.rig import (Warper, build_rig, frame_offsets, head_scale,
+                          smoothing_levels, soft_cap)
 
 
 def fake_face(cx=100.0, cy=90.0, rx=40.0, ry=52.0, seed=0) -> np.ndarray:
@@ -52,7 +53,7 @@ def test_zero_offsets_give_the_photo_back(photo):
 def test_translated_face_moves_the_face_by_exactly_that(photo):
     pts = fake_face()
     pack = fake_pack(pts, np.array([[0.0, 0.0], [3.0, -2.0]]))
-    rig = build_rig(photo, pts, pack, params=WarpParams(head_shift_room_frac=0.0))
+    rig = build_rig(photo, pts, pack, params=WarpParams(max_squeeze=0.0))
     out = Warper(rig)(frame_offsets(rig, pack, 1))
     # Well inside the face every pixel comes from 3 px left, 2 px down.
     ys, xs = np.mgrid[75:105, 85:115]
@@ -64,30 +65,29 @@ def test_phi_scales_and_rotates_offsets(photo):
     target = fake_face()
     driver = (target - 100) * 2 + 300
     pack = fake_pack(driver, np.array([[0.0, 0.0], [4.0, 2.0]]))
-    rig = build_rig(photo, target, pack, params=WarpParams(head_shift_room_frac=0.0))
+    rig = build_rig(photo, target, pack, params=WarpParams(max_squeeze=0.0))
     np.testing.assert_allclose(rig.phi[:, :2], 0.5 * np.eye(2), atol=1e-6)
     off = frame_offsets(rig, pack, 1)
     np.testing.assert_allclose(off[:rig.n_face], np.tile([2.0, 1.0], (rig.n_face, 1)), atol=1e-5)
     np.testing.assert_array_equal(off[rig.n_face:], 0.0)
 
 
-def test_smoothing_radius_zero_in_face_and_growing_outside():
+def test_smoothing_levels_zero_in_face_and_growing_outside():
     mask = np.zeros((200, 200), bool)
     mask[80:120, 80:120] = True
     params = WarpParams()
-    r = smoothing_radius(mask, params)
-    assert (r[mask] == 0).all()
-    r_max = params.blur_radius_max_frac * np.hypot(200, 200)
-    assert r.max() <= r_max
-    assert len(np.unique(r)) <= params.blur_levels
-    row = r[100, 120:]
+    level, radii = smoothing_levels(mask, params)
+    assert (level[mask] == 0).all()
+    assert len(radii) == params.blur_levels and radii[0] == 0
+    assert radii[-1] <= params.blur_radius_max_frac * np.hypot(200, 200)
+    assert level.max() <= params.blur_levels - 1
+    row = level[100, 120:]
     assert (np.diff(row) >= 0).all() and row[-1] > row[1]
-    # No window reaches into the face.
-    ys, xs = np.nonzero(~mask)
-    dx = np.maximum.reduce([80 - xs, np.zeros_like(xs), xs - 119])
-    dy = np.maximum.reduce([80 - ys, np.zeros_like(ys), ys - 119])
-    chebyshev = np.maximum(dx, dy)  # a box window of half-width r reaches r px in x and y
-    assert (r[ys, xs] < chebyshev).all()
+    # Continuous: the blur radius changes by at most a pixel from one pixel to the next
+    # (slope 1), never by a whole level's jump.
+    spacing = params.blur_radius_max_frac * np.hypot(200, 200) / (params.blur_levels - 1)
+    assert np.abs(np.diff(level, axis=1)).max() * spacing <= 1.01
+    assert np.abs(np.diff(level, axis=0)).max() * spacing <= 1.01
 
 
 def test_build_rig_rejects_bad_landmarks(photo):
@@ -104,25 +104,50 @@ def test_warper_allocates_nothing_per_frame(photo):
     rig = build_rig(photo, pts, pack)
     warper = Warper(rig)
     off = np.zeros((len(rig.rest), 2), np.float32)
-    warper(frame_offsets(rig, pack, 1, off))  # compile / warm caches
+    offsets = [frame_offsets(rig, pack, i) for i in range(3)]
+    warper(offsets[1])  # compile / warm caches
     tracemalloc.start()
     for i in range(3):
-        warper(frame_offsets(rig, pack, i % 3, off))
+        warper(offsets[i])
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     # The frame alone is 108 kB; per-frame work must not allocate anything of that order.
     assert peak < 20_000
 
 
-def test_head_shift_is_capped_softly():
-    room = np.array([10.0, 40.0, 20.0, 20.0], np.float32)  # left, right, up, down
-    small = np.tile(np.float32([1.0, 0.0]), (5, 1))
-    limit_head_shift(small, 5, room, 0.5)
-    assert small[0, 0] == pytest.approx(1.0, abs=0.02)      # small moves pass almost as is
-    big = np.tile(np.float32([100.0, -100.0]), (5, 1))
-    big[0, 0] += 3.0                                        # expression on top of the shift
-    limit_head_shift(big, 4, room, 0.5)
-    shift = big[1:4].mean(axis=0)
-    assert 0 < shift[0] <= 20.0 and -10.0 <= shift[1] < 0  # half the room on each side
-    assert big[0, 0] - big[1, 0] == pytest.approx(3.0)      # the expression is kept
-    assert big[4, 0] == 100.0                               # rows past n_moving untouched
+def test_moves_are_capped_softly_by_the_distance_to_the_border():
+    room = np.array([20.0, 20.0, 20.0], np.float32)
+    off = np.array([[3.0, -4.0], [60.0, -80.0], [0.0, 1000.0]], np.float32)
+    soft_cap(off, room, 0.5)
+    np.testing.assert_allclose(off[0], [3.0, -4.0])             # small moves pass as they are
+    length = np.hypot(off[:, 0], off[:, 1])
+    assert 5.0 < length[1] <= 10.0 + 1e-4 and 9.99 <= length[2] <= 10.0 + 1e-4  # 0.5 * 20
+    np.testing.assert_allclose(off[1] / length[1], [0.6, -0.8], atol=1e-6)  # direction kept
+    # Monotone: a bigger move is never capped to less.
+    a = np.array([[6.0, 0.0]], np.float32)
+    b = np.array([[9.0, 0.0]], np.float32)
+    soft_cap(a, room[:1], 0.5)
+    soft_cap(b, room[:1], 0.5)
+    assert b[0, 0] > a[0, 0] > 5.0
+
+
+def test_head_scale_is_one_factor_from_the_most_constrained_point():
+    room = np.array([100.0, 100.0, 10.0], np.float32)    # the last point is near the border
+    assert head_scale(np.full((3, 2), 1.0), room, 0.5) == 1.0
+    s = head_scale(np.array([[8.0, 0.0]] * 3), room, 0.5)
+    assert 0.5 < s < 1.0 and 8.0 * s <= 5.0                # within 0.5 * 10 px
+
+
+def test_big_head_moves_keep_the_expression(photo):
+    """A head shift far beyond the room is scaled down; the expression on top stays whole."""
+    pts = fake_face()
+    shift = np.array([[0.0, 0.0], [60.0, 0.0]])
+    pack = fake_pack(pts, shift)
+    pack.head[1, 0, 2] = 60.0                              # the tracked head move
+    smile = np.zeros((lm.N_LANDMARKS, 2), np.float32)
+    smile[61, 0], smile[291, 0] = -3.0, 3.0                # mouth corners apart
+    pack.landmarks[1] += smile
+    rig = build_rig(photo, pts, pack)
+    off = frame_offsets(rig, pack, 1)
+    assert off[:rig.n_face, 0].mean() < 40.0               # the shift was capped
+    np.testing.assert_allclose(off[291, 0] - off[61, 0], 6.0, atol=1e-4)  # smile intact

@@ -47,23 +47,26 @@ def test_smooth_field_matches_naive(passes):
     rng = np.random.default_rng(passes)
     h, w = 19, 27
     field = rng.normal(0, 2, size=(h, w, 2)).astype(np.float32)
-    radius = rng.integers(0, 5, size=(h, w)).astype(np.int32)
-    radius[5:9, 6:12] = 0                       # an unsmoothed "face"
-    radius[0, :] = 7                            # windows clipped by the border
+    radii = np.array([0, 1, 3, 5, 7], np.int32)
+    level = rng.uniform(0, 4, size=(h, w)).astype(np.float32)
+    level[5:9, 6:12] = 0                        # an unsmoothed "face"
+    level[0, :] = 4                             # the largest windows, clipped by the border
+    level[1, :] = 2                             # exactly on a level
     hold = rng.uniform(0, 1, size=(h, w)).astype(np.float32)
     got = field.copy()
-    smooth_field(got, radius, hold, passes=passes, sat=np.zeros((2, h + 1, w + 1)),
+    smooth_field(got, level, radii, hold, passes=passes, sat=np.zeros((2, h + 1, w + 1)),
                  scratch=np.zeros_like(field))
-    want = naive.smooth_field(field, radius, hold, passes)
+    want = naive.smooth_field(field, level, radii, hold, passes)
     np.testing.assert_allclose(got, want, atol=1e-4)
 
 
 def test_smooth_field_leaves_radius_zero_untouched():
     rng = np.random.default_rng(7)
     field = rng.normal(0, 2, size=(16, 16, 2)).astype(np.float32)
-    radius = np.zeros((16, 16), np.int32)
+    level = np.zeros((16, 16), np.float32)
     got = field.copy()
-    smooth_field(got, radius, np.ones((16, 16), np.float32), passes=2,
+    smooth_field(got, level, np.array([0, 2, 4], np.int32), np.ones((16, 16), np.float32),
+                 passes=2,
                  sat=np.zeros((2, 17, 17)), scratch=np.zeros_like(field))
     np.testing.assert_array_equal(got, field)
 
