@@ -49,6 +49,7 @@ class Rig:
     face_mask: np.ndarray       # (H, W) bool, the face oval in the photo
     params: WarpParams
     room: np.ndarray            # (K,) float32 distance from each point to the held band
+    unfold: "Unfolder | None" = None
 
     @property
     def phi3(self) -> np.ndarray:
@@ -217,6 +218,63 @@ def _as3(m: np.ndarray) -> np.ndarray:
     return np.vstack([np.asarray(m, np.float64), [0.0, 0.0, 1.0]])
 
 
+def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Twice the signed area of each triangle. ``points`` (K, 2), ``triangles`` (T, 3)."""
+    a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+
+class Unfolder:
+    """Relaxes offsets where the driver's 2D motion would flip triangles of the mesh.
+
+    A head turning or pitching far (the paper assumes it does not) moves the near side of the
+    face over the far side: in 2D some triangles flip, the warp folds, and a fold has no
+    single inverse, so the picture smears. Where a triangle flips, the offsets of its corners
+    are pulled halfway towards the mean of their neighbours', repeatedly, until no triangle is
+    flipped: the fold becomes a local squeeze. A triangle squashed to zero area (a lid
+    closing onto the other) is not flipped and is left alone. Fixed points never move.
+    """
+
+    def __init__(self, rest: np.ndarray, triangles: np.ndarray, movable: np.ndarray,
+                 max_iterations: int = 30):
+        from scipy.sparse import coo_matrix
+
+        self.rest = rest.astype(np.float64)
+        self.triangles = triangles
+        self.movable = movable
+        self.max_iterations = max_iterations
+        k = len(rest)
+        i = np.concatenate([triangles[:, [0, 1, 2]].ravel(), triangles[:, [1, 2, 0]].ravel()])
+        j = np.concatenate([triangles[:, [1, 2, 0]].ravel(), triangles[:, [0, 1, 2]].ravel()])
+        adj = coo_matrix((np.ones(len(i)), (i, j)), shape=(k, k)).tocsr()
+        adj.data[:] = 1.0  # duplicate edges summed: back to 0/1
+        self.adjacency = adj
+        self.degree = np.maximum(np.asarray(adj.sum(axis=1)).ravel(), 1.0)
+        self.orientation = np.sign(signed_areas(self.rest, triangles))
+        # A flip is a sign change beyond rounding: 0.1% of the triangle's rest area.
+        self.tolerance = 1e-3 * np.abs(signed_areas(self.rest, triangles))
+
+    def __call__(self, offsets: np.ndarray) -> int:
+        """Relax ``offsets`` (K, 2) float32 in place. Returns the number of iterations used."""
+        off = offsets.astype(np.float64)
+        for it in range(self.max_iterations):
+            area = signed_areas(self.rest + off, self.triangles) * self.orientation
+            flipped = area < -self.tolerance
+            if not flipped.any():
+                break
+            verts = np.unique(self.triangles[flipped])
+            verts = verts[self.movable[verts]]
+            if len(verts) == 0:
+                break
+            mean = (self.adjacency[verts] @ off) / self.degree[verts, None]
+            off[verts] = 0.5 * off[verts] + 0.5 * mean
+        else:
+            it = self.max_iterations
+        if it:
+            offsets[:] = off
+        return it
+
+
 def face_mask_from_points(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     cv2.fillPoly(mask, [np.round(lm.face_polygon(points)).astype(np.int32)], 1)
@@ -259,7 +317,9 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack, *,
                triangles=tri.simplices.astype(np.int32), vertex_ids=vertex_ids, weights=weights,
                blur_level=level, blur_radii=radii, hold=border_hold((h, w), params),
                face_mask=face_mask, params=params,
-               room=point_room(rest, (h, w), params))
+               room=point_room(rest, (h, w), params),
+               unfold=Unfolder(rest, tri.simplices.astype(np.int32),
+                               movable=np.arange(len(rest)) < len(rest) - len(border)))
 
 
 def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -292,6 +352,8 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
         if total < 1.0:
             out[:f] *= np.float32(total)
         soft_cap(out[f:n], rig.room[f:n], rig.params.max_squeeze)
+    if rig.unfold is not None:
+        rig.unfold(out)
     return out
 
 

@@ -105,3 +105,31 @@ def test_smoothing_removes_kinks_outside_the_face_only(pack_cache):
     # following the head.)
     assert stats["grad"][0] <= stats["grad"][1]
     assert stats["kink"][0] < 0.5 * stats["kink"][1]
+
+
+def test_several_faces_animate_the_largest_with_a_warning(caplog):
+    import cv2
+
+    photo = load_photo(shared_path("portraits", "s42.jpg"))
+    small = cv2.resize(photo, (200, 200), interpolation=cv2.INTER_AREA)
+    canvas = np.full((512, 800, 3), 255, np.uint8)
+    canvas[:, :512] = photo
+    canvas[150:350, 560:760] = small
+    with caplog.at_level("WARNING", logger="reactive.target"):
+        points = find_target_face(canvas, source="two.jpg")
+    assert any("2 faces found; animating the largest" in r.getMessage() for r in caplog.records)
+    assert points[:, 0].max() < 512                      # the big face, on the left
+
+
+def test_turned_head_warns(caplog):
+    photo = load_photo(shared_path("portraits", "s10.jpg"))
+    with caplog.at_level("WARNING", logger="reactive.target"):
+        find_target_face(photo, source="s10.jpg")
+    assert any("s10.jpg: the head is turned" in r.getMessage() for r in caplog.records)
+
+
+def test_frontal_neutral_photo_does_not_warn(caplog):
+    photo = load_photo(shared_path("portraits", "s42.jpg"))
+    with caplog.at_level("WARNING", logger="reactive.target"):
+        find_target_face(photo, source="s42.jpg")
+    assert not caplog.records

@@ -8,7 +8,7 @@ import pytest
 from reactive import landmarks as lm
 from reactive.clippack import ClipPack
 from reactive.params import WarpParams
-from reactive.rig import (Warper, build_rig, frame_offsets, head_scale,
+from reactive.rig import (Unfolder, Warper, build_rig, signed_areas, frame_offsets, head_scale,
                           smoothing_levels, soft_cap)
 
 
@@ -148,6 +148,46 @@ def test_big_head_moves_keep_the_expression(photo):
     smile[61, 0], smile[291, 0] = -3.0, 3.0                # mouth corners apart
     pack.landmarks[1] += smile
     rig = build_rig(photo, pts, pack)
+    rig.unfold = None  # the random fake mesh has slivers that a 3 px smile could flip
     off = frame_offsets(rig, pack, 1)
     assert off[:rig.n_face, 0].mean() < 40.0               # the shift was capped
     np.testing.assert_allclose(off[291, 0] - off[61, 0], 6.0, atol=1e-4)  # smile intact
+
+
+def _grid_mesh(n=6):
+    from scipy.spatial import Delaunay
+
+    yy, xx = np.mgrid[0:n, 0:n]
+    rest = np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float64) * 10.0
+    rest += np.random.default_rng(0).normal(0, 0.5, rest.shape)  # no co-circular ties
+    tri = Delaunay(rest).simplices.astype(np.int32)
+    edge = (rest.min(axis=1) < 5) | (rest.max(axis=1) > 10.0 * (n - 1) - 5)
+    return rest, tri, ~edge
+
+
+def test_unfolder_removes_flips_and_leaves_the_rest_alone():
+    rest, tri, movable = _grid_mesh()
+    unfold = Unfolder(rest, tri, movable)
+    off = np.zeros((len(rest), 2), np.float32)
+    v = 14                                   # an interior vertex, pushed past its neighbour
+    off[v] = (25.0, 0.0)
+    gentle = np.zeros_like(off)
+    gentle[v] = (3.0, 1.0)
+    assert unfold(gentle) == 0 and gentle[v, 0] == 3.0   # nothing flipped: untouched
+    orient = np.sign(signed_areas(rest, tri))
+    assert (signed_areas(rest + off, tri) * orient < 0).any()
+    unfold(off)
+    assert not (signed_areas(rest + off, tri) * orient < -1e-3 * np.abs(
+        signed_areas(rest, tri))).any()
+    assert (off[~movable] == 0).all()       # fixed points stay fixed
+    assert 0 < off[v, 0] < 25.0             # the fold became a squeeze, the move not undone
+
+
+def test_unfolder_keeps_a_triangle_squashed_flat():
+    """A lid closing onto the other lid: zero area is allowed, only a flip is relaxed."""
+    rest = np.array([[0, 0], [10, 0], [5, 5], [5, -5]], np.float64)
+    tri = np.array([[0, 1, 2], [0, 3, 1]], np.int32)
+    unfold = Unfolder(rest, tri, movable=np.array([False, False, True, False]))
+    off = np.zeros((4, 2), np.float32)
+    off[2] = (0.0, -5.0)                     # apex onto the base: area exactly 0
+    assert unfold(off) == 0 and off[2, 1] == -5.0
