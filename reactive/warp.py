@@ -164,6 +164,7 @@ def _field_and_jacobian(field, x, y):
 # solution counts as converged (the next pixel may start from it).
 MAX_STEP_PX = 4.0
 CONVERGED_PX = 0.25
+TOLERANCE_PX = 1e-3  # Newton stops here: far below what bilinear sampling can show
 
 
 @njit(cache=True, inline="always")
@@ -171,13 +172,17 @@ def _newton(field, x, y, sx, sy, iterations):
     """Newton on g(s) = s + field(s) - (x, y) from (sx, sy). Returns (sx, sy, |g|).
 
     Plain fixed-point steps crawl where the field compresses (lids closing, |grad| near 1);
-    Newton converges in two or three. Where the field folds (det(I + J) small) it takes a
-    fixed-point step, and every step is capped so one bad cell cannot throw it far away.
+    Newton converges in one to three. It stops as soon as |g| < TOLERANCE_PX. Where the field
+    folds (det(I + J) small) it takes a fixed-point step, and every step is capped so one bad
+    cell cannot throw it far away.
     """
-    for _ in range(iterations):
+    for k in range(iterations + 1):
         u, v, ux, uy, vx, vy = _field_and_jacobian(field, sx, sy)
         rx = sx + u - x
         ry = sy + v - y
+        r2 = rx * rx + ry * ry
+        if r2 < TOLERANCE_PX * TOLERANCE_PX or k == iterations:
+            return sx, sy, np.sqrt(r2)
         j00 = 1.0 + ux
         j11 = 1.0 + vy
         det = j00 * j11 - uy * vx
@@ -193,8 +198,7 @@ def _newton(field, x, y, sx, sy, iterations):
             dy *= MAX_STEP_PX / n
         sx -= dx
         sy -= dy
-    u, v, ux, uy, vx, vy = _field_and_jacobian(field, sx, sy)
-    return sx, sy, np.sqrt((sx + u - x) ** 2 + (sy + v - y) ** 2)
+    return sx, sy, 0.0  # not reached
 
 
 @njit(cache=True, parallel=True)
@@ -206,15 +210,20 @@ def _inverse_sample(photo, field, iterations, out):
         py = 0.0
         prev_ok = False
         for x in range(w):
-            # Start from the local guess x - field(x); where that fails (the field folds, or
-            # compresses hard) continue from the left neighbour's answer one pixel on, which
-            # keeps neighbouring pixels on the same sheet of a fold (no speckle).
-            sx, sy, r = _newton(field, x, y, x - field[y, x, 0], y - field[y, x, 1],
-                                iterations)
-            if r > CONVERGED_PX and prev_ok:
-                sx2, sy2, r2 = _newton(field, x, y, px + 1.0, py, iterations)
-                if r2 < r:
-                    sx, sy, r = sx2, sy2, r2
+            # Start from the left neighbour's answer one pixel on: within a hundredth of a
+            # pixel of the solution on a smooth field, so Newton needs a step or none, and
+            # neighbours stay on the same sheet where the field folds (no speckle). Where it
+            # fails, or at a row's start, start from the local guess x - field(x).
+            if prev_ok:
+                sx, sy, r = _newton(field, x, y, px + 1.0, py, iterations)
+                if r > CONVERGED_PX:
+                    sx2, sy2, r2 = _newton(field, x, y, x - field[y, x, 0],
+                                           y - field[y, x, 1], iterations)
+                    if r2 < r:
+                        sx, sy, r = sx2, sy2, r2
+            else:
+                sx, sy, r = _newton(field, x, y, x - field[y, x, 0], y - field[y, x, 1],
+                                    iterations)
             px = sx
             py = sy
             prev_ok = r <= CONVERGED_PX
@@ -241,8 +250,8 @@ def inverse_sample(photo: np.ndarray, field: np.ndarray, *, iterations: int,
     ----------
     photo : (H, W, C) uint8.
     field : (H, W, 2) float32 forward displacement on the photo grid.
-    iterations : Newton steps solving ``y + field(y) = x`` from ``x - field(x)``, or from the
-        left neighbour's solution where that fails (see ``_inverse_sample``); exact for a
+    iterations : at most this many Newton steps solving ``y + field(y) = x``, from the left
+        neighbour's solution or ``x - field(x)`` (see ``_inverse_sample``); exact for a
         constant field after one.
     out : (H, W, C) uint8, written in place and returned. Zero field gives ``photo`` exactly.
     """

@@ -87,10 +87,18 @@ MAX_STEP_PX = 4.0
 CONVERGED_PX = 0.25
 
 
+TOLERANCE_PX = 1e-3
+
+
 def _newton(field, x, y, sx, sy, iterations):
-    for _ in range(iterations):
+    done = np.zeros(np.shape(sx), bool)
+    for k in range(iterations + 1):
         f, dx, dy = _field_and_jacobian(field, sx, sy)
         rx, ry = sx + f[..., 0] - x, sy + f[..., 1] - y
+        r = np.hypot(rx, ry)
+        done |= r < TOLERANCE_PX
+        if k == iterations or done.all():
+            return sx, sy, r
         j00, j01, j10, j11 = 1 + dx[..., 0], dy[..., 0], dx[..., 1], 1 + dy[..., 1]
         det = j00 * j11 - j01 * j10
         ok = det > 0.05
@@ -99,14 +107,14 @@ def _newton(field, x, y, sx, sy, iterations):
         sty = np.where(ok, (j00 * ry - j10 * rx) / safe, ry)
         n = np.hypot(stx, sty)
         scale = np.where(n > MAX_STEP_PX, MAX_STEP_PX / np.maximum(n, 1e-12), 1.0)
+        scale = np.where(done, 0.0, scale)   # converged pixels stay where they stopped
         sx, sy = sx - stx * scale, sy - sty * scale
-    f, _, _ = _field_and_jacobian(field, sx, sy)
-    return sx, sy, np.hypot(sx + f[..., 0] - x, sy + f[..., 1] - y)
 
 
 def inverse_sample(photo: np.ndarray, field: np.ndarray, iterations: int) -> np.ndarray:
-    """Newton per pixel from x - field(x); where that does not converge, from the left
-    neighbour's solution when it converged. All rows at once, columns one after another."""
+    """Newton per pixel from the left neighbour's solution + 1 px when that converged (else
+    from x - field(x)); where that start fails, from x - field(x). All rows at once,
+    columns one after another."""
     h, w = photo.shape[:2]
     field = field.astype(np.float64)
     ys = np.arange(h, dtype=np.float64)
@@ -115,8 +123,10 @@ def inverse_sample(photo: np.ndarray, field: np.ndarray, iterations: int) -> np.
     px = py = np.zeros(h)
     prev_ok = np.zeros(h, bool)
     for x in range(w):
-        sx, sy, r = _newton(field, x, ys, x - field[:, x, 0], ys - field[:, x, 1], iterations)
-        sx2, sy2, r2 = _newton(field, x, ys, px + 1, py, iterations)
+        lx, ly = x - field[:, x, 0], ys - field[:, x, 1]
+        sx, sy, r = _newton(field, x, ys, np.where(prev_ok, px + 1, lx),
+                            np.where(prev_ok, py, ly), iterations)
+        sx2, sy2, r2 = _newton(field, x, ys, lx, ly, iterations)
         retry = prev_ok & (r > CONVERGED_PX) & (r2 < r)
         sx, sy, r = np.where(retry, sx2, sx), np.where(retry, sy2, sy), np.where(retry, r2, r)
         px, py, prev_ok = sx, sy, r <= CONVERGED_PX
