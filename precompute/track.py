@@ -25,6 +25,7 @@ from reactive.errors import InputError
 from reactive.params import TrackingParams
 from reactive.similarity import fit_similarity
 
+from .mouth import CROP_SIZE, mouth_crop
 from .neutral import choose_neutral
 
 log = logging.getLogger(__name__)
@@ -200,12 +201,15 @@ def track_clip(frames: Iterable[np.ndarray], *, fps: float, neutral: int | str =
     """
     grays: list[np.ndarray] = []
     points: list[np.ndarray | None] = []
+    mouths: list[tuple[np.ndarray, np.ndarray] | None] = []
     size = None
     with lm.FaceMeshTracker(params) as tracker:
         for i, frame in enumerate(frames):
             if size is None:
                 size = (frame.shape[1], frame.shape[0])
-            points.append(tracker(frame))
+            p = tracker(frame)
+            points.append(p)
+            mouths.append(None if p is None else mouth_crop(frame, p))
             grays.append(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
             if progress is not None:
                 progress(i + 1)
@@ -224,7 +228,15 @@ def track_clip(frames: Iterable[np.ndarray], *, fps: float, neutral: int | str =
         if not 0 <= neutral_index < f:
             raise InputError(f"--neutral {neutral_index}: the clip has frames 0-{f - 1}")
     periph, periph_valid = track_peripheral(grays, neutral_index, filled, params)
+    # Frames without a face borrow the nearest detected frame's mouth.
+    good = np.flatnonzero(detected)
+    mouth = np.empty((f, *CROP_SIZE, 3), np.uint8)
+    mouth_affine = np.empty((f, 2, 3), np.float32)
+    for i in range(f):
+        j = i if detected[i] else int(good[np.argmin(np.abs(good - i))])
+        mouth[i], mouth_affine[i] = mouths[j]
     return ClipPack(
         fps=float(fps), source_size=size, neutral_index=neutral_index, landmarks=filled,
         face_detected=detected, peripheral=periph, peripheral_valid=periph_valid,
-        head=head_motion(filled, neutral_index), tag=tag, source=source)
+        head=head_motion(filled, neutral_index), tag=tag, source=source, mouth=mouth,
+        mouth_affine=mouth_affine)

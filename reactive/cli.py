@@ -32,13 +32,17 @@ def _render(args: argparse.Namespace) -> int:
     from .clippack import load_pack
     from .photo import load_photo
     from .progress import Progress
-    from .render import RenderOptions, render
+    from .render import RenderOptions, parse_stages, render
     from .target import find_target_face
     from .video import VideoReader, VideoWriter
 
     out = Path(args.output)
     if not out.parent.is_dir():
         raise InputError(f"{out}: output folder {out.parent} does not exist")
+    try:
+        stages = parse_stages(args.stages)
+    except ValueError as exc:
+        raise InputError(f"--stages {args.stages}: {exc}") from None
     photo = load_photo(args.photo, max_side=args.max_side)
     points = find_target_face(photo, source=str(args.photo))
     if args.driving:
@@ -46,6 +50,9 @@ def _render(args: argparse.Namespace) -> int:
         driving_path = Path(args.driving)
     else:
         pack = load_pack(args.clip)
+        if "hidden" in stages and pack.mouth is None:
+            log.warning("%s: made by an older version, it has no mouth interiors; "
+                        "precompute it again for the hidden stage", args.clip)
         if args.neutral != "auto":
             if not 0 <= args.neutral < pack.frame_count:
                 raise InputError(f"--neutral {args.neutral}: the clip has frames "
@@ -60,7 +67,8 @@ def _render(args: argparse.Namespace) -> int:
         bar = Progress(f"rendering {out.name}", pack.frame_count, enabled=not args.quiet)
         with VideoWriter(out, fps=pack.fps) as writer:
             n = render(photo, points, pack, writer.write,
-                       options=RenderOptions(side_by_side=args.side_by_side),
+                       options=RenderOptions(side_by_side=args.side_by_side,
+                                             stages=stages),
                        driving=reader, progress=bar.update)
         bar.close()
     finally:
@@ -102,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="neutral frame of the clip: 'auto' or a frame number")
     ren.add_argument("--side-by-side", action="store_true",
                      help="put the driving frame beside the result")
+    ren.add_argument("--stages", default="coarse,hidden",
+                     help="comma list of the paper's stages: coarse (warp), hidden (mouth "
+                          "interior); default both")
     ren.add_argument("--max-side", type=int, default=1024,
                      help="cap the photo's longer side (pixels, default 1024)")
     ren.set_defaults(func=_render)

@@ -1,7 +1,8 @@
 """The clip pack: everything a player needs from one driving clip, in one versioned file.
 
 A clip pack is a NumPy ``.npz`` archive (no pickle) holding a JSON header and plain arrays.
-It describes the clip only, never a particular photo. Format (version 1):
+It describes the clip only, never a particular photo. Format (version 2; version 1 is read
+too, and lacks the mouth arrays):
 
 ===================  =====================  ==============================================
 key                  array                  meaning
@@ -14,6 +15,8 @@ key                  array                  meaning
 ``peripheral``       (F, P, 2) float32      LK-tracked points outside the face (P may be 0)
 ``peripheral_valid`` (F, P) bool            False where a point was lost and filled in
 ``head``             (F, 2, 3) float32      similarity: neutral-frame points -> frame i
+``mouth``            (F, 64, 96, 3) uint8   v2: the driver's mouth, cropped per frame (RGB)
+``mouth_affine``     (F, 2, 3) float32      v2: affine frame pixels -> mouth crop pixels
 ===================  =====================  ==============================================
 """
 
@@ -33,7 +36,8 @@ from .errors import InputError
 from .landmarks import N_LANDMARKS
 
 FORMAT_NAME = "reactive-portraits/clip-pack"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -51,6 +55,8 @@ class ClipPack:
     tag: str = ""
     source: str = ""
     extra: dict = field(default_factory=dict)
+    mouth: np.ndarray | None = None
+    mouth_affine: np.ndarray | None = None
 
     @property
     def frame_count(self) -> int:
@@ -73,6 +79,15 @@ class ClipPack:
             ("peripheral", self.peripheral, (f, p, 2), np.float32),
             ("peripheral_valid", self.peripheral_valid, (f, p), np.bool_),
         ]
+        if (self.mouth is None) != (self.mouth_affine is None):
+            raise ValueError("`mouth` and `mouth_affine` come together")
+        if self.mouth is not None:
+            m = self.mouth.shape
+            checks += [
+                ("mouth", self.mouth, (f, m[1] if len(m) == 4 else -1,
+                                       m[2] if len(m) == 4 else -1, 3), np.uint8),
+                ("mouth_affine", self.mouth_affine, (f, 2, 3), np.float32),
+            ]
         for name, arr, shape, dtype in checks:
             if arr.shape != shape or arr.dtype != dtype:
                 raise ValueError(f"`{name}` must be {shape} {np.dtype(dtype).name}; "
@@ -108,6 +123,9 @@ def save_pack(pack: ClipPack, path: str | os.PathLike) -> Path:
         "peripheral": pack.peripheral, "peripheral_valid": pack.peripheral_valid,
         "head": pack.head,
     }
+    if pack.mouth is not None:
+        arrays["mouth"] = pack.mouth
+        arrays["mouth_affine"] = pack.mouth_affine
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -149,7 +167,7 @@ def load_pack(path: str | os.PathLike) -> ClipPack:
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         raise InputError(f"{path}: not a clip pack (format is {header.get('format')!r})"
                          if isinstance(header, dict) else f"{path}: clip pack header is corrupt")
-    if header.get("version") != FORMAT_VERSION:
+    if header.get("version") not in READABLE_VERSIONS:
         raise InputError(f"{path}: clip pack format version {header.get('version')} is not "
                          f"supported (this program reads version {FORMAT_VERSION}); "
                          "precompute the clip again")
@@ -163,6 +181,7 @@ def load_pack(path: str | os.PathLike) -> ClipPack:
             landmarks=arrays["landmarks"], face_detected=arrays["face_detected"],
             peripheral=arrays["peripheral"], peripheral_valid=arrays["peripheral_valid"],
             head=arrays["head"], tag=str(header.get("tag", "")),
+            mouth=arrays.get("mouth"), mouth_affine=arrays.get("mouth_affine"),
             source=str(header.get("source", "")),
             extra={k: v for k, v in header.items() if k not in known})
         pack.validate()

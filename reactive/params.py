@@ -71,8 +71,8 @@ class WarpParams:
     # displacement reaching it, or the ramp itself folds the field (gradient > 1).
     border_hold_frac: float = 0.05
     border_fade_frac: float = 0.10
-    # Each control point's move is softly capped at this fraction of its distance to the
-    # held border band (beyond the paper, which assumes moderate head motion
+    # Each control point's move towards the frame edge is softly capped at this fraction of
+    # its room to the held border band (beyond the paper, which assumes moderate head motion
     # and a face well inside the frame): no band is squeezed flat, where the field would fold
     # and the picture tear. Moves below 70% of the cap pass unchanged. 0 turns the cap off.
     max_squeeze: float = 0.9

@@ -64,11 +64,12 @@ def masked_psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
-def render_all(rig: Rig, pack: ClipPack, *, smooth: bool = True) -> list[np.ndarray]:
-    """Every output frame (copies), before any encoding."""
-    from .render import iter_frames
+def render_all(rig: Rig, pack: ClipPack, *, smooth: bool = True,
+               stages: tuple[str, ...] | None = None) -> list[np.ndarray]:
+    """Every output frame (copies), before any encoding. ``stages`` default: all."""
+    from .render import STAGES, iter_frames
 
-    return [f.copy() for f in iter_frames(rig, pack, smooth=smooth)]
+    return [f.copy() for f in iter_frames(rig, pack, smooth=smooth, stages=stages or STAGES)]
 
 
 def track_frames(frames: list[np.ndarray]) -> np.ndarray:
@@ -116,3 +117,24 @@ def self_reenactment_psnr(real: list[np.ndarray], rendered: list[np.ndarray],
         return float(10 * np.log10(255.0 ** 2 / max(se / max(n, 1), 1e-12)))
 
     return {"rendered_db": psnr(se_r), "still_db": psnr(se_s)}
+
+
+def mouth_psnr(real: list[np.ndarray], rendered: list[np.ndarray], pack: ClipPack, *,
+               min_open: float = 0.15) -> tuple[float, int]:
+    """PSNR inside the real inner-lip polygon over frames whose real mouth is open.
+
+    Returns (dB, number of frames used).
+    """
+    import cv2
+
+    open_frames = np.flatnonzero(lm.mouth_open_ratio(pack.landmarks) > min_open)
+    se = n = 0.0
+    for i in open_frames:
+        mask = np.zeros(real[i].shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(pack.landmarks[i, lm.LIPS_INNER]).astype(np.int32)], 1)
+        m = mask.astype(bool)
+        se += ((rendered[i][m].astype(np.float64) - real[i][m]) ** 2).sum()
+        n += m.sum() * real[i].shape[2]
+    if n == 0:
+        return float("nan"), 0
+    return float(10 * np.log10(255.0 ** 2 / max(se / n, 1e-12))), len(open_frames)

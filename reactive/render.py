@@ -13,19 +13,48 @@ from .params import WarpParams
 from .rig import Rig, Warper, build_rig, frame_offsets
 
 
+# The paper's stages (Fig. 6): coarse warp (Sec. 4), hidden regions (Sec. 5), fine details
+# (Sec. 6, not built yet).
+STAGES = ("coarse", "hidden")
+
+
+def parse_stages(text: str) -> tuple[str, ...]:
+    """``"coarse,hidden"`` -> ("coarse", "hidden"); ValueError naming what is unknown."""
+    stages = tuple(s.strip() for s in text.split(",") if s.strip())
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        hint = " (the details stage is not built yet)" if "details" in unknown else ""
+        raise ValueError(f"unknown stage {', '.join(unknown)}; choose from "
+                         f"{', '.join(STAGES)}{hint}")
+    if "coarse" not in stages:
+        raise ValueError("the coarse stage is the base of every other: include it")
+    return stages
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     side_by_side: bool = False
     warp: WarpParams = WarpParams()
+    stages: tuple[str, ...] = STAGES
 
 
-def iter_frames(rig: Rig, pack: ClipPack, *, smooth: bool = True) -> Iterator[np.ndarray]:
-    """Yield the warped photo for each clip frame. The yielded array is reused: copy to keep."""
+def iter_frames(rig: Rig, pack: ClipPack, *, smooth: bool = True,
+                stages: tuple[str, ...] = STAGES) -> Iterator[np.ndarray]:
+    """Yield the synthesized photo for each clip frame. The yielded array is reused: copy to
+    keep. ``stages`` as in STAGES; "hidden" needs a pack with mouth crops (version 2)."""
     warper = Warper(rig, smooth=smooth)
+    mouth = None
+    if "hidden" in stages and pack.mouth is not None:
+        from .mouth import MouthLayer
+
+        mouth = MouthLayer(rig, pack)
     offsets = np.zeros((len(rig.rest), 2), np.float32)
     for i in range(pack.frame_count):
         frame_offsets(rig, pack, i, offsets)
-        yield warper(offsets)
+        frame = warper(offsets)
+        if mouth is not None:
+            mouth.apply(frame, i, offsets)
+        yield frame
 
 
 def side_by_side(driving: np.ndarray, result: np.ndarray, out: np.ndarray | None = None
@@ -54,7 +83,7 @@ def render(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack,
         raise ValueError("`driving` frames are needed for a side-by-side render")
     n = 0
     canvas = None
-    for frame in iter_frames(rig, pack):
+    for frame in iter_frames(rig, pack, stages=options.stages):
         if options.side_by_side:
             drv = next(drive_iter, None)
             if drv is None:  # the video decoded fewer frames than the pack holds

@@ -48,7 +48,8 @@ class Rig:
     hold: np.ndarray            # (H, W) float32 border hold, 0 at the edge .. 1 inside
     face_mask: np.ndarray       # (H, W) bool, the face oval in the photo
     params: WarpParams
-    room: np.ndarray            # (K,) float32 distance from each point to the held band
+    room: np.ndarray            # (K, 4) float32 px from each point to the held band:
+                                # left, right, up, down
     unfold: "Unfolder | None" = None
 
     @property
@@ -149,12 +150,25 @@ def border_hold(shape: tuple[int, int], params: WarpParams) -> np.ndarray:
 
 
 def point_room(rest: np.ndarray, shape: tuple[int, int], params: WarpParams) -> np.ndarray:
-    """Distance from each control point to the held border band, (K,) float32, >= 1 px."""
+    """Free pixels from each control point to the held border band, per direction.
+
+    Returns (K, 4) float32: left, right, up, down (at least 1 px).
+    """
     h, w = shape
     band = params.border_hold_frac * min(h, w)
     x, y = rest[:, 0], rest[:, 1]
-    room = np.minimum(np.minimum(x, w - 1 - x), np.minimum(y, h - 1 - y)) - band
+    room = np.stack([x - band, (w - 1 - band) - x, y - band, (h - 1 - band) - y], axis=1)
     return np.maximum(room, 1.0).astype(np.float32)
+
+
+def _demand(offsets: np.ndarray, room: np.ndarray, fraction: float) -> np.ndarray:
+    """How much of its cap each offset uses, (N,). Only the component towards a border
+    counts: moving at the held band compresses the strip in between and folds it at 1, while
+    moving along it only shears (det(I + J) stays 1: no fold)."""
+    dx, dy = offsets[:, 0], offsets[:, 1]
+    room_x = np.where(dx > 0, room[:, 1], room[:, 0])
+    room_y = np.where(dy > 0, room[:, 3], room[:, 2])
+    return np.maximum(np.abs(dx) / (fraction * room_x), np.abs(dy) / (fraction * room_y))
 
 
 KNEE = 0.7  # moves below this fraction of their cap pass unchanged
@@ -169,46 +183,39 @@ def _soft_ratio(demand: np.ndarray) -> np.ndarray:
 
 
 def soft_cap(offsets: np.ndarray, room: np.ndarray, fraction: float) -> None:
-    """Softly cap each offset's length at ``fraction`` of its point's distance to the held band.
+    """Softly cap each offset at ``fraction`` of its point's room towards the held band.
 
-    For the sparse points outside the face: a point moving towards (or along) the held
-    border squeezes or shears the strip between them; past a gradient of 1 the field folds
-    and the picture tears. Offsets up to KNEE of the cap pass unchanged; beyond, their length
+    For the sparse points outside the face: a point moving towards the held border squeezes
+    the strip between them; past a gradient of 1 the field folds and the picture tears. Offsets up to KNEE of the cap pass unchanged; beyond, their length
     bends smoothly (tanh) towards the cap, direction kept. Below KNEE of the cap nothing
     changes.
 
     Parameters
     ----------
     offsets : (N, 2) float32, changed in place.
-    room : (N,) float32, see ``point_room``.
+    room : (N, 4) float32, see ``point_room``.
     """
-    length = np.sqrt((offsets ** 2).sum(axis=1))
-    demand = length / np.maximum(fraction * room, 1e-6)
+    demand = _demand(offsets, room, fraction)
     over = demand > KNEE
     if over.any():
         offsets[over] *= (_soft_ratio(demand[over]) / demand[over]).astype(np.float32)[:, None]
 
 
-def head_scale(rigid: np.ndarray, room: np.ndarray, fraction: float, *,
-               soft: bool = True) -> float:
+def head_scale(rigid: np.ndarray, room: np.ndarray, fraction: float) -> float:
     """One factor for the face's rigid (head) displacement so that no face point's rigid move
     exceeds ``fraction`` of its distance to the held band (softly, as ``soft_cap``).
 
     A driver who moves a lot, mapped onto a photo whose face nearly fills the frame, would
-    otherwise squeeze or shear the strip between face and border flat: a chin sliding 80 px
-    over a neck held 40 px below shears at 2, and tears. Scaling the whole rigid move by one
-    factor keeps the face itself undistorted; the expression is added on top, untouched.
+    otherwise squeeze the strip between face and border flat and fold it: a chin moving
+    40 px down towards a border held 40 px below. Scaling the whole rigid move by one factor
+    keeps the face itself undistorted; the expression is added on top, untouched.
 
     Parameters
     ----------
     rigid : (N, 2) rigid displacement of the face points.
-    room : (N,) float32, see ``point_room``.
-    soft : bend from KNEE of the cap on (True), or only scale down what exceeds the cap.
+    room : (N, 4) float32, see ``point_room``.
     """
-    length = np.sqrt((rigid ** 2).sum(axis=1))
-    worst = float((length / np.maximum(fraction * room, 1e-6)).max(initial=0.0))
-    if not soft:
-        return 1.0 if worst <= 1.0 else 1.0 / worst
+    worst = float(_demand(rigid, room, fraction).max(initial=0.0))
     if worst <= KNEE:
         return 1.0
     return float(_soft_ratio(np.array([worst]))[0] / worst)
@@ -250,16 +257,24 @@ class Unfolder:
         adj.data[:] = 1.0  # duplicate edges summed: back to 0/1
         self.adjacency = adj
         self.degree = np.maximum(np.asarray(adj.sum(axis=1)).ravel(), 1.0)
-        self.orientation = np.sign(signed_areas(self.rest, triangles))
+        area = signed_areas(self.rest, triangles)
+        self.orientation = np.sign(area)
         # A flip is a sign change beyond rounding: 0.1% of the triangle's rest area.
-        self.tolerance = 1e-3 * np.abs(signed_areas(self.rest, triangles))
+        self.tolerance = 1e-3 * np.abs(area)
+        # Slivers are not watched: across closed lips (or any two points that nearly touch at
+        # rest) a triangle has no area to fold, and opening the mouth flips it legitimately.
+        # Healthy: twice the area at least 5% of the longest edge squared (~3 degrees).
+        pts = self.rest[triangles]
+        edges = np.stack([pts[:, 1] - pts[:, 0], pts[:, 2] - pts[:, 1], pts[:, 0] - pts[:, 2]], 1)
+        longest2 = (edges ** 2).sum(axis=2).max(axis=1)
+        self.watched = np.abs(area) >= 0.05 * longest2
 
     def __call__(self, offsets: np.ndarray) -> int:
         """Relax ``offsets`` (K, 2) float32 in place. Returns the number of iterations used."""
         off = offsets.astype(np.float64)
         for it in range(self.max_iterations):
             area = signed_areas(self.rest + off, self.triangles) * self.orientation
-            flipped = area < -self.tolerance
+            flipped = (area < -self.tolerance) & self.watched
             if not flipped.any():
                 break
             verts = np.unique(self.triangles[flipped])
@@ -346,11 +361,9 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
         scale = head_scale(rigid, rig.room[:f], rig.params.max_squeeze)
         if scale < 1.0:
             out[:f] -= ((1.0 - scale) * rigid).astype(np.float32)
-        # An expression can still push a point too far (a jaw drop over a chin near the
-        # frame's edge): then the whole face motion shrinks by one factor, never piecewise.
-        total = head_scale(out[:f], rig.room[:f], rig.params.max_squeeze, soft=False)
-        if total < 1.0:
-            out[:f] *= np.float32(total)
+        # The expression itself is never capped: a jaw drop towards a border close below
+        # may fold the strip under the chin (the chin covering the neck), a lesser evil than
+        # a mouth that does not open.
         soft_cap(out[f:n], rig.room[f:n], rig.params.max_squeeze)
     if rig.unfold is not None:
         rig.unfold(out)

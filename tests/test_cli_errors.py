@@ -218,3 +218,12 @@ def test_render_from_clip_pack(tmp_path, d0_pack):
         n = sum(1 for _ in container.decode(stream))
     assert size == (512, 512)
     assert n == 78
+
+
+def test_unknown_stage_is_a_clear_error(tmp_path):
+    pack = _synthetic_pack(tmp_path / "p.npz")
+    before = _listing(tmp_path)
+    proc = reactive("render", str(S42), "--clip", str(pack), "-o", "out.mp4",
+                    "--stages", "coarse,sparkle", cwd=tmp_path)
+    assert_one_line_error(proc, "--stages", "sparkle")
+    assert_nothing_written(tmp_path, before, tmp_path / "out.mp4")

@@ -77,10 +77,10 @@ def test_smoothing_removes_kinks_outside_the_face_only(pack_cache):
     rig = _rig("s42.jpg", pack)
     smooth, raw = Warper(rig, smooth=True), Warper(rig, smooth=False)
     offsets = np.zeros((len(rig.rest), 2), np.float32)
-    outside = ~rig.face_mask
-    # Keep clear of the face edge, where the smoothing radius is 0 by design.
-    import cv2
-    outside = cv2.erode(outside.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    # Outside the face where the smoothing has reached its first radius (~8 px out at 512 px):
+    # right at the face's edge the radius grows from 0 by design (Sec. 4), so nothing there
+    # is smoothed much.
+    outside = rig.blur_level >= 1.0
     stats = {"grad": [0.0, 0.0], "kink": [0.0, 0.0]}
     motion = np.abs(pack.landmarks - pack.landmarks[pack.neutral_index]).max(axis=(1, 2))
     for i in np.argsort(motion)[-12:]:  # the frames with the largest head motion
@@ -100,9 +100,8 @@ def test_smoothing_removes_kinks_outside_the_face_only(pack_cache):
           f"{stats['grad'][1]:.3f}; max second difference {stats['kink'][0]:.3f} vs "
           f"{stats['kink'][1]:.3f}")
     # Smoothing never steepens the field and removes at least half of the kinks. (The
-    # steepest spot, ~1.3 on these frames, is the strip under s42's chin where the border
-    # hold starts: a squeeze, not a kink; WarpParams.max_squeeze trades it against
-    # following the head.)
+    # steepest spot is the strip under s42's chin, squeezed between a dropping jaw and the
+    # held border: a squeeze, not a kink.)
     assert stats["grad"][0] <= stats["grad"][1]
     assert stats["kink"][0] < 0.5 * stats["kink"][1]
 

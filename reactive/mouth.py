@@ -1,0 +1,125 @@
+"""Hidden regions: the mouth interior (paper Sec. 5).
+
+When the driver's mouth opens, the photo has no teeth or tongue to show: the warp only
+stretches the closed lips. Per frame, the driver's mouth crop (from the clip pack) is mapped
+onto the target's current lip geometry, cut to the region inside the *inner* lips eroded by
+0.1 x the target's mouth height (so the target keeps its own lips), Poisson-blended for colour
+(OpenCV's seamless cloning, over the whole mouth so its boundary lies on skin) and
+alpha-composited, the alpha gated by the interior's area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import landmarks as lm
+from .clippack import ClipPack
+from .rig import Rig
+
+
+@dataclass(frozen=True)
+class MouthParams:
+    # "eroded by a disk of radius 0.1 * h_mouth" (Sec. 5), h_mouth in the target photo.
+    erode_frac: float = 0.1
+    # Gate: none below a*, full above 2 a*, linear between (Sec. 5): no flicker as the mouth
+    # opens and closes.
+    full_at: float = 2.0
+    # a* floor, as a fraction of mouth width squared: a photo with closed lips has a* ~ 0,
+    # and landmark jitter alone would then switch the interior on.
+    min_a_star_frac: float = 0.01
+    # Feather of the composite's edge, px.
+    feather_px: float = 1.5
+
+
+def polygon_area(points: np.ndarray) -> float:
+    """Area of a simple polygon (N, 2) (shoelace)."""
+    x, y = points[:, 0], points[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def _fit_affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares affine (2, 3) with dst ~ A @ [src, 1]."""
+    a = np.hstack([src, np.ones((len(src), 1))])
+    sol, *_ = np.linalg.lstsq(a, dst, rcond=None)
+    return sol.T
+
+
+class MouthLayer:
+    """Composites the driver's mouth interior into warped frames of one rig + pack."""
+
+    def __init__(self, rig: Rig, pack: ClipPack, params: MouthParams = MouthParams()):
+        if pack.mouth is None:
+            raise ValueError("`pack` has no mouth crops (format version 1); precompute the "
+                             "clip again")
+        self.rig, self.pack, self.params = rig, pack, params
+        t0 = rig.target_points
+        width = float(np.linalg.norm(t0[61] - t0[291]))
+        self.h_mouth = float(np.linalg.norm(t0[0] - t0[17]))
+        self.a_star = max(polygon_area(t0[lm.LIPS_INNER]), params.min_a_star_frac * width ** 2)
+        r = max(1, int(round(params.erode_frac * self.h_mouth)))
+        self.kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+        self.lip_ids = np.concatenate([lm.LIPS_INNER, lm.LIPS_OUTER])
+
+    def alpha(self, target_lips_inner: np.ndarray) -> float:
+        """Sec. 5 gate from the target's current interior area."""
+        a = polygon_area(target_lips_inner)
+        return float(np.clip((a - self.a_star) / ((self.params.full_at - 1) * self.a_star),
+                             0.0, 1.0))
+
+    def apply(self, frame: np.ndarray, i: int, offsets: np.ndarray) -> float:
+        """Composite clip frame ``i``'s mouth into ``frame`` (H, W, 3) uint8, in place.
+
+        ``offsets`` are the control-point offsets the frame was warped with. Returns alpha.
+        """
+        rig, pack = self.rig, self.pack
+        n = rig.n_face
+        target = rig.rest[:n] + offsets[:n]
+        inner = target[lm.LIPS_INNER]
+        alpha = self.alpha(inner)
+        if alpha <= 0.0:
+            return 0.0
+        h, w = frame.shape[:2]
+        outer = target[lm.LIPS_OUTER]
+        pad = 4 + 3 * int(self.kernel.shape[0])
+        x0, y0 = np.floor(outer.min(axis=0)).astype(int) - pad
+        x1, y1 = np.ceil(outer.max(axis=0)).astype(int) + pad
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return 0.0
+        roi = frame[y0:y1, x0:x1]
+        mask = np.zeros(roi.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(inner - (x0, y0)).astype(np.int32)], 255)
+        mask = cv2.erode(mask, self.kernel)
+        # seamlessClone needs the mask clear of the ROI's edge.
+        mask[:2], mask[-2:], mask[:, :2], mask[:, -2:] = 0, 0, 0, 0
+        if cv2.countNonZero(mask) < 12:
+            return 0.0
+        # Driver lips (crop pixels) -> target lips (ROI pixels): an affine fit over inner and
+        # outer lip points carries the interior's shape well at this scale.
+        src = pack.landmarks[i, self.lip_ids] @ pack.mouth_affine[i, :, :2].T \
+            + pack.mouth_affine[i, :, 2]
+        m = _fit_affine(src.astype(np.float64), (target[self.lip_ids] - (x0, y0)))
+        warped = cv2.warpAffine(pack.mouth[i], m, (roi.shape[1], roi.shape[0]),
+                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        bx, by, bw, bh = cv2.boundingRect(mask)
+        if bw < 3 or bh < 3:
+            return 0.0
+        # Poisson-blend the driver's whole mouth, lips and a ring of skin included: its
+        # boundary then lies on skin in both images, so the interior takes on the photo's
+        # colour and light. (Blending only the interior would pin its edge to the photo's
+        # stretched lips and wash the dark mouth out to lip colour.)
+        region = np.zeros(roi.shape[:2], np.uint8)
+        cv2.fillPoly(region, [np.round(outer - (x0, y0)).astype(np.int32)], 255)
+        region = cv2.dilate(region, self.kernel, iterations=2)
+        region[:2], region[-2:], region[:, :2], region[:, -2:] = 0, 0, 0, 0
+        rx, ry, rw, rh = cv2.boundingRect(region)
+        cloned = cv2.seamlessClone(warped, np.ascontiguousarray(roi), region,
+                                   (rx + rw // 2, ry + rh // 2), cv2.NORMAL_CLONE)
+        soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0),
+                                self.params.feather_px) * alpha
+        soft = soft[..., None]
+        roi[...] = (roi * (1.0 - soft) + cloned * soft + 0.5).astype(np.uint8)
+        return alpha
