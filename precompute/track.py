@@ -226,7 +226,7 @@ def track_clip(frames: Iterable[np.ndarray], *, fps: float, neutral: int | str =
     else:
         neutral_index = int(neutral)
         if not 0 <= neutral_index < f:
-            raise InputError(f"--neutral {neutral_index}: the clip has frames 0-{f - 1}")
+            raise InputError(f"--neutral {neutral_index}: {source} has frames 0-{f - 1}")
     periph, periph_valid = track_peripheral(grays, neutral_index, filled, params)
     # Frames without a face borrow the nearest detected frame's mouth.
     good = np.flatnonzero(detected)

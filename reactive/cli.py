@@ -55,7 +55,7 @@ def _render(args: argparse.Namespace) -> int:
                         "precompute it again for the hidden stage", args.clip)
         if args.neutral != "auto":
             if not 0 <= args.neutral < pack.frame_count:
-                raise InputError(f"--neutral {args.neutral}: the clip has frames "
+                raise InputError(f"--neutral {args.neutral}: {args.clip} has frames "
                                  f"0-{pack.frame_count - 1}")
             pack.neutral_index = args.neutral
         driving_path = None

@@ -155,8 +155,8 @@ def load_pack(path: str | os.PathLike) -> ClipPack:
         raw = path.read_bytes()
         with np.load(io.BytesIO(raw), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise InputError(f"{path}: not a clip pack or corrupt ({exc.__class__.__name__}); "
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError):
+        raise InputError(f"{path}: not a clip pack, or corrupt; "
                          "write it again with `reactive precompute`") from None
     if "header" not in arrays:
         raise InputError(f"{path}: not a clip pack (no header); write it with `reactive precompute`")

@@ -99,7 +99,8 @@ class VideoReader:
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
             cap.release()
-            raise InputError(f"{self.path}: cannot open as a video (is it an MP4/MOV/MKV/AVI?)")
+            raise InputError(f"{self.path}: cannot open as a video: not a video file, or cut "
+                             "short or corrupt (use a complete MP4/MOV/MKV/AVI)")
         return cap
 
     def __iter__(self) -> Iterator[np.ndarray]:
