@@ -36,9 +36,18 @@ def _render(args: argparse.Namespace) -> int:
     from .target import find_target_face
     from .video import VideoReader, VideoWriter
 
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        raise InputError(f"{out}: output folder {out.parent} does not exist")
+    if args.output is None and args.strip is None:
+        raise InputError("render needs -o OUT.mp4 (or .png frames), --strip OUT.png, or both")
+    for target in (args.output, args.strip):
+        if target is not None and not Path(target).parent.is_dir():
+            raise InputError(f"{target}: output folder {Path(target).parent} does not exist")
+    strip_frames = None
+    if args.strip_frames:
+        try:
+            strip_frames = [int(v) for v in args.strip_frames.split(",") if v.strip()]
+        except ValueError:
+            raise InputError(f"--strip-frames {args.strip_frames}: expected frame numbers "
+                             "like 10,40,70") from None
     try:
         stages = parse_stages(args.stages)
     except ValueError as exc:
@@ -62,6 +71,11 @@ def _render(args: argparse.Namespace) -> int:
         if args.side_by_side:
             raise InputError("--side-by-side needs the driving frames: use --driving VIDEO "
                              "instead of --clip")
+    if args.strip is not None:
+        _write_strip(args, photo, points, pack, driving_path, strip_frames)
+    if args.output is None:
+        return 0
+    out = Path(args.output)
     reader = VideoReader(driving_path) if args.side_by_side else None
     try:
         bar = Progress(f"rendering {out.name}", pack.frame_count, enabled=not args.quiet)
@@ -76,6 +90,25 @@ def _render(args: argparse.Namespace) -> int:
             reader.close()
     print(f"wrote {out}: {n} frames at {pack.fps:g} fps")
     return 0
+
+
+def _write_strip(args, photo, points, pack, driving_path, frames) -> None:
+    from .render import expressive_frames, stage_strip
+    from .rig import build_rig
+    from .video import VideoReader, write_image
+
+    frames = frames or expressive_frames(pack)
+    bad = [i for i in frames if not 0 <= i < pack.frame_count]
+    if bad:
+        raise InputError(f"--strip-frames: frame {bad[0]} is outside the clip's frames "
+                         f"0-{pack.frame_count - 1}")
+    driving = None
+    if driving_path is not None:
+        with VideoReader(driving_path) as reader:
+            driving = [f for _, f in zip(range(max(frames) + 1), reader)]
+    strip = stage_strip(build_rig(photo, points, pack), pack, frames, driving=driving)
+    write_image(args.strip, strip)
+    print(f"wrote {args.strip}: frames {', '.join(map(str, frames))}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,8 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     src = ren.add_mutually_exclusive_group(required=True)
     src.add_argument("--driving", help="driving video (tracked on the fly)")
     src.add_argument("--clip", help="clip pack written by `reactive precompute`")
-    ren.add_argument("-o", "--output", required=True,
+    ren.add_argument("-o", "--output",
                      help="output .mp4 (H.264), or .png/.jpg for numbered frame dumps")
+    ren.add_argument("--strip", metavar="OUT.png",
+                     help="also write the paper's Fig. 6 strip: input, coarse, +hidden for "
+                          "chosen frames")
+    ren.add_argument("--strip-frames", metavar="N,N,...",
+                     help="frames for --strip (default: three expressive ones)")
     ren.add_argument("--neutral", type=precompute_cli.parse_neutral, default="auto",
                      help="neutral frame of the clip: 'auto' or a frame number")
     ren.add_argument("--side-by-side", action="store_true",

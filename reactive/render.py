@@ -96,3 +96,81 @@ def render(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack,
         if progress is not None:
             progress(n)
     return n
+
+
+def expressive_frames(pack: ClipPack, count: int = 3) -> list[int]:
+    """``count`` frames far from neutral and apart in time, in clip order (for strips)."""
+    from . import landmarks as lm
+    from .similarity import apply_similarity, fit_similarity
+
+    s0 = pack.landmarks[pack.neutral_index]
+    dist = np.empty(pack.frame_count)
+    for i, p in enumerate(pack.landmarks):
+        m = fit_similarity(p[lm.PHI_POINTS], s0[lm.PHI_POINTS])
+        dist[i] = np.linalg.norm(apply_similarity(m, p) - s0, axis=1).mean()
+    chosen: list[int] = []
+    gap = max(1, pack.frame_count // (2 * count))
+    for i in np.argsort(-dist):
+        if all(abs(int(i) - c) >= gap for c in chosen):
+            chosen.append(int(i))
+        if len(chosen) == count:
+            break
+    return sorted(chosen)
+
+
+def _label(tile: np.ndarray, text: str) -> np.ndarray:
+    cv2.rectangle(tile, (0, 0), (8 + 9 * len(text), 22), (0, 0, 0), -1)
+    cv2.putText(tile, text, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
+                cv2.LINE_AA)
+    return tile
+
+
+def stage_strip(rig: Rig, pack: ClipPack, frames: list[int], *,
+                driving: list[np.ndarray] | None = None, tile_px: int = 256) -> np.ndarray:
+    """The paper's Fig. 6 as an image: per chosen frame a row of [driving], input, coarse,
+    + hidden, each cropped to the face. (H, W, 3) uint8 RGB."""
+    from .mouth import MouthLayer
+
+    for i in frames:
+        if not 0 <= i < pack.frame_count:
+            raise ValueError(f"strip frame {i} is outside the clip's frames "
+                             f"0-{pack.frame_count - 1}")
+    warper = Warper(rig)
+    mouth = MouthLayer(rig, pack) if pack.mouth is not None else None
+
+    def face_box(points, shape):
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        c, half = (lo + hi) / 2, 0.8 * float(max(hi - lo))
+        x0, y0 = np.maximum(np.floor(c - half), 0).astype(int)
+        x1, y1 = np.minimum(np.ceil(c + half), (shape[1], shape[0])).astype(int)
+        return slice(y0, y1), slice(x0, x1)
+
+    box = face_box(rig.target_points, rig.photo.shape)
+
+    def tile(img, text, crop=None):
+        img = img[crop or box]
+        h, w = img.shape[:2]
+        s = tile_px / max(h, w)
+        t = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))),
+                       interpolation=cv2.INTER_AREA)
+        canvas = np.zeros((tile_px, tile_px, 3), np.uint8)
+        y, x = (tile_px - t.shape[0]) // 2, (tile_px - t.shape[1]) // 2
+        canvas[y:y + t.shape[0], x:x + t.shape[1]] = t
+        return _label(canvas, text)
+
+    rows = []
+    offsets = np.zeros((len(rig.rest), 2), np.float32)
+    for i in frames:
+        row = []
+        if driving is not None and i < len(driving):
+            row.append(tile(driving[i], f"driving #{i}",
+                            face_box(pack.landmarks[i], driving[i].shape)))
+        row.append(tile(rig.photo, "input"))
+        frame_offsets(rig, pack, i, offsets)
+        coarse = warper(offsets).copy()
+        row.append(tile(coarse, "coarse"))
+        if mouth is not None:
+            mouth.apply(coarse, i, offsets)
+            row.append(tile(coarse, "+hidden"))
+        rows.append(np.hstack(row))
+    return np.vstack(rows)

@@ -243,7 +243,7 @@ class Unfolder:
     """
 
     def __init__(self, rest: np.ndarray, triangles: np.ndarray, movable: np.ndarray,
-                 max_iterations: int = 30):
+                 max_iterations: int = 30, openings: tuple[np.ndarray, ...] = ()):
         from scipy.sparse import coo_matrix
 
         self.rest = rest.astype(np.float64)
@@ -259,8 +259,10 @@ class Unfolder:
         self.degree = np.maximum(np.asarray(adj.sum(axis=1)).ravel(), 1.0)
         area = signed_areas(self.rest, triangles)
         self.orientation = np.sign(area)
-        # A flip is a sign change beyond rounding: 0.1% of the triangle's rest area.
-        self.tolerance = 1e-3 * np.abs(area)
+        # A fold worth undoing: the triangle turned over by a quarter of its rest area, and by
+        # at least a pixel (area2 2). Small dense-mesh triangles flip a little under landmark
+        # jitter; that fold is invisible, and relaxing it would only blunt the expression.
+        self.tolerance = np.maximum(0.25 * np.abs(area), 2.0)
         # Slivers are not watched: across closed lips (or any two points that nearly touch at
         # rest) a triangle has no area to fold, and opening the mouth flips it legitimately.
         # Healthy: twice the area at least 5% of the longest edge squared (~3 degrees).
@@ -268,6 +270,10 @@ class Unfolder:
         edges = np.stack([pts[:, 1] - pts[:, 0], pts[:, 2] - pts[:, 1], pts[:, 0] - pts[:, 2]], 1)
         longest2 = (edges ** 2).sum(axis=2).max(axis=1)
         self.watched = np.abs(area) >= 0.05 * longest2
+        # Nor triangles spanning an opening (all corners on the inner lips, or on one eye's
+        # rim): they cover a hole, not skin, and the mouth stage paints that hole anyway.
+        for ring in openings:
+            self.watched &= ~np.isin(triangles, ring).all(axis=1)
 
     def __call__(self, offsets: np.ndarray) -> int:
         """Relax ``offsets`` (K, 2) float32 in place. Returns the number of iterations used."""
@@ -334,7 +340,8 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack, *,
                face_mask=face_mask, params=params,
                room=point_room(rest, (h, w), params),
                unfold=Unfolder(rest, tri.simplices.astype(np.int32),
-                               movable=np.arange(len(rest)) < len(rest) - len(border)))
+                               movable=np.arange(len(rest)) < len(rest) - len(border),
+                               openings=(lm.LIPS_INNER, lm.LEFT_EYE, lm.RIGHT_EYE)))
 
 
 def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = None) -> np.ndarray:

@@ -253,20 +253,7 @@ class VideoWriter:
 
     def _dump(self, frame: np.ndarray) -> None:
         target = _frame_path(self.path, self.frames_written)
-        ok, encoded = cv2.imencode(
-            self.path.suffix.lower(),
-            cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),  # RGB leaves the program here, as BGR for OpenCV
-            [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
-        )
-        if not ok:
-            raise RuntimeError(f"{target}: OpenCV could not encode the frame")
-        tmp = _create_temp(target.parent, target.name, target.suffix)
-        try:
-            encoded.tofile(tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_image(target, frame)
         self._dumped.append(target)
 
     def close(self) -> None:
@@ -375,6 +362,29 @@ def _bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
     if frame.ndim == 2:
         return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
     return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+
+def write_image(path: str | os.PathLike, frame: np.ndarray) -> Path:
+    """Write one RGB uint8 image (PNG/JPEG by suffix) atomically: temp file, then rename."""
+    target = Path(path)
+    if target.suffix.lower() not in IMAGE_SUFFIXES:
+        raise InputError(f"{target}: unsupported image type; use one of "
+                         f"{', '.join(IMAGE_SUFFIXES)}")
+    ok, encoded = cv2.imencode(
+        target.suffix.lower(),
+        cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),  # RGB leaves the program here, as BGR for OpenCV
+        [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
+    )
+    if not ok:
+        raise RuntimeError(f"{target}: OpenCV could not encode the frame")
+    tmp = _create_temp(target.parent, target.name, target.suffix)
+    try:
+        encoded.tofile(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def _frame_path(path: Path, index: int) -> Path:

@@ -41,3 +41,18 @@ def test_png_frames_are_numbered_and_match_the_photo(tmp_path):
     first = cv2.imread(str(tmp_path / "f_0000.png"))
     # Frame 0 of d0 is its neutral frame: the output is the photo itself, bit for bit.
     np.testing.assert_array_equal(first, cv2.imread(str(photo)))
+
+
+def test_strip_shows_each_stage_for_chosen_frames(tmp_path):
+    import cv2
+
+    proc = reactive("render", str(shared_path("portraits", "s42.jpg")), "--driving",
+                    str(shared_path("driving", "d0.mp4")), "--strip", "strip.png",
+                    "--strip-frames", "10,40", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert _listing(tmp_path) == {"strip.png"}     # -o is optional with --strip
+    strip = cv2.imread(str(tmp_path / "strip.png"))
+    # Two rows (frames 10 and 40) of four 256 px tiles: driving, input, coarse, +hidden.
+    assert strip.shape == (2 * 256, 4 * 256, 3)
+    tiles = [strip[256:, k * 256:(k + 1) * 256].astype(int) for k in range(4)]
+    assert np.abs(tiles[2] - tiles[1]).mean() > 1.0   # the warp moved something at frame 40

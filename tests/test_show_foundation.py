@@ -99,10 +99,11 @@ def test_smoothing_removes_kinks_outside_the_face_only(pack_cache):
     print(f"d12 outside the face: max |grad| smoothed {stats['grad'][0]:.3f} vs raw "
           f"{stats['grad'][1]:.3f}; max second difference {stats['kink'][0]:.3f} vs "
           f"{stats['kink'][1]:.3f}")
-    # Smoothing never steepens the field and removes at least half of the kinks. (The
-    # steepest spot is the strip under s42's chin, squeezed between a dropping jaw and the
-    # held border: a squeeze, not a kink.)
-    assert stats["grad"][0] <= stats["grad"][1]
+    # Smoothing removes at least half of the kinks and adds no steepness of its own: a
+    # blur of fixed radius cannot steepen a field, one whose radius varies can by a term in
+    # grad(radius), kept to 10% here. (The steepest spot is the strip under s42's chin,
+    # squeezed between a dropping jaw and the held border: a squeeze, not a kink.)
+    assert stats["grad"][0] <= 1.1 * stats["grad"][1]
     assert stats["kink"][0] < 0.5 * stats["kink"][1]
 
 
