@@ -190,7 +190,7 @@ def head_motion(points: np.ndarray, neutral: int) -> np.ndarray:
 
 def track_clip(frames: Iterable[np.ndarray], *, fps: float, neutral: int | str = "auto",
                tag: str = "", source: str = "clip", params: TrackingParams = TrackingParams(),
-               progress: Callable[[int], None] | None = None) -> ClipPack:
+               progress: Callable[[int], None] | None = None, details: bool = True) -> ClipPack:
     """Track a driving clip into a ClipPack.
 
     Parameters
@@ -198,7 +198,9 @@ def track_clip(frames: Iterable[np.ndarray], *, fps: float, neutral: int | str =
     frames : iterable of (H, W, 3) uint8 RGB frames.
     fps : frame rate of the clip.
     neutral : "auto" or a frame index (0-based).
+    details : also compute the expression ratio images (``details.py``).
     """
+    rgb: list[np.ndarray] = []
     grays: list[np.ndarray] = []
     points: list[np.ndarray | None] = []
     mouths: list[tuple[np.ndarray, np.ndarray] | None] = []
@@ -211,6 +213,8 @@ def track_clip(frames: Iterable[np.ndarray], *, fps: float, neutral: int | str =
             points.append(p)
             mouths.append(None if p is None else mouth_crop(frame, p))
             grays.append(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
+            if details:
+                rgb.append(frame)
             if progress is not None:
                 progress(i + 1)
     if size is None or len(points) < 2:
@@ -235,8 +239,14 @@ def track_clip(frames: Iterable[np.ndarray], *, fps: float, neutral: int | str =
     for i in range(f):
         j = i if detected[i] else int(good[np.argmin(np.abs(good - i))])
         mouth[i], mouth_affine[i] = mouths[j]
-    return ClipPack(
+    pack = ClipPack(
         fps=float(fps), source_size=size, neutral_index=neutral_index, landmarks=filled,
         face_detected=detected, peripheral=periph, peripheral_valid=periph_valid,
         head=head_motion(filled, neutral_index), tag=tag, source=source, mouth=mouth,
         mouth_affine=mouth_affine)
+    if details:
+        from .details import ratio_images
+
+        ratio = ratio_images(rgb, pack)
+        pack.ratio, pack.ratio_box = ratio.codes, ratio.box
+    return pack

@@ -59,9 +59,12 @@ def _render(args: argparse.Namespace) -> int:
         driving_path = Path(args.driving)
     else:
         pack = load_pack(args.clip)
-        if "hidden" in stages and pack.mouth is None:
-            log.warning("%s: made by an older version, it has no mouth interiors; "
-                        "precompute it again for the hidden stage", args.clip)
+        missing = [name for name, have in (("hidden", pack.mouth is not None),
+                                           ("details", pack.ratio is not None))
+                   if name in stages and not have]
+        if missing:
+            log.warning("%s: made by an older version, it has nothing for the %s stage; "
+                        "precompute it again", args.clip, " and ".join(missing))
         if args.neutral != "auto":
             if not 0 <= args.neutral < pack.frame_count:
                 raise InputError(f"--neutral {args.neutral}: {args.clip} has frames "
@@ -140,17 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("-o", "--output",
                      help="output .mp4 (H.264), or .png/.jpg for numbered frame dumps")
     ren.add_argument("--strip", metavar="OUT.png",
-                     help="also write the paper's Fig. 6 strip: input, coarse, +hidden for "
-                          "chosen frames")
+                     help="also write the paper's Fig. 6 strip: input, coarse, +hidden, "
+                          "+details for chosen frames")
     ren.add_argument("--strip-frames", metavar="N,N,...",
                      help="frames for --strip (default: three expressive ones)")
     ren.add_argument("--neutral", type=precompute_cli.parse_neutral, default="auto",
                      help="neutral frame of the clip: 'auto' or a frame number")
     ren.add_argument("--side-by-side", action="store_true",
                      help="put the driving frame beside the result")
-    ren.add_argument("--stages", default="coarse,hidden",
+    ren.add_argument("--stages", default="coarse,hidden,details",
                      help="comma list of the paper's stages: coarse (warp), hidden (mouth "
-                          "interior); default both")
+                          "interior), details (creases); default all three")
     ren.add_argument("--max-side", type=int, default=1024,
                      help="cap the photo's longer side (pixels, default 1024)")
     ren.set_defaults(func=_render)

@@ -1,8 +1,8 @@
 """The clip pack: everything a player needs from one driving clip, in one versioned file.
 
 A clip pack is a NumPy ``.npz`` archive (no pickle) holding a JSON header and plain arrays.
-It describes the clip only, never a particular photo. Format (version 2; version 1 is read
-too, and lacks the mouth arrays):
+It describes the clip only, never a particular photo. Format (version 3; versions 1 and 2 are
+read too: 1 lacks the mouth arrays, 1 and 2 the ratio images):
 
 ===================  =====================  ==============================================
 key                  array                  meaning
@@ -17,6 +17,10 @@ key                  array                  meaning
 ``head``             (F, 2, 3) float32      similarity: neutral-frame points -> frame i
 ``mouth``            (F, 64, 96, 3) uint8   v2: the driver's mouth, cropped per frame (RGB)
 ``mouth_affine``     (F, 2, 3) float32      v2: affine frame pixels -> mouth crop pixels
+``ratio``            (F, h, w) uint8        v3: expression ratio images aligned to the
+                                            neutral frame, 128 + 128 log2(R)
+``ratio_box``        (4,) float32           v3: [x0, y0, x1, y1] of ``ratio`` in the
+                                            neutral frame's pixels
 ===================  =====================  ==============================================
 """
 
@@ -36,8 +40,8 @@ from .errors import InputError
 from .landmarks import N_LANDMARKS
 
 FORMAT_NAME = "reactive-portraits/clip-pack"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass
@@ -57,6 +61,8 @@ class ClipPack:
     extra: dict = field(default_factory=dict)
     mouth: np.ndarray | None = None
     mouth_affine: np.ndarray | None = None
+    ratio: np.ndarray | None = None
+    ratio_box: np.ndarray | None = None
 
     @property
     def frame_count(self) -> int:
@@ -87,6 +93,15 @@ class ClipPack:
                 ("mouth", self.mouth, (f, m[1] if len(m) == 4 else -1,
                                        m[2] if len(m) == 4 else -1, 3), np.uint8),
                 ("mouth_affine", self.mouth_affine, (f, 2, 3), np.float32),
+            ]
+        if (self.ratio is None) != (self.ratio_box is None):
+            raise ValueError("`ratio` and `ratio_box` come together")
+        if self.ratio is not None:
+            r = self.ratio.shape
+            checks += [
+                ("ratio", self.ratio, (f, r[1] if len(r) == 3 else -1,
+                                       r[2] if len(r) == 3 else -1), np.uint8),
+                ("ratio_box", self.ratio_box, (4,), np.float32),
             ]
         for name, arr, shape, dtype in checks:
             if arr.shape != shape or arr.dtype != dtype:
@@ -126,6 +141,9 @@ def save_pack(pack: ClipPack, path: str | os.PathLike) -> Path:
     if pack.mouth is not None:
         arrays["mouth"] = pack.mouth
         arrays["mouth_affine"] = pack.mouth_affine
+    if pack.ratio is not None:
+        arrays["ratio"] = pack.ratio
+        arrays["ratio_box"] = pack.ratio_box
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -182,6 +200,7 @@ def load_pack(path: str | os.PathLike) -> ClipPack:
             peripheral=arrays["peripheral"], peripheral_valid=arrays["peripheral_valid"],
             head=arrays["head"], tag=str(header.get("tag", "")),
             mouth=arrays.get("mouth"), mouth_affine=arrays.get("mouth_affine"),
+            ratio=arrays.get("ratio"), ratio_box=arrays.get("ratio_box"),
             source=str(header.get("source", "")),
             extra={k: v for k, v in header.items() if k not in known})
         pack.validate()

@@ -81,3 +81,30 @@ class WarpParams:
     # A hallucinated peripheral point closer than this (fraction of the face size) to another
     # control point is dropped: near-duplicate points make slivers.
     min_point_spacing_frac: float = 0.03
+
+
+@dataclass(frozen=True)
+class DetailParams:
+    """precompute + reactive: fine-scale details, expression ratio images (Sec. 6)."""
+
+    # f = a smoothed luminance: a light blur (px) keeps sensor noise out of the ratio.
+    luminance_sigma_px: float = 1.0
+    # "multiply the effect of values > 1 by 0.01": brightening is mostly misalignment.
+    brighten_damping: float = 0.01
+    # Outliers (Sec. 6): pixels with R > 1.1 or R < 1/1.1 are significant ...
+    significant_ratio: float = 1.1
+    # ... a component is an outlier when its pixels find, on average, a 3x3 patch in s*
+    # within a 20x20 window (rotated up to 30 degrees) whose largest RGB difference is < 5.
+    patch_window_px: int = 20
+    patch_max_rotation_deg: float = 30.0
+    patch_rotation_steps: int = 5
+    outlier_max_diff: float = 5.0
+    # Pixels within 20 px of an outlier get R = 1.
+    outlier_radius_px: float = 20.0
+    # Components smaller than this (px) are noise, not creases or shadows: left as they are.
+    min_component_px: int = 4
+    # "Gaussian filter over time, 21 frames wide" on the aligned ratio images.
+    temporal_frames: int = 21
+    # Storage: ratio images at this fraction of the clip's resolution, log2(R) quantized to
+    # 1/128 (0.5% steps) in uint8, cropped to the face.
+    storage_scale: float = 0.5

@@ -138,3 +138,41 @@ def mouth_psnr(real: list[np.ndarray], rendered: list[np.ndarray], pack: ClipPac
     if n == 0:
         return float("nan"), 0
     return float(10 * np.log10(255.0 ** 2 / max(se / n, 1e-12))), len(open_frames)
+
+
+def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel SSIM of two grayscale or RGB uint8 images (Wang et al. 2004; Gaussian
+    window sigma 1.5, the usual constants). Returns (H, W) float64 (mean over channels)."""
+    import cv2
+
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
+    if a.ndim == 2:
+        a, b = a[..., None], b[..., None]
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    out = np.zeros(a.shape[:2])
+    for c in range(a.shape[2]):
+        x, y = a[..., c], b[..., c]
+
+        def blur(img):
+            return cv2.GaussianBlur(img, (0, 0), 1.5)
+
+        mx, my = blur(x), blur(y)
+        vx, vy, cxy = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
+        out += ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))
+    return out / a.shape[2]
+
+
+def face_ssim(real: list[np.ndarray], rendered: list[np.ndarray], pack: ClipPack,
+              frames: np.ndarray | None = None) -> float:
+    """Mean SSIM inside each real frame's face oval, over ``frames`` (default all)."""
+    import cv2
+
+    total = n = 0.0
+    for i in (range(len(rendered)) if frames is None else frames):
+        mask = np.zeros(real[i].shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(lm.face_polygon(pack.landmarks[i])).astype(np.int32)], 1)
+        m = mask.astype(bool)
+        total += ssim_map(real[i], rendered[i])[m].sum()
+        n += m.sum()
+    return float(total / max(n, 1))

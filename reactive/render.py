@@ -14,8 +14,8 @@ from .rig import Rig, Warper, build_rig, frame_offsets
 
 
 # The paper's stages (Fig. 6): coarse warp (Sec. 4), hidden regions (Sec. 5), fine details
-# (Sec. 6, not built yet).
-STAGES = ("coarse", "hidden")
+# (Sec. 6).
+STAGES = ("coarse", "hidden", "details")
 
 
 def parse_stages(text: str) -> tuple[str, ...]:
@@ -23,9 +23,7 @@ def parse_stages(text: str) -> tuple[str, ...]:
     stages = tuple(s.strip() for s in text.split(",") if s.strip())
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
-        hint = " (the details stage is not built yet)" if "details" in unknown else ""
-        raise ValueError(f"unknown stage {', '.join(unknown)}; choose from "
-                         f"{', '.join(STAGES)}{hint}")
+        raise ValueError(f"unknown stage {', '.join(unknown)}; choose from {', '.join(STAGES)}")
     if "coarse" not in stages:
         raise ValueError("the coarse stage is the base of every other: include it")
     return stages
@@ -41,17 +39,22 @@ class RenderOptions:
 def iter_frames(rig: Rig, pack: ClipPack, *, smooth: bool = True,
                 stages: tuple[str, ...] = STAGES) -> Iterator[np.ndarray]:
     """Yield the synthesized photo for each clip frame. The yielded array is reused: copy to
-    keep. ``stages`` as in STAGES; "hidden" needs a pack with mouth crops (version 2)."""
+    keep. ``stages`` as in STAGES; "hidden" needs a pack with mouth crops (version 2),
+    "details" one with ratio images (version 3); older packs skip them."""
     warper = Warper(rig, smooth=smooth)
-    mouth = None
+    mouth = details = None
     if "hidden" in stages and pack.mouth is not None:
         from .mouth import MouthLayer
 
         mouth = MouthLayer(rig, pack)
+    if "details" in stages and pack.ratio is not None:
+        from .details import DetailLayer
+
+        details = DetailLayer(rig, pack)
     offsets = np.zeros((len(rig.rest), 2), np.float32)
     for i in range(pack.frame_count):
         frame_offsets(rig, pack, i, offsets)
-        frame = warper(offsets)
+        frame = warper(offsets, details.shade(i) if details is not None else None)
         if mouth is not None:
             mouth.apply(frame, i, offsets)
         yield frame
@@ -128,7 +131,8 @@ def _label(tile: np.ndarray, text: str) -> np.ndarray:
 def stage_strip(rig: Rig, pack: ClipPack, frames: list[int], *,
                 driving: list[np.ndarray] | None = None, tile_px: int = 256) -> np.ndarray:
     """The paper's Fig. 6 as an image: per chosen frame a row of [driving], input, coarse,
-    + hidden, each cropped to the face. (H, W, 3) uint8 RGB."""
+    + hidden, + details, each cropped to the face. (H, W, 3) uint8 RGB."""
+    from .details import DetailLayer
     from .mouth import MouthLayer
 
     for i in frames:
@@ -137,6 +141,7 @@ def stage_strip(rig: Rig, pack: ClipPack, frames: list[int], *,
                              f"0-{pack.frame_count - 1}")
     warper = Warper(rig)
     mouth = MouthLayer(rig, pack) if pack.mouth is not None else None
+    details = DetailLayer(rig, pack) if pack.ratio is not None else None
 
     def face_box(points, shape):
         lo, hi = points.min(axis=0), points.max(axis=0)
@@ -172,5 +177,10 @@ def stage_strip(rig: Rig, pack: ClipPack, frames: list[int], *,
         if mouth is not None:
             mouth.apply(coarse, i, offsets)
             row.append(tile(coarse, "+hidden"))
+        if details is not None:
+            full = warper(offsets, details.shade(i)).copy()
+            if mouth is not None:
+                mouth.apply(full, i, offsets)
+            row.append(tile(full, "+details"))
         rows.append(np.hstack(row))
     return np.vstack(rows)

