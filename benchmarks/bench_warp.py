@@ -4,8 +4,9 @@ Measures the real path a render takes per frame: a Rig built from a real photo a
 (``reactive.rig.build_rig``), then ``Warper.__call__`` (offsets -> field -> smoothed ->
 inverse-sampled frame) on the clip's real per-frame offsets (``reactive.rig.frame_offsets``),
 cycling over the clip's frames. Also times each stage (``interpolate_offsets``, ``smooth_field``,
-``inverse_sample`` from ``reactive.warp``, called by the Warper on its own buffers) and a bilinear
-``cv2.remap`` with float32 maps as the baseline.
+``inverse_sample`` from ``reactive.warp``, called by the Warper on its own buffers), the whole
+per-frame synthesis with every stage on (offsets, details shading, warp, mouth interior), and a
+bilinear ``cv2.remap`` with float32 maps as the baseline.
 
 Usage::
 
@@ -79,7 +80,10 @@ def cached_pack(video: Path):
     path = folder / f"{video.stem}-{key[:12]}.npz"
     if path.is_file():
         try:
-            return load_pack(path)
+            pack = load_pack(path)
+            if pack.mouth is not None and pack.ratio is not None:
+                return pack
+            print("cached pack lacks the mouth or ratio images; precomputing again", flush=True)
         except InputError as exc:  # written by an older version of the format
             print(f"cached pack unusable ({exc}); precomputing again", flush=True)
     print(f"precomputing {video.name} -> {path}", flush=True)
@@ -142,9 +146,34 @@ def bench_size(photo_full: np.ndarray, pack, size: int, n_frames: int) -> dict:
     for name, times in stage_s.items():
         if len(times) != len(order):
             raise RuntimeError(f"{name} ran {len(times)} times for {len(order)} frames")
+
+    # The whole per-frame synthesis of an offline render with every stage on, as
+    # reactive.render.iter_frames runs it: offsets (Eq. 1, caps, unfolding), the photo
+    # shaded by the ratio image (details), the warp, the mouth interior (hidden).
+    from reactive.details import DetailLayer
+    from reactive.mouth import MouthLayer
+
+    details, mouth = DetailLayer(rig, pack), MouthLayer(rig, pack)
+    buf = np.zeros((len(rig.rest), 2), np.float32)
+    parts = {"frame_offsets": [], "details.shade": [], "warp": [], "mouth.apply": []}
+    full_s = []
+    for i in order:
+        t0 = time.perf_counter()
+        frame_offsets(rig, pack, i, buf)
+        t1 = time.perf_counter()
+        shaded = details.shade(i)
+        t2 = time.perf_counter()
+        frame = warper(buf, shaded)
+        t3 = time.perf_counter()
+        mouth.apply(frame, i, buf)
+        t4 = time.perf_counter()
+        for name, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            parts[name].append(dt)
+        full_s.append(t4 - t0)
     return {"size": size, "build_s": build_s, "control_points": len(rig.rest),
             "warp": stats_ms(warp_s), "remap": stats_ms(remap_s),
-            "stages": {k: stats_ms(v) for k, v in stage_s.items()}}
+            "stages": {k: stats_ms(v) for k, v in stage_s.items()},
+            "full": stats_ms(full_s), "parts": {k: stats_ms(v) for k, v in parts.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,11 +225,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:<22}{med:>11.2f}{p95:>10.2f}")
         total = sum(med for med, _ in r["stages"].values())
         print(f"  {'(sum of stage medians)':<22}{total:>11.2f}")
+        print("  all stages (offline render, per frame):")
+        for name, (med, p95) in [("synthesis", r["full"]), *r["parts"].items()]:
+            print(f"  {'  ' + name:<22}{med:>11.2f}{p95:>10.2f}")
     print()
     for r in results:
         warp, remap = r["warp"][0], r["remap"][0]
         print(f"size={r['size']} warp_ms={warp:.2f} warp_p95_ms={r['warp'][1]:.2f} "
-              f"remap_ms={remap:.3f} ratio={warp / remap:.1f}")
+              f"remap_ms={remap:.3f} ratio={warp / remap:.1f} "
+              f"synthesis_ms={r['full'][0]:.2f} synthesis_ratio={r['full'][0] / remap:.1f}")
     return 0
 
 

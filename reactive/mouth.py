@@ -10,28 +10,13 @@ alpha-composited, the alpha gated by the interior's area.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
 from . import landmarks as lm
 from .clippack import ClipPack
+from .params import MouthParams
 from .rig import Rig
-
-
-@dataclass(frozen=True)
-class MouthParams:
-    # "eroded by a disk of radius 0.1 * h_mouth" (Sec. 5), h_mouth in the target photo.
-    erode_frac: float = 0.1
-    # Gate: none below a*, full above 2 a*, linear between (Sec. 5): no flicker as the mouth
-    # opens and closes.
-    full_at: float = 2.0
-    # a* floor, as a fraction of mouth width squared: a photo with closed lips has a* ~ 0,
-    # and landmark jitter alone would then switch the interior on.
-    min_a_star_frac: float = 0.01
-    # Feather of the composite's edge, px.
-    feather_px: float = 1.5
 
 
 def polygon_area(points: np.ndarray) -> float:

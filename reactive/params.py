@@ -108,3 +108,19 @@ class DetailParams:
     # Storage: ratio images at this fraction of the clip's resolution, log2(R) quantized to
     # 1/128 (0.5% steps) in uint8, cropped to the face.
     storage_scale: float = 0.5
+
+
+@dataclass(frozen=True)
+class MouthParams:
+    """reactive: hidden regions, the mouth interior (Sec. 5)."""
+
+    # "eroded by a disk of radius 0.1 * h_mouth" (Sec. 5), h_mouth in the target photo.
+    erode_frac: float = 0.1
+    # Gate: none below a*, full above 2 a*, linear between (Sec. 5): no flicker as the mouth
+    # opens and closes.
+    full_at: float = 2.0
+    # a* floor, as a fraction of mouth width squared: a photo with closed lips has a* ~ 0,
+    # and landmark jitter alone would then switch the interior on.
+    min_a_star_frac: float = 0.01
+    # Feather of the composite's edge, px.
+    feather_px: float = 1.5
