@@ -13,6 +13,9 @@ face darkened (creases, wrinkles) or brightened. Then, as in the paper:
   (cast shadows, nostrils): R = 1 within 20 px of them, in every frame;
 - a 21-frame Gaussian over time.
 
+Beyond the paper, R is high-passed (divided by its own blur): turning heads move their
+shadows, which the ratio would otherwise paint over half the target's face.
+
 The mouth interior is the hidden stage's (``mouth.py``) and the eyes stay the target's: R = 1
 inside the neutral frame's mouth and eye openings.
 Stored cropped to the face, at half resolution, as log2(R) quantized to 1/128 in uint8.
@@ -230,8 +233,14 @@ def ratio_images(frames: list[np.ndarray], pack: ClipPack,
     box = (slice(y0, y1), slice(x0, x1))
 
     # The same warp the player uses, with the driver's neutral frame as the "photo": phi is
-    # the identity and frame_offsets are s_i - s*.
-    rig = build_rig(neutral, points, pack)
+    # the identity and frame_offsets are s_i - s*. Alignment must follow the landmarks
+    # exactly, so none of the player's safeguards (caps near the frame's edge, the border
+    # hold, unfolding) apply: they would misalign and paint hair or background onto skin.
+    from reactive.params import WarpParams
+
+    rig = build_rig(neutral, points, pack, params=WarpParams(
+        max_squeeze=0.0, border_hold_frac=0.0, border_fade_frac=0.0))
+    rig.unfold = None
     warper = Warper(rig, smooth=False)
     grid_y, grid_x = np.mgrid[0:h, 0:w].astype(np.float32)
     sigma = params.luminance_sigma_px
@@ -255,6 +264,10 @@ def ratio_images(frames: list[np.ndarray], pack: ClipPack,
         stack[i] = lum(aligned)[box] / base
         if i == ref:
             aligned_ref = aligned
+    if params.highpass_sigma_iod > 0:
+        sigma_hp = params.highpass_sigma_iod * float(lm.interocular(points))
+        for i in range(len(frames)):
+            stack[i] /= cv2.GaussianBlur(stack[i], (0, 0), sigma_hp)
     # Outliers on the raw ratio of the most expressive frame (before damping, as in Sec. 6).
     outlier = find_outliers(stack[ref], aligned_ref[box], neutral[box], face[box], params)
     log.info("details: reference frame %d, outliers cover %.1f%% of the face", ref,

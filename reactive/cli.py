@@ -69,6 +69,14 @@ def _render(args: argparse.Namespace) -> int:
             if not 0 <= args.neutral < pack.frame_count:
                 raise InputError(f"--neutral {args.neutral}: {args.clip} has frames "
                                  f"0-{pack.frame_count - 1}")
+            if args.neutral != pack.neutral_index and pack.ratio is not None \
+                    and "details" in stages:
+                # The ratio images are aligned to the neutral frame they were made with.
+                log.warning("--neutral %d: %s's ratio images belong to its neutral frame %d; "
+                            "the details stage is skipped (precompute with --neutral %d "
+                            "to have them)", args.neutral, args.clip, pack.neutral_index,
+                            args.neutral)
+                stages = tuple(s for s in stages if s != "details")
             pack.neutral_index = args.neutral
         driving_path = None
         if args.side_by_side:
@@ -157,6 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--max-side", type=int, default=1024,
                      help="cap the photo's longer side (pixels, default 1024)")
     ren.set_defaults(func=_render)
+
+    from . import bench
+
+    ben = sub.add_parser("bench", parents=[common],
+                         help="time the live player's per-frame synthesis")
+    bench.add_arguments(ben)
+    ben.set_defaults(func=bench.run)
+
+    play = sub.add_parser("play", add_help=False,
+                          help="the live portrait (same as python demo.py; --help for more)")
+    play.set_defaults(func=None)
     return parser
 
 
@@ -168,6 +187,11 @@ def quiet_native_logs() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_native_logs()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["play"]:
+        from .app import main as play_main
+
+        return play_main(argv[1:])
     args = build_parser().parse_args(argv)
     return run_guarded(args.func, args)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -147,7 +148,7 @@ def save_pack(pack: ClipPack, path: str | os.PathLike) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+            _write_npz(fh, arrays)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -155,6 +156,35 @@ def save_pack(pack: ClipPack, path: str | os.PathLike) -> Path:
         _unlink_quietly(tmp)
         raise
     return path
+
+
+# np.savez_compressed stamps the current time into every zip entry. Overwriting the stamps with
+# a fixed one (the zip epoch) makes equal packs equal bytes, so generated packs can be committed
+# and their regeneration checked byte for byte.
+_DOS_EPOCH = struct.pack("<HH", 0, (1 << 5) | 1)  # time 00:00:00, date 1980-01-01
+
+
+def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez_compressed(fh, **arrays)`` with fixed zip timestamps: byte-identical output
+    for equal input (same numpy and zlib)."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    data = bytearray(buf.getbuffer())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        infos, central = zf.infolist(), zf.start_dir
+    # Local headers hold the stamp at bytes 10-13, central directory entries at 12-15.
+    for info in infos:
+        if data[info.header_offset:info.header_offset + 4] != b"PK\x03\x04":
+            raise RuntimeError("unexpected zip layout from np.savez_compressed")
+        data[info.header_offset + 10:info.header_offset + 14] = _DOS_EPOCH
+    pos = central
+    for _ in infos:
+        if data[pos:pos + 4] != b"PK\x01\x02":
+            raise RuntimeError("unexpected zip layout from np.savez_compressed")
+        data[pos + 12:pos + 16] = _DOS_EPOCH
+        name_len, extra_len, comment_len = struct.unpack("<HHH", data[pos + 28:pos + 34])
+        pos += 46 + name_len + extra_len + comment_len
+    fh.write(data)
 
 
 def _unlink_quietly(path: str | os.PathLike) -> None:

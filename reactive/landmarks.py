@@ -70,6 +70,18 @@ def eye_open_ratio(points: np.ndarray) -> np.ndarray:
     return 0.5 * (left + right)
 
 
+def smile_ratio(points: np.ndarray) -> np.ndarray:
+    """How far the lip corners sit above the lips' middle, over mouth width, measured
+    across the eye line (0 level; ~0.1 and up a smile). ``points`` : (478, 2)."""
+    right = points[RIGHT_EYE].mean(axis=0)
+    left = points[LEFT_EYE].mean(axis=0)
+    x_axis = (left - right) / max(float(np.linalg.norm(left - right)), 1e-6)
+    y_axis = np.array([-x_axis[1], x_axis[0]])
+    middle = 0.5 * (points[13] + points[14]) @ y_axis
+    corners = 0.5 * (points[61] + points[291]) @ y_axis
+    return (middle - corners) / max(float(_dist(points, 61, 291)), 1e-6)
+
+
 def yaw_ratio(points: np.ndarray) -> np.ndarray:
     """Signed head-turn estimate: 0 frontal, +-1 profile (nose tip between the cheeks)."""
     to_right = _dist(points, NOSE_TIP, 234)

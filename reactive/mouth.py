@@ -4,8 +4,9 @@ When the driver's mouth opens, the photo has no teeth or tongue to show: the war
 stretches the closed lips. Per frame, the driver's mouth crop (from the clip pack) is mapped
 onto the target's current lip geometry, cut to the region inside the *inner* lips eroded by
 0.1 x the target's mouth height (so the target keeps its own lips), Poisson-blended for colour
-(OpenCV's seamless cloning, over the whole mouth so its boundary lies on skin) and
-alpha-composited, the alpha gated by the interior's area.
+(OpenCV's seamless cloning, over the whole mouth so its boundary lies on skin, on log
+intensities so the match is a gain) and alpha-composited, the alpha gated by the interior's
+area.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class MouthLayer:
         r = max(1, int(round(params.erode_frac * self.h_mouth)))
         self.kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
         self.lip_ids = np.concatenate([lm.LIPS_INNER, lm.LIPS_OUTER])
+        levels = np.arange(256, dtype=np.float64)
+        self._to_log = np.round(255 * np.log1p(levels) / np.log(256.0)).astype(np.uint8)
+        self._from_log = np.clip(np.round(np.expm1(levels / 255 * np.log(256.0))), 0, 255
+                                 ).astype(np.uint8)
 
     def alpha(self, target_lips_inner: np.ndarray) -> float:
         """Sec. 5 gate from the target's current interior area."""
@@ -100,11 +105,38 @@ class MouthLayer:
         cv2.fillPoly(region, [np.round(outer - (x0, y0)).astype(np.int32)], 255)
         region = cv2.dilate(region, self.kernel, iterations=2)
         region[:2], region[-2:], region[:, :2], region[:, -2:] = 0, 0, 0, 0
-        rx, ry, rw, rh = cv2.boundingRect(region)
-        cloned = cv2.seamlessClone(warped, np.ascontiguousarray(roi), region,
-                                   (rx + rw // 2, ry + rh // 2), cv2.NORMAL_CLONE)
+        # In log space the blend is a gain, not an offset: a dark mouth on a lighter face
+        # stays dark instead of being lifted to grey.
+        cloned = self._from_log[self._poisson(self._to_log[warped], self._to_log[roi], region)]
         soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0),
                                 self.params.feather_px) * alpha
         soft = soft[..., None]
         roi[...] = (roi * (1.0 - soft) + cloned * soft + 0.5).astype(np.uint8)
         return alpha
+
+    def _poisson(self, src: np.ndarray, dst: np.ndarray, region: np.ndarray) -> np.ndarray:
+        """Poisson blending of ``src`` into ``dst`` over ``region`` (uint8 images).
+
+        Inside the region the result is src plus a membrane, the harmonic interpolation of
+        (dst - src) from the region's boundary: smooth by construction, so it is solved at
+        ``poisson_px`` rows and upsampled (OpenCV's solver costs ~ the square of the size).
+        """
+        h = src.shape[0]
+        f = self.params.poisson_px / h
+        if f >= 0.75:
+            rx, ry, rw, rh = cv2.boundingRect(region)
+            return cv2.seamlessClone(src, dst, region, (rx + rw // 2, ry + rh // 2),
+                                     cv2.NORMAL_CLONE)
+        size = (max(8, int(round(src.shape[1] * f))), max(8, int(round(h * f))))
+        src_s = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+        dst_s = cv2.resize(dst, size, interpolation=cv2.INTER_AREA)
+        reg_s = cv2.resize(region, size, interpolation=cv2.INTER_NEAREST)
+        reg_s[:2], reg_s[-2:], reg_s[:, :2], reg_s[:, -2:] = 0, 0, 0, 0
+        rx, ry, rw, rh = cv2.boundingRect(reg_s)
+        if rw < 3 or rh < 3:
+            return src
+        cloned = cv2.seamlessClone(src_s, dst_s, reg_s, (rx + rw // 2, ry + rh // 2),
+                                   cv2.NORMAL_CLONE)
+        membrane = cloned.astype(np.float32) - src_s.astype(np.float32)
+        membrane = cv2.resize(membrane, (src.shape[1], h), interpolation=cv2.INTER_LINEAR)
+        return np.clip(src.astype(np.float32) + membrane + 0.5, 0, 255).astype(np.uint8)

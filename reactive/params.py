@@ -47,6 +47,10 @@ class PhotoParams:
     # Mouth opening / mouth width above which the target is not neutral (Sec. 3 assumes neutral).
     # Relaxed lips are often parted (0.1-0.2); a visibly open mouth is above 0.3.
     max_mouth_open_warn: float = 0.25
+    # Lip corners raised above the lips' middle by this fraction of the mouth's width: a
+    # smile (a relaxed mouth is level or turned down, 0 +- 0.05). The clip's smile is then
+    # added on top of the photo's.
+    max_smile_warn: float = 0.085
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,11 @@ class WarpParams:
     # Two box passes approximate the paper's disk with a smoother (tent) profile; a box of any
     # radius costs O(1) per pixel through a summed-area table.
     blur_passes: int = 2
-    # Newton steps that invert the forward field (inverse mapping, Sec. 4); 3 reach a
-    # hundredth of a pixel on smooth fields.
-    inverse_iterations: int = 3
+    # Newton steps at most that invert the forward field (inverse mapping, Sec. 4). One to
+    # three reach a thousandth of a pixel on smooth fields and stop there; where a turning
+    # head stretches the field four-fold or more, each capped step crawls, and too few
+    # leave streaks and blocks. The budget costs only where it is needed.
+    inverse_iterations: int = 12
     # The outer band of the frame is held still (the paper's fixed border points); the hold
     # fades out over the next band so there is no seam. The fade must be wider than the
     # displacement reaching it, or the ramp itself folds the field (gradient > 1).
@@ -81,6 +87,11 @@ class WarpParams:
     # A hallucinated peripheral point closer than this (fraction of the face size) to another
     # control point is dropped: near-duplicate points make slivers.
     min_point_spacing_frac: float = 0.03
+    # Real-time warp (beyond the paper, for speed): field, smoothing and inverse on a grid of
+    # this many cells along the photo's longer side (4 px at 1024); one fused pass then
+    # upsamples the inverse map and samples the photo. The field is smooth at that scale
+    # except along triangle edges, where the grid rounds a kink by a fraction of a pixel.
+    grid_cells: int = 256
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,11 @@ class DetailParams:
 
     # f = a smoothed luminance: a light blur (px) keeps sensor noise out of the ratio.
     luminance_sigma_px: float = 1.0
+    # Fine scale only (beyond the paper): R is divided by its own blur at this fraction of
+    # the inter-ocular distance. A head that turns or nods moves its own shadows and the
+    # 2D alignment misses; that shows as broad darkening over half the face, which is
+    # lighting, not expression. Creases and wrinkles are narrower and stay. 0 turns it off.
+    highpass_sigma_iod: float = 0.15
     # "multiply the effect of values > 1 by 0.01": brightening is mostly misalignment.
     brighten_damping: float = 0.01
     # Outliers (Sec. 6): pixels with R > 1.1 or R < 1/1.1 are significant ...
@@ -124,3 +140,147 @@ class MouthParams:
     min_a_star_frac: float = 0.01
     # Feather of the composite's edge, px.
     feather_px: float = 1.5
+    # The Poisson membrane (a smooth colour correction) is solved on a copy of the mouth
+    # region this many rows tall and upsampled (beyond the paper, for speed: the solver's
+    # cost grows with the square of the size; 3 ms -> 0.3 ms at 1024 px).
+    poisson_px: int = 48
+
+
+@dataclass(frozen=True)
+class StateParams:
+    """reactive: the emotion state machine (Sec. 8.1: states switch "on the fly")."""
+
+    # A transition blends offsets and ratio images over this time, smoothstep: a quarter
+    # second reads as a reaction, not as a cut or a drift.
+    transition_s: float = 0.25
+    # Idle plays random segments of the idle clips, each this long, cross-faded: a
+    # visitor never sees the same loop twice in a row.
+    idle_segment_min_s: float = 4.0
+    idle_segment_max_s: float = 9.0
+    # Clips blended at most at once; the faintest goes when exceeded (its weight is
+    # already tiny: each trigger multiplies the older weights by a falling ramp).
+    max_layers: int = 6
+
+
+@dataclass(frozen=True)
+class PlayerParams:
+    """reactive: the real-time player."""
+
+    # Display and recording rate; the clips play at their own fps, offsets interpolated.
+    fps: float = 30.0
+    # Photos are capped to this long side for the live player (the warp's cost is per
+    # pixel).
+    max_side: int = 1024
+
+
+@dataclass(frozen=True)
+class MicrophoneParams:
+    """triggers: a sudden loud sound from the microphone (beyond the paper).
+
+    Levels are the RMS of one block in dBFS (a full-scale sine is -3 dBFS).
+    """
+
+    # An onset is a block this far above the adaptive noise floor. A clap or a shout near
+    # the kiosk is 30-40 dB over room noise; talking nearby is 15-25 dB and should not count.
+    onset_db: float = 20.0
+    # ... and at least this loud, so that in a silent room a chair creaking far above the
+    # converter's hiss does not count either.
+    min_level_dbfs: float = -40.0
+    # After an onset, no other for this long: a clap's echo or a double clap is one reaction.
+    refractory_s: float = 1.0
+    # The floor follows levels below (floor + onset_db) with this time constant: a background
+    # rising slower than onset_db per floor_tau_s (traffic, a crowd gathering) lifts the floor
+    # and never triggers.
+    floor_tau_s: float = 2.0
+    # Louder blocks move the floor this slowly: a clap barely shifts it, yet sustained music
+    # becomes the new floor within a minute instead of deafening the detector for good.
+    loud_floor_tau_s: float = 30.0
+    # After an onset the level must fall back to within this of the floor before another
+    # can fire: a sustained sound is one onset however long it lasts.
+    rearm_db: float = 6.0
+    # Block length: 10 ms is well under one frame at 60 fps, and holds a clap's energy.
+    block_s: float = 0.01
+    # Digital silence is clamped to this level so the floor stays finite.
+    silence_dbfs: float = -120.0
+
+
+@dataclass(frozen=True)
+class IdleParams:
+    """triggers: the idle timer, an occasional subtle reaction when nothing happens."""
+
+    # Quiet this long -> a subtle reaction (a blink, a glance). 20 s: often enough that a
+    # passer-by sees the portrait alive, rare enough that it does not fidget.
+    reaction_after_s: float = 20.0
+    # Uniform jitter of +- this around reaction_after_s, so reactions never come on a beat.
+    jitter_s: float = 8.0
+
+
+@dataclass(frozen=True)
+class EyeParams:
+    """reactive: eyes beyond the paper (which could not close them): lids that close fully,
+    and gaze (the iris moving within the opening) from the clip or towards a pointer."""
+
+    # Lid closure from the driver's eye aspect ratio (mean lid gap over corner distance).
+    # MediaPipe never reports a closed eye as a zero gap: on d3's closed eyes the tracked
+    # ratio is 0.02-0.10 (0.3 open), so 0.10 counts as fully closed ...
+    closed_ear: float = 0.10
+    # ... or this fraction of the driver's neutral ratio, when that is lower (narrow eyes).
+    closed_ear_frac: float = 0.4
+    # Of the closing travel the Eq. 1 lids still lack, the lower lid does this share, the
+    # upper lid the rest (in a real blink the upper lid does nearly all the work; the face
+    # mesh also reads a seam near the lower lid as closed, one halfway up as half open).
+    lower_lid_share: float = 0.2
+    # The skin above the upper lid follows its extra travel fully up to this height above
+    # the lid (eye widths), not at all beyond the next (smoothstep between): the lid and
+    # lash band moves down whole, as in a real blink, and the skin under the brow stretches
+    # (on s42 the first ring of mesh points above the lid follows 0.9-0.97, the second
+    # 0.5-0.6; on a heavy lid like the Mona Lisa's both follow fully), instead of one thin
+    # band tearing. The ring below the lower lid follows
+    # the lower lid's travel by lower_skin_follow.
+    skin_follow_full_w: float = 0.2
+    skin_follow_none_w: float = 0.6
+    lower_skin_follow: float = 0.3
+    # At the pairs next to the corners the lids meet this far up the gap (the lower lid's
+    # share), and the skin follows this fraction of the above: the triangles between corner,
+    # lid end and ring are small, and a lid end dropping past the corner would fold them.
+    corner_lower_share: float = 0.5
+    corner_skin_follow: float = 0.5
+    # Gaze in eye widths (iris centre shift over the corner-to-corner distance): the eyeball
+    # radius is about 0.4 eye widths (12 mm over 30 mm), so a rotation theta shifts the iris
+    # by 0.4 sin(theta); 0.2 is about 30 degrees sideways, 0.1 about 15 degrees up/down
+    # (beyond that the lids follow the eye, which we do not model).
+    eyeball_radius: float = 0.4
+    max_gaze_x: float = 0.2
+    max_gaze_y: float = 0.1
+    # The pointer is taken to be on a plane this many inter-ocular distances in front of the
+    # face: a pointer 1 IOD beside the eyes turns them by atan(1/3) ~ 18 degrees.
+    pointer_depth_iod: float = 3.0
+    # Gaze follows its target critically damped with this time constant: a glance settles
+    # in about 4 time constants (0.3 s); no overshoot, no jitter from a jittery pointer.
+    gaze_time_constant_s: float = 0.08
+    # Painting the eye (GazeLayer): the opening polygon is eroded by this many pixels so the
+    # lash line stays the warp's, and the iris disc gets a soft edge of this width.
+    opening_erode_px: int = 1
+    iris_feather_px: float = 1.0
+    # Nothing is painted when the eye is as at rest: the opening within this many pixels of
+    # its rest shape (after the eye's own similarity) and the gaze shift below it. The layer
+    # fades in over the next as many pixels, so switching it on never pops.
+    rest_tolerance_px: float = 0.3
+    # Below this fraction of the rest opening's area the eye counts as closed: no eyeball.
+    closed_area_frac: float = 0.05
+    # Below this fraction the lids and the skin around them are rasterized again from the
+    # photo (the warp's own triangles): a field sampled per pixel smears the squashed
+    # opening into a visible band along a closing lid.
+    redraw_area_frac: float = 0.5
+    # The redrawn lids read their margins up to this many eye widths outside the photo's
+    # opening as they close: MediaPipe's contour runs along the lid margin, and its own
+    # pixels still hold a thread of white and iris.
+    lid_margin_frac: float = 0.02
+    # Below this fraction of the rest opening's area a lash line is drawn where the lids
+    # meet (the photo's darkest lid-margin colour), fully when closed: a closed eye reads as
+    # closed by its dark lash line, and a painting without lashes would show only a faint,
+    # stair-stepped seam.
+    seam_area_frac: float = 0.25
+    lash_line_frac: float = 0.05  # thickness, eye widths ...
+    lash_line_min_px: float = 1.5  # ... but at least this: a one-pixel line reads as a crease
+    lash_opacity: float = 0.85

@@ -15,9 +15,10 @@ Built once from the target photo's landmarks and a clip pack:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import cv2
+import numba
 import numpy as np
 from scipy.spatial import Delaunay
 
@@ -25,7 +26,7 @@ from . import landmarks as lm
 from .clippack import ClipPack
 from .params import WarpParams
 from .similarity import apply_similarity, fit_similarity
-from .warp import interpolate_offsets, inverse_sample, smooth_field
+from .warp import interpolate_offsets, inverse_map, inverse_sample, smooth_field
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ class Rig:
     room: np.ndarray            # (K, 4) float32 px from each point to the held band:
                                 # left, right, up, down
     unfold: "Unfolder | None" = None
+    # One per clip the rig serves (the player's rig serves several); bindings[0] is ``pack``'s.
+    bindings: "list[ClipBinding]" = field(default_factory=list)
+    grid: "GridGeometry | None" = None
 
     def __post_init__(self):
         self.phi3 = _as3(self.phi)
@@ -59,6 +63,46 @@ class Rig:
     @property
     def shape(self) -> tuple[int, int]:
         return self.photo.shape[:2]
+
+    def for_clip(self, k: int) -> "Rig":
+        """This rig as seen by clip ``k``: same control points, that clip's phi (what the
+        mouth and detail layers read)."""
+        b = self.bindings[k]
+        return replace(self, phi=b.phi, bindings=[b] + self.bindings[:k] + self.bindings[k + 1:])
+
+
+@dataclass
+class ClipBinding:
+    """One clip bound to one photo: its alignment and how its points drive the rig's."""
+
+    phi: np.ndarray         # (2, 3) float64, this clip's s* -> t*
+    peripheral: np.ndarray  # (P_rig, P_pack) float32: the rig's peripheral control points'
+                            # offsets as weighted sums of the pack's tracked point offsets
+    closure: np.ndarray | None = None  # (F, 2) float32 lid closure per frame (eyes.py)
+
+    def __post_init__(self):
+        self.phi3 = _as3(self.phi)
+        self.phi3_inv = np.linalg.inv(self.phi3)
+
+
+@dataclass
+class GridGeometry:
+    """The real-time warp's coarse grid (beyond the paper, for speed): the field, its
+    smoothing and its inverse are computed on grid points every ``scale`` photo pixels;
+    the inverse is then upsampled to every pixel and the photo sampled (``GridWarper``).
+
+    Grid point (i, j) sits at the centre of a cell of ``scale`` photo pixels: photo
+    position ``((j + 0.5) * scale_x - 0.5, (i + 0.5) * scale_y - 0.5)``, the alignment
+    ``cv2.resize`` assumes, so it upsamples the grid exactly bilinearly.
+    """
+
+    shape: tuple[int, int]      # (h, w) grid points
+    scale: tuple[float, float]  # photo px per grid unit, x and y
+    vertex_ids: np.ndarray      # (h, w, 3) int32
+    weights: np.ndarray         # (h, w, 3) float32
+    blur_level: np.ndarray      # (h, w) float32
+    blur_radii: np.ndarray      # (L,) int32, in grid units
+    hold: np.ndarray            # (h, w) float32
 
 
 def border_points(width: int, height: int, per_side: int) -> np.ndarray:
@@ -95,12 +139,15 @@ def select_peripheral(candidates: np.ndarray, taken: np.ndarray, face_points: np
     return np.array(keep, dtype=np.int64)
 
 
-def pixel_barycentrics(tri: Delaunay, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Triangle vertices and barycentric weights of every pixel centre. Pixels outside the
-    hull (there are none when the border points are included) get vertex 0 with weight 0."""
+def pixel_barycentrics(tri: Delaunay, shape: tuple[int, int],
+                       scale: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Triangle vertices and barycentric weights of every pixel centre (of the grid points
+    of ``GridGeometry`` when ``scale`` is not 1). Points outside the hull (there are none
+    when the border points are included) get vertex 0 with weight 0."""
     h, w = shape
     yy, xx = np.mgrid[0:h, 0:w]
-    pix = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float64)
+    pix = np.stack([(xx.ravel() + 0.5) * scale[0] - 0.5, (yy.ravel() + 0.5) * scale[1] - 0.5],
+                   axis=1).astype(np.float64)
     simplex = tri.find_simplex(pix)
     inside = simplex >= 0
     s = np.where(inside, simplex, 0)
@@ -309,67 +356,146 @@ def face_mask_from_points(points: np.ndarray, shape: tuple[int, int]) -> np.ndar
     return mask.astype(bool)
 
 
-def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack, *,
-              params: WarpParams = WarpParams()) -> Rig:
+def _peripheral_weights(anchors: np.ndarray, own: np.ndarray, scale: float,
+                        neighbours: int = 4) -> np.ndarray:
+    """How a clip's hallucinated peripheral points ``own`` (P_pack, 2) drive the rig's
+    peripheral control points ``anchors`` (P_rig, 2): inverse-distance weights over the
+    nearest few, fading out with distance (``scale`` px) so a clip whose points all lie
+    elsewhere does not drag a far anchor. (P_rig, P_pack) float32."""
+    out = np.zeros((len(anchors), len(own)), np.float32)
+    if len(own) == 0 or len(anchors) == 0:
+        return out
+    d = np.linalg.norm(anchors[:, None, :] - own[None, :, :], axis=2)
+    k = min(neighbours, len(own))
+    near = np.argsort(d, axis=1)[:, :k]
+    dn = np.take_along_axis(d, near, axis=1)
+    w = 1.0 / (dn + 1e-3) ** 2
+    w /= w.sum(axis=1, keepdims=True)
+    w *= np.exp(-(dn[:, :1] / scale) ** 2)
+    np.put_along_axis(out, near, w.astype(np.float32), axis=1)
+    return out
+
+
+def grid_geometry(tri: Delaunay, face_points: np.ndarray, shape: tuple[int, int],
+                  params: WarpParams) -> GridGeometry:
+    """The coarse grid of the real-time warp: ``params.grid_cells`` cells along the longer
+    side (fewer for a small photo: never more points than pixels)."""
+    h, w = shape
+    step = max(1.0, max(h, w) / params.grid_cells)
+    gh = max(2, int(round(h / step)))
+    gw = max(2, int(round(w / step)))
+    scale = (w / gw, h / gh)
+    vertex_ids, weights = pixel_barycentrics(tri, (gh, gw), scale)
+    mask = face_mask_from_points((face_points + 0.5) / np.asarray(scale, np.float32) - 0.5,
+                                 (gh, gw))
+    level, radii = smoothing_levels(mask, params)
+    return GridGeometry(shape=(gh, gw), scale=scale, vertex_ids=vertex_ids, weights=weights,
+                        blur_level=level, blur_radii=radii, hold=border_hold((gh, gw), params))
+
+
+def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | list[ClipPack]",
+              *, params: WarpParams = WarpParams(), dense: bool = True,
+              grid: bool = False) -> Rig:
     """Fit phi and build the per-photo warp structures.
 
     Parameters
     ----------
     photo : (H, W, 3) uint8 RGB target t*.
     target_points : (478, 2) float32 landmarks of ``photo``.
-    pack : the driving clip.
+    pack : the driving clip, or several (the player's states): each gets its own phi
+        (``rig.bindings``); the peripheral control points are those of all clips, thinned,
+        and each clip drives the others' through its nearest own points.
+    dense : build the exact per-pixel structures (offline rendering, ``Warper``).
+    grid : build the coarse grid of the real-time warp (``GridWarper``).
     """
     if target_points.shape != (lm.N_LANDMARKS, 2):
         raise ValueError(f"`target_points` must be ({lm.N_LANDMARKS}, 2); got {target_points.shape}")
+    packs = list(pack) if isinstance(pack, (list, tuple)) else [pack]
+    if not packs:
+        raise ValueError("`pack` must name at least one clip")
     h, w = photo.shape[:2]
-    s0 = pack.landmarks[pack.neutral_index].astype(np.float64)
     t0 = target_points.astype(np.float64)
-    phi = fit_similarity(s0[lm.PHI_POINTS], t0[lm.PHI_POINTS])
+    phis, hallucs = [], []
+    for p in packs:
+        s0 = p.landmarks[p.neutral_index].astype(np.float64)
+        phis.append(fit_similarity(s0[lm.PHI_POINTS], t0[lm.PHI_POINTS]))
+        hallucs.append(apply_similarity(phis[-1], p.peripheral[p.neutral_index].astype(np.float64)))
 
     face_rest = target_points[:lm.N_MESH].astype(np.float32)
     border = border_points(w, h, params.border_points_per_side)
     face_size = float(np.sqrt(cv2.contourArea(lm.face_polygon(target_points))))
-    halluc = apply_similarity(phi, pack.peripheral[pack.neutral_index].astype(np.float64))
     band = params.border_hold_frac * min(h, w)
-    ids = select_peripheral(halluc, np.concatenate([border]), target_points, (h, w),
+    candidates = np.concatenate(hallucs) if hallucs else np.zeros((0, 2))
+    owner = np.concatenate([np.full(len(hh), k) for k, hh in enumerate(hallucs)])
+    ids = select_peripheral(candidates, np.concatenate([border]), target_points, (h, w),
                             params.min_point_spacing_frac * face_size, band)
-    rest = np.concatenate([face_rest, halluc[ids].astype(np.float32), border]).astype(np.float32)
+    anchors = candidates[ids]
+    bindings = []
+    for k, (p, phi, hh) in enumerate(zip(packs, phis, hallucs)):
+        weights_k = _peripheral_weights(anchors, hh, scale=0.5 * face_size)
+        start = int((owner < k).sum())
+        for j, cid in enumerate(ids):  # a clip's own points drive themselves exactly
+            if owner[cid] == k:
+                weights_k[j] = 0.0
+                weights_k[j, cid - start] = 1.0
+        bindings.append(ClipBinding(phi=phi, peripheral=weights_k))
+    rest = np.concatenate([face_rest, anchors.astype(np.float32), border]).astype(np.float32)
     tri = Delaunay(rest.astype(np.float64))
-    vertex_ids, weights = pixel_barycentrics(tri, (h, w))
-    face_mask = face_mask_from_points(target_points, (h, w))
-    level, radii = smoothing_levels(face_mask, params)
-    log.debug("rig: %d face + %d peripheral + %d border points, %d triangles",
-              len(face_rest), len(ids), len(border), len(tri.simplices))
+    if dense:
+        vertex_ids, weights = pixel_barycentrics(tri, (h, w))
+        face_mask = face_mask_from_points(target_points, (h, w))
+        level, radii = smoothing_levels(face_mask, params)
+        hold = border_hold((h, w), params)
+    else:
+        vertex_ids = np.zeros((0, 0, 3), np.int32)
+        weights = np.zeros((0, 0, 3), np.float32)
+        face_mask = face_mask_from_points(target_points, (h, w))
+        level, radii, hold = np.zeros((0, 0), np.float32), np.zeros(1, np.int32), np.zeros((0, 0), np.float32)
+    log.debug("rig: %d face + %d peripheral + %d border points, %d triangles, %d clips",
+              len(face_rest), len(ids), len(border), len(tri.simplices), len(packs))
+    triangles = tri.simplices.astype(np.int32)
     return Rig(photo=np.ascontiguousarray(photo), target_points=target_points.astype(np.float32),
-               phi=phi, rest=rest, n_face=len(face_rest), peripheral_ids=ids,
-               triangles=tri.simplices.astype(np.int32), vertex_ids=vertex_ids, weights=weights,
-               blur_level=level, blur_radii=radii, hold=border_hold((h, w), params),
+               phi=phis[0], rest=rest, n_face=len(face_rest),
+               peripheral_ids=ids[owner[ids] == 0] if len(ids) else ids,
+               triangles=triangles, vertex_ids=vertex_ids, weights=weights,
+               blur_level=level, blur_radii=radii, hold=hold,
                face_mask=face_mask, params=params,
                room=point_room(rest, (h, w), params),
-               unfold=Unfolder(rest, tri.simplices.astype(np.int32),
+               unfold=Unfolder(rest, triangles,
                                movable=np.arange(len(rest)) < len(rest) - len(border),
-                               openings=(lm.LIPS_INNER, lm.LEFT_EYE, lm.RIGHT_EYE)))
+                               openings=(lm.LIPS_INNER, lm.LEFT_EYE, lm.RIGHT_EYE)),
+               bindings=bindings,
+               grid=grid_geometry(tri, target_points, (h, w), params) if grid else None)
 
 
-def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Control-point offsets of clip frame ``i`` in the photo, by Eq. 1. (K, 2) float32."""
+def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = None, *,
+                  binding: ClipBinding | None = None) -> np.ndarray:
+    """Control-point offsets of clip frame ``i`` in the photo, by Eq. 1. (K, 2) float32.
+
+    ``binding``: which of the rig's clips ``pack`` is (default: the rig's first).
+    """
+    b = binding if binding is not None else rig.bindings[0]
     k = len(rig.rest)
     if out is None:
         out = np.zeros((k, 2), np.float32)
-    a = rig.phi[:, :2].astype(np.float32)
+    a = b.phi[:, :2].astype(np.float32)
     n0 = pack.neutral_index
     face = pack.landmarks[i, :lm.N_MESH] - pack.landmarks[n0, :lm.N_MESH]
     out[:rig.n_face] = face @ a.T
-    p = len(rig.peripheral_ids)
+    if b.closure is not None:
+        from .eyes import close_lids
+
+        close_lids(out[:lm.N_MESH], rig.rest[:lm.N_MESH], b.closure[i])
+    p = b.peripheral.shape[0]
     if p:
-        per = pack.peripheral[i, rig.peripheral_ids] - pack.peripheral[n0, rig.peripheral_ids]
-        out[rig.n_face:rig.n_face + p] = per @ a.T
+        per = pack.peripheral[i] - pack.peripheral[n0]
+        out[rig.n_face:rig.n_face + p] = b.peripheral @ (per @ a.T)
     out[rig.n_face + p:] = 0.0
     if rig.params.max_squeeze > 0:
         f, n = rig.n_face, rig.n_face + p
         # The head's rigid move in the photo: phi o (neutral -> frame i) o phi^-1.
         head = _as3(pack.head[i]) @ _inverse_similarity3(pack.head[n0])
-        move = rig.phi3 @ head @ rig.phi3_inv
+        move = b.phi3 @ head @ b.phi3_inv
         rest = rig.rest[:f].astype(np.float64)
         rigid = rest @ move[:2, :2].T + move[:2, 2] - rest
         scale = head_scale(rigid, rig.room[:f], rig.params.max_squeeze)
@@ -416,3 +542,70 @@ class Warper:
         self.compute_field(offsets)
         return inverse_sample(self.rig.photo if photo is None else photo, self.field,
                               iterations=self.rig.params.inverse_iterations, out=self.frame)
+
+
+class GridWarper:
+    """The real-time twin of ``Warper``: the same field (piecewise-linear, confidence-aware
+    smoothing, border hold, inverse by Newton) on the rig's coarse grid; the inverse's
+    displacement is then upsampled bilinearly to every pixel (``cv2.resize``, whose cell
+    alignment the grid follows) and the photo sampled with ``cv2.remap``. Preallocated:
+    nothing is allocated per frame.
+
+    ``warper(offsets, photo)`` returns the frame buffer (overwritten by the next call).
+    """
+
+    def __init__(self, rig: Rig):
+        if rig.grid is None:
+            raise ValueError("`rig` has no grid: build it with build_rig(..., grid=True)")
+        g = rig.grid
+        gh, gw = g.shape
+        h, w = rig.shape
+        self.rig = rig
+        self.field = np.zeros((gh, gw, 2), np.float32)
+        self.map = np.zeros((gh, gw, 2), np.float32)
+        self._scratch = np.zeros((gh, gw, 2), np.float32)
+        self._sat = np.zeros((2, gh + 1, gw + 1), np.float64)
+        self._offsets = np.zeros((len(rig.rest), 2), np.float32)
+        self._to_grid = np.array([1.0 / g.scale[0], 1.0 / g.scale[1]], np.float32)
+        # Full-size, so the multiply needs no broadcasting (numpy would buffer it).
+        self._scale = np.broadcast_to(np.array(g.scale, np.float32), (gh, gw, 2)).copy()
+        gy, gx = np.mgrid[0:gh, 0:gw].astype(np.float32)
+        self._grid_ident = np.dstack([gx, gy])
+        self._disp = np.zeros((gh, gw, 2), np.float32)
+        py, px = np.mgrid[0:h, 0:w].astype(np.float32)
+        self._ident = np.dstack([px, py])
+        self._full = np.zeros((h, w, 2), np.float32)
+        self.frame = np.zeros_like(rig.photo)
+
+    def compute_map(self, offsets: np.ndarray) -> np.ndarray:
+        """Inverse map on the grid for ``offsets`` (K, 2) float32 photo px: (h, w, 2)
+        source positions in grid units; the internal buffer."""
+        g, r = self.rig.grid, self.rig
+        np.multiply(offsets, self._to_grid, out=self._offsets)
+        # A 256 x 256 grid is too small to share: waking a second thread for each of the
+        # five kernels costs more than the work (7x here, worse when the CPU is busy).
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            interpolate_offsets(g.vertex_ids, g.weights, self._offsets, self.field)
+            smooth_field(self.field, g.blur_level, g.blur_radii, g.hold,
+                         passes=r.params.blur_passes, sat=self._sat, scratch=self._scratch)
+            return inverse_map(self.field, iterations=r.params.inverse_iterations, out=self.map)
+        finally:
+            numba.set_num_threads(threads)
+
+    def compute_pixel_map(self, offsets: np.ndarray) -> np.ndarray:
+        """Source position of every output pixel, (H, W, 2) float32 photo px; internal."""
+        self.compute_map(offsets)
+        np.subtract(self.map, self._grid_ident, out=self._disp)
+        np.multiply(self._disp, self._scale, out=self._disp)
+        h, w = self.rig.shape
+        cv2.resize(self._disp, (w, h), dst=self._full, interpolation=cv2.INTER_LINEAR)
+        cv2.add(self._full, self._ident, dst=self._full)
+        return self._full
+
+    def __call__(self, offsets: np.ndarray, photo: np.ndarray | None = None) -> np.ndarray:
+        """Warp ``photo`` (default: the rig's; e.g. a shaded copy of the same size)."""
+        self.compute_pixel_map(offsets)
+        return cv2.remap(self.rig.photo if photo is None else photo, self._full, None,
+                         cv2.INTER_LINEAR, dst=self.frame, borderMode=cv2.BORDER_REPLICATE)

@@ -35,4 +35,7 @@ def find_target_face(photo: np.ndarray, *, source: str = "photo",
     if mouth > params.max_mouth_open_warn:
         log.warning("%s: the mouth is open; results are best with a neutral, closed-mouth face",
                     source)
+    elif float(lm.smile_ratio(points)) > params.max_smile_warn:
+        log.warning("%s: the face is smiling; expressions are added on top of it (results "
+                    "are best with a neutral face)", source)
     return points

@@ -201,6 +201,25 @@ def _newton(field, x, y, sx, sy, iterations):
     return sx, sy, 0.0  # not reached
 
 
+@njit(cache=True, inline="always")
+def _solve_continued(field, x, y, px, py, prev_ok, iterations):
+    """Source of output pixel (x, y): Newton from the left neighbour's answer one pixel on
+    (``px + 1, py``, when that one converged), within a hundredth of a pixel of the
+    solution on a smooth field, so Newton needs a step or none, and neighbours stay on the
+    same sheet where the field folds (no speckle). Where it fails, or at a row's start, from
+    the local guess x - field(x). Returns (sx, sy, converged)."""
+    if prev_ok:
+        sx, sy, r = _newton(field, x, y, px + 1.0, py, iterations)
+        if r > CONVERGED_PX:
+            sx2, sy2, r2 = _newton(field, x, y, x - field[y, x, 0], y - field[y, x, 1],
+                                   iterations)
+            if r2 < r:
+                sx, sy, r = sx2, sy2, r2
+    else:
+        sx, sy, r = _newton(field, x, y, x - field[y, x, 0], y - field[y, x, 1], iterations)
+    return sx, sy, r <= CONVERGED_PX
+
+
 @njit(cache=True, parallel=True)
 def _inverse_sample(photo, field, iterations, out):
     h, w = photo.shape[0], photo.shape[1]
@@ -210,23 +229,9 @@ def _inverse_sample(photo, field, iterations, out):
         py = 0.0
         prev_ok = False
         for x in range(w):
-            # Start from the left neighbour's answer one pixel on: within a hundredth of a
-            # pixel of the solution on a smooth field, so Newton needs a step or none, and
-            # neighbours stay on the same sheet where the field folds (no speckle). Where it
-            # fails, or at a row's start, start from the local guess x - field(x).
-            if prev_ok:
-                sx, sy, r = _newton(field, x, y, px + 1.0, py, iterations)
-                if r > CONVERGED_PX:
-                    sx2, sy2, r2 = _newton(field, x, y, x - field[y, x, 0],
-                                           y - field[y, x, 1], iterations)
-                    if r2 < r:
-                        sx, sy, r = sx2, sy2, r2
-            else:
-                sx, sy, r = _newton(field, x, y, x - field[y, x, 0], y - field[y, x, 1],
-                                    iterations)
+            sx, sy, prev_ok = _solve_continued(field, x, y, px, py, prev_ok, iterations)
             px = sx
             py = sy
-            prev_ok = r <= CONVERGED_PX
             sx = min(max(sx, 0.0), w - 1.0)
             sy = min(max(sy, 0.0), h - 1.0)
             x0 = int(sx)
@@ -256,4 +261,33 @@ def inverse_sample(photo: np.ndarray, field: np.ndarray, *, iterations: int,
     out : (H, W, C) uint8, written in place and returned. Zero field gives ``photo`` exactly.
     """
     _inverse_sample(photo, field, iterations, out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _inverse_map(field, iterations, out):
+    h, w = field.shape[0], field.shape[1]
+    for y in prange(h):
+        px = 0.0
+        py = 0.0
+        prev_ok = False
+        for x in range(w):
+            sx, sy, prev_ok = _solve_continued(field, x, y, px, py, prev_ok, iterations)
+            px = sx
+            py = sy
+            out[y, x, 0] = min(max(sx, 0.0), w - 1.0)
+            out[y, x, 1] = min(max(sy, 0.0), h - 1.0)
+
+
+def inverse_map(field: np.ndarray, *, iterations: int, out: np.ndarray) -> np.ndarray:
+    """Where each grid point of the output comes from: the inverse of ``field``.
+
+    Parameters
+    ----------
+    field : (h, w, 2) float32 forward displacement on a grid, in grid units.
+    iterations : Newton steps, as ``inverse_sample``.
+    out : (h, w, 2) float32, source (x, y) per grid point in grid units, clipped to the
+        grid; written in place and returned. Zero field gives the identity grid.
+    """
+    _inverse_map(field, iterations, out)
     return out

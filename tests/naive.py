@@ -111,11 +111,11 @@ def _newton(field, x, y, sx, sy, iterations):
         sx, sy = sx - stx * scale, sy - sty * scale
 
 
-def inverse_sample(photo: np.ndarray, field: np.ndarray, iterations: int) -> np.ndarray:
+def inverse_coords(field: np.ndarray, iterations: int) -> tuple[np.ndarray, np.ndarray]:
     """Newton per pixel from the left neighbour's solution + 1 px when that converged (else
     from x - field(x)); where that start fails, from x - field(x). All rows at once,
-    columns one after another."""
-    h, w = photo.shape[:2]
+    columns one after another. Returns the source (x, y) of every pixel, unclipped."""
+    h, w = field.shape[:2]
     field = field.astype(np.float64)
     ys = np.arange(h, dtype=np.float64)
     sx_all = np.zeros((h, w))
@@ -131,5 +131,18 @@ def inverse_sample(photo: np.ndarray, field: np.ndarray, iterations: int) -> np.
         sx, sy, r = np.where(retry, sx2, sx), np.where(retry, sy2, sy), np.where(retry, r2, r)
         px, py, prev_ok = sx, sy, r <= CONVERGED_PX
         sx_all[:, x], sy_all[:, x] = sx, sy
+    return sx_all, sy_all
+
+
+def inverse_map(field: np.ndarray, iterations: int) -> np.ndarray:
+    """The inverse as coordinates, clipped to the grid: (h, w, 2)."""
+    h, w = field.shape[:2]
+    sx, sy = inverse_coords(field, iterations)
+    return np.stack([np.clip(sx, 0, w - 1), np.clip(sy, 0, h - 1)], -1).astype(np.float32)
+
+
+def inverse_sample(photo: np.ndarray, field: np.ndarray, iterations: int) -> np.ndarray:
+    """``inverse_coords``, then bilinear sampling of ``photo`` there."""
+    sx_all, sy_all = inverse_coords(field, iterations)
     v = _bilinear(photo, sx_all, sy_all)
     return np.clip(np.floor(v + 0.5), 0, 255).astype(np.uint8)

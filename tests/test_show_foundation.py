@@ -137,3 +137,20 @@ def test_frontal_neutral_photo_does_not_warn(caplog):
     with caplog.at_level("WARNING", logger="reactive.target"):
         find_target_face(photo, source="s42.jpg")
     assert not caplog.records
+
+
+def test_open_mouth_photo_warns(caplog):
+    # No portrait in ../shared/data has an open mouth; d3's frame 316 (surprise) has.
+    with VideoReader(shared_path("driving", "d3.mp4")) as reader:
+        frame = reader.read_all()[316]
+    with caplog.at_level("WARNING", logger="reactive.target"):
+        find_target_face(frame, source="d3#316")
+    assert any("d3#316: the mouth is open" in r.getMessage() for r in caplog.records)
+
+
+def test_smiling_photo_warns(caplog):
+    # s1 smiles with closed lips: not neutral, though the mouth is shut.
+    photo = load_photo(shared_path("portraits", "s1.jpg"))
+    with caplog.at_level("WARNING", logger="reactive.target"):
+        find_target_face(photo, source="s1.jpg")
+    assert any("s1.jpg: the face is smiling" in r.getMessage() for r in caplog.records)

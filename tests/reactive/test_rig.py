@@ -200,3 +200,107 @@ def test_unfolder_keeps_a_triangle_squashed_flat():
     off = np.zeros((4, 2), np.float32)
     off[2] = (0.0, -5.0)                     # apex onto the base: area exactly 0
     assert unfold(off) == 0 and off[2, 1] == -5.0
+
+
+# --- the real-time grid warp and the multi-clip rig ----------------------------------------
+
+from reactive.rig import GridWarper  # noqa: E402
+
+
+def _smooth_photo(shape=(180, 200)):
+    """A photo with structure at every scale but no pixel noise (so a sub-pixel resampling
+    difference stays a small grey-level difference)."""
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
+    chans = [128 + 100 * np.sin(xx / 9.0 + c) * np.cos(yy / 13.0 - c) for c in range(3)]
+    return np.clip(np.dstack(chans), 0, 255).astype(np.uint8)
+
+
+def test_grid_warp_zero_offsets_give_the_photo_back():
+    photo = _smooth_photo()
+    pts = fake_face()
+    pack = fake_pack(pts, np.zeros((1, 2)))
+    rig = build_rig(photo, pts, pack, dense=False, grid=True)
+    out = GridWarper(rig)(np.zeros((len(rig.rest), 2), np.float32))
+    np.testing.assert_array_equal(out, photo)
+
+
+@pytest.mark.parametrize("cells", [64, 100])
+def test_grid_warp_agrees_with_the_exact_warp(cells):
+    photo = _smooth_photo()
+    pts = fake_face()
+    offs = np.array([[0, 0], [2.5, -1.5], [-3.0, 2.0]], np.float32)
+    pack = fake_pack(pts, offs)
+    rig = build_rig(photo, pts, pack, grid=True, params=WarpParams(grid_cells=cells))
+    exact, fast = Warper(rig), GridWarper(rig)
+    for i in range(3):
+        off = frame_offsets(rig, pack, i)
+        a, b = exact(off).astype(int), fast(off).astype(int)
+        diff = np.abs(a - b)
+        assert diff.mean() < 1.0
+        assert np.percentile(diff, 99) <= 6
+
+
+def test_grid_warp_allocates_nothing_per_frame():
+    import tracemalloc
+
+    photo = _smooth_photo()
+    pts = fake_face()
+    pack = fake_pack(pts, np.array([[0, 0], [2.0, 1.0]], np.float32))
+    rig = build_rig(photo, pts, pack, dense=False, grid=True)
+    warper = GridWarper(rig)
+    off = frame_offsets(rig, pack, 1)
+    warper(off)  # first call: kernels loaded
+    tracemalloc.start()
+    for _ in range(3):
+        warper(off)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # A few small Python objects (numba's dispatch), never a grid- or frame-sized buffer.
+    assert peak < min(warper.field.nbytes, warper.frame.nbytes) // 4
+
+
+def test_multi_clip_rig_each_clip_keeps_its_own_phi():
+    photo = _smooth_photo()
+    pts = fake_face()
+    small = fake_pack(pts * 0.5, np.array([[0, 0], [2.0, 0]], np.float32))
+    big = fake_pack(pts, np.array([[0, 0], [2.0, 0]], np.float32))
+    rig = build_rig(photo, pts, [small, big], dense=False, grid=True,
+                    params=WarpParams(max_squeeze=0.0))
+    np.testing.assert_allclose(rig.bindings[0].phi[:, :2], 2 * np.eye(2), atol=1e-5)
+    np.testing.assert_allclose(rig.bindings[1].phi[:, :2], np.eye(2), atol=1e-5)
+    # The same driver motion (2 px) lands scaled by each clip's phi.
+    a = frame_offsets(rig, small, 1, binding=rig.bindings[0])
+    b = frame_offsets(rig, big, 1, binding=rig.bindings[1])
+    np.testing.assert_allclose(a[:rig.n_face, 0], 4.0, atol=1e-4)
+    np.testing.assert_allclose(b[:rig.n_face, 0], 2.0, atol=1e-4)
+    assert rig.for_clip(1).phi is rig.bindings[1].phi
+
+
+def test_peripheral_points_of_one_clip_follow_anothers_motion():
+    """Each clip drives the rig's peripheral points it did not bring through its own
+    nearest points; a clip without points there leaves them still."""
+    photo = _smooth_photo((240, 260))
+    pts = fake_face(cx=130, cy=120)
+    f = 2
+    lms = np.repeat(pts[None], f, 0)
+
+    def pack_with(periph_xy, move):
+        per = np.repeat(np.asarray(periph_xy, np.float32)[None], f, 0)
+        per[1] += move
+        return ClipPack(fps=25.0, source_size=(260, 240), neutral_index=0, landmarks=lms,
+                        face_detected=np.ones(f, bool), peripheral=per,
+                        peripheral_valid=np.ones(per.shape[:2], bool),
+                        head=np.repeat(np.array([[[1, 0, 0], [0, 1, 0]]], np.float32), f, 0))
+
+    a = pack_with([[40, 40], [220, 40]], np.float32([3, 0]))
+    b = pack_with([[45, 200], [215, 200]], np.float32([0, -2]))
+    rig = build_rig(photo, pts, [a, b], dense=False, grid=True,
+                    params=WarpParams(max_squeeze=0.0))
+    p = rig.bindings[0].peripheral.shape[0]
+    assert p == 4
+    off_a = frame_offsets(rig, a, 1, binding=rig.bindings[0])
+    per = off_a[rig.n_face:rig.n_face + p]
+    # a's own points move by exactly its motion; b's points (far below) move less, same way.
+    own = np.isclose(per[:, 0], 3.0, atol=1e-4)
+    assert own.sum() == 2
+    assert np.all((per[~own, 0] >= 0) & (per[~own, 0] < 3.0))

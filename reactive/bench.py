@@ -1,0 +1,82 @@
+"""``reactive bench [--size N]``: the live player's per-frame synthesis, timed.
+
+Runs the real path (``Player.render``: state machine, blended offsets, blended ratio
+images, grid warp, mouth interior, eyes) on an N x N photo (the bundled sample, or
+``--photo``, resized) with the built-in clips (or ``--clips``), cycling through every
+emotion with a trigger every second so that transitions, open mouths and ratio images are
+all in the measured frames. The baseline is one ``cv2.remap`` of the same frame with the
+same per-pixel map the player computed, measured in the same run. The last line is
+
+    synthesis_fps=<float> remap_ratio=<float>
+
+(ratio = median synthesis time / median remap time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--size", type=int, default=1024, help="photo side in pixels (default 1024)")
+    p.add_argument("--frames", type=int, default=300, help="frames to time (default 300)")
+    p.add_argument("--photo", help="photo (default: the bundled sample portrait)")
+    p.add_argument("--clips", metavar="DIR", help="clips folder (default: built-in clips)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .app import SAMPLE_PORTRAIT, build_player
+    from .errors import InputError
+    from .photo import load_photo
+    from .triggers import Event
+    from .video import write_image
+
+    if not 64 <= args.size <= 4096:
+        raise InputError(f"--size {args.size}: expected 64-4096")
+    if args.frames < 10:
+        raise InputError(f"--frames {args.frames}: expected at least 10")
+    import tempfile
+    from pathlib import Path
+
+    photo = load_photo(args.photo or SAMPLE_PORTRAIT, max_side=None)
+    photo = cv2.resize(photo, (args.size, args.size), interpolation=cv2.INTER_AREA)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.png"
+        write_image(path, photo)
+        player = build_player(path, clips_dir=args.clips, max_side=args.size, seed=0)
+    emotions = list(player.triggers.emotions) or player.state_names
+    fps = player.params.fps
+    # Warm up (numba kernels load from their cache; the first frames touch every buffer).
+    for n in range(5):
+        player.render(n / fps)
+    times = np.empty(args.frames)
+    for n in range(args.frames):
+        now = (n + 5) / fps
+        if n % int(fps) == 0:
+            name = emotions[(n // int(fps)) % len(emotions)]
+            player.handle(Event(now, "pointer", x=(n * 7) % args.size, y=args.size / 3), now)
+            player.play(name, now)
+        t = time.perf_counter()
+        player.render(now)
+        times[n] = time.perf_counter() - t
+    pixel_map = player.warper._full.copy()
+    out = np.empty_like(photo)
+    remap = np.empty(args.frames)
+    for n in range(args.frames):
+        t = time.perf_counter()
+        cv2.remap(photo, pixel_map, None, cv2.INTER_LINEAR, dst=out,
+                  borderMode=cv2.BORDER_REPLICATE)
+        remap[n] = time.perf_counter() - t
+    synth_ms = float(np.median(times)) * 1e3
+    remap_ms = float(np.median(remap)) * 1e3
+    print(f"photo {args.size}x{args.size}, {len(player.clips)} clips "
+          f"({', '.join(player.state_names)}), {args.frames} frames")
+    print(f"synthesis median {synth_ms:.2f} ms, p95 {np.percentile(times, 95) * 1e3:.2f} ms, "
+          f"max {times.max() * 1e3:.2f} ms; cv2.remap median {remap_ms:.2f} ms")
+    print(f"synthesis_fps={1e3 / synth_ms:.1f} remap_ratio={synth_ms / remap_ms:.2f}")
+    return 0

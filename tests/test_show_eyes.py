@@ -1,0 +1,280 @@
+"""Issue 5, "Eyes, beyond the paper": blinks that close completely and gaze that follows a
+pointer, measured on real portraits driven by a real clip (d3 has closed eyes).
+
+The player integration is reproduced here exactly as the lead wires it: Eq. 1 offsets, then
+``close_lids`` before the Unfolder, the warp, then ``GazeLayer.apply`` on the warped frame.
+Crops of the eyes are written as PNGs (path printed; run with ``-s``) to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import shared_path
+from reactive import landmarks as lm
+from reactive.eyes import (EYES, GazeFollower, GazeLayer, close_lids, eye_aspect_ratios,
+                           lid_closure, pointer_gaze)
+from reactive.photo import load_photo
+from reactive.rig import Warper, build_rig, frame_offsets, signed_areas
+from reactive.target import find_target_face
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Scene:
+    photo: np.ndarray
+    points: np.ndarray
+    rig: object
+    bare: object        # the rig without its Unfolder, for the first half of frame_offsets
+    warper: Warper
+    layer: GazeLayer
+    closure: np.ndarray
+
+
+def make_scene(photo_name: str, pack, photo: np.ndarray | None = None) -> Scene:
+    real = load_photo(shared_path("portraits", f"{photo_name}.jpg"))
+    points = find_target_face(real)
+    photo = real if photo is None else photo
+    rig = build_rig(photo, points, pack)
+    return Scene(photo, points, rig, replace(rig, unfold=None), Warper(rig),
+                 GazeLayer(photo, points), lid_closure(pack.landmarks, pack.neutral_index))
+
+
+def points_now(scene: Scene, offsets: np.ndarray) -> np.ndarray:
+    """Target landmarks in the output: mesh points moved by their offsets, each iris by the
+    mean offset of its eye's contour."""
+    rig = scene.rig
+    now = scene.points.copy()
+    now[:rig.n_face] = rig.rest[:rig.n_face] + offsets[:rig.n_face]
+    for eye in EYES:
+        now[eye.iris:eye.iris + 5] = scene.points[eye.iris:eye.iris + 5] \
+            + offsets[eye.contour].mean(axis=0)
+    return now
+
+
+def render(scene: Scene, pack, i: int, *, eyes: bool = True, gaze=(0.0, 0.0)):
+    """One output frame the way the player makes it. Returns (frame copy, offsets)."""
+    rig = scene.rig
+    out = np.zeros((len(rig.rest), 2), np.float32)
+    frame_offsets(scene.bare, pack, i, out)        # Eq. 1 (and the head caps)
+    if eyes:
+        close_lids(out[:rig.n_face], rig.rest[:rig.n_face], scene.closure[i])
+    if rig.unfold is not None:
+        rig.unfold(out)
+    frame = scene.warper(out).copy()
+    if eyes:
+        scene.layer.apply(frame, points_now(scene, out), np.asarray(gaze, np.float32))
+    return frame, out
+
+
+def eye_crops(img: np.ndarray, pts: np.ndarray, height: int = 160) -> np.ndarray:
+    """Both eyes side by side (image-left eye first), each 1.8 x 1.1 eye widths."""
+    tiles = []
+    for eye in EYES[::-1]:
+        c = pts[eye.contour].mean(axis=0)
+        w = float(np.linalg.norm(pts[eye.corners[1]] - pts[eye.corners[0]]))
+        x0, y0 = np.floor(c - (0.9 * w, 0.55 * w)).astype(int)
+        x1, y1 = np.ceil(c + (0.9 * w, 0.55 * w)).astype(int)
+        crop = img[max(y0, 0):y1, max(x0, 0):x1]
+        tiles.append(cv2.resize(crop, (int(height * 1.8 / 1.1), height),
+                                interpolation=cv2.INTER_CUBIC))
+    return np.hstack(tiles)
+
+
+def save(rows: list[tuple[str, np.ndarray]], path: Path) -> None:
+    out = []
+    for label, tile in rows:
+        tile = cv2.cvtColor(tile, cv2.COLOR_RGB2BGR)
+        cv2.putText(tile, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 2)
+        out.append(tile)
+    width = max(t.shape[1] for t in out)
+    out = [cv2.copyMakeBorder(t, 0, 0, 0, width - t.shape[1], cv2.BORDER_CONSTANT) for t in out]
+    cv2.imwrite(str(path), np.vstack(out))
+    print(f"wrote {path}")
+
+
+@pytest.fixture(scope="module")
+def show_dir(tmp_path_factory) -> Path:
+    folder = os.environ.get("EYES_SHOW_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        return Path(folder)
+    return tmp_path_factory.mktemp("eyes")
+
+
+def detected_ear(frame: np.ndarray) -> float:
+    faces = lm.detect_faces(frame)
+    assert faces, "no face found on the output"
+    return float(lm.eye_open_ratio(faces[0]))
+
+
+def most_closed_frame(pack) -> int:
+    return int(np.argmin(eye_aspect_ratios(pack.landmarks).mean(axis=1)))
+
+
+@pytest.mark.parametrize("photo_name", ["s42", "s9"])
+def test_eye_topology_matches_real_faces(photo_name, pack_cache):
+    """The lid pairs and skin rings (reactive.eyes) on a real face: each column runs from the
+    brow down, and the redrawn lid patch uses exactly the warp's own triangles."""
+    scene = make_scene(photo_name, pack_cache("d3"))
+    p = scene.points
+    for eye in EYES:
+        w = np.linalg.norm(p[eye.corners[1]] - p[eye.corners[0]])
+        # (Towards the corners the crease ring meets the first ring; on the Mona Lisa they
+        # cross by a pixel. No triangle folds when the lids close: checked below.)
+        assert np.all(p[eye.crease[2:5], 1] < p[eye.upper_skin[2:5], 1])
+        assert np.all(p[eye.upper_skin, 1] < p[eye.upper, 1])
+        assert np.all(p[eye.upper, 1] < p[eye.lower, 1])
+        assert np.all(p[eye.lower, 1] < p[eye.lower_skin, 1])
+        assert np.all(np.abs(p[eye.upper, 0] - p[eye.lower, 0]) < 0.12 * w)
+        assert np.all(np.diff(p[eye.upper, 0]) > 0) and np.all(np.diff(p[eye.lower, 0]) > 0)
+    rig_tris = {tuple(sorted(t)) for t in scene.rig.triangles.tolist()}
+    for model in scene.layer.eyes:
+        for t in model.patch_ids[model.patch_tris]:
+            assert tuple(sorted(int(v) for v in t)) in rig_tris
+    # Closing both eyes on the photo folds no triangle of the warp: the opening's triangles
+    # go flat (zero area), every other keeps its orientation.
+    rig = scene.rig
+    off = np.zeros((len(rig.rest), 2), np.float32)
+    close_lids(off[:rig.n_face], rig.rest[:rig.n_face], np.array([1.0, 1.0]))
+    before = signed_areas(rig.rest.astype(np.float64), rig.triangles)
+    after = signed_areas((rig.rest + off).astype(np.float64), rig.triangles)
+    in_opening = np.zeros(len(rig.triangles), bool)
+    for eye in EYES:
+        in_opening |= np.isin(rig.triangles, eye.contour).all(axis=1)
+    assert np.all(np.abs(after[in_opening]) < 1e-2 * np.abs(before[in_opening]) + 1e-3)
+    assert np.all(after[~in_opening] * before[~in_opening] > 0)
+
+
+@pytest.mark.parametrize("photo_name", [
+    "s42",
+    pytest.param("s9", marks=pytest.mark.xfail(strict=False, reason=(
+        "the face mesh reads the Mona Lisa's closed eyes at 0.13-0.2; even the photo with "
+        "its openings inpainted and a dark lash line drawn along the lower lid reads 0.11-0.12"
+    ))),
+])
+def test_blink_eye_aspect_ratio_on_the_output(photo_name, pack_cache, show_dir):
+    pack = pack_cache("d3")
+    scene = make_scene(photo_name, pack)
+    closed = most_closed_frame(pack)
+    neutral = pack.neutral_index
+    ear = {}
+    rows = []
+    for label, i in (("open", neutral), ("closed", closed)):
+        frame, off = render(scene, pack, i)
+        plain, _ = render(scene, pack, i, eyes=False)
+        ear[label] = detected_ear(frame)
+        ear[label + " (Eq. 1 only)"] = detected_ear(plain)
+        now = points_now(scene, off)
+        rows.append((f"{photo_name} frame {i} Eq.1 only", eye_crops(plain, now)))
+        rows.append((f"{photo_name} frame {i} + eyes", eye_crops(frame, now)))
+    # Partial closures: the lids slide over the iris, which keeps its shape.
+    c = scene.closure.min(axis=1)
+    for target in (0.3, 0.6, 0.85):
+        i = int(np.argmin(np.abs(c - target)))
+        frame, off = render(scene, pack, i)
+        rows.append((f"frame {i} closure {c[i]:.2f}", eye_crops(frame, points_now(scene, off))))
+    save(rows, show_dir / f"blink_{photo_name}.png")
+    print(f"{photo_name} x d3: eye aspect ratio on the output, frame {closed} (driver "
+          f"{eye_aspect_ratios(pack.landmarks[closed]).mean():.3f}): "
+          + ", ".join(f"{k} {v:.3f}" for k, v in ear.items()))
+    assert ear["open"] > 0.2
+    assert ear["closed"] < 0.1
+
+
+@pytest.mark.parametrize("photo_name", ["s42", "s9"])
+def test_closed_eyes_show_nothing_of_the_eye(photo_name, pack_cache):
+    """Every pixel of the photo's eye openings is marked green; on the most closed frame of
+    the clip, not one green pixel may reach the output (the warp alone lets a band through
+    where the squashed opening is sampled; the layer redraws the lids)."""
+    pack = pack_cache("d3")
+    real = load_photo(shared_path("portraits", f"{photo_name}.jpg"))
+    points = find_target_face(real)
+    marked = real.copy()
+    for eye in EYES:
+        mask = np.zeros(real.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(points[eye.contour] * 16).astype(np.int32)], 1,
+                     cv2.LINE_8, 4)
+        marked[mask > 0] = (0, 255, 0)
+    scene = make_scene(photo_name, pack, photo=marked)
+    closed = most_closed_frame(pack)
+
+    def green(img):
+        return int(((img[..., 1] > 200) & (img[..., 0] < 80) & (img[..., 2] < 80)).sum())
+
+    with_eyes, off = render(scene, pack, closed)
+    plain, _ = render(scene, pack, closed, eyes=False)
+    lids_only = scene.warper(off).copy()  # lids closed, no layer: the warp's own leak
+    print(f"{photo_name} x d3 frame {closed}: green (eye-opening) pixels in the output: "
+          f"Eq. 1 only {green(plain)}, lids closed but no layer {green(lids_only)}, "
+          f"with the layer {green(with_eyes)}")
+    assert green(plain) > 0  # the marking works: Eq. 1 alone leaves the eye partly open
+    assert green(with_eyes) == 0
+
+
+def _iris_and_lids(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    faces = lm.detect_faces(frame)
+    assert faces
+    d = faces[0]
+    iris = np.stack([d[e.iris] for e in EYES])                    # (2, 2)
+    lids = d[np.concatenate([e.contour for e in EYES])]           # (32, 2)
+    return iris, lids
+
+
+@pytest.mark.parametrize("photo_name", ["s42", "s9"])
+def test_gaze_follows_the_pointer(photo_name, pack_cache, show_dir):
+    pack = pack_cache("d3")
+    scene = make_scene(photo_name, pack)
+    i = pack.neutral_index       # the resting face: any motion is the gaze's
+    base, off = render(scene, pack, i)
+    now = points_now(scene, off)
+    h, w = base.shape[:2]
+    mid = now[np.concatenate([e.contour for e in EYES])].mean(axis=0)
+    eye_w = float(np.mean([np.linalg.norm(now[e.corners[1]] - now[e.corners[0]])
+                           for e in EYES]))
+    iris0, lids0 = _iris_and_lids(base)
+    outside = np.ones(base.shape[:2], bool)
+    for eye in EYES:
+        m = np.zeros(base.shape[:2], np.uint8)
+        cv2.fillPoly(m, [np.round(now[eye.contour]).astype(np.int32)], 1)
+        outside &= cv2.dilate(m, np.ones((3, 3), np.uint8), iterations=2) == 0
+    pointers = {"left": (0.0, mid[1]), "right": (w - 1.0, mid[1]), "up": (mid[0], 0.0)}
+    rows = [("rest", eye_crops(base, now))]
+    for name, ptr in pointers.items():
+        follower = GazeFollower()
+        target = pointer_gaze(np.array(ptr), now)
+        for _ in range(30):                     # one second at 30 fps, fake clock
+            gaze = follower.update(target, 1 / 30)
+        frame, _ = render(scene, pack, i, gaze=gaze)
+        iris, lids = _iris_and_lids(frame)
+        moved = (iris - iris0).mean(axis=0) / eye_w
+        lid_moves = np.linalg.norm(lids - lids0, axis=1)
+        rows.append((f"pointer {name}, gaze ({gaze[0]:+.2f}, {gaze[1]:+.2f})",
+                     eye_crops(frame, now)))
+        print(f"{photo_name} pointer {name}: gaze {np.round(gaze, 3)} eye widths; iris centre "
+              f"moved ({moved[0]:+.3f}, {moved[1]:+.3f}) eye widths "
+              f"({moved[0] * eye_w:+.1f}, {moved[1] * eye_w:+.1f} px, eye width "
+              f"{eye_w:.0f} px); lid landmarks moved median {np.median(lid_moves):.2f} px, "
+              f"max {lid_moves.max():.2f} px")
+        # The rest of the face is untouched, pixel for pixel.
+        np.testing.assert_array_equal(frame[outside], base[outside])
+        # The lids stay where they were: their pixels are the same (above). The face mesh's
+        # lid points still drift with the iris it sees (its model couples them; on the
+        # unchanged photo with noise of 2 grey levels they move 0.3 px): 1.3-1.6 px median
+        # at the largest gaze on s42 and s9.
+        assert np.median(lid_moves) < 2.0
+        if name == "left":
+            assert -0.3 < moved[0] < -0.05
+        elif name == "right":
+            assert 0.05 < moved[0] < 0.3
+        else:
+            assert -0.2 < moved[1] < -0.02
+            assert abs(moved[0]) < 0.05
+    save(rows, show_dir / f"gaze_{photo_name}.png")
