@@ -46,6 +46,7 @@ def main() -> int:
     args = p.parse_args()
 
     player = build_player(args.photo, clips_dir=args.clips, max_side=args.size, seed=0)
+    player.warm_up()  # every clip's first use: what is allocated once is not a leak
     rng = np.random.default_rng(0)
     kinds = ["key", "key", "click", "pointer", "loud", "key_release"]
     keys = sorted(k for k in KEY_NAMES if len(k) == 1 and k.isdigit()) + ["space"]

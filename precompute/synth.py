@@ -30,11 +30,18 @@ The model
 - Mouth crops are drawn, not photographed: skin, lips, and inside the inner lips a dark cavity
   with soft shading, a tongue low and an upper-teeth band (``teeth=False`` for paintings and
   cartoons), antialiased and slightly blurred, in the crop geometry of ``mouth.py``.
+- Expression ratio images (fine details, ``details.py``'s encoding) hold soft creases per
+  action unit: nasolabial folds (AU12), crow's feet (AU6), forehead lines (AU1, AU2), lines
+  between the brows (AU4), wrinkles across the nose (AU9), darkening only.
 
 Clips are keyframed action-unit curves with ease-in/ease-out, starting and ending neutral,
 randomised (blink times, glances, sway) from a seed. Regeneration with the same seed gives the
-same bytes: only IEEE arithmetic (+ - * / sqrt) and integer polygon filling are used, no
-transcendental library functions and no BLAS, so other CPUs give the same numbers too.
+same bytes. Frame synthesis uses only IEEE arithmetic (+ - * / sqrt, exactly rounded
+everywhere), integer polygon filling and its own sin/cos series: no libm or SIMD
+transcendentals and no BLAS, whose last bits can differ between CPUs. (The one-off template
+preparation also runs scipy's assignment solver and k-d tree, whose answers are exact.)
+
+``python -m precompute synth`` writes the packs (``cli.py``); ``write_clips`` is the API.
 """
 
 from __future__ import annotations
@@ -122,6 +129,11 @@ def _smoothstep(u):
     return u * u * (3.0 - 2.0 * u)
 
 
+def _len(dx, dy):
+    """sqrt(dx^2 + dy^2), elementwise, exactly rounded (libm's hypot may differ by CPU)."""
+    return np.sqrt(dx * dx + dy * dy)
+
+
 def _kernel(dist, radius: float):
     """Compact smooth falloff (1 - (d/r)^2)^3, 1 at d = 0, 0 (with zero slope) from d = r."""
     q = np.clip(1.0 - (np.asarray(dist, np.float64) / radius) ** 2, 0.0, 1.0)
@@ -161,7 +173,7 @@ def normalise_points(points: np.ndarray) -> np.ndarray:
     right = points[lm.RIGHT_EYE].mean(axis=0)
     left = points[lm.LEFT_EYE].mean(axis=0)
     d = left - right
-    iod = math.hypot(d[0], d[1])
+    iod = math.sqrt(d[0] * d[0] + d[1] * d[1])
     c, s = d[0] / iod, d[1] / iod  # rotate by -roll
     q = points - 0.5 * (left + right)
     out = np.stack([c * q[:, 0] + s * q[:, 1], -s * q[:, 0] + c * q[:, 1], q[:, 2]], axis=1) / iod
@@ -319,21 +331,19 @@ class FaceModel:
         self.rest = np.asarray(neutral, np.float64)
         self.p = params
         self.lower_lip = lower_lip
-        n = len(self.rest)
         x, y = self.rest[:, 0], self.rest[:, 1]
         # Anatomical landmarks of this face.
         self.corner_x = 0.5 * (self.rest[291, 0] - self.rest[61, 0])
         self.nose_base_y = float(self.rest[2, 1])
         brow = np.concatenate([lm.LEFT_BROW, lm.RIGHT_BROW])
         self.brow_y = float(self.rest[brow, 1].mean())
-        self.hairline_y = float(self.rest[10, 1])
+        self.forehead_top_y = float(self.rest[10, 1])   # the mesh's top, below the hair
         self.chin_y = float(self.rest[152, 1])
         side = (self.rest[234] + self.rest[454] * np.array([-1.0, 1.0, 1.0])) * 0.5
         # Jaw joint (TMJ): just in front of the ear, a little below the cheek's widest point.
         self.jaw_pivot = np.array([0.0, side[1] + 0.2, side[2] - 0.05])
         # Head/neck pivot: upper cervical spine, behind the mouth's level.
         self.neck_pivot = np.array([0.0, 0.55 * self.chin_y, side[2] + 0.1])
-        self.upper_lip = np.zeros(n, bool)
         mouth_zone = (np.abs(x) < self.corner_x + 0.05) & (y > self.nose_base_y + 0.05) & \
             (y < self.rest[17, 1] + 0.02)
         self.upper_lip = mouth_zone & ~lower_lip & (y < self.rest[13, 1] + 0.005)
@@ -346,6 +356,8 @@ class FaceModel:
         self.iris_offsets = {name: self.rest[eye["iris"]] - self.rest[eye["iris"][0]]
                              for name, eye in EYES.items()}
         self.depth_fix = self._smooth_depth() - self.rest[:, 2]
+        # Unit lid-margin lifts (profile 1 at the middle of each lid), for gaze coupling.
+        self.lid_unit = {lid: self._lid_au(lid, 1.0) for lid in ("up", "lo")}
 
     # -- geometry helpers --
 
@@ -386,7 +398,8 @@ class FaceModel:
         w = _smoothstep((y - line) / band + 0.5)
         # Along the lips the opening tapers into the corners: the corners go half way, the
         # lips next to them part of the way (an oval, not a box).
-        taper = 0.5 * np.clip(ax / xc, 0.0, 1.0) ** 3
+        u = np.clip(ax / xc, 0.0, 1.0)
+        taper = 0.5 * u * u * u
         w[self.lower_lip] = 1.0 - taper[self.lower_lip]
         w[self.upper_lip] = taper[self.upper_lip]
         w[list(MOUTH_CORNERS)] = 0.5
@@ -467,7 +480,8 @@ class FaceModel:
     def _forehead_taper(self) -> np.ndarray:
         """Brow raises drag the forehead skin less towards the hairline: 1 .. 0.35."""
         y = self.rest[:, 1]
-        u = np.clip((self.brow_y - 0.05 - y) / (self.brow_y - 0.05 - self.hairline_y), 0, 1)
+        u = np.clip((self.brow_y - 0.05 - y) / (self.brow_y - 0.05 - self.forehead_top_y),
+                    0, 1)
         return 1.0 - 0.65 * u
 
     def _brow_raise(self, at_x: float) -> np.ndarray:
@@ -502,14 +516,14 @@ class FaceModel:
 
         def side(sign):
             c = inner[1] if sign > 0 else inner[0]
-            return _kernel(np.hypot(x - c[0], (y - c[1]) * 1.3), 0.4) * (np.sign(x) == sign)
+            return _kernel(_len(x - c[0], (y - c[1]) * 1.3), 0.4) * (np.sign(x) == sign)
 
         k = self._per_side(side) * gate
         out = np.zeros_like(r)
         out[:, 1] = p.brow_lower * k
         out[:, 0] = -np.sign(x) * p.brow_knit * k
         # The nose root is pulled down a little with the brows (procerus).
-        out[:, 1] += 0.3 * p.brow_lower * _kernel(np.hypot(x, y - self.brow_y), 0.3) * gate
+        out[:, 1] += 0.3 * p.brow_lower * _kernel(_len(x, y - self.brow_y), 0.3) * gate
         out[lm.N_MESH:] = 0.0
         return out
 
@@ -536,8 +550,8 @@ class FaceModel:
         below_eyes = _smoothstep((y - 0.04) / 0.12)
 
         def side(sign):
-            k = _kernel(np.hypot(x - sign * 0.6, (y - 0.28)), 0.5)
-            crow = _kernel(np.hypot(x - sign * 0.86, y - 0.02), 0.22)
+            k = _kernel(_len(x - sign * 0.6, (y - 0.28)), 0.5)
+            crow = _kernel(_len(x - sign * 0.86, y - 0.02), 0.22)
             return np.stack([-sign * 0.15 * crow * p.cheek_raise,
                              -(k * below_eyes + 0.4 * crow) * p.cheek_raise,
                              np.zeros_like(x)], axis=1) * (np.sign(x) == sign)[:, None]
@@ -562,9 +576,9 @@ class FaceModel:
         out = np.zeros_like(r)
 
         def side(sign):   # the alae and the sides of the nose
-            return _kernel(np.hypot(x - sign * 0.25, (y - 0.5) * 0.8), 0.3)
+            return _kernel(_len(x - sign * 0.25, (y - 0.5) * 0.8), 0.3)
 
-        nose = self._per_side(side) + 0.3 * _kernel(np.hypot(x, y - 0.15), 0.25)
+        nose = self._per_side(side) + 0.3 * _kernel(_len(x, y - 0.15), 0.25)
         out[:, 1] -= p.nose_wrinkle * np.clip(nose, 0, 1)
         # Upper lip lifted a little at its centre, inner brows drawn down (procerus).
         prof = np.clip(1.0 - (x / self.corner_x) ** 2, 0.0, 1.0)
@@ -585,10 +599,11 @@ class FaceModel:
         out = np.zeros_like(r)
         for sign, corner in ((-1.0, 61), (1.0, 291)):
             c = r[corner]
-            d = np.hypot(r[:, 0] - c[0], (r[:, 1] - c[1]) * 1.15)
+            d = _len(r[:, 0] - c[0], (r[:, 1] - c[1]) * 1.15)
             k = _kernel(d, reach)
             # Along the lips, the pull fades towards the middle of the mouth.
-            along = np.clip(np.abs(r[:, 0]) / self.corner_x, 0.0, 1.0) ** 1.5
+            along = np.clip(np.abs(r[:, 0]) / self.corner_x, 0.0, 1.0)
+            along = along * np.sqrt(along)   # ^1.5
             k = np.where((np.abs(r[:, 0]) < self.corner_x) & (self.lower_lip | self.upper_lip),
                          k * along, k) * (np.sign(r[:, 0]) == sign)
             out += k[:, None] * (vec * np.array([sign, 1.0, 1.0]))
@@ -611,7 +626,7 @@ class FaceModel:
         # Below the seam, a ramp from 0 (on it) to 1: whatever moves the lower lip and chin
         # more than the upper lip must vanish at the seam, or the closed lips would cross.
         ramp = np.clip((y - self._seam(x)) / 0.12, 0.0, 1.0) * self.jaw_weight
-        chin = _kernel(np.hypot(x, (y - (self.chin_y - 0.25)) * 0.9), 0.5) * ramp
+        chin = _kernel(_len(x, (y - (self.chin_y - 0.25)) * 0.9), 0.5) * ramp
         out[:, 1] -= p.chin_raise * chin
         # The lips are pushed up together at the middle (the seam rises, the lower lip
         # bulges up and forward).
@@ -753,8 +768,7 @@ class FaceModel:
             # Lid-gaze coupling: looking down, the upper lid comes down with the eye; up, it
             # lifts.
             up, lo = p.lids_follow_down if gy > 0 else p.lids_follow_up
-            out = out + gy * p.gaze_y * (up * self._lid_au("up", 1.0)
-                                         + lo * self._lid_au("lo", 1.0))
+            out = out + gy * p.gaze_y * (up * self.lid_unit["up"] + lo * self.lid_unit["lo"])
         a43, a45 = float(values.get("AU43", 0.0)), float(values.get("AU45", 0.0))
         closure = min(max(1.0 - (1.0 - a43) * (1.0 - a45), 0.0), 1.0)
         out = self._close_eyes(out, closure)
@@ -1171,7 +1185,7 @@ def draw_mouth(points: np.ndarray, *, teeth: bool = True) -> tuple[np.ndarray, n
     # Supersampled coordinates: crop pixel centre u sits at ss * u + (ss - 1) / 2.
     qs = q * ss + (ss - 1) / 2.0
     H, W = h * ss, w * ss
-    mouth_w = float(np.hypot(*(qs[291] - qs[61])))
+    mouth_w = float(_len(*(qs[291] - qs[61])))
     cx = 0.5 * (qs[61, 0] + qs[291, 0])
     img = np.empty((H, W, 3))
     img[:] = SKIN_RGB
@@ -1185,7 +1199,7 @@ def draw_mouth(points: np.ndarray, *, teeth: bool = True) -> tuple[np.ndarray, n
     r = 0.25 * mouth_w
     win = _window((H, W), below, 1.6 * r + 1)
     yy, xx = grid(win)
-    img[win] *= (1.0 - 0.10 * _kernel(np.hypot((xx - cx) / 1.6, yy - below[0, 1]), r))[..., None]
+    img[win] *= (1.0 - 0.10 * _kernel(_len((xx - cx) / 1.6, yy - below[0, 1]), r))[..., None]
 
     # Lips: the upper one a little darker (it faces down), a highlight on the lower one.
     upper_poly = np.concatenate([qs[lm.LIPS_OUTER[:11]], qs[lm.LIPS_INNER[10::-1]]])
@@ -1199,7 +1213,7 @@ def draw_mouth(points: np.ndarray, *, teeth: bool = True) -> tuple[np.ndarray, n
     for mask, gain in ((_fill(shape, [upper_poly - origin]), 0.86), (lower_mask, 1.0)):
         sub += mask[..., None] * (np.array(LIP_RGB) * gain - sub)
     yy, xx = grid(win)
-    hl = _kernel(np.hypot((xx - cx) / 2.2, yy - (qs[14, 1] + 0.1 * mouth_w)), 0.1 * mouth_w)
+    hl = _kernel(_len((xx - cx) / 2.2, yy - (qs[14, 1] + 0.1 * mouth_w)), 0.1 * mouth_w)
     sub *= (1.0 + 0.10 * hl * lower_mask)[..., None]
 
     # The opening: cavity, tongue, teeth, all inside the inner lips.
@@ -1251,6 +1265,96 @@ def draw_mouth(points: np.ndarray, *, teeth: bool = True) -> tuple[np.ndarray, n
     return np.clip(np.round(small), 0, 255).astype(np.uint8), affine
 
 
+# --- expression ratio images (fine details, paper Sec. 6) -------------------------------------
+
+RATIO_SCALE = 0.5        # ratio images at half the driver's resolution, as tracked packs
+# Creases per action unit: polylines in template units (image-right half; mirrored), each
+# with its darkening (log2 R on the crease line at intensity 1) and half-width. Soft and
+# shallow: a crease is a shading, not a drawn line; it fades out towards both ends.
+CREASES: dict[str, list[tuple[list[tuple[float, float]], float, float]]] = {
+    # Nasolabial folds, from beside the nose's wing to past the mouth corner.
+    "AU12": [([(0.30, 0.50), (0.40, 0.70), (0.49, 0.90), (0.53, 1.08)], -0.16, 0.06)],
+    # Crow's feet, fanning out from the outer eye corner.
+    "AU6": [([(0.80, -0.07), (0.96, -0.13)], -0.09, 0.03),
+            ([(0.82, 0.01), (0.99, 0.02)], -0.09, 0.03),
+            ([(0.80, 0.09), (0.94, 0.16)], -0.09, 0.03)],
+    # Forehead lines: the brows' inner raisers crease the middle, the outer ones the sides.
+    "AU1": [([(-0.05, y), (0.14, y + 0.01), (0.34, y + 0.04)], -0.08, 0.04)
+            for y in (-0.45, -0.545, -0.635)],
+    "AU2": [([(0.20, y + 0.02), (0.42, y + 0.05), (0.62, y + 0.11)], -0.08, 0.04)
+            for y in (-0.45, -0.545, -0.635)],
+    # Vertical lines between the brows, and a fold across the nose root.
+    "AU4": [([(0.075, -0.34), (0.065, -0.21), (0.055, -0.10)], -0.13, 0.035),
+            ([(-0.05, -0.02), (0.13, 0.0)], -0.07, 0.035)],
+    # Wrinkles across the nose bridge.
+    "AU9": [([(-0.03, y), (0.12, y + 0.02)], -0.08, 0.03) for y in (0.13, 0.21)],
+}
+
+
+def _segment_distance(px: np.ndarray, py: np.ndarray, a: tuple, b: tuple) -> np.ndarray:
+    """Distance from points (px, py) to the segment a-b (template units)."""
+    ax, ay = a
+    bx, by = b
+    dx, dy = bx - ax, by - ay
+    t = np.clip(((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy), 0.0, 1.0)
+    ex, ey = px - (ax + t * dx), py - (ay + t * dy)
+    return np.sqrt(ex * ex + ey * ey)
+
+
+def ratio_layout(model: FaceModel, params: SynthParams
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the ratio images sit: ``ratio_box`` (4,) float32 [x0, y0, x1, y1] in the neutral
+    frame's pixels (the face and forehead), and the template-unit (x, y) of each ratio pixel
+    centre, two (h, w) float64 arrays."""
+    neutral = project(model.rest, params)
+    w, h = params.frame_size
+    s = params.px_per_unit
+    lo = neutral[:lm.N_MESH].min(axis=0) - 0.15 * s
+    hi = neutral[:lm.N_MESH].max(axis=0) + 0.15 * s
+    x0, y0 = max(float(np.floor(lo[0])), 0.0), max(float(np.floor(lo[1])), 0.0)
+    x1, y1 = min(float(np.ceil(hi[0])), float(w)), min(float(np.ceil(hi[1])), float(h))
+    rw, rh = int(round((x1 - x0) * RATIO_SCALE)), int(round((y1 - y0) * RATIO_SCALE))
+    # Ratio pixel u covers frame pixels around x0 + (u + 0.5) / scale - 0.5 (as cv2.resize).
+    us = x0 + (np.arange(rw) + 0.5) * ((x1 - x0) / rw) - 0.5
+    vs = y0 + (np.arange(rh) + 0.5) * ((y1 - y0) / rh) - 0.5
+    cx, cy = params.eye_centre_px
+    tx, ty = np.meshgrid((us - cx) / s, (vs - cy) / s)
+    return np.array([x0, y0, x1, y1], np.float32), tx, ty
+
+
+def crease_maps(tx: np.ndarray, ty: np.ndarray) -> dict[str, np.ndarray]:
+    """Per action unit, log2 R at intensity 1 on the ratio grid (template units ``tx``,
+    ``ty``): darkening (1 - (d/w)^2)^2 across each crease line, tapering to 0 at its ends."""
+    maps = {}
+    for au, creases in CREASES.items():
+        total = np.zeros_like(tx)
+        for line, depth, width in creases:
+            for sign in (-1.0, 1.0):
+                pts = [(sign * x, y) for x, y in line]
+                lengths = [float(_len(b[0] - a[0], b[1] - a[1])) for a, b in zip(pts, pts[1:])]
+                d = np.full_like(tx, np.inf)
+                along = np.zeros_like(tx)      # 0..1 along the line, of the nearest point
+                start = 0.0
+                for (a, b), seg in zip(zip(pts, pts[1:]), lengths):
+                    ds = _segment_distance(tx, ty, a, b)
+                    t = np.clip(((tx - a[0]) * (b[0] - a[0]) + (ty - a[1]) * (b[1] - a[1]))
+                                / (seg * seg), 0.0, 1.0)
+                    closer = ds < d
+                    along = np.where(closer, (start + t * seg) / sum(lengths), along)
+                    d = np.minimum(d, ds)
+                    start += seg
+                q = np.clip(1.0 - (d / width) ** 2, 0.0, 1.0)
+                taper = np.clip(4.0 * along * (1.0 - along) * 1.6, 0.0, 1.0)
+                total = np.minimum(total, depth * q * q * taper)
+        maps[au] = total
+    return maps
+
+
+def encode_log_ratio(log2_r: np.ndarray) -> np.ndarray:
+    """log2 R -> the pack's uint8 code 128 + 128 log2 R (``precompute.details`` encoding)."""
+    return np.clip(np.round(128.0 + 128.0 * log2_r), 0, 255).astype(np.uint8)
+
+
 # --- packs -------------------------------------------------------------------------------------
 
 _MODELS: dict[tuple, FaceModel] = {}
@@ -1285,8 +1389,16 @@ def synth_clip(name: str, *, seed: int = DEFAULT_SEED, teeth: bool = True,
     peripheral = np.empty((n, len(periph3), 2), np.float32)
     mouth = np.empty((n, *CROP_SIZE, 3), np.uint8)
     mouth_affine = np.empty((n, 2, 3), np.float32)
+    ratio_box, tx, ty = ratio_layout(model, params)
+    creases = crease_maps(tx, ty)
+    ratio = np.empty((n, *tx.shape), np.uint8)
     for i in range(n):
         v = clip.values(i / params.fps)
+        log2_r = np.zeros_like(tx)
+        for au, layer in creases.items():
+            if v.get(au, 0.0) > 0.0:
+                log2_r += v[au] * layer
+        ratio[i] = encode_log_ratio(log2_r)
         pose = {k: v.get(k, 0.0) for k in ("yaw", "pitch", "roll")}
         breath = v.get("breath", 0.0)
         face = model.pose_face(model.shape({k: x for k, x in v.items()
@@ -1306,7 +1418,7 @@ def synth_clip(name: str, *, seed: int = DEFAULT_SEED, teeth: bool = True,
         head=head_motion(landmarks, 0), tag=name, source=f"synthetic:{name}",
         extra={"role": clip.role, "loop": clip.loop, "synthetic": True,
                "generator": GENERATOR, "seed": s},
-        mouth=mouth, mouth_affine=mouth_affine)
+        mouth=mouth, mouth_affine=mouth_affine, ratio=ratio, ratio_box=ratio_box)
     pack.validate()
     return pack
 

@@ -30,8 +30,12 @@ SAMPLE_PORTRAIT = Path(__file__).resolve().parents[1] / "assets" / "sample_portr
 def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
                  profile_path: str | Path | None = None, max_side: int | None = None,
                  kiosk: bool = False, seed: int | None = None,
-                 status: Callable[[str], None] = lambda s: None):
-    """Photo + clips + profile -> a ready ``Player`` (cached per photo and clips)."""
+                 status: Callable[[str], None] = lambda s: None,
+                 photo: np.ndarray | None = None):
+    """Photo + clips + profile -> a ready ``Player`` (cached per photo and clips).
+
+    ``photo``: the image already loaded (RGB uint8), ``photo_path`` then only names it.
+    """
     from . import cache as cache_mod
     from .clips import cache_dir, load_clips
     from .params import EyeParams, PlayerParams, WarpParams
@@ -43,7 +47,8 @@ def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
 
     profile = load_profile(profile_path) if profile_path else Profile()
     params = PlayerParams()
-    photo = load_photo(photo_path, max_side=max_side or params.max_side)
+    if photo is None:
+        photo = load_photo(photo_path, max_side=max_side or params.max_side)
     status("loading clips")
     clips = load_clips(clips_dir, on_progress=lambda name: status(f"loading clip {name}"))
     folder = cache_dir()

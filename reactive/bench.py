@@ -34,21 +34,15 @@ def run(args: argparse.Namespace) -> int:
     from .errors import InputError
     from .photo import load_photo
     from .triggers import Event
-    from .video import write_image
 
     if not 64 <= args.size <= 4096:
         raise InputError(f"--size {args.size}: expected 64-4096")
     if args.frames < 10:
         raise InputError(f"--frames {args.frames}: expected at least 10")
-    import tempfile
-    from pathlib import Path
-
-    photo = load_photo(args.photo or SAMPLE_PORTRAIT, max_side=None)
+    source = args.photo or SAMPLE_PORTRAIT
+    photo = load_photo(source, max_side=None)
     photo = cv2.resize(photo, (args.size, args.size), interpolation=cv2.INTER_AREA)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.png"
-        write_image(path, photo)
-        player = build_player(path, clips_dir=args.clips, max_side=args.size, seed=0)
+    player = build_player(source, clips_dir=args.clips, seed=0, photo=photo)
     emotions = list(player.triggers.emotions) or player.state_names
     fps = player.params.fps
     # Warm up (numba kernels load from their cache; the first frames touch every buffer).

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import landmarks as lm
+from .atomic import publish
 from .clippack import ClipPack
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def _atomic_save(path: Path, save) -> None:
         try:
             with os.fdopen(fd, "wb") as fh:
                 save(fh)
-            os.replace(tmp, path)
+            publish(tmp, path)
         except BaseException:
             try:
                 os.unlink(tmp)

@@ -159,12 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="neutral frame of the clip: 'auto' or a frame number")
     ren.add_argument("--side-by-side", action="store_true",
                      help="put the driving frame beside the result")
-    ren.add_argument("--stages", default="coarse,hidden,details",
-                     help="comma list of the paper's stages: coarse (warp), hidden (mouth "
-                          "interior), details (creases); default all three")
+    ren.add_argument("--stages", default="coarse,hidden,details,eyes",
+                     help="comma list of stages: the paper's coarse (warp), hidden (mouth "
+                          "interior), details (creases), and eyes (lids close fully, the "
+                          "clip's gaze); default all four")
     ren.add_argument("--max-side", type=int, default=1024,
                      help="cap the photo's longer side (pixels, default 1024)")
     ren.set_defaults(func=_render)
+
+    syn = sub.add_parser("synth", parents=[common],
+                         help="write the built-in procedural clips (as python -m precompute synth)")
+    precompute_cli.add_synth_arguments(syn)
+    syn.set_defaults(func=precompute_cli.run_synth)
 
     from . import bench
 

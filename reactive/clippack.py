@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import publish
 from .errors import InputError
 from .landmarks import N_LANDMARKS
 
@@ -151,7 +152,7 @@ def save_pack(pack: ClipPack, path: str | os.PathLike) -> Path:
             _write_npz(fh, arrays)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         _unlink_quietly(tmp)
         raise

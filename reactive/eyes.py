@@ -57,9 +57,10 @@ class EyeTopology:
 
     @property
     def lid_patch(self) -> np.ndarray:
-        """The opening, the lids and the first ring of skin around them (34 points)."""
+        """The opening, the lids, the first ring of skin around them and the crease ring
+        (41 points): all the skin that moves when the lids close."""
         return np.concatenate([self.contour, self.upper_skin, self.lower_skin,
-                               self.ring_ends])
+                               self.ring_ends, self.crease])
 
 
 # Checked on MediaPipe's canonical mesh and on s42 (index plot): each column is one vertical
@@ -621,6 +622,8 @@ class _EyeModel:
     patch_tris: np.ndarray    # (T, 3) int into patch_ids; opening triangles first
     patch_normals: np.ndarray  # (V, 2) unit, away from the opening for lid points, else 0
     lash_colour: np.ndarray   # (3,) float32 RGB, the darkest of the upper lid margin
+    closed_origin: np.ndarray  # (2,) int, photo pixel (x, y) of closed_delta[0, 0]
+    closed_delta: np.ndarray  # (h, w, 3) float32, the closed lid minus the photo there
 
     def patch_source(self, margin_frac: float) -> np.ndarray:
         """Photo positions the lid patch samples: lid points moved ``margin_frac`` eye
@@ -636,8 +639,8 @@ class GazeLayer:
     edge) the eyeball carried by the eye's corners (rotation, scale, translation from the
     photo) and the photo's iris disc at its rest place in the eye shifted by ``gaze`` eye
     widths. The lids clip the iris by construction: nothing of it is painted outside the
-    opening. Below ``redraw_area_frac`` of the rest opening the lids and the first ring of
-    skin are rasterized again from the photo with the warp's own triangles, and below
+    opening. Below ``redraw_area_frac`` of the rest opening the lids and the skin around
+    them are rasterized again from the photo with the warp's own triangles, and below
     ``seam_area_frac`` a lash line is drawn along the closing seam; a closed eye
     (``closed_area_frac``) gets those, no eyeball. An eye as at rest with no gaze is left
     alone (bit for bit). Per frame: numba kernels on small regions, no frame-sized buffer
@@ -734,13 +737,16 @@ class GazeLayer:
         normals = np.zeros((len(ids), 2))
         normals[np.isin(ids, topo.upper)] = -down
         normals[np.isin(ids, topo.lower)] = down
+        closed_origin, closed_delta = _closed_lid(photo, pts, topo, width, pts[ids][tris],
+                                                  params=p)
         return _EyeModel(topo=topo, rest=pts, contour=contour,
                          area=polygon_area(contour), width=width, centre=centre.copy(),
                          eyeball=eyeball, eyeball_origin=lo.astype(np.float64),
                          iris=iris, iris_origin=o.astype(np.float64),
                          patch_ids=ids, patch_rest=pts[ids], patch_tris=tris,
                          patch_normals=normals,
-                         lash_colour=self._lash_colour(photo, pts, topo, width))
+                         lash_colour=self._lash_colour(photo, pts, topo, width),
+                         closed_origin=closed_origin, closed_delta=closed_delta)
 
     @staticmethod
     def _lash_colour(photo, pts, topo: EyeTopology, width: float) -> np.ndarray:
@@ -761,10 +767,6 @@ class GazeLayer:
         luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
         dark = rgb[luma <= np.quantile(luma, 0.2)]
         return dark.mean(axis=0).astype(np.float32)
-
-    @property
-    def iris_radii(self) -> tuple[float, ...]:
-        return tuple(float((m.iris[..., 3] > 0.5).sum() / np.pi) ** 0.5 for m in self.eyes)
 
     def apply(self, frame: np.ndarray, points_now: np.ndarray, gaze, *,
               source: np.ndarray | None = None) -> None:
@@ -820,7 +822,11 @@ class GazeLayer:
         if redraw:
             closing = min(1.0, (p.redraw_area_frac - open_frac)
                           / max(p.redraw_area_frac - p.closed_area_frac, 1e-9))
-            self._redraw_lids(frame, points_now, eye, closing, source)
+            skin = float(_smoothstep((p.lid_skin_area_frac - open_frac)
+                                     / max(p.lid_skin_area_frac - p.closed_area_frac, 1e-9)))
+            log.debug("eye %d open_frac %.3f closing %.2f skin %.2f", topo.iris, open_frac,
+                      closing, skin)
+            self._redraw_lids(frame, points_now, eye, closing, source, skin)
         if open_frac >= p.closed_area_frac:
             self._paint_opening(frame, now, zr, ca_rest, ca_now, shift, strength, eye)
         if redraw:
@@ -854,8 +860,8 @@ class GazeLayer:
                        eye.iris, m_iris)
 
     def _redraw_lids(self, frame, points_now, eye: _EyeModel, closing: float,
-                     source: np.ndarray) -> None:
-        """Render the lid patch (opening, lids, first ring of skin) again, piecewise-affine
+                     source: np.ndarray, skin: float = 0.0) -> None:
+        """Render the lid patch (opening, lids, the skin around them) again, piecewise-affine
         from the photo with the warp's own triangles, exactly where ``points_now`` puts them.
 
         Where the lids nearly meet, the opening's triangles are squashed flat; a dense field
@@ -884,6 +890,14 @@ class GazeLayer:
         f = np.stack([src[:, 1] - src[:, 0], src[:, 2] - src[:, 0]], axis=2)
         lin = f @ inv                                                  # (T, 2, 2)
         off = src[:, 0] - (lin @ d[:, 0, :, None])[..., 0]
+        if skin > 0.0:
+            # Sample the closed lid instead, ``skin`` of the way: the source's region plus
+            # the closed lid's delta (the source may be the photo shaded by the details).
+            (x0, y0), dh = eye.closed_origin, eye.closed_delta
+            roi = source[y0:y0 + dh.shape[0], x0:x0 + dh.shape[1]].astype(np.float32)
+            roi += skin * dh
+            source = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
+            off = off - eye.closed_origin
         _raster_triangles(source, d, lin, off, live, frame)
 
     def _soften_margin(self, frame, now) -> None:
@@ -917,12 +931,31 @@ class GazeLayer:
         width_now = float(np.hypot(*(b - a)))
         thick = max(p.lash_line_min_px, p.lash_line_frac * width_now)
         t_px = max(1, int(round(thick)))
+        shadow_px = p.lid_shadow_w * width_now
         h, w = frame.shape[:2]
-        pad = t_px + 2
+        pad = int(np.ceil(max(t_px, shadow_px))) + 2
         x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - pad, 0)
         x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + pad + 1, (w, h))
         if x1 - x0 < 3 or y1 - y0 < 3:
             return
+        centre, axis = 0.5 * (a + b), (b - a) / max(width_now, 1e-9)
+        if p.lid_shadow_opacity > 0.0 and shadow_px >= 1.0:
+            # The lid's underside curves away from the light into the lashes: a soft shadow
+            # just above the lash line, fading upwards over ``lid_shadow_w`` eye widths. A
+            # closed lid lit evenly down to the lashes reads as the white of an open eye.
+            local = (poly - (x0, y0)) * (1 << _SUBPIXEL_BITS)
+            line = np.full((y1 - y0, x1 - x0), 255, np.uint8)
+            cv2.polylines(line, [np.round(local).astype(np.int32)], False, 0, thickness=1,
+                          lineType=cv2.LINE_8, shift=_SUBPIXEL_BITS)
+            dist = cv2.distanceTransform(line, cv2.DIST_L2, 3)
+            up = np.array([axis[1], -axis[0]]) * (2.0 * shadow_px) * (1 << _SUBPIXEL_BITS)
+            above = np.zeros_like(line)
+            cv2.fillPoly(above, [np.round(np.concatenate([local, local[::-1] + up])).astype(
+                np.int32)], 1, cv2.LINE_8, _SUBPIXEL_BITS)
+            ramp = np.clip(1.0 - dist / shadow_px, 0.0, 1.0) ** 2 * above
+            _paint_under_mask(frame, int(x0), int(y0), (ramp * 255.0 + 0.5).astype(np.uint8),
+                              eye.lash_colour.astype(np.float64),
+                              weight * p.lid_shadow_opacity, centre, axis, width_now)
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.polylines(mask, [np.round((poly - (x0, y0)) * (1 << _SUBPIXEL_BITS)).astype(
             np.int32)], False, 255, thickness=t_px, lineType=cv2.LINE_AA,
@@ -930,4 +963,127 @@ class GazeLayer:
         # Taper: full over the middle of the eye, none at the corners.
         _paint_under_mask(frame, int(x0), int(y0), mask, eye.lash_colour.astype(np.float64),
                           weight * p.lash_opacity * min(1.0, thick / t_px),
-                          0.5 * (a + b), (b - a) / max(width_now, 1e-9), width_now)
+                          centre, axis, width_now)
+
+
+# --- the closed lid -------------------------------------------------------------------------
+
+def _harmonic_fill(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """``image`` (h, w, C) float32 with its ``unknown`` (h, w) bool pixels replaced by the
+    membrane (Laplace) interpolation of the known pixels around them: the smoothest surface
+    that meets the known values at the boundary. ``unknown`` must not touch the border.
+    Returns (h, w, C) float32."""
+    from scipy.sparse import csr_matrix  # noqa: PLC0415 - only when building
+    from scipy.sparse.linalg import spsolve  # noqa: PLC0415
+
+    out = image.astype(np.float32).copy()
+    ys, xs = np.nonzero(unknown)
+    n = len(ys)
+    if n == 0:
+        return out
+    index = np.full(unknown.shape, -1, np.int64)
+    index[ys, xs] = np.arange(n)
+    rows, cols, vals = [np.arange(n)], [np.arange(n)], [np.full(n, 4.0)]
+    rhs = np.zeros((n, image.shape[2]), np.float64)
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        ny, nx = ys + dy, xs + dx
+        j = index[ny, nx]
+        inner = j >= 0
+        rows.append(np.flatnonzero(inner))
+        cols.append(j[inner])
+        vals.append(np.full(int(inner.sum()), -1.0))
+        rhs[~inner] += image[ny[~inner], nx[~inner]]
+    a = csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                   shape=(n, n))
+    sol = spsolve(a.tocsc(), rhs)
+    out[ys, xs] = np.asarray(sol, np.float32).reshape(n, -1)
+    return out
+
+
+def _closed_lid(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: float,
+                tris_xy: np.ndarray, *, params: EyeParams
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The eye of the photo covered by lid skin: what a closed eye shows where the open one
+    showed its eye, made once per photo.
+
+    The region replaced is everything of the drawn eye: the tracked opening dilated by
+    ``closed_margin_w`` eye widths (the lash line and the lid margin go too), grown into the
+    pixels around it that do not look like the skin of the lid patch (Lab distance from its
+    median beyond ``closed_skin_dist`` times the skin's own median spread), as long as they
+    connect to the opening and lie inside the lid patch: a cartoon's drawn eye is much larger
+    than the face mesh's eye contour, and its white below the contour would otherwise stay
+    visible under the closed lid. The region is filled by membrane interpolation from the
+    skin around it (a smooth lid shaded like the skin above and below), and the photo's own
+    fine grain (the high-pass of the skin just above, carried down) is added back so the lid
+    is not a plastic smear on a textured photo.
+
+    Parameters
+    ----------
+    photo : (H, W, 3) uint8 RGB. pts : (478, 2) float64 its landmarks.
+    tris_xy : (T, 3, 2) float64 the lid patch's triangles at rest: nothing outside them is
+        replaced (the redraw renders only them).
+
+    Returns
+    -------
+    origin : (2,) int, the photo pixel (x, y) of the delta's top-left pixel.
+    delta : (h, w, 3) float32, closed minus open, zero outside the replaced region (with a
+        soft edge).
+    """
+    h, w = photo.shape[:2]
+    lo = np.maximum(np.floor(tris_xy.reshape(-1, 2).min(axis=0)).astype(int) - 2, 0)
+    hi = np.minimum(np.ceil(tris_xy.reshape(-1, 2).max(axis=0)).astype(int) + 3, (w, h))
+    crop = photo[lo[1]:hi[1], lo[0]:hi[0]]
+    shape = crop.shape[:2]
+    hull = np.zeros(shape, np.uint8)
+    for t in tris_xy:
+        cv2.fillConvexPoly(hull, np.round((t - lo) * 16).astype(np.int32), 1, cv2.LINE_8, 4)
+    opening = _fill_polygon(shape, pts[topo.contour], lo) > 127
+
+    def disc(r: float) -> np.ndarray:
+        r = max(1, int(round(r)))
+        return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+    inner = cv2.erode(hull, _KERNEL3).astype(bool)
+    lab = cv2.cvtColor(crop.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    near = cv2.dilate(opening.astype(np.uint8), disc(params.closed_margin_w * width)) > 0
+    skin = inner & ~(cv2.dilate(opening.astype(np.uint8), disc(0.12 * width)) > 0)
+    if skin.sum() < 16:
+        skin = hull.astype(bool) & ~near
+    # The upper lid too, up to ``closed_lid_up`` of the way to the crease ring: its fold and
+    # its lit bulge over the open eye, stretched over a closed eye, draw the outline of an
+    # open eye (a light lens between a dark fold and the lash line).
+    top = pts[topo.upper] + params.closed_lid_up * (pts[topo.crease] - pts[topo.upper])
+    lid = np.concatenate([pts[[topo.corners[0]]], top, pts[[topo.corners[1]]],
+                          pts[topo.lower[::-1]]])
+    near |= _fill_polygon(shape, lid, lo) > 127
+    region = near & inner
+    if skin.sum() >= 16:
+        ref = np.median(lab[skin], axis=0)
+        dist = np.linalg.norm(lab - ref, axis=2)
+        spread = max(float(np.median(dist[skin])), 2.0)
+        foreign = (dist > params.closed_skin_dist * spread) & inner
+        reach = cv2.dilate(opening.astype(np.uint8), disc(params.closed_reach_w * width)) > 0
+        grow = (foreign & reach) | region
+        count, labels = cv2.connectedComponents(grow.astype(np.uint8), connectivity=8)
+        keep = np.unique(labels[region & (labels > 0)])
+        grown = np.isin(labels, keep) & (labels > 0)
+        # A pixel or two more: the anti-aliased edge of a drawn line is not quite foreign.
+        region = (cv2.dilate(grown.astype(np.uint8), disc(max(1.0, 0.02 * width))) > 0) & inner
+    fill = _harmonic_fill(crop.astype(np.float32), region)
+    # Grain: a smooth fill looks like plastic on a grainy photo (a painting's craquelure, film
+    # grain, JPEG noise). Noise with the skin's own fine-scale spread per channel, slightly
+    # blurred like it, seeded so that a photo always gets the same lid.
+    fine = crop.astype(np.float32) - cv2.GaussianBlur(crop.astype(np.float32), (0, 0), 1.0)
+    if skin.sum() >= 16:
+        # Robust (median absolute deviation): the skin sample holds some lashes and edges.
+        f = fine[skin]
+        spread = 1.4826 * np.median(np.abs(f - np.median(f, axis=0)), axis=0)
+        # One noise for all channels: grain is in brightness, colour noise looks like dust.
+        noise = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        noise = cv2.GaussianBlur(noise, (0, 0), 0.6)
+        noise /= max(float(noise.std()), 1e-6)
+        fill += params.closed_grain * noise[..., None] * spread
+    soft = cv2.GaussianBlur(region.astype(np.float32), (0, 0), max(0.7, 0.015 * width))
+    soft = np.minimum(soft, region)[..., None]
+    delta = (fill - crop.astype(np.float32)) * soft
+    return lo, delta.astype(np.float32)

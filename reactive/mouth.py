@@ -36,11 +36,15 @@ def _fit_affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 class MouthLayer:
     """Composites the driver's mouth interior into warped frames of one rig + pack."""
 
-    def __init__(self, rig: Rig, pack: ClipPack, params: MouthParams = MouthParams()):
+    def __init__(self, rig: Rig, pack: ClipPack, params: MouthParams = MouthParams(), *,
+                 teeth: bool = True):
         if pack.mouth is None:
             raise ValueError("`pack` has no mouth crops (format version 1); precompute the "
                              "clip again")
         self.rig, self.pack, self.params = rig, pack, params
+        # Without teeth (paintings, cartoons: Sec. 8.2 "avoid teeth on emojis"), the
+        # driver's interior is reduced to its dark, softly shaded cavity.
+        self.teeth = teeth
         t0 = rig.target_points
         width = float(np.linalg.norm(t0[61] - t0[291]))
         self.h_mouth = float(np.linalg.norm(t0[0] - t0[17]))
@@ -94,6 +98,13 @@ class MouthLayer:
         m = _fit_affine(src.astype(np.float64), (target[self.lip_ids] - (x0, y0)))
         warped = cv2.warpAffine(pack.mouth[i], m, (roi.shape[1], roi.shape[0]),
                                 flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if not self.teeth:
+            hole = np.zeros(roi.shape[:2], np.uint8)
+            cv2.fillPoly(hole, [np.round(inner - (x0, y0)).astype(np.int32)], 255)
+            sigma = max(2.0, self.params.cavity_blur_frac * self.h_mouth)
+            cavity = cv2.GaussianBlur(warped, (0, 0), sigma)
+            cavity = (cavity * self.params.cavity_gain).astype(np.uint8)
+            np.copyto(warped, cavity, where=hole[..., None] > 0)
         bx, by, bw, bh = cv2.boundingRect(mask)
         if bw < 3 or bh < 3:
             return 0.0

@@ -144,6 +144,10 @@ class MouthParams:
     # region this many rows tall and upsampled (beyond the paper, for speed: the solver's
     # cost grows with the square of the size; 3 ms -> 0.3 ms at 1024 px).
     poisson_px: int = 48
+    # Teeth off: the interior becomes the driver's, blurred by this fraction of the
+    # target's mouth height and darkened by this gain (a cavity, no teeth).
+    cavity_blur_frac: float = 0.15
+    cavity_gain: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -284,3 +288,23 @@ class EyeParams:
     lash_line_frac: float = 0.05  # thickness, eye widths ...
     lash_line_min_px: float = 1.5  # ... but at least this: a one-pixel line reads as a crease
     lash_opacity: float = 0.85
+    # The closed lid (made once per photo): the eye is covered with lid skin interpolated
+    # from the skin around it. Replaced: the opening dilated by closed_margin_w eye widths
+    # (lashes and lid margin), grown through pixels unlike the lid skin (Lab distance over
+    # closed_skin_dist times the skin's median spread) up to closed_reach_w eye widths from
+    # the opening (a cartoon's drawn eye is far larger than the mesh's eye contour), inside
+    # the lid patch. closed_grain of the skin's fine grain is carried onto it.
+    closed_margin_w: float = 0.06
+    closed_skin_dist: float = 3.0
+    closed_reach_w: float = 0.3
+    closed_grain: float = 0.5
+    # ... and the upper lid up to this fraction of the way from its margin to the crease
+    # ring (its fold and lit bulge, stretched, would outline an open eye over the closed one).
+    closed_lid_up: float = 0.8
+    # The lid skin fades in as the opening's area falls from lid_skin_area_frac of the rest
+    # area to closed_area_frac (smoothstep): an eye half open keeps its own lids.
+    lid_skin_area_frac: float = 0.3
+    # With the lash line, a soft shadow above it (the lid's underside turning away into the
+    # lashes), this many eye widths high, this dark at the line (towards the lash colour).
+    lid_shadow_w: float = 0.15
+    lid_shadow_opacity: float = 0.35

@@ -124,8 +124,8 @@ class Player:
         self.ratios = RatioMixer(rig, packs)
         from .mouth import MouthLayer
 
-        self.mouths = {k: MouthLayer(rig.for_clip(k), p) for k, p in enumerate(packs)
-                       if p.mouth is not None}
+        self.mouths = {k: MouthLayer(rig.for_clip(k), p, teeth=profile.teeth)
+                       for k, p in enumerate(packs) if p.mouth is not None}
         self.gaze_enabled = profile.gaze.enabled
         self.eye_params = eyes
         self.gaze_layer = GazeLayer(rig.photo, rig.target_points, params=eyes)
@@ -136,6 +136,7 @@ class Player:
         self._tmp = np.zeros_like(self.offsets)
         self._points = np.zeros((lm.N_MESH, 2), np.float32)
         self._last_s: float | None = None
+        self._shaded: np.ndarray | None = None
         self.last_layers: list[Layer] = []
 
     @property
@@ -178,7 +179,8 @@ class Player:
         for k, clip in enumerate(self.clips):
             layers = [Layer(k, float(self.machine.clips[k].peak), 1.0)]
             offsets = self.blend_offsets(layers)
-            frame = self.warper(offsets, self.ratios.shade(layers))
+            self._shaded = self.ratios.shade(layers)
+            frame = self.warper(offsets, self._shaded)
             if k in self.mouths:
                 self.mouths[k].apply(frame, self.machine.clips[k].peak, offsets)
             self._paint_eyes(frame, layers, offsets, 0.0)
@@ -217,6 +219,7 @@ class Player:
         offsets = self.blend_offsets(layers)
         shaded = self.ratios.shade(layers)
         frame = self.warper(offsets, shaded)
+        self._shaded = shaded
         top = max(layers, key=lambda l: l.weight)
         mouth = self.mouths.get(top.clip)
         if mouth is not None:
@@ -229,13 +232,15 @@ class Player:
                     now_s: float) -> None:
         dt = 0.0 if self._last_s is None else max(0.0, now_s - self._last_s)
         self._last_s = now_s
+        # The pointer's pull is smoothed (a jittery mouse must not make the eyes jitter);
+        # the clips' own eye movements are already smooth and pass straight through.
         target = np.zeros(2)
-        for layer in layers:  # the clips' own eye movements
-            g = self.clip_gaze[layer.clip]
-            target += layer.weight * g[min(int(round(layer.position)), len(g) - 1)]
         if self.gaze_enabled and self.pointer is not None:
-            np.add(self.rig.rest[:lm.N_MESH], offsets[:lm.N_MESH], out=self._points)
-            target += pointer_gaze(self.pointer, self.rig.target_points, params=self.eye_params)
-        gaze = self.follower.update(target, dt)
+            target = pointer_gaze(self.pointer, self.rig.target_points, params=self.eye_params)
+        gaze = self.follower.update(target, dt).astype(np.float64)
+        for layer in layers:
+            g = self.clip_gaze[layer.clip]
+            gaze += layer.weight * g[min(int(round(layer.position)), len(g) - 1)]
         np.add(self.rig.rest[:lm.N_MESH], offsets[:lm.N_MESH], out=self._points)
-        self.gaze_layer.apply(frame, self._points, gaze)
+        self.gaze_layer.apply(frame, self._points, gaze,
+                              source=self._shaded if self._shaded is not None else None)

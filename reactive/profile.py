@@ -93,7 +93,7 @@ class Profile:
     """
 
     transition_s: float = 0.25  # blend time between states, smoothstep
-    teeth: bool = True  # the driver's mouth interior where the mouth opens (Sec. 5)
+    teeth: bool = True  # false: open mouths show a dark cavity, no teeth (paintings, cartoons)
     keys: tuple[tuple[str, str], ...] = (("space", RANDOM),)
     hold: HoldSettings = field(default_factory=HoldSettings)
     mouse: MouseSettings = field(default_factory=MouseSettings)
@@ -381,7 +381,8 @@ EXAMPLE_PROFILE = '''\
 
 # Seconds to blend from one state into the next (smoothstep); 0 cuts.
 transition_s = 0.25
-# Show the driver's mouth interior (teeth) where the mouth opens.
+# Teeth in open mouths; false shows a dark, softly shaded cavity instead (paintings,
+# cartoons, emoji-like avatars).
 teeth = true
 
 [keys]

@@ -14,8 +14,8 @@ from .rig import Rig, Warper, build_rig, frame_offsets
 
 
 # The paper's stages (Fig. 6): coarse warp (Sec. 4), hidden regions (Sec. 5), fine details
-# (Sec. 6).
-STAGES = ("coarse", "hidden", "details")
+# (Sec. 6); and beyond the paper, eyes: lids that close fully, the clip's gaze.
+STAGES = ("coarse", "hidden", "details", "eyes")
 
 
 def parse_stages(text: str) -> tuple[str, ...]:
@@ -51,12 +51,27 @@ def iter_frames(rig: Rig, pack: ClipPack, *, smooth: bool = True,
         from .details import DetailLayer
 
         details = DetailLayer(rig, pack)
+    eyes = gaze = None
+    if "eyes" in stages:
+        from . import landmarks as lm
+        from .eyes import GazeLayer, clip_gaze, lid_closure
+
+        rig.bindings[0].closure = lid_closure(pack.landmarks, pack.neutral_index)
+        eyes = GazeLayer(rig.photo, rig.target_points)
+        gaze = clip_gaze(pack.landmarks, pack.neutral_index)
+        points = np.zeros((lm.N_MESH, 2), np.float32)
+    else:
+        rig.bindings[0].closure = None
     offsets = np.zeros((len(rig.rest), 2), np.float32)
     for i in range(pack.frame_count):
         frame_offsets(rig, pack, i, offsets)
-        frame = warper(offsets, details.shade(i) if details is not None else None)
+        shaded = details.shade(i) if details is not None else None
+        frame = warper(offsets, shaded)
         if mouth is not None:
             mouth.apply(frame, i, offsets)
+        if eyes is not None:
+            np.add(rig.rest[:len(points)], offsets[:len(points)], out=points)
+            eyes.apply(frame, points, gaze[i], source=shaded)
         yield frame
 
 

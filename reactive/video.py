@@ -21,6 +21,7 @@ import av
 import cv2
 import numpy as np
 
+from reactive.atomic import publish
 from reactive.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -278,7 +279,7 @@ class VideoWriter:
         encoder, self._encoder = self._encoder, None
         try:
             encoder.close()
-            os.replace(tmp, self.path)
+            publish(tmp, self.path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -380,7 +381,7 @@ def write_image(path: str | os.PathLike, frame: np.ndarray) -> Path:
     tmp = _create_temp(target.parent, target.name, target.suffix)
     try:
         encoded.tofile(tmp)
-        os.replace(tmp, target)
+        publish(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

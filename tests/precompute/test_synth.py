@@ -364,7 +364,7 @@ def test_every_clip_is_a_valid_pack_shaped_like_a_tracked_512_clip(packs):
                               "loop": name == "idle", "synthetic": True,
                               "generator": "precompute.synth 1",
                               "seed": synth.clip_seed(name, synth.DEFAULT_SEED)}
-        assert pack.ratio is None
+        assert pack.ratio is not None and pack.ratio.shape[1:] == packs["idle"].ratio.shape[1:]
         l0 = pack.landmarks[0]
         assert 200 <= np.linalg.norm(l0[454] - l0[234]) <= 240          # face width, px
         centre = 0.5 * (l0[10] + l0[152])
@@ -492,7 +492,7 @@ def test_no_teeth_changes_only_the_mouth_crops(packs):
     plain = synth.synth_clip("surprise", teeth=False)
     pack = packs["surprise"]
     for key in ("landmarks", "peripheral", "head", "mouth_affine", "face_detected",
-                "peripheral_valid"):
+                "peripheral_valid", "ratio", "ratio_box"):
         np.testing.assert_array_equal(getattr(plain, key), getattr(pack, key))
     assert plain.extra == pack.extra and plain.tag == pack.tag
     i = open_frame(pack)
@@ -503,11 +503,47 @@ def test_no_teeth_changes_only_the_mouth_crops(packs):
     np.testing.assert_array_equal(plain.mouth[0], pack.mouth[0])   # closed: no teeth to show
 
 
+def _ratio_point(pack, xy) -> tuple[int, int]:
+    """Ratio-image pixel (row, col) of a neutral-frame position ``xy`` (px)."""
+    x0, y0, x1, y1 = pack.ratio_box
+    h, w = pack.ratio.shape[1:]
+    return (int(round((xy[1] - y0) * h / (y1 - y0) - 0.5)),
+            int(round((xy[0] - x0) * w / (x1 - x0) - 0.5)))
+
+
+def test_ratio_images_darken_creases_where_the_expression_makes_them(packs):
+    for name, pack in packs.items():
+        assert (pack.ratio <= 128).all(), name                # creases darken, never lighten
+        assert (pack.ratio[0] == 128).all() and (pack.ratio[-1] == 128).all(), name
+        box = pack.ratio_box
+        oval = pack.landmarks[0, lm.FACE_OVAL]
+        assert box[0] <= oval[:, 0].min() and box[2] >= oval[:, 0].max()
+        assert box[1] <= oval[:, 1].min() - 10 and box[3] >= oval[:, 1].max()
+    assert (packs["idle"].ratio == 128).all() and (packs["blink"].ratio == 128).all()
+    l0 = packs["smile"].landmarks[0]
+
+    def darkest(name, around, reach_px=12):
+        pack = packs[name]
+        r, c = _ratio_point(pack, around)
+        k = int(round(reach_px * pack.ratio.shape[2] / (pack.ratio_box[2] - pack.ratio_box[0])))
+        return int(pack.ratio[:, max(r - k, 0):r + k + 1, max(c - k, 0):c + k + 1].min())
+
+    # Smile: beside the nose wing towards the mouth corner (nasolabial fold), not the forehead.
+    fold = 0.5 * (l0[49] + l0[61]) + [-8, 0]
+    assert darkest("smile", fold) < 128 - 10
+    forehead = 0.5 * (l0[10] + l0[9])
+    assert darkest("smile", forehead) == 128
+    # Surprise: lines across the forehead; angry: between the brows.
+    assert darkest("surprise", forehead) < 128 - 6
+    assert darkest("angry", 0.5 * (l0[55] + l0[285])) < 128 - 10
+    assert darkest("angry", fold) == 128
+
+
 def test_packs_round_trip_through_save_and_load(packs, tmp_path):
     for name, pack in packs.items():
         loaded = load_pack(save_pack(pack, tmp_path / f"{name}.npz"))
         for key in ("landmarks", "face_detected", "peripheral", "peripheral_valid", "head",
-                    "mouth", "mouth_affine"):
+                    "mouth", "mouth_affine", "ratio", "ratio_box"):
             a, b = getattr(loaded, key), getattr(pack, key)
             assert a.dtype == b.dtype
             np.testing.assert_array_equal(a, b)
@@ -534,12 +570,14 @@ def test_committed_packs_are_what_the_generator_makes(packs, tmp_path):
     assert sorted(p.stem for p in paths) == sorted(synth.CLIPS)
     total = sum(p.stat().st_size for p in paths)
     assert total < 3 * 1024 * 1024
-    fresh = {p.stem: p for p in synth.write_clips(tmp_path, names=list(synth.CLIPS))}
+    # write_clips is synth_clip + save_pack (test_regeneration_is_byte_identical runs it).
+    fresh = {name: save_pack(pack, tmp_path / f"{name}.npz") for name, pack in packs.items()}
     for path in paths:
         if zlib.ZLIB_RUNTIME_VERSION == COMMITTED_ZLIB:
             assert path.read_bytes() == fresh[path.stem].read_bytes(), path.name
         committed, made = load_pack(path), load_pack(fresh[path.stem])
-        for key in ("landmarks", "peripheral", "head", "mouth", "mouth_affine"):
+        for key in ("landmarks", "peripheral", "head", "mouth", "mouth_affine", "ratio",
+                    "ratio_box"):
             np.testing.assert_array_equal(getattr(committed, key), getattr(made, key))
         assert committed.extra == made.extra
 

@@ -92,3 +92,15 @@ def test_unwritable_cache_costs_speed_not_the_show(tmp_path):
     blocker.write_text("x")
     pts = cache.cached_face(np.zeros((4, 4, 3), np.uint8), blocker, lambda p: fake_face())
     assert pts.shape == (478, 2)
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = save_pack(_pack("a"), tmp_path / "a.npz")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not mkstemp's owner-only 0600

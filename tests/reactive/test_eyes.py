@@ -371,10 +371,10 @@ def eye_scene():
     return pts, photo, GazeLayer(photo, pts)
 
 
-def test_lid_patch_is_closed_by_the_first_ring(eye_scene):
-    """The redrawn lid patch covers the eye and the lids up to the first ring of skin: its
-    outline runs through ring points only (on the synthetic face; on real faces this is
-    checked by the show tests against the rig)."""
+def test_lid_patch_surrounds_the_lids(eye_scene):
+    """The redrawn lid patch covers the opening and the lids with skin all around: its
+    outline runs through the skin rings only, never through a lid point (on the synthetic
+    face; on real faces the show tests check the patch against the rig's triangles)."""
     from collections import Counter
 
     pts, photo, layer = eye_scene
@@ -384,9 +384,11 @@ def test_lid_patch_is_closed_by_the_first_ring(eye_scene):
             for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])):
                 edges[tuple(sorted((a, b)))] += 1
         outline = {v for e, n in edges.items() if n == 1 for v in e}
-        ring = set(model.topo.upper_skin) | set(model.topo.lower_skin) \
-            | set(model.topo.ring_ends)
-        assert outline and outline <= ring
+        topo = model.topo
+        skin = set(topo.upper_skin) | set(topo.lower_skin) | set(topo.ring_ends) \
+            | set(topo.crease)
+        assert outline and outline <= skin
+        assert not outline & set(topo.contour)
 
 
 def test_layer_with_zero_gaze_at_rest_leaves_the_frame_unchanged(eye_scene):
@@ -488,9 +490,9 @@ def test_redrawn_lids_sample_the_given_source(eye_scene):
     shaded_src = (photo * 0.5).astype(np.uint8)
     shaded = photo.copy()
     layer.apply(shaded, now, (0.0, 0.0), source=shaded_src)
-    c = pts[RIGHT.upper_skin[3]].round().astype(int)       # lid skin, inside the patch
-    below = (c + now[RIGHT.upper[3]].round().astype(int)) // 2
-    assert np.all(shaded[below[1], below[0]] < 0.7 * plain[below[1], below[0]])
+    # Lid skin inside the patch: halfway between the first ring and the closed lid.
+    x, y = np.round(0.5 * (now[RIGHT.upper_skin[3]] + now[RIGHT.upper[3]])).astype(int)
+    assert np.all(shaded[y, x] < 0.7 * plain[y, x])
 
 
 # --- kernels against plain numpy -----------------------------------------------------------

@@ -125,3 +125,34 @@ def test_every_state_renders_without_error(make_player):
             now += 0.1
             frame = player.render(now)
             assert frame.dtype == np.uint8 and frame.shape[2] == 3
+
+
+def test_teeth_off_darkens_the_open_mouth(cache, monkeypatch, tmp_path):
+    import cv2
+
+    from reactive import landmarks as lm
+    from reactive.states import Layer
+
+    monkeypatch.setenv("REACTIVE_CACHE", str(cache))
+    toml = tmp_path / "p.toml"
+    toml.write_text("teeth = false\n")
+    mouths = {}
+    for teeth in (True, False):
+        player = build_player(SAMPLE_PORTRAIT, max_side=SIZE, seed=0,
+                              profile_path=None if teeth else toml)
+        k = player.state_names.index("surprise")
+        peak = player.machine.clips[k].peak
+        layers = [Layer(k, float(peak), 1.0)]
+        offsets = player.blend_offsets(layers).copy()
+        frame = player.warper(offsets, player.ratios.shade(layers)).copy()
+        player.mouths[k].apply(frame, peak, offsets)
+        inner = (player.rig.rest[:lm.N_MESH] + offsets[:lm.N_MESH])[lm.LIPS_INNER]
+        mask = np.zeros(frame.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+        mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+        assert mask.sum() > 20, "surprise does not open the mouth"
+        mouths[teeth] = frame[mask > 0].mean(axis=1)
+    bright = {t: float(np.percentile(v, 95)) for t, v in mouths.items()}
+    print(f"brightest 5% of the open mouth: teeth {bright[True]:.0f}, "
+          f"no teeth {bright[False]:.0f}")
+    assert bright[False] < 0.7 * bright[True]
