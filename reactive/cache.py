@@ -75,9 +75,20 @@ def cached_face(photo: np.ndarray, folder: Path, find) -> np.ndarray:
     return pts
 
 
+# The modules whose code decides the offsets: a new version of any of them makes new tables.
+_OFFSET_CODE = ("rig.py", "eyes.py", "similarity.py", "landmarks.py")
+
+
+def code_digest() -> str:
+    h = hashlib.sha256()
+    for name in _OFFSET_CODE:
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def tables_key(points: np.ndarray, photo_shape: tuple[int, ...], packs: list[ClipPack],
                params: tuple) -> str:
-    extra = "|".join([str(photo_shape), *(pack_digest(p) for p in packs),
+    extra = "|".join([str(photo_shape), code_digest(), *(pack_digest(p) for p in packs),
                       *(repr(asdict(p)) for p in params)])
     return array_digest(points, extra=extra)
 

@@ -824,8 +824,6 @@ class GazeLayer:
                           / max(p.redraw_area_frac - p.closed_area_frac, 1e-9))
             skin = float(_smoothstep((p.lid_skin_area_frac - open_frac)
                                      / max(p.lid_skin_area_frac - p.closed_area_frac, 1e-9)))
-            log.debug("eye %d open_frac %.3f closing %.2f skin %.2f", topo.iris, open_frac,
-                      closing, skin)
             self._redraw_lids(frame, points_now, eye, closing, source, skin)
         if open_frac >= p.closed_area_frac:
             self._paint_opening(frame, now, zr, ca_rest, ca_now, shift, strength, eye)
