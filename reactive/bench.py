@@ -45,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
     player = build_player(source, clips_dir=args.clips, seed=0, photo=photo)
     emotions = list(player.triggers.emotions) or player.state_names
     fps = player.params.fps
-    # Warm up (numba kernels load from their cache; the first frames touch every buffer).
+    # Warm up (numba kernels load from their cache; every clip's first frame touches its
+    # buffers), as the window does before showing the portrait.
+    player.warm_up()
     for n in range(5):
         player.render(n / fps)
     times = np.empty(args.frames)

@@ -1010,10 +1010,12 @@ def _closed_lid(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: fl
     median beyond ``closed_skin_dist`` times the skin's own median spread), as long as they
     connect to the opening and lie inside the lid patch: a cartoon's drawn eye is much larger
     than the face mesh's eye contour, and its white below the contour would otherwise stay
-    visible under the closed lid. The region is filled by membrane interpolation from the
-    skin around it (a smooth lid shaded like the skin above and below), and the photo's own
-    fine grain (the high-pass of the skin just above, carried down) is added back so the lid
-    is not a plastic smear on a textured photo.
+    visible under the closed lid. The upper lid up to ``closed_lid_up`` of the way to the
+    crease ring goes too. The region is filled by membrane interpolation from the skin around
+    it (a smooth lid shaded like the skin above and below), plus ``closed_grain`` of a noise
+    as strong as the skin's own fine grain, so the lid is not a plastic smear on a textured
+    photo (noise rather than the photo's texture carried over: that carries lashes and
+    folds along).
 
     Parameters
     ----------
@@ -1024,8 +1026,7 @@ def _closed_lid(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: fl
     Returns
     -------
     origin : (2,) int, the photo pixel (x, y) of the delta's top-left pixel.
-    delta : (h, w, 3) float32, closed minus open, zero outside the replaced region (with a
-        soft edge).
+    delta : (h, w, 3) float32, closed minus open, zero outside the replaced region.
     """
     h, w = photo.shape[:2]
     lo = np.maximum(np.floor(tris_xy.reshape(-1, 2).min(axis=0)).astype(int) - 2, 0)
@@ -1062,7 +1063,7 @@ def _closed_lid(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: fl
         foreign = (dist > params.closed_skin_dist * spread) & inner
         reach = cv2.dilate(opening.astype(np.uint8), disc(params.closed_reach_w * width)) > 0
         grow = (foreign & reach) | region
-        count, labels = cv2.connectedComponents(grow.astype(np.uint8), connectivity=8)
+        _, labels = cv2.connectedComponents(grow.astype(np.uint8), connectivity=8)
         keep = np.unique(labels[region & (labels > 0)])
         grown = np.isin(labels, keep) & (labels > 0)
         # A pixel or two more: the anti-aliased edge of a drawn line is not quite foreign.
@@ -1072,7 +1073,8 @@ def _closed_lid(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: fl
     # grain, JPEG noise). Noise with the skin's own fine-scale spread per channel, slightly
     # blurred like it, seeded so that a photo always gets the same lid.
     fine = crop.astype(np.float32) - cv2.GaussianBlur(crop.astype(np.float32), (0, 0), 1.0)
-    if skin.sum() >= 16:
+    delta = (fill - crop.astype(np.float32)) * region[..., None]
+    if skin.sum() >= 16 and params.closed_grain > 0.0:
         # Robust (median absolute deviation): the skin sample holds some lashes and edges.
         f = fine[skin]
         spread = 1.4826 * np.median(np.abs(f - np.median(f, axis=0)), axis=0)
@@ -1080,8 +1082,8 @@ def _closed_lid(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: fl
         noise = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         noise = cv2.GaussianBlur(noise, (0, 0), 0.6)
         noise /= max(float(noise.std()), 1e-6)
-        fill += params.closed_grain * noise[..., None] * spread
-    soft = cv2.GaussianBlur(region.astype(np.float32), (0, 0), max(0.7, 0.015 * width))
-    soft = np.minimum(soft, region)[..., None]
-    delta = (fill - crop.astype(np.float32)) * soft
+        # Faded in from the region's edge, so no seam of grain starts at it.
+        soft = cv2.GaussianBlur(region.astype(np.float32), (0, 0), max(0.7, 0.015 * width))
+        soft = np.minimum(soft, region)
+        delta += (params.closed_grain * noise * soft)[..., None] * spread
     return lo, delta.astype(np.float32)

@@ -119,10 +119,17 @@ class MouthLayer:
         # In log space the blend is a gain, not an offset: a dark mouth on a lighter face
         # stays dark instead of being lifted to grey.
         cloned = self._from_log[self._poisson(self._to_log[warped], self._to_log[roi], region)]
-        soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0),
-                                self.params.feather_px) * alpha
-        soft = soft[..., None]
-        roi[...] = (roi * (1.0 - soft) + cloned * soft + 0.5).astype(np.uint8)
+        # Composite only over the mask's box (plus the feather): the rest is untouched.
+        f = int(np.ceil(3 * self.params.feather_px)) + 1
+        ys = slice(max(by - f, 0), min(by + bh + f, roi.shape[0]))
+        xs = slice(max(bx - f, 0), min(bx + bw + f, roi.shape[1]))
+        soft = cv2.GaussianBlur(mask[ys, xs].astype(np.float32), (0, 0),
+                                self.params.feather_px) * np.float32(alpha / 255.0)
+        soft = cv2.merge([soft] * 3)
+        part = roi[ys, xs]
+        mixed = cv2.add(cv2.multiply(part, 1.0 - soft, dtype=cv2.CV_32F),
+                        cv2.multiply(cloned[ys, xs], soft, dtype=cv2.CV_32F))
+        part[...] = cv2.convertScaleAbs(mixed)
         return alpha
 
     def _poisson(self, src: np.ndarray, dst: np.ndarray, region: np.ndarray) -> np.ndarray:

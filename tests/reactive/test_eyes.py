@@ -11,7 +11,7 @@ from scipy.spatial import Delaunay
 
 from reactive import landmarks as lm
 from reactive.eyes import (EYES, LEFT, RIGHT, GazeFollower, GazeLayer, _composite_eye,
-                           _raster_triangles, clip_gaze, close_lids, eye_aspect_ratios,
+                           _harmonic_fill, _raster_triangles, clip_gaze, close_lids, eye_aspect_ratios,
                            lid_closure, pointer_gaze, polygon_area)
 from reactive.params import EyeParams
 
@@ -493,6 +493,83 @@ def test_redrawn_lids_sample_the_given_source(eye_scene):
     # Lid skin inside the patch: halfway between the first ring and the closed lid.
     x, y = np.round(0.5 * (now[RIGHT.upper_skin[3]] + now[RIGHT.upper[3]])).astype(int)
     assert np.all(shaded[y, x] < 0.7 * plain[y, x])
+
+
+def test_harmonic_fill_reproduces_a_linear_ramp_exactly():
+    """Linear functions are harmonic: a ramp with a hole fills back to the same ramp."""
+    yy, xx = np.mgrid[0:30, 0:40].astype(np.float32)
+    img = np.stack([2.0 * xx + 3.0 * yy, 100.0 - yy, np.full_like(xx, 7.0)], axis=-1)
+    hole = np.zeros((30, 40), bool)
+    hole[5:25, 8:33] = True
+    hole[12:15, 2:38] = True
+    damaged = img.copy()
+    damaged[hole] = 0.0
+    np.testing.assert_allclose(_harmonic_fill(damaged, hole), img, atol=1e-3)
+
+
+def _closed_photo(layer, photo):
+    out = photo.astype(np.float32)
+    for model in layer.eyes:
+        (x0, y0), d = model.closed_origin, model.closed_delta
+        out[y0:y0 + d.shape[0], x0:x0 + d.shape[1]] += d
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _cartoon_photo(pts):
+    """The synthetic photo with each eye's white drawn larger than the contour below it
+    (4 px below the lower lid, 3 px past the corners), as a cartoon's eye often is."""
+    photo = synthetic_photo(pts)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0)
+        cv2.ellipse(photo, (int(c[0]), int(c[1]) + 2), (int(EYE_W / 2) + 3, int(EYE_H) + 4),
+                    0, 0, 180, SCLERA, -1)
+    return photo
+
+
+def test_closed_lid_covers_a_drawn_eye_larger_than_the_contour():
+    """A cartoon's drawn eye reaches beyond the face mesh's eye contour: the closed lid
+    replaces all of it, white, iris and lashes, with the skin around it, and leaves the
+    skin farther out alone."""
+    pts = synthetic_face()
+    photo = _cartoon_photo(pts)
+    layer = GazeLayer(photo, pts)
+    closed = _closed_photo(layer, photo)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0).astype(int)
+        box = closed[c[1] - 20:c[1] + 20, c[0] - 36:c[0] + 36].astype(int)
+        # Flat skin in the synthetic photo: no grain to carry, the lid is the skin colour.
+        assert np.abs(box - SKIN).max() <= 3
+    far = np.ones(photo.shape[:2], bool)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0).astype(int)
+        far[c[1] - 45:c[1] + 45, c[0] - 60:c[0] + 60] = False
+    np.testing.assert_array_equal(closed[far], photo[far])
+
+
+@pytest.mark.parametrize("skin_from", [None, 0.0501])
+def test_lid_skin_fades_in_without_a_pop(skin_from):
+    """Closing step by step, the eye region changes by small steps: the lid skin, the
+    shadow and the lash line fade in with the closure. (Switching the lid skin on at once,
+    ``lid_skin_area_frac`` just above ``closed_area_frac``, must fail: it jumps by 0.15 of
+    the whole change where the white below the contour turns to skin; fading: 0.04.)"""
+    pts = synthetic_face()
+    photo = _cartoon_photo(pts)
+    params = EyeParams() if skin_from is None else replace(EyeParams(),
+                                                           lid_skin_area_frac=skin_from)
+    layer = GazeLayer(photo, pts, params=params)
+    c = pts[RIGHT.contour].mean(axis=0).astype(int)
+    prev, steps = None, []
+    for closure in np.linspace(0.5, 1.0, 51):
+        frame = photo.copy()
+        layer.apply(frame, _points_now(pts, (closure, closure)), (0.0, 0.0))
+        box = frame[c[1] - 20:c[1] + 20, c[0] - 36:c[0] + 36].astype(float)
+        if prev is not None:
+            steps.append(np.abs(box - prev).mean())
+        prev = box
+    total = np.abs(prev - photo[c[1] - 20:c[1] + 20, c[0] - 36:c[0] + 36]).mean()
+    assert total > 10.0
+    smooth = max(steps) < 0.08 * total
+    assert smooth == (skin_from is None)
 
 
 # --- kernels against plain numpy -----------------------------------------------------------
