@@ -75,7 +75,7 @@ PROJECT_CLIPS = Path(__file__).resolve().parents[1] / "assets" / "clips"
 # (yaw +: the nose turns to the image's right; pitch +: the face looks down; roll +: the top of
 # the head tips to the image's right); breath in [0, 1] (1 = full inhale).
 AU_CHANNELS = ("AU1", "AU2", "AU4", "AU5", "AU6", "AU7", "AU9", "AU12", "AU15", "AU17", "AU20",
-               "AU24", "AU25", "AU26", "AU27", "AU43", "AU45")
+               "AU24", "AU25", "AU26", "AU27", "AU43", "AU45", "AU46L", "AU46R")
 CHANNELS = AU_CHANNELS + ("gaze_x", "gaze_y", "yaw", "pitch", "roll", "breath")
 
 # Eye lids, from the inner corner outwards: upper lid point k closes onto lower lid point k.
@@ -691,21 +691,23 @@ class FaceModel:
             out = out + k
         return out
 
-    def _close_eyes(self, shape: np.ndarray, closure: float) -> np.ndarray:
+    def _close_eyes(self, shape: np.ndarray, closure: dict[str, float]) -> np.ndarray:
         """Each upper-lid point meets its lower-lid partner ``lid_close_at`` of the way up from
-        the lower lid; closure in [0, 1]."""
-        if closure <= 0.0:
+        the lower lid; ``closure`` in [0, 1] per eye ("left", "right": the subject's)."""
+        if max(closure.values()) <= 0.0:
             return shape
         out = shape.copy()
         f = self.p.lid_close_at
         for name, eye in EYES.items():
+            if closure[name] <= 0.0:
+                continue
             op = self.lid_ops[name]
             up, lo = eye["upper"], eye["lower"]
             meet = shape[lo] + f * (shape[up] - shape[lo])
             d_up = np.zeros((len(op["up_ids"]), 3))
             d_lo = np.zeros((len(op["lo_ids"]), 3))
-            d_up[1:-1] = closure * (meet - shape[up])
-            d_lo[1:-1] = closure * (meet - shape[lo])
+            d_up[1:-1] = closure[name] * (meet - shape[up])
+            d_lo[1:-1] = closure[name] * (meet - shape[lo])
             out += self._spread(op["up"], d_up) + self._spread(op["lo"], d_lo)
             out[up] = shape[up] + d_up[1:-1]
             out[lo] = shape[lo] + d_lo[1:-1]
@@ -770,7 +772,11 @@ class FaceModel:
             up, lo = p.lids_follow_down if gy > 0 else p.lids_follow_up
             out = out + gy * p.gaze_y * (up * self.lid_unit["up"] + lo * self.lid_unit["lo"])
         a43, a45 = float(values.get("AU43", 0.0)), float(values.get("AU45", 0.0))
-        closure = min(max(1.0 - (1.0 - a43) * (1.0 - a45), 0.0), 1.0)
+        both = 1.0 - (1.0 - a43) * (1.0 - a45)
+        # AU46 (wink) closes one eye: L the subject's left, R the right.
+        closure = {side: min(max(1.0 - (1.0 - both) * (1.0 - float(values.get(au, 0.0))),
+                                 0.0), 1.0)
+                   for side, au in (("left", "AU46L"), ("right", "AU46R"))}
         out = self._close_eyes(out, closure)
         return self._place_irises(out, float(values.get("gaze_x", 0.0)),
                                   float(values.get("gaze_y", 0.0)))
@@ -1030,6 +1036,16 @@ def clip_blink(rng: np.random.Generator) -> Clip:
     return Clip("blink", 1.0, "emotion", False, {"AU45": [blink(0.3)]})
 
 
+def clip_wink(rng: np.random.Generator) -> Clip:
+    """The subject's left eye closes (the image's right), the cheek rises a little with it,
+    the head tips towards it, a hint of a smile."""
+    t = {"AU46L": [pulse(0.3, 0.15, 0.35, 0.2, 1.0)],
+         "AU6": [pulse(0.3, 0.2, 0.3, 0.3, 0.4)],
+         "AU12": [pulse(0.25, 0.3, 0.4, 0.4, 0.4)],
+         "roll": [pulse(0.25, 0.3, 0.4, 0.4, 3.0)]}
+    return Clip("wink", 1.6, "emotion", False, t)
+
+
 def clip_smile(rng: np.random.Generator) -> Clip:
     t = {"AU12": [pulse(0.3, 0.7, 1.1, 0.8, 1.0)],
          "AU6": [pulse(0.4, 0.7, 1.0, 0.8, 0.8)],
@@ -1127,6 +1143,7 @@ CLIPS: dict[str, Callable[[np.random.Generator], Clip]] = {
     "idle": clip_idle, "blink": clip_blink, "smile": clip_smile, "laugh": clip_laugh,
     "surprise": clip_surprise, "sad": clip_sad, "angry": clip_angry, "nod": clip_nod,
     "look_left": _clip_look("look_left", -1.0), "look_right": _clip_look("look_right", 1.0),
+    "wink": clip_wink,  # last: a clip's seed follows its place here
 }
 
 

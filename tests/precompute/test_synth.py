@@ -226,6 +226,21 @@ def test_full_closure_lands_upper_lids_on_the_lower(model, channel):
     assert 0.1 < half < 0.3
 
 
+@pytest.mark.parametrize("channel, closed, still", [("AU46L", lm.LEFT_EYE, lm.RIGHT_EYE),
+                                                    ("AU46R", lm.RIGHT_EYE, lm.LEFT_EYE)])
+def test_wink_closes_one_eye_only(model, channel, closed, still):
+    from reactive.eyes import eye_aspect_ratios
+
+    s = model.shape({channel: 1.0})
+    left, right = eye_aspect_ratios(s[None, :, :2])[0]
+    shut, open_ = (left, right) if channel == "AU46L" else (right, left)
+    assert shut < 0.05
+    assert open_ == pytest.approx(eye_aspect_ratios(model.rest[None, :, :2])[0][0], abs=1e-9)
+    d = s - model.rest
+    assert size(d, still) < 1e-12
+    assert size(d, np.concatenate([BROWS, LIPS])) < 1e-9
+
+
 def iris_margin(points: np.ndarray) -> tuple[float, float]:
     """Signed px distance of the iris centres and horizontal iris points to their eye
     contour (positive inside), the worst of both eyes."""
@@ -354,7 +369,7 @@ def packs() -> dict:
 
 def test_every_clip_is_a_valid_pack_shaped_like_a_tracked_512_clip(packs):
     assert list(packs) == ["idle", "blink", "smile", "laugh", "surprise", "sad", "angry",
-                           "nod", "look_left", "look_right"]
+                           "nod", "look_left", "look_right", "wink"]
     for name, pack in packs.items():
         pack.validate()
         assert pack.tag == name and pack.fps == 30.0 and pack.source_size == (512, 512)
@@ -439,8 +454,11 @@ def test_emotion_clips_show_their_expression(packs):
 
 
 def test_irises_stay_inside_the_eyes_in_every_clip(packs):
+    from reactive.eyes import eye_aspect_ratios
+
     for name, pack in packs.items():
-        ear = lm.eye_open_ratio(pack.landmarks)
+        # The more closed eye decides (a wink closes one): iris_margin takes the worst eye.
+        ear = eye_aspect_ratios(pack.landmarks).min(axis=1)
         for i in range(pack.frame_count):
             centre, sides = iris_margin(pack.landmarks[i])
             # Closed lids are a line; the iris centre rides on it (within rounding).
