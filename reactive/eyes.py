@@ -36,7 +36,9 @@ import numpy as np
 from numba import njit
 
 from . import landmarks as lm
+from .mouth import polygon_area
 from .params import EyeParams
+from .warp import bilinear
 
 log = logging.getLogger(__name__)
 
@@ -359,28 +361,6 @@ class GazeFollower:
 
 # --- painting the eye -----------------------------------------------------------------------
 
-def polygon_area(points: np.ndarray) -> float:
-    """Area of a simple polygon (N, 2) (shoelace)."""
-    x, y = points[:, 0], points[:, 1]
-    return 0.5 * abs(float(x[:-1] @ y[1:] - x[1:] @ y[:-1] + x[-1] * y[0] - x[0] * y[-1]))
-
-
-@njit(cache=True, inline="always")
-def _bilinear(img, sx, sy, c):
-    """img[.., c] at (sx, sy), clamped to the edge (replicate)."""
-    h, w = img.shape[0], img.shape[1]
-    sx = min(max(sx, 0.0), w - 1.0)
-    sy = min(max(sy, 0.0), h - 1.0)
-    x0 = int(sx)
-    y0 = int(sy)
-    x1 = min(x0 + 1, w - 1)
-    y1 = min(y0 + 1, h - 1)
-    ax = sx - x0
-    ay = sy - y0
-    top = img[y0, x0, c] * (1.0 - ax) + img[y0, x1, c] * ax
-    bot = img[y1, x0, c] * (1.0 - ax) + img[y1, x1, c] * ax
-    return top * (1.0 - ay) + bot * ay
-
 
 @njit(cache=True)
 def _raster_triangles(photo, tri_now, lin, off, live, out):
@@ -416,7 +396,7 @@ def _raster_triangles(photo, tri_now, lin, off, live, out):
                 sx = lin[t, 0, 0] * x + lin[t, 0, 1] * y + off[t, 0]
                 sy = lin[t, 1, 0] * x + lin[t, 1, 1] * y + off[t, 1]
                 for c in range(3):
-                    out[y, x, c] = np.uint8(min(_bilinear(photo, sx, sy, c) + 0.5, 255.0))
+                    out[y, x, c] = np.uint8(min(bilinear(photo, sx, sy, c) + 0.5, 255.0))
 
 
 @njit(cache=True)
@@ -447,7 +427,7 @@ def _composite_eye(frame, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris)
             if inside:
                 ai = _bilinear_zero(iris, ix, iy, 3)
             for c in range(3):
-                v = _bilinear(eyeball, bx, by, c) * (1.0 - ai)
+                v = bilinear(eyeball, bx, by, c) * (1.0 - ai)
                 if inside:
                     v += _bilinear_zero(iris, ix, iy, c)
                 f = frame[y0 + j, x0 + i, c]

@@ -23,7 +23,7 @@ from .rig import Rig
 def polygon_area(points: np.ndarray) -> float:
     """Area of a simple polygon (N, 2) (shoelace)."""
     x, y = points[:, 0], points[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    return 0.5 * abs(float(x[:-1] @ y[1:] - x[1:] @ y[:-1] + x[-1] * y[0] - x[0] * y[-1]))
 
 
 def _fit_affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

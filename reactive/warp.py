@@ -202,6 +202,23 @@ def _newton(field, x, y, sx, sy, iterations):
 
 
 @njit(cache=True, inline="always")
+def bilinear(img, sx, sy, c):
+    """img[.., c] at (sx, sy), clamped to the edge (replicate)."""
+    h, w = img.shape[0], img.shape[1]
+    sx = min(max(sx, 0.0), w - 1.0)
+    sy = min(max(sy, 0.0), h - 1.0)
+    x0 = int(sx)
+    y0 = int(sy)
+    x1 = min(x0 + 1, w - 1)
+    y1 = min(y0 + 1, h - 1)
+    ax = sx - x0
+    ay = sy - y0
+    top = img[y0, x0, c] * (1.0 - ax) + img[y0, x1, c] * ax
+    bot = img[y1, x0, c] * (1.0 - ax) + img[y1, x1, c] * ax
+    return top * (1.0 - ay) + bot * ay
+
+
+@njit(cache=True, inline="always")
 def _solve_continued(field, x, y, px, py, prev_ok, iterations):
     """Source of output pixel (x, y): Newton from the left neighbour's answer one pixel on
     (``px + 1, py``, when that one converged), within a hundredth of a pixel of the
@@ -232,18 +249,8 @@ def _inverse_sample(photo, field, iterations, out):
             sx, sy, prev_ok = _solve_continued(field, x, y, px, py, prev_ok, iterations)
             px = sx
             py = sy
-            sx = min(max(sx, 0.0), w - 1.0)
-            sy = min(max(sy, 0.0), h - 1.0)
-            x0 = int(sx)
-            y0 = int(sy)
-            x1 = min(x0 + 1, w - 1)
-            y1 = min(y0 + 1, h - 1)
-            ax = sx - x0
-            ay = sy - y0
             for c in range(nch):
-                top = photo[y0, x0, c] * (1.0 - ax) + photo[y0, x1, c] * ax
-                bot = photo[y1, x0, c] * (1.0 - ax) + photo[y1, x1, c] * ax
-                val = top * (1.0 - ay) + bot * ay + 0.5
+                val = bilinear(photo, sx, sy, c) + 0.5
                 out[y, x, c] = np.uint8(min(max(val, 0.0), 255.0))
 
 
