@@ -173,20 +173,6 @@ class Player:
             return action
         return None
 
-    def warm_up(self) -> None:
-        """Render one frame of every clip at its peak (open mouths, ratio images, eyes), so
-        that nothing loads or compiles on the first trigger; then start afresh."""
-        for k, clip in enumerate(self.clips):
-            layers = [Layer(k, float(self.machine.clips[k].peak), 1.0)]
-            offsets = self.blend_offsets(layers)
-            self._shaded = self.ratios.shade(layers)
-            frame = self.warper(offsets, self._shaded)
-            if k in self.mouths:
-                self.mouths[k].apply(frame, self.machine.clips[k].peak, offsets)
-            self._paint_eyes(frame, layers, offsets, 0.0)
-        self._last_s = None
-        self.follower.reset()
-
     def play(self, name: str, now_s: float) -> bool:
         """Trigger state ``name`` directly (tests, the bench)."""
         return self.machine.trigger(name, now_s)
@@ -220,13 +206,29 @@ class Player:
         shaded = self.ratios.shade(layers)
         frame = self.warper(offsets, shaded)
         self._shaded = shaded
+        # The mouth interior is the dominant clip's (Sec. 5 takes it from one driver frame);
+        # its gate follows the blended geometry, so it fades with the opening.
         top = max(layers, key=lambda l: l.weight)
         mouth = self.mouths.get(top.clip)
         if mouth is not None:
-            mouth.apply(frame, min(int(round(top.position)), self.clips[top.clip].pack.frame_count - 1),
-                        offsets)
+            last = self.clips[top.clip].pack.frame_count - 1
+            mouth.apply(frame, min(int(round(top.position)), last), offsets)
         self._paint_eyes(frame, layers, offsets, now_s)
         return frame
+
+    def warm_up(self) -> None:
+        """Render one frame of every clip at its peak (open mouths, ratio images, eyes), so
+        that nothing loads or compiles on the first trigger; then start afresh."""
+        for k, clip in enumerate(self.clips):
+            layers = [Layer(k, float(self.machine.clips[k].peak), 1.0)]
+            offsets = self.blend_offsets(layers)
+            self._shaded = self.ratios.shade(layers)
+            frame = self.warper(offsets, self._shaded)
+            if k in self.mouths:
+                self.mouths[k].apply(frame, self.machine.clips[k].peak, offsets)
+            self._paint_eyes(frame, layers, offsets, 0.0)
+        self._last_s = None
+        self.follower.reset()
 
     def _paint_eyes(self, frame: np.ndarray, layers: list[Layer], offsets: np.ndarray,
                     now_s: float) -> None:
@@ -242,5 +244,4 @@ class Player:
             g = self.clip_gaze[layer.clip]
             gaze += layer.weight * g[min(int(round(layer.position)), len(g) - 1)]
         np.add(self.rig.rest[:lm.N_MESH], offsets[:lm.N_MESH], out=self._points)
-        self.gaze_layer.apply(frame, self._points, gaze,
-                              source=self._shaded if self._shaded is not None else None)
+        self.gaze_layer.apply(frame, self._points, gaze, source=self._shaded)

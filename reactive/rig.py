@@ -33,14 +33,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Rig:
-    """Per photo + clip. K control points = 468 face + P peripheral + B border."""
+    """Per photo + clip(s). K control points = 468 face + P peripheral + B border.
+
+    The per-pixel arrays (``vertex_ids`` to ``hold``) are empty when built with
+    ``dense=False`` (the player uses ``grid`` instead)."""
 
     photo: np.ndarray           # (H, W, 3) uint8 RGB
     target_points: np.ndarray   # (478, 2) float32, the photo's landmarks
     phi: np.ndarray             # (2, 3) float64, s* -> t*
     rest: np.ndarray            # (K, 2) float32 control points in the photo
     n_face: int
-    peripheral_ids: np.ndarray  # (P,) int, which of the pack's peripheral points are used
     triangles: np.ndarray       # (T, 3) int32 into ``rest``
     vertex_ids: np.ndarray      # (H, W, 3) int32
     weights: np.ndarray         # (H, W, 3) float32
@@ -456,7 +458,6 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
     triangles = tri.simplices.astype(np.int32)
     return Rig(photo=np.ascontiguousarray(photo), target_points=target_points.astype(np.float32),
                phi=phis[0], rest=rest, n_face=len(face_rest),
-               peripheral_ids=ids[owner[ids] == 0] if len(ids) else ids,
                triangles=triangles, vertex_ids=vertex_ids, weights=weights,
                blur_level=level, blur_radii=radii, hold=hold,
                face_mask=face_mask, params=params,
