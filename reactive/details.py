@@ -103,6 +103,8 @@ class RatioMixer:
         self.size = (int(x1 - x0), int(y1 - y0))
         shift = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
         self.affine = {k: (g[0] @ shift)[:2] for k, g in geo.items()}
+        # Frames whose ratio image is 1 everywhere (code 128: a clip at rest) shade nothing.
+        self.flat = {k: (packs[k].ratio == 128).all(axis=(1, 2)) for k in geo}
         self._decoded = {k: np.empty(packs[k].ratio.shape[1:], np.float32) for k in geo}
         self._one = np.empty((self.size[1], self.size[0]), np.float32)
         self._sum = np.empty_like(self._one)
@@ -113,13 +115,17 @@ class RatioMixer:
         or None when no layer has ratio images (use the photo itself)."""
         if self.roi is None:
             return None
-        active = [l for l in layers if l.clip in self.affine and l.weight > 1e-3]
+        active = []
+        for layer in layers:
+            if layer.clip in self.affine and layer.weight > 1e-3:
+                i = min(int(round(layer.position)), self.packs[layer.clip].frame_count - 1)
+                if not self.flat[layer.clip][i]:
+                    active.append((layer, i))
         if not active:
             return None
         self._sum.fill(1.0)
-        for layer in active:
+        for layer, i in active:
             pack = self.packs[layer.clip]
-            i = min(int(round(layer.position)), pack.frame_count - 1)
             np.take(self.lut, pack.ratio[i], out=self._decoded[layer.clip])
             cv2.warpAffine(self._decoded[layer.clip], self.affine[layer.clip], self.size,
                            dst=self._one, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,

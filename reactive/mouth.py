@@ -118,7 +118,8 @@ class MouthLayer:
         region[:2], region[-2:], region[:, :2], region[:, -2:] = 0, 0, 0, 0
         # In log space the blend is a gain, not an offset: a dark mouth on a lighter face
         # stays dark instead of being lifted to grey.
-        cloned = self._from_log[self._poisson(self._to_log[warped], self._to_log[roi], region)]
+        cloned = cv2.LUT(self._poisson(cv2.LUT(warped, self._to_log), cv2.LUT(roi, self._to_log),
+                                       region), self._from_log)
         # Composite only over the mask's box (plus the feather): the rest is untouched.
         f = int(np.ceil(3 * self.params.feather_px)) + 1
         ys = slice(max(by - f, 0), min(by + bh + f, roi.shape[0]))
@@ -157,4 +158,4 @@ class MouthLayer:
                                    cv2.NORMAL_CLONE)
         membrane = cloned.astype(np.float32) - src_s.astype(np.float32)
         membrane = cv2.resize(membrane, (src.shape[1], h), interpolation=cv2.INTER_LINEAR)
-        return np.clip(src.astype(np.float32) + membrane + 0.5, 0, 255).astype(np.uint8)
+        return cv2.add(src, membrane, dtype=cv2.CV_8U)
