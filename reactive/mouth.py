@@ -140,22 +140,28 @@ class MouthLayer:
         (dst - src) from the region's boundary: smooth by construction, so it is solved at
         ``poisson_px`` rows and upsampled (OpenCV's solver costs ~ the square of the size).
         """
-        h = src.shape[0]
+        h, w = src.shape[:2]
         f = self.params.poisson_px / h
-        if f >= 0.75:
-            rx, ry, rw, rh = cv2.boundingRect(region)
-            return cv2.seamlessClone(src, dst, region, (rx + rw // 2, ry + rh // 2),
-                                     cv2.NORMAL_CLONE)
-        size = (max(8, int(round(src.shape[1] * f))), max(8, int(round(h * f))))
-        src_s = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
-        dst_s = cv2.resize(dst, size, interpolation=cv2.INTER_AREA)
-        reg_s = cv2.resize(region, size, interpolation=cv2.INTER_NEAREST)
-        reg_s[:2], reg_s[-2:], reg_s[:, :2], reg_s[:, -2:] = 0, 0, 0, 0
+        size = (w, h) if f >= 0.75 else (max(8, int(round(w * f))), max(8, int(round(h * f))))
+        if size == (w, h):
+            src_s, dst_s, reg_s = src, dst, region
+        else:
+            src_s = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+            dst_s = cv2.resize(dst, size, interpolation=cv2.INTER_AREA)
+            reg_s = cv2.resize(region, size, interpolation=cv2.INTER_NEAREST)
+            reg_s[:2], reg_s[-2:], reg_s[:, :2], reg_s[:, -2:] = 0, 0, 0, 0
         rx, ry, rw, rh = cv2.boundingRect(reg_s)
         if rw < 3 or rh < 3:
             return src
         cloned = cv2.seamlessClone(src_s, dst_s, reg_s, (rx + rw // 2, ry + rh // 2),
                                    cv2.NORMAL_CLONE)
         membrane = cloned.astype(np.float32) - src_s.astype(np.float32)
-        membrane = cv2.resize(membrane, (src.shape[1], h), interpolation=cv2.INTER_LINEAR)
+        k = self.params.colour_gain
+        if k < 1.0:
+            # Keep (part of) the interior's own hue: the grey part of the gain matches the
+            # photo's light, the colour part would tint white teeth with the skin difference.
+            grey = membrane.mean(axis=2, keepdims=True)
+            membrane = grey + np.float32(k) * (membrane - grey)
+        if size != (w, h):
+            membrane = cv2.resize(membrane, (w, h), interpolation=cv2.INTER_LINEAR)
         return cv2.add(src, membrane, dtype=cv2.CV_8U)

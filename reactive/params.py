@@ -146,6 +146,11 @@ class MouthParams:
     # region this many rows tall and upsampled (beyond the paper, for speed: the solver's
     # cost grows with the square of the size; 3 ms -> 0.3 ms at 1024 px).
     poisson_px: int = 48
+    # How much of the Poisson gain may differ between colour channels: 1 matches colour fully
+    # (Sec. 5), 0 only brightness. Full matching tints white teeth with the skin-tone
+    # difference between driver and photo (teal on a pale face, lime on a varnished
+    # painting); none keeps the driver's warm light (orange teeth). Half reads as teeth.
+    colour_gain: float = 0.5
     # Teeth off: the interior becomes the driver's, blurred by this fraction of the
     # target's mouth height and darkened by this gain (a cavity, no teeth).
     cavity_blur_frac: float = 0.15
