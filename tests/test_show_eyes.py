@@ -251,6 +251,17 @@ def test_synthetic_blink_closes_the_eyes_on_the_output(photo_name, show_dir):
     assert ear[closed] < 0.1
 
 
+def mark_openings_green(photo: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """A copy of ``photo`` with both eye openings (contours at ``points``) painted green."""
+    marked = photo.copy()
+    for eye in EYES:
+        mask = np.zeros(photo.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(points[eye.contour] * 16).astype(np.int32)], 1,
+                     cv2.LINE_8, 4)
+        marked[mask > 0] = (0, 255, 0)
+    return marked
+
+
 @pytest.mark.parametrize("warp", ["exact", "grid"])
 @pytest.mark.parametrize("photo_name", ["s42", "s9"])
 def test_closed_eyes_show_nothing_of_the_eye(photo_name, warp, pack_cache):
@@ -260,12 +271,7 @@ def test_closed_eyes_show_nothing_of_the_eye(photo_name, warp, pack_cache):
     pack = pack_cache("d3")
     real = load_photo(shared_path("portraits", f"{photo_name}.jpg"))
     points = find_target_face(real)
-    marked = real.copy()
-    for eye in EYES:
-        mask = np.zeros(real.shape[:2], np.uint8)
-        cv2.fillPoly(mask, [np.round(points[eye.contour] * 16).astype(np.int32)], 1,
-                     cv2.LINE_8, 4)
-        marked[mask > 0] = (0, 255, 0)
+    marked = mark_openings_green(real, points)
     scene = make_scene(photo_name, pack, photo=marked, grid=warp == "grid")
     closed = most_closed_frame(pack)
 
@@ -351,12 +357,7 @@ def test_no_eye_pixel_ever_shows_outside_the_current_opening(photo_name, pack_ca
     pack = pack_cache("d3")
     real = load_photo(shared_path("portraits", f"{photo_name}.jpg"))
     points = find_target_face(real)
-    marked = real.copy()
-    for eye in EYES:
-        mask = np.zeros(real.shape[:2], np.uint8)
-        cv2.fillPoly(mask, [np.round(points[eye.contour] * 16).astype(np.int32)], 1,
-                     cv2.LINE_8, 4)
-        marked[mask > 0] = (0, 255, 0)
+    marked = mark_openings_green(real, points)
     scene = make_scene(photo_name, pack, photo=marked)
     bad = []
     for i in range(pack.frame_count):
