@@ -3,8 +3,8 @@
 The paper transfers the driver's lid travel by Eq. 1, scaled by phi, and notes that "there is
 not enough detail to fully close the eyes of the target image" (Sec. 7.3). Two reasons: a
 target whose eyes are more open than the driver's travels the same distance and stops short,
-and the tracker itself never reports a closed eye as a zero gap (MediaPipe gives an eye aspect
-ratio of 0.02-0.10 on d3's closed eyes). Here
+and the tracker itself seldom reports a closed eye as a zero gap (MediaPipe gives an eye
+aspect ratio of 0.00-0.10 on d3's closed eyes). Here
 
 - ``lid_closure`` reads, per frame and eye, how closed the driver's eye is (0 open, 1 what the
   tracker shows for a closed eye);
@@ -89,17 +89,13 @@ EYES = (LEFT, RIGHT)  # index 0 = the subject's left eye, 1 = right, as in lid_c
 
 
 def eye_aspect_ratios(points: np.ndarray) -> np.ndarray:
-    """Per eye, the mean gap of the five inner lid pairs over the corner distance.
+    """Per eye, the mean gap of the five inner lid pairs across the eye (perpendicular to
+    the line through its corners, ``lm.lid_gaps_across``) over the corner distance.
 
     ``points`` : (..., 478, 2). Returns (..., 2) float32: (subject's left, right); ~0.3 open.
     """
-    out = []
-    for eye in EYES:
-        gap = np.linalg.norm(points[..., eye.upper[1:6], :] - points[..., eye.lower[1:6], :],
-                             axis=-1).mean(axis=-1)
-        width = np.linalg.norm(points[..., eye.corners[1], :] - points[..., eye.corners[0], :],
-                               axis=-1)
-        out.append(gap / np.maximum(width, 1e-6))
+    out = [lm.lid_gaps_across(points, eye.upper[1:6], eye.lower[1:6], eye.corners).mean(axis=-1)
+           for eye in EYES]
     return np.stack(out, axis=-1).astype(np.float32)
 
 

@@ -63,10 +63,31 @@ def mouth_open_ratio(points: np.ndarray) -> np.ndarray:
     return _dist(points, 13, 14) / np.maximum(_dist(points, 61, 291), 1e-6)
 
 
+def lid_gaps_across(points: np.ndarray, upper, lower, corners: tuple[int, int]) -> np.ndarray:
+    """Lid gaps across the eye over its width: for each pair ``upper[k]`` / ``lower[k]``,
+    the component of their distance perpendicular to the line through the eye's
+    ``corners``, over the corner distance. ``points`` : (..., 478, 2); returns (..., K).
+
+    Across, not the straight distance: the mesh's paired lid points are not above one
+    another on every face. On the Mona Lisa and on s0 the middle pair (159 over 145) sits
+    0.12-0.15 eye widths apart *along* the eye, open or closed, so a straight distance never
+    reads a closed eye below ~0.12: a real closed eye (d3's, pasted onto the Mona Lisa)
+    reads 0.107 that way, 0.03 across.
+    """
+    a = points[..., corners[0], :]
+    v = points[..., corners[1], :] - a
+    width = np.maximum(np.linalg.norm(v, axis=-1), 1e-6)
+    gap = points[..., list(upper), :] - points[..., list(lower), :]
+    cross = gap[..., 0] * v[..., None, 1] - gap[..., 1] * v[..., None, 0]
+    return np.abs(cross) / (width[..., None] ** 2)
+
+
 def eye_open_ratio(points: np.ndarray) -> np.ndarray:
-    """Eye aspect ratio, mean of both eyes (~0.3 open, < 0.1 closed). ``points`` : (..., 478, 2)."""
-    right = _dist(points, 159, 145) / np.maximum(_dist(points, 33, 133), 1e-6)
-    left = _dist(points, 386, 374) / np.maximum(_dist(points, 362, 263), 1e-6)
+    """Eye aspect ratio from the middle lid pair, mean of both eyes (~0.35 open, < 0.1
+    closed): the gap across the eye over its width (``lid_gaps_across``).
+    ``points`` : (..., 478, 2); returns (...)."""
+    right = lid_gaps_across(points, [159], [145], (33, 133))[..., 0]
+    left = lid_gaps_across(points, [386], [374], (362, 263))[..., 0]
     return 0.5 * (left + right)
 
 

@@ -231,9 +231,9 @@ class EyeParams:
     """reactive: eyes beyond the paper (which could not close them): lids that close fully,
     and gaze (the iris moving within the opening) from the clip or towards a pointer."""
 
-    # Lid closure from the driver's eye aspect ratio (mean lid gap over corner distance).
-    # MediaPipe never reports a closed eye as a zero gap: on d3's closed eyes the tracked
-    # ratio is 0.02-0.10 (0.3 open), so 0.10 counts as fully closed ...
+    # Lid closure from the driver's eye aspect ratio (mean lid gap across the eye over the
+    # corner distance). MediaPipe seldom reports a closed eye as a zero gap: on d3's closed
+    # eyes the tracked ratio spreads over 0.00-0.10 (0.3 open), so 0.10 counts as closed ...
     closed_ear: float = 0.10
     # ... or this fraction of the driver's neutral ratio, when that is lower (narrow eyes).
     closed_ear_frac: float = 0.4

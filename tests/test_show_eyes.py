@@ -124,9 +124,22 @@ def show_dir(tmp_path_factory) -> Path:
 
 
 def detected_ear(frame: np.ndarray) -> float:
+    """The eye aspect ratio the face mesh reads on ``frame``: both eyes' mean lid gap across
+    the eye over its width (``eye_aspect_ratios``, the measure the engine reads a driver's
+    closure with; ~0.3 open). Across, because on some faces the mesh's lid pairs are not
+    above one another: see ``test_the_measure_reads_a_real_closed_eye_as_closed``."""
     faces = lm.detect_faces(frame)
     assert faces, "no face found on the output"
-    return float(lm.eye_open_ratio(faces[0]))
+    return float(eye_aspect_ratios(faces[0]).mean())
+
+
+def straight_ear(frame: np.ndarray) -> float:
+    """The common single-pair reading, |159 - 145| / |33 - 133| (both eyes' mean), straight
+    distances: printed beside ``detected_ear`` for comparison."""
+    d = lm.detect_faces(frame)[0]
+    pairs = ((159, 145, 33, 133), (386, 374, 362, 263))
+    return float(np.mean([np.linalg.norm(d[u] - d[v]) / np.linalg.norm(d[a] - d[b])
+                          for u, v, a, b in pairs]))
 
 
 def most_closed_frame(pack) -> int:
@@ -167,14 +180,71 @@ def test_eye_topology_matches_real_faces(photo_name, pack_cache):
     assert np.all(after[~in_opening] * before[~in_opening] > 0)
 
 
-D3_S9_XFAIL = pytest.mark.xfail(strict=False, reason=(
-    "the face mesh reads the Mona Lisa's closed eyes at 0.12-0.15 whatever the lid shows: "
-    "eyes covered with lid skin interpolated from the painting, a soft shadow and a lash "
-    "line read 0.149 on d3's closed frame (0.126 with a lash line 0.08 eye widths thick); "
-    "the synthetic blink reads 0.12"))
+def paste_eyes(dst: np.ndarray, dst_points: np.ndarray, src: np.ndarray,
+               src_points: np.ndarray) -> np.ndarray:
+    """``dst`` with both eyes of ``src`` pasted over its own: each eye region (an ellipse
+    1.5 x 0.7 eye widths) carried by the similarity of the eye corners, its colour matched
+    to ``dst`` there (Lab mean and spread), feathered in. Returns a new (H, W, 3) uint8."""
+    out = dst.astype(np.float32)
+    h, w = dst.shape[:2]
+    for eye in EYES:
+        a, b = eye.corners
+        z = complex(*(dst_points[b] - dst_points[a])) / complex(*(src_points[b] - src_points[a]))
+        m = np.array([[z.real, -z.imag, 0.0], [z.imag, z.real, 0.0]])
+        m[:, 2] = dst_points[a] - m[:, :2] @ src_points[a]
+        moved = cv2.warpAffine(src, m, (w, h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        width = float(np.linalg.norm(dst_points[b] - dst_points[a]))
+        centre = dst_points[eye.contour].mean(axis=0)
+        mask = np.zeros((h, w), np.uint8)
+        angle = float(np.degrees(np.arctan2(*(dst_points[b] - dst_points[a])[::-1])))
+        cv2.ellipse(mask, tuple(int(v) for v in np.round(centre)),
+                    (int(0.75 * width), int(0.35 * width)), angle, 0, 360, 255, -1)
+        inside = mask > 0
+        lab_src = cv2.cvtColor(moved, cv2.COLOR_RGB2LAB).astype(np.float32)
+        lab_dst = cv2.cvtColor(dst, cv2.COLOR_RGB2LAB).astype(np.float32)
+        for c in range(3):
+            s_, d_ = lab_src[inside, c], lab_dst[inside, c]
+            lab_src[..., c] = (lab_src[..., c] - s_.mean()) / max(s_.std(), 1e-3) * d_.std() \
+                + d_.mean()
+        moved = cv2.cvtColor(np.clip(lab_src, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+        soft = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.1 * width)[..., None]
+        out = moved * soft + out * (1.0 - soft)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("photo_name", ["s42", pytest.param("s9", marks=D3_S9_XFAIL)])
+@pytest.mark.parametrize("photo_name", ["s42", "s9", "s0"])
+def test_the_measure_reads_a_real_closed_eye_as_closed(photo_name, pack_cache):
+    """The instrument itself, on each face: the driver's own eyes from d3 (a real person,
+    closed on its most closed frame, open on its neutral one) pasted onto the photo must read
+    closed (< 0.1) and open (> 0.2). The straight 159-145 distance, printed beside it, does
+    not pass this on the Mona Lisa or s0: their middle lid pair sits 0.12-0.15 eye widths
+    apart along the eye, so even a real closed eye reads above 0.1 that way."""
+    from reactive.video import VideoReader
+
+    pack = pack_cache("d3")
+    closed = most_closed_frame(pack)
+    wanted = {pack.neutral_index: "open", closed: "closed"}
+    frames = {}
+    with VideoReader(shared_path("driving", "d3.mp4")) as video:
+        for i, frame in enumerate(video):
+            if i in wanted:
+                frames[wanted[i]] = (frame, pack.landmarks[i].astype(np.float64))
+            if len(frames) == len(wanted):
+                break
+    photo = load_photo(shared_path("portraits", f"{photo_name}.jpg"))
+    points = find_target_face(photo).astype(np.float64)
+    read = {}
+    for label, (frame, driver_points) in frames.items():
+        pasted = paste_eyes(photo, points, frame, driver_points)
+        read[label] = (detected_ear(pasted), straight_ear(pasted))
+    print(f"{photo_name} with d3's eyes pasted on: "
+          + ", ".join(f"{k} {v[0]:.3f} (straight 159-145: {v[1]:.3f})" for k, v in read.items()))
+    assert read["closed"][0] < 0.1
+    assert read["open"][0] > 0.2
+
+
+@pytest.mark.parametrize("photo_name", ["s42", "s9"])
 def test_blink_eye_aspect_ratio_on_the_output(photo_name, pack_cache, show_dir):
     pack = pack_cache("d3")
     scene = make_scene(photo_name, pack)
@@ -187,6 +257,7 @@ def test_blink_eye_aspect_ratio_on_the_output(photo_name, pack_cache, show_dir):
         plain, _ = render(scene, pack, i, eyes=False)
         ear[label] = detected_ear(frame)
         ear[label + " (Eq. 1 only)"] = detected_ear(plain)
+        ear[label + " (straight 159-145)"] = straight_ear(frame)
         now = points_now(scene, off)
         rows.append((f"{photo_name} frame {i} Eq.1 only", eye_crops(plain, now)))
         rows.append((f"{photo_name} frame {i} + eyes", eye_crops(frame, now)))
@@ -200,8 +271,19 @@ def test_blink_eye_aspect_ratio_on_the_output(photo_name, pack_cache, show_dir):
     print(f"{photo_name} x d3: eye aspect ratio on the output, frame {closed} (driver "
           f"{eye_aspect_ratios(pack.landmarks[closed]).mean():.3f}): "
           + ", ".join(f"{k} {v:.3f}" for k, v in ear.items()))
+    # Every third frame where the driver's eyes are fully closed (both closures >= 0.98):
+    # blinks and longer closures, frontal and with the head turned or bowed. One frame
+    # alone says little: on these the face mesh's reading of a closed eye spreads over
+    # 0.02-0.11 on the output (0.01-0.13 on the driver's own frames).
+    full = np.flatnonzero(scene.closure.min(axis=1) >= 0.98)[::3]
+    reads = np.array([detected_ear(render(scene, pack, int(i))[0]) for i in full])
+    print(f"{photo_name} x d3, {len(full)} fully closed frames: read median "
+          f"{np.median(reads):.3f}, 90th percentile {np.percentile(reads, 90):.3f}, max "
+          f"{reads.max():.3f} (frame {full[reads.argmax()]}), {np.mean(reads < 0.1):.0%} "
+          "below 0.1")
     assert ear["open"] > 0.2
     assert ear["closed"] < 0.1
+    assert np.median(reads) < 0.1
 
 
 def render_like_the_player(photo_name: str, pack, frames):
@@ -225,9 +307,7 @@ def render_like_the_player(photo_name: str, pack, frames):
     return out
 
 
-@pytest.mark.parametrize("photo_name", ["s42", pytest.param("s9", marks=pytest.mark.xfail(
-    strict=False, reason="the face mesh reads the Mona Lisa's closed lids at 0.12 (see the "
-                         "d3 test)"))])
+@pytest.mark.parametrize("photo_name", ["s42", "s9"])
 def test_synthetic_blink_closes_the_eyes_on_the_output(photo_name, show_dir):
     """The built-in blink clip (assets/clips/blink.npz, procedural: the driver's geometry
     closes fully) through the player's path: the face mesh on the output must read the
@@ -246,7 +326,7 @@ def test_synthetic_blink_closes_the_eyes_on_the_output(photo_name, show_dir):
          show_dir / f"synthetic_blink_{photo_name}.png")
     print(f"{photo_name} x blink.npz: eye aspect ratio on the output, open (frame "
           f"{pack.neutral_index}) {ear[pack.neutral_index]:.3f}, closed (frame {closed}) "
-          f"{ear[closed]:.3f}")
+          f"{ear[closed]:.3f} (straight 159-145: {straight_ear(rendered[frames.index(closed)][0]):.3f})")
     assert ear[pack.neutral_index] > 0.2
     assert ear[closed] < 0.1
 
