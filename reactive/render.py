@@ -146,8 +146,11 @@ def _label(tile: np.ndarray, text: str) -> np.ndarray:
 def stage_strip(rig: Rig, pack: ClipPack, frames: list[int], *,
                 driving: list[np.ndarray] | None = None, tile_px: int = 256) -> np.ndarray:
     """The paper's Fig. 6 as an image: per chosen frame a row of [driving], input, coarse,
-    + hidden, + details, each cropped to the face. (H, W, 3) uint8 RGB."""
+    + hidden, + details, + eyes (ours: lids closed to the driver's closure, the eyes
+    repainted with its gaze), each cropped to the face. (H, W, 3) uint8 RGB."""
+    from . import landmarks as lm
     from .details import DetailLayer
+    from .eyes import GazeLayer, clip_gaze, lid_closure
     from .mouth import MouthLayer
 
     for i in frames:
@@ -178,9 +181,15 @@ def stage_strip(rig: Rig, pack: ClipPack, frames: list[int], *,
         canvas[y:y + t.shape[0], x:x + t.shape[1]] = t
         return _label(canvas, text)
 
+    eyes = GazeLayer(rig.photo, rig.target_points)
+    closure = lid_closure(pack.landmarks, pack.neutral_index)
+    gaze = clip_gaze(pack.landmarks, pack.neutral_index)
+    binding = rig.bindings[0]
+    saved_closure = binding.closure
     rows = []
     offsets = np.zeros((len(rig.rest), 2), np.float32)
     for i in frames:
+        binding.closure = None  # the paper's stages: Eq. 1 lids only
         row = []
         if driving is not None and i < len(driving):
             row.append(tile(driving[i], f"driving #{i}",
@@ -197,5 +206,14 @@ def stage_strip(rig: Rig, pack: ClipPack, frames: list[int], *,
             if mouth is not None:
                 mouth.apply(full, i, offsets)
             row.append(tile(full, "+details"))
+        binding.closure = closure
+        frame_offsets(rig, pack, i, offsets)
+        shaded = details.shade(i) if details is not None else None
+        full = warper(offsets, shaded).copy()
+        if mouth is not None:
+            mouth.apply(full, i, offsets)
+        eyes.apply(full, rig.rest[:lm.N_MESH] + offsets[:lm.N_MESH], gaze[i], source=shaded)
+        row.append(tile(full, "+eyes"))
         rows.append(np.hstack(row))
+    binding.closure = saved_closure
     return np.vstack(rows)

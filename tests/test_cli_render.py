@@ -53,9 +53,12 @@ def test_strip_shows_each_stage_for_chosen_frames(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert _listing(tmp_path) == {"strip.png"}     # -o is optional with --strip
     strip = cv2.imread(str(tmp_path / "strip.png"))
-    # Two rows (frames 10 and 40) of five 256 px tiles: driving, input, coarse, +hidden,
-    # +details.
-    assert strip.shape == (2 * 256, 5 * 256, 3)
-    tiles = [strip[256:, k * 256:(k + 1) * 256].astype(int) for k in range(5)]
+    # Two rows (frames 10 and 40) of six 256 px tiles: driving, input, coarse, +hidden,
+    # +details, +eyes.
+    assert strip.shape == (2 * 256, 6 * 256, 3)
+    tiles = [strip[256:, k * 256:(k + 1) * 256].astype(int) for k in range(6)]
     assert np.abs(tiles[2] - tiles[1]).mean() > 1.0   # the warp moved something at frame 40
     assert np.abs(tiles[4] - tiles[3]).mean() > 0.05  # and the details shaded it
+    # d0 squints and glances at frame 40: the eyes stage closes the lids a little and
+    # moves the irises (1.2 grey levels on average over the tile).
+    assert np.abs(tiles[5] - tiles[4]).mean() > 0.1
