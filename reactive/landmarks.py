@@ -70,9 +70,9 @@ def lid_gaps_across(points: np.ndarray, upper, lower, corners: tuple[int, int]) 
 
     Across, not the straight distance: the mesh's paired lid points are not above one
     another on every face. On the Mona Lisa and on s0 the middle pair (159 over 145) sits
-    0.12-0.15 eye widths apart *along* the eye, open or closed, so a straight distance never
-    reads a closed eye below ~0.12: a real closed eye (d3's, pasted onto the Mona Lisa)
-    reads 0.107 that way, 0.03 across.
+    0.12-0.15 eye widths apart *along* the eye, open or closed, so a straight distance
+    hardly reads a closed eye below 0.1 there: a real closed eye (d3's, pasted onto the
+    Mona Lisa) reads 0.11-0.12 that way, 0.03-0.07 across.
     """
     a = points[..., corners[0], :]
     v = points[..., corners[1], :] - a

@@ -218,7 +218,7 @@ def test_the_measure_reads_a_real_closed_eye_as_closed(photo_name, pack_cache):
     """The instrument itself, on each face: the driver's own eyes from d3 (a real person,
     closed on its most closed frame, open on its neutral one) pasted onto the photo must read
     closed (< 0.1) and open (> 0.2). The straight 159-145 distance, printed beside it, does
-    not pass this on the Mona Lisa or s0: their middle lid pair sits 0.12-0.15 eye widths
+    not pass this on the Mona Lisa: there the middle lid pair sits 0.12-0.15 eye widths
     apart along the eye, so even a real closed eye reads above 0.1 that way."""
     from reactive.video import VideoReader
 
