@@ -174,5 +174,6 @@ def _headless(args: argparse.Namespace, photo: str) -> int:
                               write=writer.write, on_frame=lambda i, _t: bar.update(i + 1))
     bar.close()
     took = time.perf_counter() - t0
-    print(f"wrote {out}: {frames} frames at {fps:g} fps ({took:.1f} s)")
+    print(f"wrote {out}: {frames} frames at {fps:g} fps ({frames / fps:.1f} s of video), "
+          f"rendered in {took:.1f} s")
     return 0
