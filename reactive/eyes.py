@@ -56,13 +56,18 @@ class EyeTopology:
     lower_skin: np.ndarray  # (7,) first ring below the lower lid
     ring_ends: tuple[int, ...]  # closing the first ring around the eye at the corners
     iris: int               # iris centre; the next four are its rim points
+    # The second ring below the eye, from beyond the outer corner. It does not move with the
+    # lids; it widens what a closed lid may cover: a drawn eye (a cartoon's) is often larger
+    # than the mesh's, its white and rim reaching past the first ring.
+    outer_ring: np.ndarray  # (8,)
 
     @property
     def lid_patch(self) -> np.ndarray:
-        """The opening, the lids, the first ring of skin around them and the crease ring
-        (41 points): all the skin that moves when the lids close."""
+        """The opening, the lids, the first ring of skin around them, the crease ring and
+        the second ring below (49 points): all the skin that moves when the lids close, and
+        all that a closed lid may cover."""
         return np.concatenate([self.contour, self.upper_skin, self.lower_skin,
-                               self.ring_ends, self.crease])
+                               self.ring_ends, self.crease, self.outer_ring])
 
 
 # Checked on MediaPipe's canonical mesh and on s42 (index plot): each column is one vertical
@@ -75,7 +80,8 @@ RIGHT = EyeTopology(
     crease=np.array([113, 225, 224, 223, 222, 221, 189]),
     lower_skin=np.array([25, 110, 24, 23, 22, 26, 112]),
     ring_ends=(130, 226, 243, 244),
-    iris=468)
+    iris=468,
+    outer_ring=np.array([35, 31, 228, 229, 230, 231, 232, 233]))
 LEFT = EyeTopology(
     contour=lm.LEFT_EYE, corners=(362, 263),
     upper=np.array([398, 384, 385, 386, 387, 388, 466]),
@@ -84,7 +90,8 @@ LEFT = EyeTopology(
     crease=np.array([413, 441, 442, 443, 444, 445, 342]),
     lower_skin=np.array([341, 256, 252, 253, 254, 339, 255]),
     ring_ends=(463, 464, 359, 446),
-    iris=473)
+    iris=473,
+    outer_ring=np.array([265, 261, 448, 449, 450, 451, 452, 453]))
 EYES = (LEFT, RIGHT)  # index 0 = the subject's left eye, 1 = right, as in lid_closure
 
 
@@ -713,8 +720,9 @@ class GazeLayer:
         normals = np.zeros((len(ids), 2))
         normals[np.isin(ids, topo.upper)] = -down
         normals[np.isin(ids, topo.lower)] = down
+        first = ~np.isin(ids[tris], topo.outer_ring).any(axis=1)
         closed_origin, closed_delta = _closed_lid(photo, pts, topo, width, pts[ids][tris],
-                                                  params=p)
+                                                  first, params=p)
         return _EyeModel(topo=topo, rest=pts, contour=contour,
                          area=polygon_area(contour), width=width, centre=centre.copy(),
                          eyeball=eyeball, eyeball_origin=lo.astype(np.float64),
@@ -975,7 +983,7 @@ def _harmonic_fill(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
 
 
 def _closed_lid(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: float,
-                tris_xy: np.ndarray, *, params: EyeParams
+                tris_xy: np.ndarray, first: np.ndarray, *, params: EyeParams
                 ) -> tuple[np.ndarray, np.ndarray]:
     """The eye of the photo covered by lid skin: what a closed eye shows where the open one
     showed its eye, made once per photo.
@@ -998,6 +1006,8 @@ def _closed_lid(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: fl
     photo : (H, W, 3) uint8 RGB. pts : (478, 2) float64 its landmarks.
     tris_xy : (T, 3, 2) float64 the lid patch's triangles at rest: nothing outside them is
         replaced (the redraw renders only them).
+    first : (T,) bool, the triangles of the first ring around the eye (not touching
+        ``topo.outer_ring``): the lid skin's colour is read there.
 
     Returns
     -------
@@ -1010,8 +1020,12 @@ def _closed_lid(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: fl
     crop = photo[lo[1]:hi[1], lo[0]:hi[0]]
     shape = crop.shape[:2]
     hull = np.zeros(shape, np.uint8)
-    for t in tris_xy:
-        cv2.fillConvexPoly(hull, np.round((t - lo) * 16).astype(np.int32), 1, cv2.LINE_8, 4)
+    hull_first = np.zeros(shape, np.uint8)
+    for t, f in zip(tris_xy, first):
+        t16 = np.round((t - lo) * 16).astype(np.int32)
+        cv2.fillConvexPoly(hull, t16, 1, cv2.LINE_8, 4)
+        if f:
+            cv2.fillConvexPoly(hull_first, t16, 1, cv2.LINE_8, 4)
     opening = _fill_polygon(shape, pts[topo.contour], lo) > 127
 
     def disc(r: float) -> np.ndarray:
@@ -1021,9 +1035,12 @@ def _closed_lid(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: fl
     inner = cv2.erode(hull, _KERNEL3).astype(bool)
     lab = cv2.cvtColor(crop.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
     near = cv2.dilate(opening.astype(np.uint8), disc(params.closed_margin_w * width)) > 0
-    skin = inner & ~(cv2.dilate(opening.astype(np.uint8), disc(0.12 * width)) > 0)
+    # The lid skin's colour from the first ring around the eye (the second ring's cheek is
+    # lit differently from a lid; it is there only to be covered).
+    skin = cv2.erode(hull_first, _KERNEL3).astype(bool) & ~(
+        cv2.dilate(opening.astype(np.uint8), disc(0.12 * width)) > 0)
     if skin.sum() < 16:
-        skin = hull.astype(bool) & ~near
+        skin = hull_first.astype(bool) & ~near
     # The upper lid too, up to ``closed_lid_up`` of the way to the crease ring: its fold and
     # its lit bulge over the open eye, stretched over a closed eye, draw the outline of an
     # open eye (a light lens between a dark fold and the lash line).

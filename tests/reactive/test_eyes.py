@@ -60,6 +60,13 @@ def synthetic_face(h_open: float = EYE_H, iris_dx: float = 0.0, seed: int = 0) -
         pts[left_pair[1]] = (cx - EYE_W / 2 - 0.3 * EYE_W, cy + 0.05 * EYE_W)
         pts[right_pair[0]] = (cx + EYE_W / 2 + 0.15 * EYE_W, cy)
         pts[right_pair[1]] = (cx + EYE_W / 2 + 0.3 * EYE_W, cy + 0.05 * EYE_W)
+        # The second ring below, from beyond the outer corner (image-left for the subject's
+        # right eye) to under the inner one.
+        side = -1.0 if eye is RIGHT else 1.0
+        pts[eye.outer_ring[0]] = (cx + side * 0.75 * EYE_W, cy + 0.25 * EYE_W)
+        for k, f in enumerate(np.linspace(0.55, -0.5, 7), start=1):
+            x = cx + side * f * EYE_W
+            pts[eye.outer_ring[k]] = (x, cy + _lid_dy(x, cx, EYE_H) + 0.5 * EYE_W)
         ic = eye.iris
         pts[ic] = (cx + iris_dx, cy)
         pts[ic + 1:ic + 5] = pts[ic] + IRIS_R * np.array([[1, 0], [0, -1], [-1, 0], [0, 1]])
@@ -386,7 +393,7 @@ def test_lid_patch_surrounds_the_lids(eye_scene):
         outline = {v for e, n in edges.items() if n == 1 for v in e}
         topo = model.topo
         skin = set(topo.upper_skin) | set(topo.lower_skin) | set(topo.ring_ends) \
-            | set(topo.crease)
+            | set(topo.crease) | set(topo.outer_ring)
         assert outline and outline <= skin
         assert not outline & set(topo.contour)
 
@@ -515,13 +522,13 @@ def _closed_photo(layer, photo):
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def _cartoon_photo(pts):
+def _cartoon_photo(pts, below: int = 4):
     """The synthetic photo with each eye's white drawn larger than the contour below it
-    (4 px below the lower lid, 3 px past the corners), as a cartoon's eye often is."""
+    (``below`` px below the lower lid, 3 px past the corners), as a cartoon's eye often is."""
     photo = synthetic_photo(pts)
     for eye in EYES:
         c = pts[eye.contour].mean(axis=0)
-        cv2.ellipse(photo, (int(c[0]), int(c[1]) + 2), (int(EYE_W / 2) + 3, int(EYE_H) + 4),
+        cv2.ellipse(photo, (int(c[0]), int(c[1]) + 2), (int(EYE_W / 2) + 3, int(EYE_H) + below),
                     0, 0, 180, SCLERA, -1)
     return photo
 
@@ -544,6 +551,21 @@ def test_closed_lid_covers_a_drawn_eye_larger_than_the_contour():
         c = pts[eye.contour].mean(axis=0).astype(int)
         far[c[1] - 45:c[1] + 45, c[0] - 60:c[0] + 60] = False
     np.testing.assert_array_equal(closed[far], photo[far])
+
+
+def test_closed_lid_covers_a_drawn_eye_reaching_past_the_first_ring():
+    """s7's case: the drawn white reaches below the first ring of skin under the eye (here
+    16 px below the lower lid, the ring 15 px): the second ring widens the patch, and the
+    closed lid covers all of the white."""
+    pts = synthetic_face()
+    photo = _cartoon_photo(pts, below=16)
+    white = np.all(photo == SCLERA, axis=2)
+    below_ring = np.zeros_like(white)
+    for eye in EYES:
+        below_ring[int(pts[eye.lower_skin, 1].max()) + 1:] = True
+    assert (white & below_ring).any()  # the drawing does reach past the first ring
+    closed = _closed_photo(GazeLayer(photo, pts), photo)
+    assert not np.any(np.all(np.abs(closed.astype(int) - SCLERA) <= 20, axis=2) & white)
 
 
 @pytest.mark.parametrize("skin_from", [None, 0.0501])
