@@ -60,6 +60,10 @@ class EyeTopology:
     # lids; it widens what a closed lid may cover: a drawn eye (a cartoon's) is often larger
     # than the mesh's, its white and rim reaching past the first ring.
     outer_ring: np.ndarray  # (8,)
+    # The lid patch's outer boundary, clockwise in the image: the crease ring from its
+    # image-left end, the outer ring end on the right, the second ring below from right to
+    # left, the outer ring end on the left.
+    outline: np.ndarray  # (17,)
 
     @property
     def lid_patch(self) -> np.ndarray:
@@ -81,7 +85,9 @@ RIGHT = EyeTopology(
     lower_skin=np.array([25, 110, 24, 23, 22, 26, 112]),
     ring_ends=(130, 226, 243, 244),
     iris=468,
-    outer_ring=np.array([35, 31, 228, 229, 230, 231, 232, 233]))
+    outer_ring=np.array([35, 31, 228, 229, 230, 231, 232, 233]),
+    outline=np.array([113, 225, 224, 223, 222, 221, 189, 244,
+                      233, 232, 231, 230, 229, 228, 31, 35, 226]))
 LEFT = EyeTopology(
     contour=lm.LEFT_EYE, corners=(362, 263),
     upper=np.array([398, 384, 385, 386, 387, 388, 466]),
@@ -91,8 +97,32 @@ LEFT = EyeTopology(
     lower_skin=np.array([341, 256, 252, 253, 254, 339, 255]),
     ring_ends=(463, 464, 359, 446),
     iris=473,
-    outer_ring=np.array([265, 261, 448, 449, 450, 451, 452, 453]))
+    outer_ring=np.array([265, 261, 448, 449, 450, 451, 452, 453]),
+    outline=np.array([413, 441, 442, 443, 444, 445, 342, 446,
+                      265, 261, 448, 449, 450, 451, 452, 453, 464]))
 EYES = (LEFT, RIGHT)  # index 0 = the subject's left eye, 1 = right, as in lid_closure
+
+
+def folded_over_eyes(points: np.ndarray) -> np.ndarray:
+    """Face-mesh points that lie over an eye's lid patch in the photo without belonging to
+    it. ``points`` : (>= 468, 2). Returns (468,) bool, all False on a frontal face.
+
+    On a strongly turned head the far side of the face folds over the far eye in 2D (s10,
+    the Girl with a Pearl Earring: the far temple and cheek, points 34, 127, 139 and 234,
+    lie on her far eye; s8: 127). Triangles from the lids to such points flip as the lids
+    close, undoing the flips holds the eye open, and the lid patch gets holes. Hidden in the
+    photo, nothing of these points is drawn, so they are left out of the triangulation (the
+    rig's and the redrawn patch's alike)."""
+    pts = np.asarray(points, np.float64)[:lm.N_MESH]
+    out = np.zeros(lm.N_MESH, bool)
+    for eye in EYES:
+        poly = pts[eye.outline].astype(np.float32)
+        lo, hi = poly.min(axis=0), poly.max(axis=0)
+        near = np.flatnonzero(np.all((pts >= lo) & (pts <= hi), axis=1))
+        for i in near[~np.isin(near, eye.lid_patch)]:
+            out[i] |= cv2.pointPolygonTest(poly, (float(pts[i, 0]), float(pts[i, 1])),
+                                           False) > 0
+    return out
 
 
 def eye_aspect_ratios(points: np.ndarray) -> np.ndarray:
@@ -643,12 +673,13 @@ class GazeLayer:
         if target_points.shape != (lm.N_LANDMARKS, 2):
             raise ValueError(f"`target_points` must be ({lm.N_LANDMARKS}, 2); got "
                              f"{target_points.shape}")
-        from scipy.spatial import Delaunay  # noqa: PLC0415 - only when building
+        from .rig import triangulate  # noqa: PLC0415 - rig -> eyes at run time
 
         self.params = params
         self.photo = photo
         pts = target_points.astype(np.float64)
-        self._delaunay = Delaunay(pts[:lm.N_MESH]).simplices
+        tri, index = triangulate(pts[:lm.N_MESH], folded_over_eyes(pts))
+        self._delaunay = index[tri.simplices]
         self.eyes = [self._model(photo, pts, topo) for topo in EYES]
 
     def _model(self, photo: np.ndarray, pts: np.ndarray, topo: EyeTopology) -> _EyeModel:

@@ -6,8 +6,9 @@ Built once from the target photo's landmarks and a clip pack:
 - Control points (rest positions in the photo): the 468 face-mesh points, the clip's
   peripheral points hallucinated through ``phi``, and fixed points on the image border.
 - Per-frame offsets by Eq. 1: ``p_i^t = p_0^t + A (p_i^s - p_0^s)``, A = phi's rotation+scale.
-- Triangulation (Delaunay on the photo's rest positions, so it is valid where we sample) and
-  per-pixel triangle vertices and barycentric weights.
+- Triangulation (Delaunay on the photo's rest positions, so it is valid where we sample;
+  without the far side of a turned face where it folds over an eye, ``eyes.folded_over_eyes``)
+  and per-pixel triangle vertices and barycentric weights.
 - Smoothing radius per pixel (0 inside the face, growing with distance outside) and the
   border hold.
 """
@@ -141,11 +142,23 @@ def select_peripheral(candidates: np.ndarray, taken: np.ndarray, face_points: np
     return np.array(keep, dtype=np.int64)
 
 
+def triangulate(points: np.ndarray, skip: np.ndarray | None = None
+                ) -> tuple[Delaunay, np.ndarray]:
+    """Delaunay triangulation of ``points`` (K, 2) without the ``skip`` (K,) bool ones.
+
+    Returns the Delaunay of the kept points and ``index`` (K',) int: kept vertex -> index
+    into ``points`` (``index[tri.simplices]`` are the triangles in ``points``' numbering)."""
+    index = np.arange(len(points)) if skip is None else np.flatnonzero(~np.asarray(skip))
+    return Delaunay(np.asarray(points, np.float64)[index]), index
+
+
 def pixel_barycentrics(tri: Delaunay, shape: tuple[int, int],
-                       scale: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+                       scale: tuple[float, float] = (1.0, 1.0),
+                       index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Triangle vertices and barycentric weights of every pixel centre (of the grid points
     of ``GridGeometry`` when ``scale`` is not 1). Points outside the hull (there are none
-    when the border points are included) get vertex 0 with weight 0."""
+    when the border points are included) get vertex 0 with weight 0. ``index`` maps the
+    triangulation's vertices to control points (``triangulate``)."""
     h, w = shape
     yy, xx = np.mgrid[0:h, 0:w]
     pix = np.stack([(xx.ravel() + 0.5) * scale[0] - 0.5, (yy.ravel() + 0.5) * scale[1] - 0.5],
@@ -159,8 +172,10 @@ def pixel_barycentrics(tri: Delaunay, shape: tuple[int, int],
     bary = np.clip(bary, 0.0, 1.0)
     bary /= np.maximum(bary.sum(axis=1, keepdims=True), 1e-12)
     bary[~inside] = 0.0
-    ids = tri.simplices[s].astype(np.int32)
-    return ids.reshape(h, w, 3), bary.astype(np.float32).reshape(h, w, 3)
+    ids = tri.simplices[s]
+    if index is not None:
+        ids = index[ids]
+    return ids.astype(np.int32).reshape(h, w, 3), bary.astype(np.float32).reshape(h, w, 3)
 
 
 def smoothing_levels(face_mask: np.ndarray, params: WarpParams) -> tuple[np.ndarray, np.ndarray]:
@@ -379,15 +394,16 @@ def _peripheral_weights(anchors: np.ndarray, own: np.ndarray, scale: float,
 
 
 def grid_geometry(tri: Delaunay, face_points: np.ndarray, shape: tuple[int, int],
-                  params: WarpParams) -> GridGeometry:
+                  params: WarpParams, index: np.ndarray | None = None) -> GridGeometry:
     """The coarse grid of the real-time warp: ``params.grid_cells`` cells along the longer
-    side (fewer for a small photo: never more points than pixels)."""
+    side (fewer for a small photo: never more points than pixels). ``tri`` and ``index``
+    as from ``triangulate``."""
     h, w = shape
     step = max(1.0, max(h, w) / params.grid_cells)
     gh = max(2, int(round(h / step)))
     gw = max(2, int(round(w / step)))
     scale = (w / gw, h / gh)
-    vertex_ids, weights = pixel_barycentrics(tri, (gh, gw), scale)
+    vertex_ids, weights = pixel_barycentrics(tri, (gh, gw), scale, index)
     mask = face_mask_from_points((face_points + 0.5) / np.asarray(scale, np.float32) - 0.5,
                                  (gh, gw))
     level, radii = smoothing_levels(mask, params)
@@ -442,9 +458,16 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
                 weights_k[j, cid - start] = 1.0
         bindings.append(ClipBinding(phi=phi, peripheral=weights_k))
     rest = np.concatenate([face_rest, anchors.astype(np.float32), border]).astype(np.float32)
-    tri = Delaunay(rest.astype(np.float64))
+    from .eyes import folded_over_eyes  # noqa: PLC0415 - eyes -> mouth -> rig
+
+    skip = np.zeros(len(rest), bool)
+    skip[:lm.N_MESH] = folded_over_eyes(target_points)
+    if skip.any():
+        log.debug("rig: face points %s lie over an eye (a turned head); not triangulated",
+                  np.flatnonzero(skip).tolist())
+    tri, index = triangulate(rest, skip)
     if dense:
-        vertex_ids, weights = pixel_barycentrics(tri, (h, w))
+        vertex_ids, weights = pixel_barycentrics(tri, (h, w), index=index)
         face_mask = face_mask_from_points(target_points, (h, w))
         level, radii = smoothing_levels(face_mask, params)
         hold = border_hold((h, w), params)
@@ -455,7 +478,7 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
         level, radii, hold = np.zeros((0, 0), np.float32), np.zeros(1, np.int32), np.zeros((0, 0), np.float32)
     log.debug("rig: %d face + %d peripheral + %d border points, %d triangles, %d clips",
               len(face_rest), len(ids), len(border), len(tri.simplices), len(packs))
-    triangles = tri.simplices.astype(np.int32)
+    triangles = index[tri.simplices].astype(np.int32)
     return Rig(photo=np.ascontiguousarray(photo), target_points=target_points.astype(np.float32),
                phi=phis[0], rest=rest, n_face=len(face_rest),
                triangles=triangles, vertex_ids=vertex_ids, weights=weights,
@@ -466,7 +489,7 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
                                movable=np.arange(len(rest)) < len(rest) - len(border),
                                openings=(lm.LIPS_INNER, lm.LEFT_EYE, lm.RIGHT_EYE)),
                bindings=bindings,
-               grid=grid_geometry(tri, target_points, (h, w), params) if grid else None)
+               grid=grid_geometry(tri, target_points, (h, w), params, index) if grid else None)
 
 
 def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = None, *,

@@ -457,3 +457,31 @@ def test_no_eye_pixel_ever_shows_outside_the_current_opening(photo_name, pack_ca
     print(f"{photo_name} x d3: frames with eye pixels outside the opening: {len(bad)} of "
           f"{pack.frame_count} {bad[:5]}")
     assert not bad
+
+
+@pytest.mark.parametrize("photo_name", ["s10", "s8", "s42"])
+def test_the_far_eye_of_a_turned_head_closes(photo_name):
+    """s10 (the Girl with a Pearl Earring) and s8 look over their shoulder: in 2D the far
+    side of the face folds over the far eye (its temple point 127 lies on her iris). Those
+    points stay out of the triangulation (``folded_over_eyes``; none on the frontal s42), so
+    no triangle from the lids to them flips as the lids close and the Unfolder does not hold
+    the far eye open: at the built-in blink's most closed frame both openings are closed."""
+    from reactive.clippack import load_pack
+    from reactive.eyes import folded_over_eyes
+    from reactive.mouth import polygon_area
+    from reactive.params import EyeParams
+
+    pack = load_pack(Path(__file__).resolve().parents[1] / "assets" / "clips" / "blink.npz")
+    closed = int(np.argmin(eye_aspect_ratios(pack.landmarks).mean(axis=1)))
+    photo = load_photo(shared_path("portraits", f"{photo_name}.jpg"))
+    points = find_target_face(photo)
+    folded = np.flatnonzero(folded_over_eyes(points))
+    rig = build_rig(photo, points, pack)
+    rig.bindings[0].closure = lid_closure(pack.landmarks, pack.neutral_index)
+    now = rig.rest + frame_offsets(rig, pack, closed)            # the Unfolder included
+    left_open = [polygon_area(now[e.contour].astype(np.float64))
+                 / polygon_area(rig.rest[e.contour].astype(np.float64)) for e in EYES]
+    print(f"{photo_name}: points folded over an eye {folded.tolist()}; at the blink's frame "
+          f"{closed} the openings keep {np.round(left_open, 3).tolist()} of their area")
+    assert (len(folded) > 0) == (photo_name != "s42")
+    assert max(left_open) < EyeParams().closed_area_frac

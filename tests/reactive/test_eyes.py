@@ -398,6 +398,34 @@ def test_lid_patch_surrounds_the_lids(eye_scene):
         assert not outline & set(topo.contour)
 
 
+def test_points_folded_over_an_eye_stay_out_of_the_lid_patch():
+    """A turned head folds the far side of the face over the far eye in 2D: a mesh point
+    that is not the eye's lies inside its lid patch. It is found, and left out of the
+    triangulation, so the patch is whole (outline through the rings, no hole) and no
+    triangle reaches it."""
+    from collections import Counter
+
+    from reactive.eyes import folded_over_eyes
+
+    pts = synthetic_face()
+    assert not folded_over_eyes(pts).any()
+    used = set(np.concatenate([np.r_[e.lid_patch, e.iris:e.iris + 5] for e in EYES]))
+    stray = next(i for i in range(lm.N_MESH) if i not in used)
+    pts[stray] = pts[RIGHT.iris] + (4.0, -3.0)   # on the iris, as s10's point 127
+    folded = folded_over_eyes(pts)
+    assert np.flatnonzero(folded).tolist() == [stray]
+    layer = GazeLayer(synthetic_photo(pts), pts)
+    model = next(m for m in layer.eyes if m.topo is RIGHT)
+    tris = model.patch_ids[model.patch_tris]
+    assert not (tris == stray).any()
+    edges = Counter(tuple(sorted(e)) for t in tris.tolist()
+                    for e in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])))
+    outline = {v for e, n in edges.items() if n == 1 for v in e}
+    assert outline <= set(RIGHT.outline) | set(RIGHT.upper_skin) | set(RIGHT.lower_skin) \
+        | set(RIGHT.ring_ends)
+    assert not outline & set(RIGHT.contour)
+
+
 def test_layer_with_zero_gaze_at_rest_leaves_the_frame_unchanged(eye_scene):
     pts, photo, layer = eye_scene
     frame = photo.copy()
