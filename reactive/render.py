@@ -36,43 +36,60 @@ class RenderOptions:
     stages: tuple[str, ...] = STAGES
 
 
+class StageSynthesis:
+    """The chosen stages for one rig and clip, and one synthesized frame at a time.
+
+    ``stages`` as in STAGES; "hidden" needs a pack with mouth crops (version 2), "details"
+    one with ratio images (version 3); older packs skip them. ``frame(i)`` returns a reused
+    array: copy to keep. Several syntheses may share a rig (the stage strip): each sets the
+    rig's lid closure for its own frames."""
+
+    def __init__(self, rig: Rig, pack: ClipPack, stages: tuple[str, ...] = STAGES, *,
+                 smooth: bool = True, warper: Warper | None = None):
+        from . import landmarks as lm
+
+        self.rig, self.pack = rig, pack
+        self.warper = warper if warper is not None else Warper(rig, smooth=smooth)
+        self.mouth = self.details = self.eyes = self.gaze = self.closure = None
+        if "hidden" in stages and pack.mouth is not None:
+            from .mouth import MouthLayer
+
+            self.mouth = MouthLayer(rig, pack)
+        if "details" in stages and pack.ratio is not None:
+            from .details import DetailLayer
+
+            self.details = DetailLayer(rig, pack)
+        if "eyes" in stages:
+            from .eyes import GazeLayer, clip_gaze, lid_closure
+
+            self.closure = lid_closure(pack.landmarks, pack.neutral_index)
+            self.eyes = GazeLayer(rig.photo, rig.target_points)
+            self.gaze = clip_gaze(pack.landmarks, pack.neutral_index)
+        self.offsets = np.zeros((len(rig.rest), 2), np.float32)
+        self.points = np.zeros((lm.N_MESH, 2), np.float32)
+
+    def frame(self, i: int) -> np.ndarray:
+        """Clip frame ``i`` on the photo: (H, W, 3) uint8, reused."""
+        rig, offsets = self.rig, self.offsets
+        rig.bindings[0].closure = self.closure  # the eyes close the lids inside Eq. 1
+        frame_offsets(rig, self.pack, i, offsets)
+        shaded = self.details.shade(i) if self.details is not None else None
+        frame = self.warper(offsets, shaded)
+        if self.mouth is not None:
+            self.mouth.apply(frame, i, offsets)
+        if self.eyes is not None:
+            np.add(rig.rest[:len(self.points)], offsets[:len(self.points)], out=self.points)
+            self.eyes.apply(frame, self.points, self.gaze[i], source=shaded)
+        return frame
+
+
 def iter_frames(rig: Rig, pack: ClipPack, *, smooth: bool = True,
                 stages: tuple[str, ...] = STAGES) -> Iterator[np.ndarray]:
-    """Yield the synthesized photo for each clip frame. The yielded array is reused: copy to
-    keep. ``stages`` as in STAGES; "hidden" needs a pack with mouth crops (version 2),
-    "details" one with ratio images (version 3); older packs skip them."""
-    warper = Warper(rig, smooth=smooth)
-    mouth = details = None
-    if "hidden" in stages and pack.mouth is not None:
-        from .mouth import MouthLayer
-
-        mouth = MouthLayer(rig, pack)
-    if "details" in stages and pack.ratio is not None:
-        from .details import DetailLayer
-
-        details = DetailLayer(rig, pack)
-    eyes = gaze = None
-    if "eyes" in stages:
-        from . import landmarks as lm
-        from .eyes import GazeLayer, clip_gaze, lid_closure
-
-        rig.bindings[0].closure = lid_closure(pack.landmarks, pack.neutral_index)
-        eyes = GazeLayer(rig.photo, rig.target_points)
-        gaze = clip_gaze(pack.landmarks, pack.neutral_index)
-        points = np.zeros((lm.N_MESH, 2), np.float32)
-    else:
-        rig.bindings[0].closure = None
-    offsets = np.zeros((len(rig.rest), 2), np.float32)
+    """Yield the synthesized photo for each clip frame (``StageSynthesis``). The yielded
+    array is reused: copy to keep."""
+    synthesis = StageSynthesis(rig, pack, stages, smooth=smooth)
     for i in range(pack.frame_count):
-        frame_offsets(rig, pack, i, offsets)
-        shaded = details.shade(i) if details is not None else None
-        frame = warper(offsets, shaded)
-        if mouth is not None:
-            mouth.apply(frame, i, offsets)
-        if eyes is not None:
-            np.add(rig.rest[:len(points)], offsets[:len(points)], out=points)
-            eyes.apply(frame, points, gaze[i], source=shaded)
-        yield frame
+        yield synthesis.frame(i)
 
 
 def side_by_side(driving: np.ndarray, result: np.ndarray, out: np.ndarray | None = None
@@ -148,18 +165,20 @@ def stage_strip(rig: Rig, pack: ClipPack, frames: list[int], *,
     """The paper's Fig. 6 as an image: per chosen frame a row of [driving], input, coarse,
     + hidden, + details, + eyes (ours: lids closed to the driver's closure, the eyes
     repainted with its gaze), each cropped to the face. (H, W, 3) uint8 RGB."""
-    from . import landmarks as lm
-    from .details import DetailLayer
-    from .eyes import GazeLayer, clip_gaze, lid_closure
-    from .mouth import MouthLayer
-
     for i in frames:
         if not 0 <= i < pack.frame_count:
             raise ValueError(f"strip frame {i} is outside the clip's frames "
                              f"0-{pack.frame_count - 1}")
     warper = Warper(rig)
-    mouth = MouthLayer(rig, pack) if pack.mouth is not None else None
-    details = DetailLayer(rig, pack) if pack.ratio is not None else None
+    # Each column one more stage; a stage the pack has no data for gets no column.
+    columns = [("coarse", ("coarse",))]
+    if pack.mouth is not None:
+        columns.append(("+hidden", ("coarse", "hidden")))
+    if pack.ratio is not None:
+        columns.append(("+details", ("coarse", "hidden", "details")))
+    columns.append(("+eyes", STAGES))
+    columns = [(label, StageSynthesis(rig, pack, stages, warper=warper))
+               for label, stages in columns]
 
     def face_box(points, shape):
         lo, hi = points.min(axis=0), points.max(axis=0)
@@ -181,39 +200,15 @@ def stage_strip(rig: Rig, pack: ClipPack, frames: list[int], *,
         canvas[y:y + t.shape[0], x:x + t.shape[1]] = t
         return _label(canvas, text)
 
-    eyes = GazeLayer(rig.photo, rig.target_points)
-    closure = lid_closure(pack.landmarks, pack.neutral_index)
-    gaze = clip_gaze(pack.landmarks, pack.neutral_index)
-    binding = rig.bindings[0]
-    saved_closure = binding.closure
+    saved_closure = rig.bindings[0].closure
     rows = []
-    offsets = np.zeros((len(rig.rest), 2), np.float32)
     for i in frames:
-        binding.closure = None  # the paper's stages: Eq. 1 lids only
         row = []
         if driving is not None and i < len(driving):
             row.append(tile(driving[i], f"driving #{i}",
                             face_box(pack.landmarks[i], driving[i].shape)))
         row.append(tile(rig.photo, "input"))
-        frame_offsets(rig, pack, i, offsets)
-        coarse = warper(offsets).copy()
-        row.append(tile(coarse, "coarse"))
-        if mouth is not None:
-            mouth.apply(coarse, i, offsets)
-            row.append(tile(coarse, "+hidden"))
-        if details is not None:
-            full = warper(offsets, details.shade(i)).copy()
-            if mouth is not None:
-                mouth.apply(full, i, offsets)
-            row.append(tile(full, "+details"))
-        binding.closure = closure
-        frame_offsets(rig, pack, i, offsets)
-        shaded = details.shade(i) if details is not None else None
-        full = warper(offsets, shaded).copy()
-        if mouth is not None:
-            mouth.apply(full, i, offsets)
-        eyes.apply(full, rig.rest[:lm.N_MESH] + offsets[:lm.N_MESH], gaze[i], source=shaded)
-        row.append(tile(full, "+eyes"))
+        row.extend(tile(synthesis.frame(i), label) for label, synthesis in columns)
         rows.append(np.hstack(row))
-    binding.closure = saved_closure
+    rig.bindings[0].closure = saved_closure
     return np.vstack(rows)
