@@ -398,6 +398,18 @@ def test_lid_patch_surrounds_the_lids(eye_scene):
         assert not outline & set(topo.contour)
 
 
+def test_eye_outline_is_the_patch_boundary_rings():
+    """Each eye's ``outline`` (written out by hand) is the crease ring, the two outer ring
+    ends and the second ring below, each point once, and runs clockwise around the eye on
+    the synthetic face (positive area in image coordinates, y down)."""
+    pts = synthetic_face()
+    for eye in EYES:
+        expected = set(eye.crease) | {eye.ring_ends[1], eye.ring_ends[3]} | set(eye.outer_ring)
+        assert sorted(eye.outline.tolist()) == sorted(expected)
+        x, y = pts[eye.outline, 0].astype(np.float64), pts[eye.outline, 1].astype(np.float64)
+        assert 0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) > 0
+
+
 def test_points_folded_over_an_eye_stay_out_of_the_lid_patch():
     """A turned head folds the far side of the face over the far eye in 2D: a mesh point
     that is not the eye's lies inside its lid patch. It is found, and left out of the
