@@ -125,32 +125,32 @@ def test_several_faces_animate_the_largest_with_a_warning(caplog):
     assert points[:, 0].max() < 512                      # the big face, on the left
 
 
-def test_turned_head_warns(caplog):
-    photo = load_photo(shared_path("portraits", "s10.jpg"))
+def target_warnings(image, source: str, caplog) -> list[str]:
+    """What ``find_target_face`` warns about ``image`` (named ``source``)."""
+    caplog.clear()
     with caplog.at_level("WARNING", logger="reactive.target"):
-        find_target_face(photo, source="s10.jpg")
-    assert any("s10.jpg: the head is turned" in r.getMessage() for r in caplog.records)
+        find_target_face(image, source=source)
+    return [r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.parametrize("name, warning", [
+    ("s10", "the head is turned"),
+    ("s1", "the face is smiling"),   # closed lips, but not neutral
+])
+def test_unusual_photo_warns(name, warning, caplog):
+    photo = load_photo(shared_path("portraits", f"{name}.jpg"))
+    messages = target_warnings(photo, f"{name}.jpg", caplog)
+    assert any(f"{name}.jpg: {warning}" in m for m in messages)
 
 
 def test_frontal_neutral_photo_does_not_warn(caplog):
     photo = load_photo(shared_path("portraits", "s42.jpg"))
-    with caplog.at_level("WARNING", logger="reactive.target"):
-        find_target_face(photo, source="s42.jpg")
-    assert not caplog.records
+    assert not target_warnings(photo, "s42.jpg", caplog)
 
 
 def test_open_mouth_photo_warns(caplog):
     # No portrait in ../shared/data has an open mouth; d3's frame 316 (surprise) has.
     with VideoReader(shared_path("driving", "d3.mp4")) as reader:
         frame = reader.read_all()[316]
-    with caplog.at_level("WARNING", logger="reactive.target"):
-        find_target_face(frame, source="d3#316")
-    assert any("d3#316: the mouth is open" in r.getMessage() for r in caplog.records)
-
-
-def test_smiling_photo_warns(caplog):
-    # s1 smiles with closed lips: not neutral, though the mouth is shut.
-    photo = load_photo(shared_path("portraits", "s1.jpg"))
-    with caplog.at_level("WARNING", logger="reactive.target"):
-        find_target_face(photo, source="s1.jpg")
-    assert any("s1.jpg: the face is smiling" in r.getMessage() for r in caplog.records)
+    messages = target_warnings(frame, "d3#316", caplog)
+    assert any("d3#316: the mouth is open" in m for m in messages)
