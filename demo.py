@@ -1,7 +1,7 @@
 """python demo.py [PHOTO] [--clips DIR] [--kiosk] [--headless --duration S --record OUT.mp4]
 
 The reactive portrait: the photo idles and reacts to keys, clicks and sounds. A thin
-wrapper around ``reactive.app`` (``python demo.py --help`` lists everything).
+wrapper around ``reactive.live.app`` (``python demo.py --help`` lists everything).
 """
 
 from __future__ import annotations
@@ -9,6 +9,6 @@ from __future__ import annotations
 import sys
 
 if __name__ == "__main__":
-    from reactive.app import main
+    from reactive.live.app import main
 
     sys.exit(main())

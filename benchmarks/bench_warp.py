@@ -1,10 +1,10 @@
 """Per-frame warp time against one ``cv2.remap`` of the same frame size.
 
 Measures the real path a render takes per frame: a Rig built from a real photo and clip pack
-(``reactive.rig.build_rig``), then ``Warper.__call__`` (offsets -> field -> smoothed ->
-inverse-sampled frame) on the clip's real per-frame offsets (``reactive.rig.frame_offsets``),
+(``reactive.core.rig.build_rig``), then ``Warper.__call__`` (offsets -> field -> smoothed ->
+inverse-sampled frame) on the clip's real per-frame offsets (``reactive.core.motion.frame_offsets``),
 cycling over the clip's frames. Also times each stage (``interpolate_offsets``, ``smooth_field``,
-``inverse_sample`` from ``reactive.warp``, called by the Warper on its own buffers), the whole
+``inverse_sample`` from ``reactive.core.kernels.warp``, called by the Warper on its own buffers), the whole
 per-frame synthesis with every stage on (offsets, details shading, warp, mouth interior), and a
 bilinear ``cv2.remap`` with float32 maps as the baseline.
 
@@ -41,15 +41,15 @@ STAGES = ("interpolate_offsets", "smooth_field", "inverse_sample")
 
 @contextlib.contextmanager
 def timed_stages(seconds: dict[str, list[float]]):
-    """Wrap the reactive.warp stage functions used by ``reactive.rig`` with a timer."""
-    from reactive import rig as rig_module
-    from reactive import warp as warp_module
+    """Wrap the warp kernels used by ``reactive.core.warper`` with a timer."""
+    from reactive.core import warper as rig_module
+    from reactive.core.kernels import warp as warp_module
 
     originals = {}
     for name in STAGES:
         func = getattr(warp_module, name)
         if getattr(rig_module, name) is not func:
-            raise RuntimeError(f"reactive.rig.{name} is not reactive.warp.{name}; "
+            raise RuntimeError(f"reactive.core.warper.{name} is not the kernel {name}; "
                                "update the benchmark")
 
         def timed(*args, _func=func, _out=seconds[name], **kwargs):
@@ -69,9 +69,9 @@ def timed_stages(seconds: dict[str, list[float]]):
 
 def cached_pack(video: Path):
     """Clip pack of ``video``, precomputed once and kept in the temp folder."""
-    from precompute.cli import precompute_video
-    from reactive.clippack import load_pack, save_pack
+    from precompute.video import precompute_video
     from reactive.errors import InputError
+    from reactive.io.clippack import load_pack, save_pack
 
     st = video.stat()
     key = hashlib.sha1(f"{video.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()
@@ -98,8 +98,10 @@ def stats_ms(seconds: list[float]) -> tuple[float, float]:
 
 
 def bench_size(photo_full: np.ndarray, pack, size: int, n_frames: int) -> dict:
-    from reactive.rig import Warper, build_rig, frame_offsets
-    from reactive.target import find_target_face
+    from reactive.core.motion import frame_offsets
+    from reactive.core.rig import build_rig
+    from reactive.core.warper import Warper
+    from reactive.io.target import find_target_face
 
     photo = cv2.resize(photo_full, (size, size), interpolation=cv2.INTER_CUBIC)
     points = find_target_face(photo, source=f"s42@{size}")
@@ -119,7 +121,7 @@ def bench_size(photo_full: np.ndarray, pack, size: int, n_frames: int) -> dict:
         warper(offsets[i])
         warp_s.append(time.perf_counter() - t)
 
-    # The same three stages, timed one by one: the real reactive.warp functions, wrapped with
+    # The same three stages, timed one by one: the real reactive.core.kernels.warp functions, wrapped with
     # a timer where the Warper looks them up, so they run on the Warper's own buffers with
     # exactly the arguments it passes (the breakdown cannot drift from the real path).
     stage_s = {name: [] for name in STAGES}
@@ -147,29 +149,33 @@ def bench_size(photo_full: np.ndarray, pack, size: int, n_frames: int) -> dict:
         if len(times) != len(order):
             raise RuntimeError(f"{name} ran {len(times)} times for {len(order)} frames")
 
-    # The whole per-frame synthesis of an offline render with every stage on, as
-    # reactive.render.iter_frames runs it: offsets (Eq. 1, caps, unfolding), the photo
-    # shaded by the ratio image (details), the warp, the mouth interior (hidden).
-    from reactive.details import DetailLayer
-    from reactive.mouth import MouthLayer
+    # The whole per-frame synthesis of an offline render with the paper's stages on, as
+    # reactive.tools.render.iter_frames runs it (FrameSynthesis): offsets (Eq. 1, caps,
+    # unfolding), the photo shaded by the ratio image (details), the warp, the mouth
+    # interior (hidden). Each part is timed by wrapping the synthesis's own component.
+    from reactive.core.synthesis import FrameSynthesis, Layer
 
-    details, mouth = DetailLayer(rig, pack), MouthLayer(rig, pack)
-    buf = np.zeros((len(rig.rest), 2), np.float32)
+    synthesis = FrameSynthesis(rig, [pack], stages=("coarse", "hidden", "details"),
+                               warper=warper)
     parts = {"frame_offsets": [], "details.shade": [], "warp": [], "mouth.apply": []}
+
+    def timed(func, out):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            result = func(*args, **kwargs)
+            out.append(time.perf_counter() - t)
+            return result
+        return wrapper
+
+    synthesis.row = timed(synthesis.row, parts["frame_offsets"])
+    synthesis.details.shade = timed(synthesis.details.shade, parts["details.shade"])
+    synthesis.warper = timed(synthesis.warper, parts["warp"])
+    synthesis.mouths[0].apply = timed(synthesis.mouths[0].apply, parts["mouth.apply"])
     full_s = []
     for i in order:
         t0 = time.perf_counter()
-        frame_offsets(rig, pack, i, buf)
-        t1 = time.perf_counter()
-        shaded = details.shade(i)
-        t2 = time.perf_counter()
-        frame = warper(buf, shaded)
-        t3 = time.perf_counter()
-        mouth.apply(frame, i, buf)
-        t4 = time.perf_counter()
-        for name, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-            parts[name].append(dt)
-        full_s.append(t4 - t0)
+        synthesis.render([Layer(0, float(i), 1.0)])
+        full_s.append(time.perf_counter() - t0)
     return {"size": size, "build_s": build_s, "control_points": len(rig.rest),
             "warp": stats_ms(warp_s), "remap": stats_ms(remap_s),
             "stages": {k: stats_ms(v) for k, v in stage_s.items()},
@@ -200,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
               f"(expected ../shared/data beside the project)", file=sys.stderr)
         return 2
 
-    from reactive.cli import quiet_native_logs
-    from reactive.photo import load_photo
+    from reactive.errors import quiet_native_logs
+    from reactive.io.photo import load_photo
 
     quiet_native_logs()
     pack = cached_pack(args.driving)

@@ -34,8 +34,9 @@ def rss_mb() -> float:
 
 
 def main() -> int:
-    from reactive.app import SAMPLE_PORTRAIT, build_player
-    from reactive.triggers import KEY_NAMES, Event
+    from reactive.io.assets import SAMPLE_PORTRAIT
+    from reactive.live.build import build_player
+    from reactive.live.triggers import KEY_NAMES, Event
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=10.0)

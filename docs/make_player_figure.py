@@ -11,7 +11,7 @@ It runs exactly what a user runs::
 
 with one key press per emotion (keys 1-9 play the emotions in name order), 3.5 s apart, then
 the pointer at the picture's left edge, and takes from the recording the frame where each
-emotion's clip is at its most expressive frame (``reactive.player.peak_frame``), plus an idle
+emotion's clip is at its most expressive frame (``reactive.core.clip.peak_frame``), plus an idle
 frame first and the eyes following the pointer last. Only the bundled public-domain
 portrait and the built-in procedural clips are used; nothing from ``../shared``.
 """
@@ -31,9 +31,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reactive.clips import load_clips  # noqa: E402
-from reactive.player import peak_frame  # noqa: E402
-from reactive.profile import Profile, TriggerMap  # noqa: E402
+from reactive.core.clip import peak_frame  # noqa: E402
+from reactive.live.clips import load_clips  # noqa: E402
+from reactive.live.profile import Profile, TriggerMap  # noqa: E402
 
 OUT = ROOT / "docs" / "player_figure.png"
 FPS = 30.0

@@ -12,7 +12,7 @@ How the figure is made
    ``skimage.data.astronaut()``. scikit-image is *not* a project dependency; install it into the
    venv first (``.venv/bin/pip install scikit-image``). Without it the script exits with code 2.
 2. A driving video is synthesized from the astronaut photo itself (there is no real driving
-   clip): MediaPipe landmarks (``reactive.landmarks.detect_faces``) locate the mouth corners,
+   clip): MediaPipe landmarks (``reactive.io.tracker.detect_faces``) locate the mouth corners,
    lips and brows; each frame warps the photo with a smooth displacement field (Gaussian bumps:
    mouth corners pulled out and up, cheeks raised, lower lip lowered, brows raised) and a small
    head tilt about the face centre that fades out away from the head. An ease-in/ease-out
@@ -54,8 +54,8 @@ except ImportError:
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reactive.landmarks import LEFT_BROW, RIGHT_BROW, detect_faces  # noqa: E402
-from reactive.video import VideoWriter  # noqa: E402
+from reactive.core.landmarks import LEFT_BROW, RIGHT_BROW, detect_faces  # noqa: E402
+from reactive.io.video import VideoWriter  # noqa: E402
 
 OUT = ROOT / "docs" / "readme_figure.png"
 

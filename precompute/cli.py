@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
-from reactive.clippack import ClipPack, save_pack
-from reactive.errors import InputError
-from reactive.progress import Progress
-from reactive.video import VideoReader
-
-from .track import track_clip
+from precompute.synth import CLIPS, DEFAULT_SEED, write_clips
+from precompute.video import precompute_video
+from reactive.errors import InputError, quiet_native_logs, run_guarded
+from reactive.io.assets import BUILTIN_CLIPS_DIR
+from reactive.io.clippack import save_pack
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +28,6 @@ def parse_neutral(text: str) -> int | str:
     if value < 0:
         raise argparse.ArgumentTypeError(f"frame number must be >= 0, got {value}")
     return value
-
-
-def precompute_video(video: str | Path, *, neutral: int | str = "auto", tag: str = "",
-                     show_progress: bool = True) -> ClipPack:
-    """Track a driving video file into a clip pack (not written)."""
-    video = Path(video)
-    with VideoReader(video) as reader:
-        bar = Progress(f"tracking {video.name}", reader.frame_count, enabled=show_progress)
-        pack = track_clip(reader, fps=reader.fps, neutral=neutral, tag=tag or video.stem,
-                          source=video.name, progress=bar.update)
-        elapsed = bar.close()
-    log.info("%s: %d frames tracked in %.1f s (%.0f fps)", video.name, pack.frame_count,
-             elapsed, pack.frame_count / max(elapsed, 1e-9))
-    return pack
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,11 +53,9 @@ def run(args: argparse.Namespace) -> int:
 
 def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of the ``synth`` command (for ``python -m precompute synth`` and aliases)."""
-    from .synth import CLIPS, DEFAULT_SEED, PROJECT_CLIPS
-
     parser.add_argument("clips", nargs="*", metavar="CLIP",
                         help=f"clips to make (default: all): {', '.join(CLIPS)}")
-    parser.add_argument("-o", "--output", default=str(PROJECT_CLIPS), metavar="DIR",
+    parser.add_argument("-o", "--output", default=str(BUILTIN_CLIPS_DIR), metavar="DIR",
                         help="folder for the packs, created if missing (default: the "
                              "project's assets/clips)")
     parser.add_argument("--no-teeth", action="store_true",
@@ -83,9 +67,7 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    """Write the built-in procedural clip packs (``synth.py``) into ``args.output``."""
-    from .synth import CLIPS, write_clips
-
+    """Write the built-in procedural clip packs (``synth``) into ``args.output``."""
     unknown = [c for c in args.clips if c not in CLIPS]
     if unknown:
         raise InputError(f"unknown clip {unknown[0]!r}; choose from {', '.join(CLIPS)}")
@@ -105,10 +87,6 @@ def _is_synth(argv: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import sys
-
-    from reactive.cli import quiet_native_logs, run_guarded
-
     quiet_native_logs()
     argv = list(sys.argv[1:] if argv is None else argv)
     if _is_synth(argv):

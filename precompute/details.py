@@ -24,32 +24,22 @@ Stored cropped to the face, at half resolution, as log2(R) quantized to 1/128 in
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
-from numba import njit, prange
 from scipy.ndimage import gaussian_filter1d
 
-from reactive import landmarks as lm
-from reactive.clippack import ClipPack
-from reactive.params import DetailParams
-from reactive.similarity import apply_similarity, fit_similarity
+from reactive.core import landmarks as lm
+from reactive.core.clip import ClipPack, peak_frame
+from reactive.core.details import encode_ratio
+from reactive.core.kernels.patches import patch_search
+from reactive.core.motion import frame_offsets
+from reactive.core.rig import build_rig
+from reactive.core.warper import Warper
+from reactive.params import DetailParams, WarpParams
 
 log = logging.getLogger(__name__)
-
-LOG_STEPS = 128.0  # quantization: q = 128 + 128 log2(R), R in [0.5, 2)
-
-
-def encode_ratio(r: np.ndarray) -> np.ndarray:
-    """Ratio (any shape, float) -> uint8 code, log2 scale, 1/128 steps, R in [0.5, 2)."""
-    return np.clip(np.round(128.0 + LOG_STEPS * np.log2(np.maximum(r, 1e-6))), 0, 255
-                   ).astype(np.uint8)
-
-
-def decode_table() -> np.ndarray:
-    """(256,) float32: code -> R."""
-    return (2.0 ** ((np.arange(256, dtype=np.float64) - 128.0) / LOG_STEPS)).astype(np.float32)
 
 
 @dataclass
@@ -101,50 +91,6 @@ def face_region(neutral: np.ndarray, points: np.ndarray) -> np.ndarray:
     return (refined & candidate) | inside.astype(bool)
 
 
-@njit(cache=True, parallel=True)
-def _patch_distances(expressive, neutral, pts, window, cos_t, sin_t, out):
-    """For each point: min over window positions and rotations of the max |RGB difference|
-    between the 3x3 patch of ``expressive`` at the point and the rotated 3x3 patch of
-    ``neutral`` at the position."""
-    h, w = neutral.shape[0], neutral.shape[1]
-    half = window // 2
-    for k in prange(pts.shape[0]):
-        px, py = pts[k, 0], pts[k, 1]
-        best = 1e9
-        for cy in range(py - half, py + half):
-            for cx in range(px - half, px + half):
-                if cx < 2 or cy < 2 or cx >= w - 2 or cy >= h - 2:
-                    continue
-                for a in range(cos_t.shape[0]):
-                    worst = 0.0
-                    for dy in range(-1, 2):
-                        for dx in range(-1, 2):
-                            ex = px + dx
-                            ey = py + dy
-                            if ex < 0 or ey < 0 or ex >= w or ey >= h:
-                                continue
-                            # Rotated offset in the neutral frame, bilinear.
-                            sx = cx + cos_t[a] * dx - sin_t[a] * dy
-                            sy = cy + sin_t[a] * dx + cos_t[a] * dy
-                            x0 = int(sx)
-                            y0 = int(sy)
-                            fx = sx - x0
-                            fy = sy - y0
-                            for c in range(3):
-                                v = (neutral[y0, x0, c] * (1 - fx) * (1 - fy)
-                                     + neutral[y0, x0 + 1, c] * fx * (1 - fy)
-                                     + neutral[y0 + 1, x0, c] * (1 - fx) * fy
-                                     + neutral[y0 + 1, x0 + 1, c] * fx * fy)
-                                d = abs(expressive[ey, ex, c] - v)
-                                if d > worst:
-                                    worst = d
-                                    if worst >= best:
-                                        break
-                    if worst < best:
-                        best = worst
-        out[k] = best
-
-
 def patch_distances(expressive: np.ndarray, neutral: np.ndarray, points: np.ndarray,
                     params: DetailParams) -> np.ndarray:
     """Sec. 6 patch search. ``expressive``, ``neutral``: (H, W, 3) aligned RGB; ``points``:
@@ -153,7 +99,7 @@ def patch_distances(expressive: np.ndarray, neutral: np.ndarray, points: np.ndar
                                     params.patch_max_rotation_deg,
                                     params.patch_rotation_steps))
     out = np.empty(len(points), np.float64)
-    _patch_distances(expressive.astype(np.float32), neutral.astype(np.float32),
+    patch_search(expressive.astype(np.float32), neutral.astype(np.float32),
                      np.ascontiguousarray(points, dtype=np.int64), params.patch_window_px,
                      np.cos(angles), np.sin(angles), out)
     return out
@@ -197,15 +143,6 @@ def openings_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.dilate(mask, disk).astype(bool)
 
 
-def most_expressive(points: np.ndarray, neutral_index: int) -> int:
-    """Frame with the largest mean landmark distance from s* after a best similarity fit."""
-    s0 = points[neutral_index].astype(np.float64)
-    dist = [np.linalg.norm(apply_similarity(fit_similarity(p[lm.PHI_POINTS], s0[lm.PHI_POINTS]),
-                                            p.astype(np.float64)) - s0, axis=1).mean()
-            for p in points]
-    return int(np.argmax(dist))
-
-
 def temporal_filter(ratio: np.ndarray, frames: int) -> np.ndarray:
     """Gaussian over time (axis 0), ``frames`` taps wide (sigma = frames / 6)."""
     if frames <= 1 or ratio.shape[0] < 2:
@@ -219,8 +156,6 @@ def ratio_images(frames: list[np.ndarray], pack: ClipPack,
                  params: DetailParams = DetailParams()) -> RatioImages:
     """The clip's ratio images, aligned to its neutral frame. ``frames``: the clip's RGB
     frames (H, W, 3) uint8, as tracked into ``pack``."""
-    from reactive.rig import Warper, build_rig, frame_offsets
-
     n0 = pack.neutral_index
     neutral = frames[n0]
     h, w = neutral.shape[:2]
@@ -236,11 +171,8 @@ def ratio_images(frames: list[np.ndarray], pack: ClipPack,
     # the identity and frame_offsets are s_i - s*. Alignment must follow the landmarks
     # exactly, so none of the player's safeguards (caps near the frame's edge, the border
     # hold, unfolding) apply: they would misalign and paint hair or background onto skin.
-    from reactive.params import WarpParams
-
-    rig = build_rig(neutral, points, pack, params=WarpParams(
-        max_squeeze=0.0, border_hold_frac=0.0, border_fade_frac=0.0))
-    rig.unfold = None
+    rig = replace(build_rig(neutral, points, pack, params=WarpParams(
+        max_squeeze=0.0, border_hold_frac=0.0, border_fade_frac=0.0)), unfold=None)
     warper = Warper(rig, smooth=False)
     grid_y, grid_x = np.mgrid[0:h, 0:w].astype(np.float32)
     sigma = params.luminance_sigma_px
@@ -251,7 +183,7 @@ def ratio_images(frames: list[np.ndarray], pack: ClipPack,
 
     base = lum(neutral)[box]
     offsets = np.zeros((len(rig.rest), 2), np.float32)
-    ref = most_expressive(pack.landmarks, n0)
+    ref = peak_frame(pack)
     crop_h, crop_w = y1 - y0, x1 - x0
     out_h = max(1, int(round(crop_h * params.storage_scale)))
     out_w = max(1, int(round(crop_w * params.storage_scale)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from reactive import landmarks as lm
+from reactive.core import landmarks as lm
 
 CROP_SIZE = (64, 96)  # (height, width) px; a mouth is about twice as wide as it opens
 # The crop spans this many mouth widths, so the lips and some skin around them fit.
@@ -26,7 +26,8 @@ def mouth_crop(frame: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nd
     h_c, w_c = CROP_SIZE
     lips = points[lm.LIPS_OUTER]
     centre = lips.mean(axis=0)
-    width = max(float(np.linalg.norm(points[61] - points[291])), 4.0)
+    left, right = lm.MOUTH_CORNERS
+    width = max(float(np.linalg.norm(points[left] - points[right])), 4.0)
     scale = w_c / (CROP_SPAN * width)
     affine = np.array([[scale, 0.0, w_c / 2 - scale * centre[0]],
                        [0.0, scale, h_c / 2 - scale * centre[1]]], np.float32)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reactive import landmarks as lm
-from reactive.similarity import apply_similarity, fit_similarity
+from reactive.core import landmarks as lm
+from reactive.core.similarity import apply_similarity, fit_similarity
 
 
 def expression_scores(points: np.ndarray) -> np.ndarray:

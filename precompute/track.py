@@ -19,14 +19,15 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from reactive import landmarks as lm
-from reactive.clippack import ClipPack
+from precompute.details import ratio_images
+from precompute.mouth import CROP_SIZE, mouth_crop
+from precompute.neutral import choose_neutral
+from reactive.core import landmarks as lm
+from reactive.core.clip import ClipPack
+from reactive.core.similarity import fit_similarity
 from reactive.errors import InputError
+from reactive.io.tracker import FaceMeshTracker
 from reactive.params import TrackingParams
-from reactive.similarity import fit_similarity
-
-from .mouth import CROP_SIZE, mouth_crop
-from .neutral import choose_neutral
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ def track_clip(frames: Iterable[np.ndarray], *, fps: float, neutral: int | str =
     points: list[np.ndarray | None] = []
     mouths: list[tuple[np.ndarray, np.ndarray] | None] = []
     size = None
-    with lm.FaceMeshTracker(params) as tracker:
+    with FaceMeshTracker(params) as tracker:
         for i, frame in enumerate(frames):
             if size is None:
                 size = (frame.shape[1], frame.shape[0])
@@ -245,8 +246,6 @@ def track_clip(frames: Iterable[np.ndarray], *, fps: float, neutral: int | str =
         head=head_motion(filled, neutral_index), tag=tag, source=source, mouth=mouth,
         mouth_affine=mouth_affine)
     if details:
-        from .details import ratio_images
-
         ratio = ratio_images(rgb, pack)
         pack.ratio, pack.ratio_box = ratio.codes, ratio.box
     return pack

@@ -39,7 +39,8 @@ class TrackingParams:
 class PhotoParams:
     """reactive: loading and checking the target photo t*."""
 
-    # Longer side cap; keeps per-frame cost bounded for 20-megapixel photos.
+    # Longer side cap (live and offline alike; ``--max-side``): the warp's cost is per pixel,
+    # so this keeps a frame real time however large the photo (a 20-megapixel scan).
     max_side: int = 1024
     # Head turn (|yaw| estimate, 0 = frontal, 1 = profile) above which we warn (Sec. 3 assumes
     # a frontal target). 0.35 is roughly 20 degrees: the Mona Lisa (about 0.3) passes quietly.
@@ -179,9 +180,6 @@ class PlayerParams:
 
     # Display and recording rate; the clips play at their own fps, offsets interpolated.
     fps: float = 30.0
-    # Photos are capped to this long side for the live player (the warp's cost is per
-    # pixel).
-    max_side: int = 1024
 
 
 @dataclass(frozen=True)

@@ -1,33 +1,22 @@
-"""Shared fixtures. Test media lives beside the project in ../shared/data and is never copied in."""
+"""Shared fixtures (plain helpers are in ``helpers.py``). Test media lives beside the project
+in ../shared/data and is never copied in."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
+from reactive.errors import quiet_native_logs
 
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+quiet_native_logs()  # before anything imports cv2
 
-
-def shared_path(*parts: str) -> Path:
-    """A file under ../shared/data, or skip the test with the reason."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"test media {path} not found (tests read ../shared/data beside the project)")
-    return path
+from precompute.video import precompute_video  # noqa: E402
+from reactive.io.clippack import load_pack, save_pack  # noqa: E402
+from tests.helpers import shared_path  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def pack_cache(tmp_path_factory):
     """Clip packs made once per test session: ``pack_cache("d0")`` -> ClipPack."""
-    from precompute.cli import precompute_video
-    from reactive.clippack import load_pack, save_pack
-
     folder = tmp_path_factory.mktemp("packs")
     cache = {}
 

@@ -1,4 +1,6 @@
-"""Slow, obvious numpy twins of the numba kernels (stumpy's tests/naive.py habit)."""
+"""Slow, obvious numpy twins of the numba kernels (stumpy's tests/naive.py habit): the warp's
+(``reactive.core.kernels.warp``), the eye layer's (``reactive.core.kernels.eyes``) and the
+ratio images' patch search (``precompute.details``)."""
 
 from __future__ import annotations
 
@@ -146,3 +148,120 @@ def inverse_sample(photo: np.ndarray, field: np.ndarray, iterations: int) -> np.
     sx_all, sy_all = inverse_coords(field, iterations)
     v = _bilinear(photo, sx_all, sy_all)
     return np.clip(np.floor(v + 0.5), 0, 255).astype(np.uint8)
+
+
+# --- the eye layer's kernels ---------------------------------------------------------------
+
+def bilinear_points(img, sx, sy, *, zero_outside=False):
+    """img (h, w, C) at float coordinates (N,), edge replicated or zero outside. (N, C)."""
+    h, w = img.shape[:2]
+    img = img.astype(np.float64)
+    if not zero_outside:
+        sx, sy = np.clip(sx, 0, w - 1), np.clip(sy, 0, h - 1)
+    x0, y0 = np.floor(sx).astype(int), np.floor(sy).astype(int)
+    ax, ay = (sx - x0)[:, None], (sy - y0)[:, None]
+    out = np.zeros((len(sx), img.shape[2]))
+    for dy, wy in ((0, 1 - ay), (1, ay)):
+        for dx, wx in ((0, 1 - ax), (1, ax)):
+            xx, yy = x0 + dx, y0 + dy
+            if zero_outside:
+                ok = (xx >= 0) & (xx < w) & (yy >= 0) & (yy < h)
+                v = np.zeros_like(out)
+                v[ok] = img[yy[ok], xx[ok]]
+            else:
+                v = img[np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)]
+            out += wx * wy * v
+    return out
+
+
+def raster_triangles(photo, tri_now, lin, off, live, out):
+    """Each live triangle's pixel centres (edges included) sampled from ``photo`` through its
+    affine, by solving for the barycentric coordinates of every pixel."""
+    h, w = out.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    for t in range(len(tri_now)):
+        if not live[t]:
+            continue
+        a, b, c = tri_now[t]
+        m = np.array([[b[0] - a[0], c[0] - a[0]], [b[1] - a[1], c[1] - a[1]]])
+        if abs(np.linalg.det(m)) < 1e-9:
+            continue
+        l1, l2 = np.linalg.solve(m, np.stack([xx.ravel() - a[0], yy.ravel() - a[1]]))
+        inside = (l1 >= -1e-6) & (l2 >= -1e-6) & (1 - l1 - l2 >= -1e-6)
+        sx = lin[t, 0, 0] * xx.ravel() + lin[t, 0, 1] * yy.ravel() + off[t, 0]
+        sy = lin[t, 1, 0] * xx.ravel() + lin[t, 1, 1] * yy.ravel() + off[t, 1]
+        vals = np.clip(bilinear_points(photo, sx, sy) + 0.5, 0, 255).astype(np.uint8)
+        out[inside.reshape(h, w)] = vals[inside]
+
+
+def composite_eye(frame, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris):
+    """Both images sampled over the region, the premultiplied iris over the eyeball, blended
+    into ``frame`` by the mask times ``strength``."""
+    h, w = mask.shape
+    yy, xx = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float64)
+    q = np.stack([xx.ravel(), yy.ravel(), np.ones(h * w)])
+    sb, si = m_ball @ q, m_iris @ q
+    ball = bilinear_points(eyeball, sb[0], sb[1]).reshape(h, w, 3)
+    ir = bilinear_points(iris, si[0], si[1], zero_outside=True).reshape(h, w, 4)
+    layer = ball * (1 - ir[..., 3:]) + ir[..., :3]
+    a = mask[..., None] / 255.0 * strength
+    roi = frame[y0:y0 + h, x0:x0 + w].astype(np.float64)
+    frame[y0:y0 + h, x0:x0 + w] = np.clip(roi + a * (layer - roi) + 0.5, 0, 255).astype(np.uint8)
+
+
+def blur_under_mask(frame, x0, y0, mask, source):
+    """The 1-2-1 Gaussian of ``source`` (normalised by the taps inside it), blended into
+    ``frame`` by the mask."""
+    h, w = mask.shape
+    src = source.astype(np.float64)
+    k = np.array([1.0, 2.0, 1.0])
+    kern = np.outer(k, k)
+    acc = ndimage.correlate(src, kern[..., None], mode="constant", cval=0.0)
+    norm = ndimage.correlate(np.ones((h, w)), kern, mode="constant", cval=0.0)[..., None]
+    a = mask[..., None] / 255.0
+    out = np.clip(src + a * (acc / norm - src) + 0.5, 0, 255).astype(np.uint8)
+    frame[y0:y0 + h, x0:x0 + w] = np.where(mask[..., None] > 0, out,
+                                           frame[y0:y0 + h, x0:x0 + w])
+
+
+def paint_under_mask(frame, x0, y0, mask, colour, opacity, centre, axis, width):
+    """``colour`` blended into ``frame`` by mask x opacity x a taper along the eye (1 within
+    0.3 eye widths of its centre, 0 from 0.5 on)."""
+    h, w = mask.shape
+    yy, xx = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float64)
+    u = np.abs((xx - centre[0]) * axis[0] + (yy - centre[1]) * axis[1]) / width
+    taper = np.clip((0.5 - u) / 0.2, 0.0, 1.0)
+    a = (mask / 255.0 * opacity * taper)[..., None]
+    roi = frame[y0:y0 + h, x0:x0 + w].astype(np.float64)
+    out = np.clip(roi + a * (np.asarray(colour, np.float64) - roi) + 0.5, 0, 255).astype(np.uint8)
+    frame[y0:y0 + h, x0:x0 + w] = np.where(mask[..., None] > 0, out,
+                                           frame[y0:y0 + h, x0:x0 + w])
+
+
+# --- the ratio images' patch search (Sec. 6) -------------------------------------------------
+
+def patch_distances(expressive, neutral, points, window, angles):
+    """Per point: over the window's positions and the rotations, the smallest largest RGB
+    difference between the point's 3x3 patch in ``expressive`` and the rotated 3x3 patch of
+    ``neutral`` (bilinear) at the position."""
+    h, w = neutral.shape[:2]
+    half = window // 2
+    e = expressive.astype(np.float64)
+    offsets = [(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    out = np.empty(len(points))
+    for k, (px, py) in enumerate(points):
+        best = 1e9
+        inside = [(dx, dy) for dx, dy in offsets if 0 <= px + dx < w and 0 <= py + dy < h]
+        want = np.array([e[py + dy, px + dx] for dx, dy in inside])        # (n, 3)
+        for cy in range(py - half, py + half):
+            for cx in range(px - half, px + half):
+                if cx < 2 or cy < 2 or cx >= w - 2 or cy >= h - 2:
+                    continue
+                for a in angles:
+                    c, s = np.cos(a), np.sin(a)
+                    sx = np.array([cx + c * dx - s * dy for dx, dy in inside])
+                    sy = np.array([cy + s * dx + c * dy for dx, dy in inside])
+                    got = bilinear_points(neutral, sx, sy)
+                    best = min(best, float(np.abs(want - got).max()))
+        out[k] = best
+    return out

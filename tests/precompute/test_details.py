@@ -6,9 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from precompute.details import (decode_table, encode_ratio, find_outliers, patch_distances,
-                                temporal_filter)
+from precompute.details import find_outliers, patch_distances, temporal_filter
+from reactive.core.details import decode_table, encode_ratio
 from reactive.params import DetailParams
+from tests import naive
 
 
 def _skin(h=120, w=160, seed=0):
@@ -71,3 +72,19 @@ def test_temporal_filter_is_21_frames_wide_and_smooths():
     assert changed.min() == 20 and changed.max() == 40     # 21 taps, centred
     assert np.abs(np.diff(out, axis=0)).max() < np.abs(np.diff(spikes, axis=0)).max() / 5
     assert out.sum() == pytest.approx(spikes.sum(), rel=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_patch_search_kernel_matches_naive(seed):
+    rng = np.random.default_rng(seed)
+    expressive = rng.uniform(0, 255, (36, 40, 3))
+    neutral = cv2.GaussianBlur(rng.uniform(0, 255, (36, 40, 3)), (0, 0), 1.5)
+    points = np.array([[20, 18], [1, 1], [0, 20], [39, 35], [12, 30]])  # edges and corners too
+    params = DetailParams(patch_window_px=8)
+    angles = np.deg2rad(np.linspace(-params.patch_max_rotation_deg,
+                                    params.patch_max_rotation_deg,
+                                    params.patch_rotation_steps))
+    got = patch_distances(expressive, neutral, points, params)
+    want = naive.patch_distances(expressive.astype(np.float32), neutral.astype(np.float32),
+                                 points, params.patch_window_px, angles)
+    np.testing.assert_allclose(got, want, atol=1e-3)

@@ -1,4 +1,4 @@
-"""The procedural clips (precompute/synth.py): action units, clips, packs, determinism, CLI.
+"""The procedural clips (precompute/synth/): action units, clips, packs, determinism, CLI.
 
 Action units are checked on the model in template units (1 = inter-ocular distance): each
 moves the landmarks it should, the way it should, and leaves the rest of the face alone.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import zlib
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -17,13 +16,14 @@ import pytest
 from precompute import synth
 from precompute.cli import main as precompute_main
 from precompute.mouth import mouth_crop
+from precompute.synth import exact
 from precompute.track import head_motion
-from reactive import landmarks as lm
-from reactive.clippack import load_pack, save_pack
+from reactive.core import landmarks as lm
 from reactive.errors import InputError
+from reactive.io.assets import BUILTIN_CLIPS_DIR
+from reactive.io.clippack import load_pack, save_pack
 
-ROOT = Path(__file__).resolve().parents[2]
-COMMITTED = ROOT / "assets" / "clips"
+COMMITTED = BUILTIN_CLIPS_DIR
 
 BROWS = np.concatenate([lm.LEFT_BROW, lm.RIGHT_BROW])
 INNER_BROWS = np.array([55, 107, 285, 336])   # the brows' medial ends
@@ -229,7 +229,7 @@ def test_full_closure_lands_upper_lids_on_the_lower(model, channel):
 @pytest.mark.parametrize("channel, closed, still", [("AU46L", lm.LEFT_EYE, lm.RIGHT_EYE),
                                                     ("AU46R", lm.RIGHT_EYE, lm.LEFT_EYE)])
 def test_wink_closes_one_eye_only(model, channel, closed, still):
-    from reactive.eyes import eye_aspect_ratios
+    from reactive.core.lids import eye_aspect_ratios
 
     s = model.shape({channel: 1.0})
     left, right = eye_aspect_ratios(s[None, :, :2])[0]
@@ -331,11 +331,11 @@ def test_head_turns_do_not_fold_the_face_mesh(model, pose):
 # --- portable arithmetic, curves --------------------------------------------------------------
 
 def test_portable_sin_cos_match_libm():
-    xs = np.linspace(-synth._TRIG_MAX, synth._TRIG_MAX, 2001)
-    assert max(abs(synth._sin(x) - math.sin(x)) for x in xs) < 2e-15
-    assert max(abs(synth._cos(x) - math.cos(x)) for x in xs) < 2e-15
+    xs = np.linspace(-exact.TRIG_MAX, exact.TRIG_MAX, 2001)
+    assert max(abs(exact.sin(x) - math.sin(x)) for x in xs) < 2e-15
+    assert max(abs(exact.cos(x) - math.cos(x)) for x in xs) < 2e-15
     with pytest.raises(ValueError, match="out of the supported range"):
-        synth._sin(4.0)
+        exact.sin(4.0)
 
 
 def test_track_eases_in_and_out_through_its_keys():
@@ -390,7 +390,7 @@ def test_every_clip_is_a_valid_pack_shaped_like_a_tracked_512_clip(packs):
 
 def test_clips_start_and_end_at_the_neutral_face(packs, model):
     params = synth.SynthParams()
-    neutral = synth._quantize(synth.project(model.rest, params), params)
+    neutral = synth.quantize(synth.project(model.rest, params), params)
     for name, pack in packs.items():
         np.testing.assert_array_equal(pack.landmarks[0], neutral, err_msg=name)
         np.testing.assert_array_equal(pack.landmarks[-1], neutral, err_msg=name)
@@ -454,7 +454,7 @@ def test_emotion_clips_show_their_expression(packs):
 
 
 def test_irises_stay_inside_the_eyes_in_every_clip(packs):
-    from reactive.eyes import eye_aspect_ratios
+    from reactive.core.lids import eye_aspect_ratios
 
     for name, pack in packs.items():
         # The more closed eye decides (a wink closes one): iris_margin takes the worst eye.
@@ -650,7 +650,7 @@ def _watched_triangles(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     slivers and without those spanning an opening (lips, eyes): (T, 3) and rest areas."""
     from scipy.spatial import Delaunay
 
-    from reactive.rig import signed_areas
+    from reactive.core.folds import signed_areas
 
     tri = Delaunay(rest).simplices
     area = signed_areas(rest, tri)
@@ -663,7 +663,7 @@ def _watched_triangles(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _flipped(points: np.ndarray, tri: np.ndarray, area0: np.ndarray) -> int:
-    from reactive.rig import signed_areas
+    from reactive.core.folds import signed_areas
 
     return int((signed_areas(points, tri) * np.sign(area0) < -1e-9).sum())
 

@@ -7,10 +7,10 @@ import pytest
 
 from precompute.neutral import choose_neutral
 from precompute.track import fill_gaps, head_motion, track_peripheral
-from reactive import landmarks as lm
+from reactive.core import landmarks as lm
 from reactive.errors import InputError
 from reactive.params import TrackingParams
-from test_rig import fake_face  # tests/reactive is on the pytest pythonpath
+from tests.helpers import fake_face
 
 
 def test_short_gaps_are_interpolated_and_reported():

@@ -1,0 +1,154 @@
+"""Fine-scale details: expression ratio images applied to the target (paper Sec. 6).
+
+The pack's ratio images are aligned to the driver's neutral frame s*; phi maps s* onto the
+photo's rest geometry. So shading the *rest* photo with R_i o phi^-1 and then warping it
+gives the same picture as warping first and shading in the frame's geometry, at the cost of
+one small affine resample per frame: t_i = W_i(t* x R_i(phi^-1)).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from reactive.core.clip import ClipPack
+from reactive.core.rig import Rig
+
+# Storage of a ratio image R (clip packs, format 3): code = 128 + 128 log2(R), uint8, so
+# R in [0.5, 2) in steps of 0.5%.
+LOG_STEPS = 128.0
+
+
+def encode_ratio(r: np.ndarray) -> np.ndarray:
+    """Ratio (any shape, float) -> uint8 code, log2 scale, 1/128 steps, R in [0.5, 2)."""
+    return np.clip(np.round(128.0 + LOG_STEPS * np.log2(np.maximum(r, 1e-6))), 0, 255
+                   ).astype(np.uint8)
+
+
+def decode_table() -> np.ndarray:
+    """(256,) float32: code -> R."""
+    return (2.0 ** ((np.arange(256, dtype=np.float64) - 128.0) / LOG_STEPS)).astype(np.float32)
+
+
+def ratio_geometry(phi: np.ndarray, ratio_box: np.ndarray, ratio_shape: tuple[int, int],
+                   photo_shape: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Where a pack's ratio images land in the photo.
+
+    Returns the (3, 3) affine photo px -> ratio px (phi^-1, then the ratio box's scale) and
+    the photo box ``(x0, y0, x1, y1)`` the ratio images cover (plus a pixel), clipped.
+    """
+    h, w = photo_shape
+    x0, y0, x1, y1 = (float(v) for v in ratio_box)
+    rh, rw = ratio_shape
+    sx, sy = rw / (x1 - x0), rh / (y1 - y0)
+    phi_inv = np.linalg.inv(np.vstack([phi, [0, 0, 1]]))
+    to_ratio = np.array([[sx, 0, -sx * x0], [0, sy, -sy * y0], [0, 0, 1]]) @ phi_inv
+    corners = np.array([[0, 0], [rw, 0], [0, rh], [rw, rh]], np.float64)
+    back = np.linalg.inv(to_ratio)
+    photo_pts = corners @ back[:2, :2].T + back[:2, 2]
+    px0, py0 = np.maximum(np.floor(photo_pts.min(axis=0)) - 1, 0).astype(int)
+    px1, py1 = np.minimum(np.ceil(photo_pts.max(axis=0)) + 2, (w, h)).astype(int)
+    return to_ratio, (int(px0), int(py0), int(px1), int(py1))
+
+
+class DetailLayer:
+    """Offline, one clip: per frame, the photo shaded by its ratio image, in a reused buffer.
+    (The live player blends several clips' with ``RatioMixer``.)"""
+
+    def __init__(self, rig: Rig, pack: ClipPack):
+        if pack.ratio is None:
+            raise ValueError("`pack` has no ratio images (format before 3); precompute the "
+                             "clip again")
+        self.rig, self.pack = rig, pack
+        self.lut = decode_table()
+        rh, rw = pack.ratio.shape[1:]
+        to_ratio, (px0, py0, px1, py1) = ratio_geometry(rig.phi, pack.ratio_box, (rh, rw),
+                                                        rig.shape)
+        self.roi = (slice(py0, py1), slice(px0, px1))
+        shift = np.array([[1, 0, px0], [0, 1, py0], [0, 0, 1]], np.float64)
+        self.affine = (to_ratio @ shift)[:2].astype(np.float64)
+        self.roi_size = (px1 - px0, py1 - py0)
+        self.photo = rig.photo.copy()
+        self._ratio = np.empty((py1 - py0, px1 - px0), np.float32)
+        self._decoded = np.empty((rh, rw), np.float32)
+
+    def shade(self, layers) -> np.ndarray:
+        """The photo shaded for the clip's frame at ``layers`` (one ``synthesis.Layer`` at
+        full weight: offline rendering): (H, W, 3) uint8, overwritten next call."""
+        if len(layers) != 1 or layers[0].weight != 1.0:
+            raise ValueError("`layers` must be one layer at full weight (blend several "
+                             "clips with RatioMixer)")
+        i = min(int(round(layers[0].position)), self.pack.frame_count - 1)
+        roi = self.roi
+        np.take(self.lut, self.pack.ratio[i], out=self._decoded)
+        cv2.warpAffine(self._decoded, self.affine, self.roi_size, dst=self._ratio,
+                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=1.0)
+        src = self.rig.photo[roi]
+        cv2.multiply(src, cv2.merge([self._ratio] * 3), dst=self.photo[roi],
+                     dtype=cv2.CV_8U)
+        return self.photo
+
+
+class RatioMixer:
+    """The player's details stage: several clips' ratio images, blended by the state
+    machine's weights, shade one copy of the photo (R = 1 + sum_k w_k (R_k - 1)).
+
+    ``packs[k]`` is clip k of ``rig`` (its binding's phi); packs without ratio images
+    contribute nothing. Everything is preallocated over the union of their boxes.
+    """
+
+    def __init__(self, rig: Rig, packs: list[ClipPack]):
+        self.rig = rig
+        self.lut = decode_table()
+        self.packs = packs
+        geo = {}
+        for k, pack in enumerate(packs):
+            if pack.ratio is not None:
+                geo[k] = ratio_geometry(rig.bindings[k].phi, pack.ratio_box,
+                                        pack.ratio.shape[1:], rig.shape)
+        self.photo = rig.photo.copy()
+        if not geo:
+            self.roi = None
+            return
+        boxes = np.array([g[1] for g in geo.values()])
+        x0, y0 = boxes[:, :2].min(axis=0)
+        x1, y1 = boxes[:, 2:].max(axis=0)
+        self.roi = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+        self.size = (int(x1 - x0), int(y1 - y0))
+        shift = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
+        self.affine = {k: (g[0] @ shift)[:2] for k, g in geo.items()}
+        # Frames whose ratio image is 1 everywhere (code 128: a clip at rest) shade nothing.
+        self.flat = {k: (packs[k].ratio == 128).all(axis=(1, 2)) for k in geo}
+        self._decoded = {k: np.empty(packs[k].ratio.shape[1:], np.float32) for k in geo}
+        self._one = np.empty((self.size[1], self.size[0]), np.float32)
+        self._sum = np.empty_like(self._one)
+        self._sum3 = np.empty((self.size[1], self.size[0], 3), np.float32)
+
+    def shade(self, layers) -> np.ndarray | None:
+        """The photo shaded for ``layers`` (``synthesis.Layer`` list: clip, position, weight),
+        or None when no layer has ratio images (use the photo itself)."""
+        if self.roi is None:
+            return None
+        active = []
+        for layer in layers:
+            if layer.clip in self.affine and layer.weight > 1e-3:
+                i = min(int(round(layer.position)), self.packs[layer.clip].frame_count - 1)
+                if not self.flat[layer.clip][i]:
+                    active.append((layer, i))
+        if not active:
+            return None
+        self._sum.fill(1.0)
+        for layer, i in active:
+            pack = self.packs[layer.clip]
+            np.take(self.lut, pack.ratio[i], out=self._decoded[layer.clip])
+            cv2.warpAffine(self._decoded[layer.clip], self.affine[layer.clip], self.size,
+                           dst=self._one, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=1.0)
+            # sum += w (R_k - 1)
+            cv2.scaleAdd(self._one, layer.weight, self._sum, dst=self._sum)
+            self._sum -= layer.weight
+        cv2.merge([self._sum] * 3, dst=self._sum3)
+        cv2.multiply(self.rig.photo[self.roi], self._sum3, dst=self.photo[self.roi],
+                     dtype=cv2.CV_8U)
+        return self.photo

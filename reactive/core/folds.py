@@ -1,0 +1,155 @@
+"""Keeping the warp from folding (beyond the paper, which assumes moderate head motion).
+
+Where a strongly turned head would fold the mesh in 2D, the offsets are relaxed until no
+triangle flips (``Unfolder``); a large move towards a frame edge is softly capped so the held
+border band is never squeezed flat (``soft_cap``, ``head_scale``, ``WarpParams.max_squeeze``).
+Built once per photo (``rig.build_rig``), applied per clip frame (``motion.frame_offsets``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+
+from reactive.params import WarpParams
+
+
+def point_room(rest: np.ndarray, shape: tuple[int, int], params: WarpParams) -> np.ndarray:
+    """Free pixels from each control point to the held border band, per direction.
+
+    Returns (K, 4) float32: left, right, up, down (at least 1 px).
+    """
+    h, w = shape
+    band = params.border_hold_frac * min(h, w)
+    x, y = rest[:, 0], rest[:, 1]
+    room = np.stack([x - band, (w - 1 - band) - x, y - band, (h - 1 - band) - y], axis=1)
+    return np.maximum(room, 1.0).astype(np.float32)
+
+
+def _demand(offsets: np.ndarray, room: np.ndarray, fraction: float) -> np.ndarray:
+    """How much of its cap each offset uses, (N,). Only the component towards a border
+    counts: moving at the held band compresses the strip in between and folds it at 1, while
+    moving along it only shears (det(I + J) stays 1: no fold)."""
+    dx, dy = offsets[:, 0], offsets[:, 1]
+    room_x = np.where(dx > 0, room[:, 1], room[:, 0])
+    room_y = np.where(dy > 0, room[:, 3], room[:, 2])
+    return np.maximum(np.abs(dx) / (fraction * room_x), np.abs(dy) / (fraction * room_y))
+
+
+KNEE = 0.7  # moves below this fraction of their cap pass unchanged
+
+
+def _soft_ratio(demand: np.ndarray) -> np.ndarray:
+    """Demand (offset / cap) -> allowed: identity up to KNEE, then bending smoothly to 1."""
+    out = demand.astype(np.float64, copy=True)
+    over = out > KNEE
+    out[over] = KNEE + (1 - KNEE) * np.tanh((out[over] - KNEE) / (1 - KNEE))
+    return out
+
+
+def soft_cap(offsets: np.ndarray, room: np.ndarray, fraction: float) -> None:
+    """Softly cap each offset at ``fraction`` of its point's room towards the held band.
+
+    For the sparse points outside the face: a point moving towards the held border squeezes
+    the strip between them; past a gradient of 1 the field folds and the picture tears. Offsets up to KNEE of the cap pass unchanged; beyond, their length
+    bends smoothly (tanh) towards the cap, direction kept. Below KNEE of the cap nothing
+    changes.
+
+    Parameters
+    ----------
+    offsets : (N, 2) float32, changed in place.
+    room : (N, 4) float32, see ``point_room``.
+    """
+    demand = _demand(offsets, room, fraction)
+    over = demand > KNEE
+    if over.any():
+        offsets[over] *= (_soft_ratio(demand[over]) / demand[over]).astype(np.float32)[:, None]
+
+
+def head_scale(rigid: np.ndarray, room: np.ndarray, fraction: float) -> float:
+    """One factor for the face's rigid (head) displacement so that no face point's rigid move
+    exceeds ``fraction`` of its distance to the held band (softly, as ``soft_cap``).
+
+    A driver who moves a lot, mapped onto a photo whose face nearly fills the frame, would
+    otherwise squeeze the strip between face and border flat and fold it: a chin moving
+    40 px down towards a border held 40 px below. Scaling the whole rigid move by one factor
+    keeps the face itself undistorted; the expression is added on top, untouched.
+
+    Parameters
+    ----------
+    rigid : (N, 2) rigid displacement of the face points.
+    room : (N, 4) float32, see ``point_room``.
+    """
+    worst = float(_demand(rigid, room, fraction).max(initial=0.0))
+    if worst <= KNEE:
+        return 1.0
+    return float(_soft_ratio(np.array([worst]))[0] / worst)
+
+
+def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Twice the signed area of each triangle. ``points`` (K, 2), ``triangles`` (T, 3)."""
+    a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+
+class Unfolder:
+    """Relaxes offsets where the driver's 2D motion would flip triangles of the mesh.
+
+    A head turning or pitching far (the paper assumes it does not) moves the near side of the
+    face over the far side: in 2D some triangles flip, the warp folds, and a fold has no
+    single inverse, so the picture smears. Where a triangle flips, the offsets of its corners
+    are pulled halfway towards the mean of their neighbours', repeatedly, until no triangle is
+    flipped: the fold becomes a local squeeze. A triangle squashed to zero area (a lid
+    closing onto the other) is not flipped and is left alone. Fixed points never move.
+    """
+
+    def __init__(self, rest: np.ndarray, triangles: np.ndarray, movable: np.ndarray,
+                 max_iterations: int = 30, openings: tuple[np.ndarray, ...] = ()):
+        self.rest = rest.astype(np.float64)
+        self.triangles = triangles
+        self.movable = movable
+        self.max_iterations = max_iterations
+        k = len(rest)
+        i = np.concatenate([triangles[:, [0, 1, 2]].ravel(), triangles[:, [1, 2, 0]].ravel()])
+        j = np.concatenate([triangles[:, [1, 2, 0]].ravel(), triangles[:, [0, 1, 2]].ravel()])
+        adj = coo_matrix((np.ones(len(i)), (i, j)), shape=(k, k)).tocsr()
+        adj.data[:] = 1.0  # duplicate edges summed: back to 0/1
+        self.adjacency = adj
+        self.degree = np.maximum(np.asarray(adj.sum(axis=1)).ravel(), 1.0)
+        area = signed_areas(self.rest, triangles)
+        self.orientation = np.sign(area)
+        # A fold worth undoing: the triangle turned over by a quarter of its rest area, and by
+        # at least a pixel (area2 2). Small dense-mesh triangles flip a little under landmark
+        # jitter; that fold is invisible, and relaxing it would only blunt the expression.
+        self.tolerance = np.maximum(0.25 * np.abs(area), 2.0)
+        # Slivers are not watched: across closed lips (or any two points that nearly touch at
+        # rest) a triangle has no area to fold, and opening the mouth flips it legitimately.
+        # Healthy: twice the area at least 5% of the longest edge squared (~3 degrees).
+        pts = self.rest[triangles]
+        edges = np.stack([pts[:, 1] - pts[:, 0], pts[:, 2] - pts[:, 1], pts[:, 0] - pts[:, 2]], 1)
+        longest2 = (edges ** 2).sum(axis=2).max(axis=1)
+        self.watched = np.abs(area) >= 0.05 * longest2
+        # Nor triangles spanning an opening (all corners on the inner lips, or on one eye's
+        # rim): they cover a hole, not skin, and the mouth stage paints that hole anyway.
+        for ring in openings:
+            self.watched &= ~np.isin(triangles, ring).all(axis=1)
+
+    def __call__(self, offsets: np.ndarray) -> int:
+        """Relax ``offsets`` (K, 2) float32 in place. Returns the number of iterations used."""
+        off = offsets.astype(np.float64)
+        for it in range(self.max_iterations):
+            area = signed_areas(self.rest + off, self.triangles) * self.orientation
+            flipped = (area < -self.tolerance) & self.watched
+            if not flipped.any():
+                break
+            verts = np.unique(self.triangles[flipped])
+            verts = verts[self.movable[verts]]
+            if len(verts) == 0:
+                break
+            mean = (self.adjacency[verts] @ off) / self.degree[verts, None]
+            off[verts] = 0.5 * off[verts] + 0.5 * mean
+        else:
+            it = self.max_iterations
+        if it:
+            offsets[:] = off
+        return it

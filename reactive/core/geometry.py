@@ -1,0 +1,43 @@
+"""Small geometric helpers shared by the stages: polygon area, anti-aliased polygon masks,
+Delaunay triangulation, the smoothstep ease."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+# Polygons are rasterized with this many fractional bits (OpenCV's ``shift``): 1/16 pixel.
+SUBPIXEL_BITS = 4
+
+
+def polygon_area(points: np.ndarray) -> float:
+    """Area of a simple polygon (N, 2) (shoelace)."""
+    x, y = points[:, 0], points[:, 1]
+    return 0.5 * abs(float(x[:-1] @ y[1:] - x[1:] @ y[:-1] + x[-1] * y[0] - x[0] * y[-1]))
+
+
+def fill_polygon(shape: tuple[int, int], polygon: np.ndarray, origin) -> np.ndarray:
+    """Anti-aliased filled ``polygon`` (N, 2), its coordinates taken relative to ``origin``
+    (x, y), at sub-pixel precision. Returns (h, w) uint8, 0..255."""
+    mask = np.zeros(shape, np.uint8)
+    pts = np.round((polygon - np.asarray(origin, np.float64)) * (1 << SUBPIXEL_BITS))
+    cv2.fillPoly(mask, [pts.astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=SUBPIXEL_BITS)
+    return mask
+
+
+def smoothstep(t):
+    """0 below 0, 1 above 1, 3t^2 - 2t^3 between (scalar or array, dtype kept): an ease with
+    zero slope at both ends."""
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def triangulate(points: np.ndarray, skip: np.ndarray | None = None
+                ) -> tuple[Delaunay, np.ndarray]:
+    """Delaunay triangulation of ``points`` (K, 2) without the ``skip`` (K,) bool ones.
+
+    Returns the Delaunay of the kept points and ``index`` (K',) int: kept vertex -> index
+    into ``points`` (``index[tri.simplices]`` are the triangles in ``points``' numbering)."""
+    index = np.arange(len(points)) if skip is None else np.flatnonzero(~np.asarray(skip))
+    return Delaunay(np.asarray(points, np.float64)[index]), index

@@ -1,0 +1,157 @@
+"""Numba kernels of the eye layer (``eye_layer.py``): small regions around the eyes,
+painted in place. Each has a plain-numpy twin in ``tests/naive.py``."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from reactive.core.kernels.warp import bilinear
+
+
+@njit(cache=True)
+def raster_triangles(photo, tri_now, lin, off, live, out):
+    """Piecewise-affine rendering of triangles, in order (later ones win on shared edges).
+
+    photo : (H, W, 3) uint8 source. tri_now : (T, 3, 2) float64 corners in ``out`` pixels.
+    lin, off : (T, 2, 2), (T, 2) the affine ``out`` pixel -> photo pixel of each triangle.
+    live : (T,) bool, False skips (squashed) triangles. out : (H', W', 3) uint8, written at
+    the pixel centres (integer coordinates) inside each triangle, edges included.
+    """
+    h, w = out.shape[0], out.shape[1]
+    for t in range(tri_now.shape[0]):
+        if not live[t]:
+            continue
+        ax, ay = tri_now[t, 0, 0], tri_now[t, 0, 1]
+        bx, by = tri_now[t, 1, 0], tri_now[t, 1, 1]
+        cx, cy = tri_now[t, 2, 0], tri_now[t, 2, 1]
+        area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+        if abs(area) < 1e-9:
+            continue
+        xa = max(int(np.ceil(min(ax, min(bx, cx)))), 0)
+        xb = min(int(np.floor(max(ax, max(bx, cx)))), w - 1)
+        ya = max(int(np.ceil(min(ay, min(by, cy)))), 0)
+        yb = min(int(np.floor(max(ay, max(by, cy)))), h - 1)
+        eps = -1e-6
+        for y in range(ya, yb + 1):
+            for x in range(xa, xb + 1):
+                wa = ((bx - x) * (cy - y) - (by - y) * (cx - x)) / area
+                wb = ((cx - x) * (ay - y) - (cy - y) * (ax - x)) / area
+                wc = 1.0 - wa - wb
+                if wa < eps or wb < eps or wc < eps:
+                    continue
+                sx = lin[t, 0, 0] * x + lin[t, 0, 1] * y + off[t, 0]
+                sy = lin[t, 1, 0] * x + lin[t, 1, 1] * y + off[t, 1]
+                for c in range(3):
+                    out[y, x, c] = np.uint8(min(bilinear(photo, sx, sy, c) + 0.5, 255.0))
+
+
+@njit(cache=True)
+def composite_eye(frame, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris):
+    """Eyeball, then the iris over it, blended into ``frame`` where ``mask`` > 0.
+
+    frame : (H, W, 3) uint8, changed in place. mask : (h, w) uint8 coverage of the region
+    whose top-left pixel is (x0, y0) in ``frame``. eyeball : (he, we, 3) uint8, sampled at
+    ``m_ball @ (x, y, 1)`` (edge replicated). iris : (s, s, 4) float32 premultiplied RGB and
+    alpha, sampled at ``m_iris @ (x, y, 1)``, transparent outside.
+    """
+    h, w = mask.shape
+    si, sj = iris.shape[0], iris.shape[1]
+    for j in range(h):
+        for i in range(w):
+            m = mask[j, i]
+            if m == 0:
+                continue
+            a = m * (strength / 255.0)
+            x = float(x0 + i)
+            y = float(y0 + j)
+            bx = m_ball[0, 0] * x + m_ball[0, 1] * y + m_ball[0, 2]
+            by = m_ball[1, 0] * x + m_ball[1, 1] * y + m_ball[1, 2]
+            ix = m_iris[0, 0] * x + m_iris[0, 1] * y + m_iris[0, 2]
+            iy = m_iris[1, 0] * x + m_iris[1, 1] * y + m_iris[1, 2]
+            inside = ix > -1.0 and iy > -1.0 and ix < sj and iy < si
+            ai = 0.0
+            if inside:
+                ai = bilinear_zero(iris, ix, iy, 3)
+            for c in range(3):
+                v = bilinear(eyeball, bx, by, c) * (1.0 - ai)
+                if inside:
+                    v += bilinear_zero(iris, ix, iy, c)
+                f = frame[y0 + j, x0 + i, c]
+                frame[y0 + j, x0 + i, c] = np.uint8(min(max(f + a * (v - f) + 0.5, 0.0),
+                                                        255.0))
+
+
+@njit(cache=True)
+def blur_under_mask(frame, x0, y0, mask, source):
+    """frame[y0 + j, x0 + i] moves towards the 3x3 Gaussian (1-2-1) of ``source`` (a copy
+    of that region, (h, w, 3) uint8) by mask[j, i] / 255."""
+    h, w = mask.shape
+    for j in range(h):
+        for i in range(w):
+            m = mask[j, i]
+            if m == 0:
+                continue
+            a = m / 255.0
+            for c in range(3):
+                acc = 0.0
+                norm = 0.0
+                for dj in range(-1, 2):
+                    jj = j + dj
+                    if jj < 0 or jj >= h:
+                        continue
+                    for di in range(-1, 2):
+                        ii = i + di
+                        if ii < 0 or ii >= w:
+                            continue
+                        k = (2.0 - abs(dj)) * (2.0 - abs(di))
+                        acc += k * source[jj, ii, c]
+                        norm += k
+                f = float(source[j, i, c])
+                frame[y0 + j, x0 + i, c] = np.uint8(min(max(f + a * (acc / norm - f) + 0.5,
+                                                            0.0), 255.0))
+
+
+@njit(cache=True)
+def paint_under_mask(frame, x0, y0, mask, colour, opacity, centre, axis, width):
+    """frame[y0 + j, x0 + i] moves towards ``colour`` by mask / 255 x opacity x a taper
+    that is 1 over the middle of the eye and falls to 0 at its corners (``centre``,
+    unit ``axis`` along the eye, ``width`` between the corners)."""
+    h, w = mask.shape
+    for j in range(h):
+        for i in range(w):
+            m = mask[j, i]
+            if m == 0:
+                continue
+            u = abs((x0 + i - centre[0]) * axis[0] + (y0 + j - centre[1]) * axis[1]) / width
+            taper = min(max((0.5 - u) / 0.2, 0.0), 1.0)
+            a = m / 255.0 * opacity * taper
+            for c in range(3):
+                f = float(frame[y0 + j, x0 + i, c])
+                frame[y0 + j, x0 + i, c] = np.uint8(min(max(f + a * (colour[c] - f) + 0.5,
+                                                            0.0), 255.0))
+
+
+@njit(cache=True, inline="always")
+def bilinear_zero(img, sx, sy, c):
+    """img[.., c] at (sx, sy), zero outside the image."""
+    h, w = img.shape[0], img.shape[1]
+    fx = np.floor(sx)
+    fy = np.floor(sy)
+    x0 = int(fx)
+    y0 = int(fy)
+    ax = sx - fx
+    ay = sy - fy
+    v = 0.0
+    for dy in range(2):
+        yy = y0 + dy
+        if yy < 0 or yy >= h:
+            continue
+        wy = ay if dy else 1.0 - ay
+        for dx in range(2):
+            xx = x0 + dx
+            if xx < 0 or xx >= w:
+                continue
+            wx = ax if dx else 1.0 - ax
+            v += wx * wy * img[yy, xx, c]
+    return v

@@ -1,0 +1,191 @@
+"""Lids that close completely (beyond the paper).
+
+The paper transfers the driver's lid travel by Eq. 1, scaled by phi, and notes that "there is
+not enough detail to fully close the eyes of the target image" (Sec. 7.3). Two reasons: a
+target whose eyes are more open than the driver's travels the same distance and stops short,
+and the tracker itself seldom reports a closed eye as a zero gap (MediaPipe gives an eye
+aspect ratio of 0.00-0.10 on d3's closed eyes). Here
+
+- ``lid_closure`` reads, per frame and eye, how closed the driver's eye is (0 open, 1 what the
+  tracker shows for a closed eye);
+- ``close_lids`` then moves the target's own upper lid onto its lower lid by that fraction,
+  in the target's geometry, on top of Eq. 1 (never opening the eye wider than Eq. 1 did), and
+  drags the lid skin above along so it stretches over several bands of the mesh.
+
+The eye layer (``eye_layer.py``) then repaints what the warp cannot: the eyeball, the iris
+and, as the lids close, the lids themselves.
+
+Conventions: points are ``(x, y)`` in pixels; "left"/"right" eye are the subject's, as in
+MediaPipe (the subject's right eye is on the image's left).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+from reactive.core import landmarks as lm
+from reactive.core.geometry import smoothstep
+from reactive.core.landmarks import EYES
+from reactive.params import EyeParams
+
+log = logging.getLogger(__name__)
+
+
+def folded_over_eyes(points: np.ndarray) -> np.ndarray:
+    """Face-mesh points that lie over an eye's lid patch in the photo without belonging to
+    it. ``points`` : (>= 468, 2). Returns (468,) bool, all False on a frontal face.
+
+    On a strongly turned head the far side of the face folds over the far eye in 2D (s10,
+    the Girl with a Pearl Earring: the far temple and cheek, points 34, 127, 139 and 234,
+    lie on her far eye; s8: 127). Triangles from the lids to such points flip as the lids
+    close, undoing the flips holds the eye open, and the lid patch gets holes. Hidden in the
+    photo, nothing of these points is drawn, so they are left out of the triangulation (the
+    rig's and the redrawn patch's alike)."""
+    pts = np.asarray(points, np.float64)[:lm.N_MESH]
+    out = np.zeros(lm.N_MESH, bool)
+    for eye in EYES:
+        poly = pts[eye.outline].astype(np.float32)
+        lo, hi = poly.min(axis=0), poly.max(axis=0)
+        near = np.flatnonzero(np.all((pts >= lo) & (pts <= hi), axis=1))
+        for i in near[~np.isin(near, eye.lid_patch)]:
+            out[i] |= cv2.pointPolygonTest(poly, (float(pts[i, 0]), float(pts[i, 1])),
+                                           False) > 0
+    return out
+
+
+def eye_aspect_ratios(points: np.ndarray) -> np.ndarray:
+    """Per eye, the mean gap of the five inner lid pairs across the eye (perpendicular to
+    the line through its corners, ``lm.lid_gaps_across``) over the corner distance.
+
+    ``points`` : (..., 478, 2). Returns (..., 2) float32: (subject's left, right); ~0.3 open.
+    """
+    out = [lm.lid_gaps_across(points, eye.upper[1:6], eye.lower[1:6], eye.corners).mean(axis=-1)
+           for eye in EYES]
+    return np.stack(out, axis=-1).astype(np.float32)
+
+
+def check_points(points: np.ndarray, name: str) -> np.ndarray:
+    """``points`` as an array, or ValueError unless it is (F, 478, 2) (naming ``name``)."""
+    points = np.asarray(points)
+    if points.ndim != 3 or points.shape[1:] != (lm.N_LANDMARKS, 2):
+        raise ValueError(f"`{name}` must be (F, {lm.N_LANDMARKS}, 2); got {points.shape}")
+    return points
+
+
+def lid_closure(points: np.ndarray, neutral_index: int, *,
+                params: EyeParams = EyeParams()) -> np.ndarray:
+    """How closed the driver's eyes are, per frame and eye.
+
+    0 at the neutral frame's opening (or wider), 1 at what the tracker reports for a closed
+    eye (``params.closed_ear``, or ``closed_ear_frac`` of the neutral ratio when lower), and
+    a smoothstep of the ratio in between, so the small lid jitter of an open eye stays ~0.
+
+    Parameters
+    ----------
+    points : (F, 478, 2) the driver's landmarks (a clip pack's ``landmarks``).
+    neutral_index : the clip's neutral frame, whose eyes count as open.
+
+    Returns
+    -------
+    (F, 2) float32 in [0, 1]: (subject's left eye, right eye).
+    """
+    points = check_points(points, "points")
+    if not 0 <= neutral_index < len(points):
+        raise ValueError(f"`neutral_index` must be in [0, {len(points)}); got {neutral_index}")
+    ear = eye_aspect_ratios(points).astype(np.float64)
+    open_ear = ear[neutral_index]
+    closed = np.minimum(params.closed_ear, params.closed_ear_frac * open_ear)
+    if np.any(open_ear <= closed + 1e-6):
+        log.warning("the neutral frame's eyes look closed (aspect ratios %s); no closure",
+                    np.round(open_ear, 3))
+    t = (open_ear - ear) / np.maximum(open_ear - closed, 1e-6)
+    return smoothstep(t).astype(np.float32)
+
+
+def eye_linear(rest: np.ndarray, now: np.ndarray, corners: tuple[int, int]) -> complex:
+    """The eye's rotation+scale rest -> now from its two corners, as a complex number."""
+    a, b = corners
+    v0 = complex(*(rest[b] - rest[a]))
+    v1 = complex(*(now[b] - now[a]))
+    return v1 / v0 if abs(v0) > 1e-9 else 1.0 + 0j
+
+
+# How much each lid pair (across the eye) is a corner pair: the lids meet nearer the middle of
+# the gap there, and the skin follows less, or the small triangles between corner, lid and
+# ring fold over.
+_CORNER_WEIGHT = np.array([1.0, 0.3, 0.0, 0.0, 0.0, 0.3, 1.0])
+
+
+def close_lids(face_offsets: np.ndarray, rest: np.ndarray, closure, *,
+               params: EyeParams = EyeParams()) -> None:
+    """Close the target's lids by ``closure``, on top of the Eq. 1 offsets, in place.
+
+    Per lid pair (upper[k] over lower[k]) the gap's component across the eye is brought to
+    ``min(e, (1 - c) max(e, 1))`` of the target's rest gap, e being what Eq. 1 left of it
+    (1 = as in the photo); the component along the eye shrinks by (1 - c). So at c = 0 nothing
+    changes, at c = 1 the upper lid lies exactly on the lower lid whatever the photo's opening,
+    and in between the eye is never more open than Eq. 1 made it. The lower lid does
+    ``lower_lid_share`` of the extra travel (``corner_lower_share`` at the pairs by the
+    corners). The skin above the upper lid follows its extra travel by its height above the
+    lid (fully up to ``skin_follow_full_w`` eye widths, not beyond ``skin_follow_none_w``),
+    the ring below the lower lid by ``lower_skin_follow``: the lid and lash band comes down
+    whole and the skin under the brow stretches, instead of one thin band tearing. The rest
+    axes of the gap are turned and scaled with the eye (its corners), so a rolled head
+    closes along the right direction.
+
+    Parameters
+    ----------
+    face_offsets : (468, 2) float32, Eq. 1 offsets of the face-mesh control points; changed
+        in place.
+    rest : (468, 2) float32, the photo's face-mesh points (the control points' rest).
+    closure : (2,) float in [0, 1], (subject's left eye, right eye), from ``lid_closure``.
+    """
+    if face_offsets.shape != (lm.N_MESH, 2):
+        raise ValueError(f"`face_offsets` must be ({lm.N_MESH}, 2); got {face_offsets.shape}")
+    if rest.shape[0] < lm.N_MESH or rest.shape[1:] != (2,):
+        raise ValueError(f"`rest` must be ({lm.N_MESH}, 2); got {rest.shape}")
+    closure = np.asarray(closure, np.float64)
+    if closure.shape != (2,):
+        raise ValueError(f"`closure` must be (2,); got {closure.shape}")
+    rest = rest[:lm.N_MESH].astype(np.float64)
+    for eye, c in zip(EYES, np.clip(closure, 0.0, 1.0)):
+        if c <= 0.0:
+            continue
+        off = face_offsets.astype(np.float64)
+        z = eye_linear(rest, rest + off, eye.corners)
+        g_rest = rest[eye.upper] - rest[eye.lower]                      # (7, 2)
+        g_ref = (complex(z) * (g_rest[:, 0] + 1j * g_rest[:, 1]))
+        g_ref = np.stack([g_ref.real, g_ref.imag], axis=1)
+        h = np.maximum(np.linalg.norm(g_ref, axis=1), 1e-6)
+        n = g_ref / h[:, None]
+        gap = (rest[eye.upper] + off[eye.upper]) - (rest[eye.lower] + off[eye.lower])
+        across = (gap * n).sum(axis=1)
+        along = gap - across[:, None] * n
+        e = across / h
+        f = np.minimum(e, (1.0 - c) * np.maximum(e, 1.0))
+        # Lids that Eq. 1 already crossed uncross as the closure completes.
+        f = np.where(e < 0.0, e * (1.0 - c), f)
+        new_gap = (f * h)[:, None] * n + (1.0 - c) * along
+        delta = gap - new_gap                                           # closing travel
+        share = params.lower_lid_share + (params.corner_lower_share
+                                          - params.lower_lid_share) * _CORNER_WEIGHT
+        up_move = -(1.0 - share)[:, None] * delta
+        low_move = share[:, None] * delta
+        follow = 1.0 - (1.0 - params.corner_skin_follow) * _CORNER_WEIGHT[:, None]
+        face_offsets[eye.upper] += up_move.astype(np.float32)
+        face_offsets[eye.lower] += low_move.astype(np.float32)
+        # The skin above follows by its height above the lid (in eye widths), not by which
+        # ring it is on: on a heavy lid (the Mona Lisa) both rings lie within a few pixels of
+        # the lid and must move together, or the thin triangles between them fold.
+        width = max(float(np.linalg.norm(rest[eye.corners[1]] - rest[eye.corners[0]])), 1e-6)
+        for ring in (eye.upper_skin, eye.crease):
+            height = np.linalg.norm(rest[ring] - rest[eye.upper], axis=1) / width
+            t = (height - params.skin_follow_full_w) / max(
+                params.skin_follow_none_w - params.skin_follow_full_w, 1e-6)
+            amount = 1.0 - smoothstep(t)
+            face_offsets[ring] += (amount[:, None] * follow * up_move).astype(np.float32)
+        face_offsets[eye.lower_skin] += (params.lower_skin_follow * follow * low_move
+                                         ).astype(np.float32)

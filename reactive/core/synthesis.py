@@ -1,0 +1,183 @@
+"""Frame synthesis: the one per-frame pipeline, from clip frames to a picture of the photo.
+
+Every caller makes its frames here: the live player (several clips blended by the state
+machine, grid warp), offline rendering and the stage strip (one clip, exact warp), and the
+tests. Per frame:
+
+1. the layers' control-point offsets, blended (``motion.frame_offsets`` rows, computed once
+   per clip frame: Eq. 1, closed lids, no folds);
+2. details (Sec. 6): the photo shaded by the layers' ratio images;
+3. the warp (Sec. 4) of the shaded photo;
+4. hidden regions (Sec. 5): the mouth interior of the dominant layer's clip;
+5. eyes (beyond the paper): the eyeball and iris repainted with the gaze, lids redrawn.
+
+A layer is one clip at a (fractional) frame position with a weight; the weights of a frame's
+layers sum to 1 (``live.states``). Offline, a frame is one layer at an integer position with
+weight 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reactive.core import landmarks as lm
+from reactive.core.clip import ClipPack
+from reactive.core.details import DetailLayer, RatioMixer
+from reactive.core.eye_layer import GazeLayer
+from reactive.core.gaze import clip_gaze
+from reactive.core.lids import lid_closure
+from reactive.core.motion import frame_offsets
+from reactive.core.mouth import MouthLayer
+from reactive.core.rig import Rig
+from reactive.core.warper import GridWarper, Warper
+from reactive.params import EyeParams, MouthParams
+
+# The paper's stages (Fig. 6): coarse warp (Sec. 4), hidden regions (Sec. 5), fine details
+# (Sec. 6); and beyond the paper, eyes: lids that close fully, the clip's gaze.
+STAGES = ("coarse", "hidden", "details", "eyes")
+
+
+def parse_stages(text: str) -> tuple[str, ...]:
+    """``"coarse,hidden"`` -> ("coarse", "hidden"); ValueError naming what is unknown."""
+    stages = tuple(s.strip() for s in text.split(",") if s.strip())
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise ValueError(f"unknown stage {', '.join(unknown)}; choose from {', '.join(STAGES)}")
+    if "coarse" not in stages:
+        raise ValueError("the coarse stage is the base of every other: include it")
+    return stages
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One clip's contribution to a frame: clip index, frame position (fractional frames
+    are interpolated), weight."""
+
+    clip: int
+    position: float
+    weight: float
+
+
+class FrameSynthesis:
+    """The chosen stages for one rig and its clips; one synthesized frame at a time.
+
+    Parameters
+    ----------
+    rig : built for ``packs`` (``rig.build_rig``): with ``grid=True`` when ``realtime``,
+        ``dense=True`` otherwise.
+    packs : the rig's clips, in the rig's order.
+    stages : as in STAGES. "hidden" needs packs with mouth crops (format 2), "details" packs
+        with ratio images (format 3); what a pack lacks is skipped for it.
+    realtime : the live player's path: the grid warp, and the ratio images of several layers
+        blended. Otherwise the exact warp of offline rendering, one layer of one clip.
+    tables : the offsets of every frame of every clip (``motion.offset_tables``, e.g. from
+        the cache), computed for the same stages; else each frame's row is computed the
+        first time it is needed.
+    warper : a warper to share (the stage strip's columns share one); else made here.
+    teeth : the mouth interior with teeth (False: a dark cavity, for paintings).
+
+    ``render(layers, gaze=...)`` returns the frame in a buffer overwritten by the next call.
+    """
+
+    def __init__(self, rig: Rig, packs: list[ClipPack], *, stages: tuple[str, ...] = STAGES,
+                 realtime: bool = False, tables: list[np.ndarray] | None = None,
+                 warper: Warper | GridWarper | None = None, teeth: bool = True,
+                 mouth_params: MouthParams = MouthParams(),
+                 eye_params: EyeParams = EyeParams()):
+        if len(packs) != len(rig.bindings):
+            raise ValueError(f"`packs` must be the rig's {len(rig.bindings)} clips; got "
+                             f"{len(packs)}")
+        if not realtime and len(packs) != 1:
+            raise ValueError(f"offline synthesis renders one clip; got {len(packs)}")
+        self.rig, self.packs, self.stages = rig, list(packs), tuple(stages)
+        eyes = "eyes" in stages
+        # Lids that close fully (beyond the paper): each clip's closure per frame, applied
+        # inside the offsets.
+        self.closures = [lid_closure(p.landmarks, p.neutral_index, params=eye_params)
+                         if eyes else None for p in packs]
+        if tables is not None:
+            self.tables = tables
+            self._done = [np.ones(len(t), bool) for t in tables]
+        else:
+            self.tables = [np.zeros((p.frame_count, len(rig.rest), 2), np.float32)
+                           for p in packs]
+            self._done = [np.zeros(p.frame_count, bool) for p in packs]
+        if warper is None:
+            warper = GridWarper(rig) if realtime else Warper(rig)
+        self.warper = warper
+        self.details: RatioMixer | DetailLayer | None = None
+        if "details" in stages and any(p.ratio is not None for p in packs):
+            self.details = RatioMixer(rig, packs) if realtime else DetailLayer(rig, packs[0])
+        self.mouths = {}
+        if "hidden" in stages:
+            self.mouths = {k: MouthLayer(rig.for_clip(k), p, mouth_params, teeth=teeth)
+                           for k, p in enumerate(packs) if p.mouth is not None}
+        self.eyes = GazeLayer(rig.photo, rig.target_points, params=eye_params) if eyes else None
+        self.clip_gaze = [clip_gaze(p.landmarks, p.neutral_index, params=eye_params)
+                          for p in packs] if eyes else []
+        self.offsets = np.zeros((len(rig.rest), 2), np.float32)
+        self._tmp = np.zeros_like(self.offsets)
+        self._points = np.zeros((lm.N_MESH, 2), np.float32)
+        # The image the warp sampled for the last frame (the photo shaded by the details),
+        # None when the photo itself.
+        self.shaded: np.ndarray | None = None
+
+    def row(self, clip: int, i: int) -> np.ndarray:
+        """Clip ``clip``'s frame ``i`` offsets, (K, 2) float32 (computed on first use)."""
+        if not self._done[clip][i]:
+            closure = self.closures[clip]
+            frame_offsets(self.rig, self.packs[clip], i, self.tables[clip][i],
+                          binding=self.rig.bindings[clip],
+                          closure=None if closure is None else closure[i])
+            self._done[clip][i] = True
+        return self.tables[clip][i]
+
+    def blend_offsets(self, layers: list[Layer]) -> np.ndarray:
+        """Sum of the layers' offsets, each interpolated between its two nearest frames.
+        (K, 2) float32, a buffer overwritten by the next call."""
+        out, tmp = self.offsets, self._tmp
+        out.fill(0.0)
+        for layer in layers:
+            last = len(self.tables[layer.clip]) - 1
+            i0 = min(int(layer.position), last)
+            i1 = min(i0 + 1, last)
+            a = layer.position - i0
+            np.multiply(self.row(layer.clip, i0), layer.weight * (1.0 - a), out=tmp)
+            out += tmp
+            if a > 0.0:
+                np.multiply(self.row(layer.clip, i1), layer.weight * a, out=tmp)
+                out += tmp
+        return out
+
+    def render(self, layers: list[Layer], *, gaze=None) -> np.ndarray:
+        """The frame for ``layers``: (H, W, 3) uint8 RGB, a buffer overwritten next call.
+
+        ``gaze``: (2,) eye widths added to the clips' own gaze (a pointer's pull).
+        """
+        if not layers:
+            raise ValueError("`layers` must hold at least one layer")
+        offsets = self.blend_offsets(layers)
+        shaded = self.details.shade(layers) if self.details is not None else None
+        frame = self.warper(offsets, shaded)
+        self.shaded = shaded
+        # The mouth interior is the dominant clip's (Sec. 5 takes it from one driver frame);
+        # its gate follows the blended geometry, so it fades with the opening.
+        top = max(layers, key=lambda l: l.weight)
+        mouth = self.mouths.get(top.clip)
+        if mouth is not None:
+            last = self.packs[top.clip].frame_count - 1
+            mouth.apply(frame, min(int(round(top.position)), last), offsets)
+        if self.eyes is not None:
+            total = np.zeros(2) if gaze is None else np.asarray(gaze).astype(np.float64)
+            for layer in layers:
+                g = self.clip_gaze[layer.clip]
+                total += layer.weight * g[min(int(round(layer.position)), len(g) - 1)]
+            np.add(self.rig.rest[:lm.N_MESH], offsets[:lm.N_MESH], out=self._points)
+            self.eyes.apply(frame, self._points, total, source=shaded)
+        return frame
+
+    def frame(self, i: int) -> np.ndarray:
+        """Offline: frame ``i`` of the (one) clip, at full weight."""
+        return self.render([Layer(0, float(i), 1.0)])

@@ -1,0 +1,152 @@
+"""The clip pack file: a ``core.clip.ClipPack`` (everything a player needs from one driving
+clip) in one versioned file, written atomically and validated on load.
+
+A clip pack is a NumPy ``.npz`` archive (no pickle) holding a JSON header and plain arrays.
+It describes the clip only, never a particular photo. Format (version 3; versions 1 and 2 are
+read too: 1 lacks the mouth arrays, 1 and 2 the ratio images):
+
+===================  =====================  ==============================================
+key                  array                  meaning
+===================  =====================  ==============================================
+``header``           (B,) uint8             UTF-8 JSON: format, version, fps, frame_count,
+                                            source_size [w, h], neutral_index, tag, source,
+                                            interpolated_frames
+``landmarks``        (F, 478, 2) float32    face mesh points per frame, (x, y) in source px
+``face_detected``    (F,) bool              False where the face was lost and interpolated
+``peripheral``       (F, P, 2) float32      LK-tracked points outside the face (P may be 0)
+``peripheral_valid`` (F, P) bool            False where a point was lost and filled in
+``head``             (F, 2, 3) float32      similarity: neutral-frame points -> frame i
+``mouth``            (F, 64, 96, 3) uint8   v2: the driver's mouth, cropped per frame (RGB)
+``mouth_affine``     (F, 2, 3) float32      v2: affine frame pixels -> mouth crop pixels
+``ratio``            (F, h, w) uint8        v3: expression ratio images aligned to the
+                                            neutral frame, 128 + 128 log2(R)
+``ratio_box``        (4,) float32           v3: [x0, y0, x1, y1] of ``ratio`` in the
+                                            neutral frame's pixels
+===================  =====================  ==============================================
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from reactive.core.clip import ClipPack
+from reactive.errors import InputError
+from reactive.io.atomic import write_atomically
+
+FORMAT_NAME = "reactive-portraits/clip-pack"
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+
+
+def save_pack(pack: ClipPack, path: str | os.PathLike) -> Path:
+    """Validate and write ``pack`` to ``path`` atomically (temp file, then rename)."""
+    pack.validate()
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: output folder {path.parent} does not exist")
+    header = {
+        "format": FORMAT_NAME, "version": FORMAT_VERSION, "fps": float(pack.fps),
+        "frame_count": pack.frame_count, "source_size": [int(v) for v in pack.source_size],
+        "neutral_index": int(pack.neutral_index), "tag": pack.tag, "source": pack.source,
+        "interpolated_frames": pack.interpolated_frames, **pack.extra,
+    }
+    arrays = {
+        "header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
+        "landmarks": pack.landmarks, "face_detected": pack.face_detected,
+        "peripheral": pack.peripheral, "peripheral_valid": pack.peripheral_valid,
+        "head": pack.head,
+    }
+    if pack.mouth is not None:
+        arrays["mouth"] = pack.mouth
+        arrays["mouth_affine"] = pack.mouth_affine
+    if pack.ratio is not None:
+        arrays["ratio"] = pack.ratio
+        arrays["ratio_box"] = pack.ratio_box
+    write_atomically(path, lambda fh: _write_npz(fh, arrays), fsync=True)
+    return path
+
+
+# np.savez_compressed stamps the current time into every zip entry. Overwriting the stamps with
+# a fixed one (the zip epoch) makes equal packs equal bytes, so generated packs can be committed
+# and their regeneration checked byte for byte.
+_DOS_EPOCH = struct.pack("<HH", 0, (1 << 5) | 1)  # time 00:00:00, date 1980-01-01
+
+
+def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez_compressed(fh, **arrays)`` with fixed zip timestamps: byte-identical output
+    for equal input (same numpy and zlib)."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    data = bytearray(buf.getbuffer())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        infos, central = zf.infolist(), zf.start_dir
+    # Local headers hold the stamp at bytes 10-13, central directory entries at 12-15.
+    for info in infos:
+        if data[info.header_offset:info.header_offset + 4] != b"PK\x03\x04":
+            raise RuntimeError("unexpected zip layout from np.savez_compressed")
+        data[info.header_offset + 10:info.header_offset + 14] = _DOS_EPOCH
+    pos = central
+    for _ in infos:
+        if data[pos:pos + 4] != b"PK\x01\x02":
+            raise RuntimeError("unexpected zip layout from np.savez_compressed")
+        data[pos + 12:pos + 16] = _DOS_EPOCH
+        name_len, extra_len, comment_len = struct.unpack("<HHH", data[pos + 28:pos + 34])
+        pos += 46 + name_len + extra_len + comment_len
+    fh.write(data)
+
+
+def load_pack(path: str | os.PathLike) -> ClipPack:
+    """Read and validate a clip pack. Any problem is an InputError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: clip pack not found")
+    try:
+        raw = path.read_bytes()
+        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError):
+        raise InputError(f"{path}: not a clip pack, or corrupt; "
+                         "write it again with `reactive precompute`") from None
+    if "header" not in arrays:
+        raise InputError(f"{path}: not a clip pack (no header); write it with `reactive precompute`")
+    try:
+        header = json.loads(arrays["header"].tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(f"{path}: clip pack header is corrupt; write it again") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise InputError(f"{path}: not a clip pack (format is {header.get('format')!r})"
+                         if isinstance(header, dict) else f"{path}: clip pack header is corrupt")
+    if header.get("version") not in READABLE_VERSIONS:
+        raise InputError(f"{path}: clip pack format version {header.get('version')} is not "
+                         f"supported (this program reads version {FORMAT_VERSION}); "
+                         "precompute the clip again")
+    known = {"format", "version", "fps", "frame_count", "source_size", "neutral_index", "tag",
+             "source", "interpolated_frames"}
+    try:
+        pack = ClipPack(
+            fps=float(header["fps"]),
+            source_size=(int(header["source_size"][0]), int(header["source_size"][1])),
+            neutral_index=int(header["neutral_index"]),
+            landmarks=arrays["landmarks"], face_detected=arrays["face_detected"],
+            peripheral=arrays["peripheral"], peripheral_valid=arrays["peripheral_valid"],
+            head=arrays["head"], tag=str(header.get("tag", "")),
+            mouth=arrays.get("mouth"), mouth_affine=arrays.get("mouth_affine"),
+            ratio=arrays.get("ratio"), ratio_box=arrays.get("ratio_box"),
+            source=str(header.get("source", "")),
+            extra={k: v for k, v in header.items() if k not in known})
+        pack.validate()
+        if pack.frame_count != int(header["frame_count"]):
+            raise ValueError(f"header says {header['frame_count']} frames, arrays hold "
+                             f"{pack.frame_count}")
+    except (KeyError, TypeError, IndexError) as exc:
+        raise InputError(f"{path}: clip pack is missing {exc}; precompute the clip again") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: clip pack is invalid: {exc}") from None
+    return pack

@@ -1,0 +1,42 @@
+"""The target photo's face: find it, pick one, and say when it breaks the paper's assumptions."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from reactive.core import landmarks as lm
+from reactive.errors import InputError
+from reactive.io.tracker import detect_faces
+from reactive.params import PhotoParams
+
+log = logging.getLogger(__name__)
+
+
+def find_target_face(photo: np.ndarray, *, source: str = "photo",
+                     params: PhotoParams = PhotoParams()) -> np.ndarray:
+    """Landmarks of the face to animate in ``photo`` (H, W, 3) uint8 RGB -> (478, 2) float32.
+
+    No face is an InputError naming ``source``; several faces -> the largest, with a warning;
+    a turned head or a non-neutral face -> a warning (Sec. 3 assumes frontal and neutral).
+    """
+    faces = detect_faces(photo)
+    if not faces:
+        raise InputError(f"{source}: no face found; use a photo with a clearly visible, "
+                         "roughly frontal face")
+    if len(faces) > 1:
+        log.warning("%s: %d faces found; animating the largest", source, len(faces))
+    points = faces[0]
+    yaw = float(lm.yaw_ratio(points))
+    if abs(yaw) > params.max_yaw_warn:
+        log.warning("%s: the head is turned (%s); results are best with a frontal face",
+                    source, "to the left" if yaw > 0 else "to the right")
+    mouth = float(lm.mouth_open_ratio(points))
+    if mouth > params.max_mouth_open_warn:
+        log.warning("%s: the mouth is open; results are best with a neutral, closed-mouth face",
+                    source)
+    elif float(lm.smile_ratio(points)) > params.max_smile_warn:
+        log.warning("%s: the face is smiling; expressions are added on top of it (results "
+                    "are best with a neutral face)", source)
+    return points

@@ -1,0 +1,131 @@
+"""The face tracker: MediaPipe face mesh, the only module that imports MediaPipe.
+
+It turns images into landmark arrays, ``(478, 2) float32`` ``(x, y)`` pixels in MediaPipe's
+topology (``reactive.core.landmarks`` names the indices). Swapping the tracker means changing
+this module only. MediaPipe is imported when a face is first needed (it costs about a second
+and prints banners), never at import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+
+import numpy as np
+
+from reactive.core.landmarks import N_LANDMARKS
+from reactive.params import TrackingParams
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """MediaPipe's C++ side prints TFLite/absl banners straight to fd 2; keep the CLI clean."""
+    try:
+        fd = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+def _import_mediapipe():
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _quiet_stderr():
+        import mediapipe as mp  # noqa: PLC0415 - heavy; imported only when a face is needed
+    return mp
+
+
+def _to_pixels(face, width: int, height: int, depth: bool = False) -> np.ndarray:
+    if depth:
+        # Float64 all the way: the synth template's bytes depend on it.
+        pts = np.array([(p.x * width, p.y * height, p.z * width) for p in face.landmark],
+                       np.float64)
+    else:
+        pts = np.array([(p.x, p.y) for p in face.landmark], dtype=np.float32)
+        pts[:, 0] *= width
+        pts[:, 1] *= height
+    if pts.shape[0] != N_LANDMARKS:
+        raise RuntimeError(f"face mesh returned {pts.shape[0]} landmarks, expected {N_LANDMARKS}")
+    return pts
+
+
+class FaceMeshTracker:
+    """MediaPipe face mesh in video mode: one face, tracked from frame to frame.
+
+    Call it on consecutive RGB frames ``(H, W, 3) uint8``; it returns ``(478, 2) float32``
+    pixel coordinates, or None where no face was found.
+    """
+
+    def __init__(self, params: TrackingParams = TrackingParams()):
+        mp = _import_mediapipe()
+        with _quiet_stderr():
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+                min_detection_confidence=params.min_detection_confidence,
+                min_tracking_confidence=params.min_tracking_confidence)
+        self._first = True
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray | None:
+        h, w = frame.shape[:2]
+        if self._first:
+            with _quiet_stderr():
+                result = self._mesh.process(frame)
+            self._first = False
+        else:
+            result = self._mesh.process(frame)
+        if not result.multi_face_landmarks:
+            return None
+        return _to_pixels(result.multi_face_landmarks[0], w, h)
+
+    def close(self) -> None:
+        self._mesh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def detect_faces(image: np.ndarray, *, max_faces: int = 5, depth: bool = False
+                 ) -> list[np.ndarray]:
+    """All faces in a still image, largest first.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 RGB
+    max_faces : how many faces the detector looks for.
+    depth : also return MediaPipe's depth: (478, 3) float64 ``(x, y, z)``, z in pixels (its
+        normalised z is in image widths) growing away from the camera.
+
+    Returns
+    -------
+    list of (478, 2) float32 pixel coordinates (or (478, 3), ``depth``), sorted by face
+    area, largest first.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"`image` must be (H, W, 3) uint8; got {image.shape} {image.dtype}")
+    mp = _import_mediapipe()
+    h, w = image.shape[:2]
+    with _quiet_stderr():
+        with mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
+                min_detection_confidence=0.5) as mesh:
+            result = mesh.process(np.ascontiguousarray(image))
+    faces = [_to_pixels(f, w, h, depth) for f in (result.multi_face_landmarks or [])]
+
+    def area(p):
+        span = p.max(axis=0) - p.min(axis=0)
+        return float(span[0] * span[1])
+
+    return sorted(faces, key=area, reverse=True)

@@ -1,0 +1,53 @@
+"""A portrait ready to play: photo + clips + profile -> ``Player``, with the per-photo work
+cached (the face's landmarks, every clip frame's offsets), so the second start is instant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from reactive.core.rig import build_rig
+from reactive.io import cache as cache_mod
+from reactive.io.photo import load_photo
+from reactive.io.target import find_target_face
+from reactive.live.clips import load_clips
+from reactive.live.player import Player, player_tables
+from reactive.live.profile import Profile, load_profile
+from reactive.params import EyeParams, PhotoParams, PlayerParams, WarpParams
+
+
+def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
+                 profile_path: str | Path | None = None, max_side: int | None = None,
+                 kiosk: bool = False, seed: int | None = None,
+                 status: Callable[[str], None] = lambda s: None,
+                 photo: np.ndarray | None = None) -> Player:
+    """Photo + clips + profile -> a ready ``Player`` (cached per photo and clips).
+
+    ``photo``: the image already loaded (RGB uint8), ``photo_path`` then only names it.
+    ``status``: told each step as it starts (the window shows it).
+    """
+    profile = load_profile(profile_path) if profile_path else Profile()
+    params = PlayerParams()
+    if photo is None:
+        photo = load_photo(photo_path, max_side=max_side or PhotoParams().max_side)
+    status("loading clips")
+    clips = load_clips(clips_dir, on_progress=lambda name: status(f"loading clip {name}"))
+    folder = cache_mod.cache_dir()
+    status("finding the face")
+    points = cache_mod.cached_face(photo, folder,
+                                   lambda p: find_target_face(p, source=str(photo_path)))
+    warp, eyes = WarpParams(), EyeParams()
+    packs = [c.pack for c in clips]
+    status("rigging the photo")
+    rig = build_rig(photo, points, packs, params=warp, dense=False, grid=True)
+    key = cache_mod.tables_key(points, photo.shape, packs, (warp, eyes))
+    tables = cache_mod.load_tables(folder, key, packs, len(rig.rest))
+    if tables is None:
+        status("computing the clips' motion for this photo (once)")
+        tables = player_tables(rig, packs, eyes)
+        cache_mod.save_tables(folder, key, tables)
+    rng = np.random.default_rng(seed)
+    return Player(photo, points, clips, profile=profile, params=params, warp=warp, eyes=eyes,
+                  kiosk=kiosk, rng=rng, rig=rig, tables=tables)

@@ -1,0 +1,67 @@
+"""Where the player's states come from: a folder of clip packs and/or driving videos, or the
+built-in procedural clips in ``assets/clips``.
+
+A clip's state name is its pack's tag, or for a video its file stem (``happy.mp4`` -> happy);
+names starting with ``idle`` are idle clips. Videos are precomputed on first use and cached
+by content hash, so the second start does not track them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Callable
+
+from precompute.video import cached_video_pack
+from reactive.errors import InputError
+from reactive.io.assets import BUILTIN_CLIPS_DIR
+from reactive.io.cache import cache_dir
+from reactive.io.clippack import load_pack
+from reactive.io.video import INPUT_VIDEO_SUFFIXES
+from reactive.live.player import Clip
+
+log = logging.getLogger(__name__)
+
+PACK_SUFFIX = ".npz"
+
+
+def load_clips(folder: str | os.PathLike | None = None, *, show_progress: bool = True,
+               cache: Path | None = None,
+               on_progress: Callable[[str], None] | None = None) -> list[Clip]:
+    """The states in ``folder`` (packs and videos), or the built-in clips when None.
+
+    Raises InputError for a missing folder, a folder without clips, a broken pack, or a
+    video without a face; two clips with the same state name are an error too.
+    """
+    builtin = folder is None
+    root = BUILTIN_CLIPS_DIR if builtin else Path(folder)
+    if not root.is_dir():
+        if builtin:
+            raise InputError(f"{root}: the built-in clips are missing; regenerate them with "
+                             "`python -m precompute synth`")
+        raise InputError(f"{root}: clips folder not found")
+    files = sorted(p for p in root.iterdir()
+                   if p.is_file() and (p.suffix.lower() in INPUT_VIDEO_SUFFIXES
+                                       or p.suffix.lower() == PACK_SUFFIX))
+    if not files:
+        raise InputError(f"{root}: no clip packs (.npz) or driving videos "
+                         f"({', '.join(INPUT_VIDEO_SUFFIXES)}) in this folder")
+    cache = cache or cache_dir()
+    clips: list[Clip] = []
+    seen: dict[str, Path] = {}
+    for path in files:
+        if on_progress is not None:
+            on_progress(path.name)
+        if path.suffix.lower() == PACK_SUFFIX:
+            pack = load_pack(path)
+            name = pack.tag or path.stem
+        else:
+            pack = cached_video_pack(path, cache=cache, show_progress=show_progress)
+            name = path.stem
+        if name in seen:
+            raise InputError(f"{path}: state name {name!r} is also used by {seen[name].name}; "
+                             "rename one (the name is the pack's tag or the video's file stem)")
+        seen[name] = path
+        clips.append(Clip.from_pack(pack, name))
+    return clips

@@ -1,0 +1,103 @@
+"""The ``reactive`` command: precompute, render, synth, bench, play.
+
+The parser is built from light modules only; each command's work (OpenCV, numba, MediaPipe,
+the player) is imported when that command runs, so ``reactive --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from precompute import cli as precompute_cli
+from reactive.errors import quiet_native_logs, run_guarded
+from reactive.params import PhotoParams
+
+
+def _render(args: argparse.Namespace) -> int:
+    from reactive.tools import render_command  # noqa: PLC0415 - heavy; see the docstring
+
+    return render_command.run(args)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from reactive.tools import bench  # noqa: PLC0415 - heavy; see the docstring
+
+    return bench.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # -v/-q work before or after the subcommand; SUPPRESS keeps a subcommand's default from
+    # overwriting what was given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="more log output")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress bars")
+    parser = argparse.ArgumentParser(prog="reactive", description="Bring a portrait to life.",
+                                     parents=[common])
+    parser.set_defaults(verbose=False, quiet=False)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    pre = sub.add_parser("precompute", parents=[common],
+                         help="track a driving clip into a clip pack")
+    precompute_cli.add_arguments(pre)
+    pre.set_defaults(func=precompute_cli.run)
+
+    ren = sub.add_parser("render", parents=[common],
+                         help="render a photo driven by a clip to a video or frames")
+    ren.add_argument("photo", help="portrait photo (jpg, png, ...)")
+    src = ren.add_mutually_exclusive_group(required=True)
+    src.add_argument("--driving", help="driving video (tracked on the fly)")
+    src.add_argument("--clip", help="clip pack written by `reactive precompute`")
+    ren.add_argument("-o", "--output",
+                     help="output .mp4 (H.264), or .png/.jpg for numbered frame dumps")
+    ren.add_argument("--strip", metavar="OUT.png",
+                     help="also write the paper's Fig. 6 strip: input, coarse, +hidden, "
+                          "+details for chosen frames")
+    ren.add_argument("--strip-frames", metavar="N,N,...",
+                     help="frames for --strip (default: three expressive ones)")
+    ren.add_argument("--neutral", type=precompute_cli.parse_neutral, default="auto",
+                     help="neutral frame of the clip: 'auto' or a frame number")
+    ren.add_argument("--side-by-side", action="store_true",
+                     help="put the driving frame beside the result")
+    ren.add_argument("--stages", default="coarse,hidden,details,eyes",
+                     help="comma list of stages: the paper's coarse (warp), hidden (mouth "
+                          "interior), details (creases), and eyes (lids close fully, the "
+                          "clip's gaze); default all four")
+    ren.add_argument("--max-side", type=int, default=PhotoParams.max_side,
+                     help=f"cap the photo's longer side (pixels, default {PhotoParams.max_side})")
+    ren.set_defaults(func=_render)
+
+    syn = sub.add_parser("synth", parents=[common],
+                         help="write the built-in procedural clips (as python -m precompute synth)")
+    precompute_cli.add_synth_arguments(syn)
+    syn.set_defaults(func=precompute_cli.run_synth)
+
+    ben = sub.add_parser("bench", parents=[common],
+                         help="time the live player's per-frame synthesis")
+    ben.add_argument("--size", type=int, default=1024, help="photo side in pixels (default 1024)")
+    ben.add_argument("--frames", type=int, default=300, help="frames to time (default 300)")
+    ben.add_argument("--photo", help="photo (default: the bundled sample portrait)")
+    ben.add_argument("--clips", metavar="DIR", help="clips folder (default: built-in clips)")
+    ben.set_defaults(func=_bench)
+
+    play = sub.add_parser("play", add_help=False,
+                          help="the live portrait (same as python demo.py; --help for more)")
+    play.set_defaults(func=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    quiet_native_logs()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["play"]:
+        from reactive.live.app import main as play_main  # noqa: PLC0415 - its own parser
+
+        return play_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    return run_guarded(args.func, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

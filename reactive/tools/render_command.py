@@ -1,0 +1,106 @@
+"""``reactive render``: photo + driving video or clip pack -> video, PNG frames and/or the
+stage strip (the paper's Fig. 6)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from precompute.video import precompute_video
+from reactive.core.clip import expressive_frames
+from reactive.core.rig import build_rig
+from reactive.core.synthesis import parse_stages
+from reactive.errors import InputError
+from reactive.io.clippack import load_pack
+from reactive.io.photo import load_photo
+from reactive.io.target import find_target_face
+from reactive.io.video import VideoReader, VideoWriter, write_image
+from reactive.progress import Progress
+from reactive.tools.render import RenderOptions, render, stage_strip
+
+log = logging.getLogger("reactive")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``reactive render`` with its parsed ``args``; returns the exit code."""
+    if args.output is None and args.strip is None:
+        raise InputError("render needs -o OUT.mp4 (or .png frames), --strip OUT.png, or both")
+    for target in (args.output, args.strip):
+        if target is not None and not Path(target).parent.is_dir():
+            raise InputError(f"{target}: output folder {Path(target).parent} does not exist")
+    strip_frames = None
+    if args.strip_frames:
+        try:
+            strip_frames = [int(v) for v in args.strip_frames.split(",") if v.strip()]
+        except ValueError:
+            raise InputError(f"--strip-frames {args.strip_frames}: expected frame numbers "
+                             "like 10,40,70") from None
+    try:
+        stages = parse_stages(args.stages)
+    except ValueError as exc:
+        raise InputError(f"--stages {args.stages}: {exc}") from None
+    photo = load_photo(args.photo, max_side=args.max_side)
+    points = find_target_face(photo, source=str(args.photo))
+    if args.driving:
+        pack = precompute_video(args.driving, neutral=args.neutral, show_progress=not args.quiet)
+        driving_path = Path(args.driving)
+    else:
+        pack = load_pack(args.clip)
+        missing = [name for name, have in (("hidden", pack.mouth is not None),
+                                           ("details", pack.ratio is not None))
+                   if name in stages and not have]
+        if missing:
+            log.warning("%s: made by an older version, it has nothing for the %s stage; "
+                        "precompute it again", args.clip, " and ".join(missing))
+        if args.neutral != "auto":
+            if not 0 <= args.neutral < pack.frame_count:
+                raise InputError(f"--neutral {args.neutral}: {args.clip} has frames "
+                                 f"0-{pack.frame_count - 1}")
+            if args.neutral != pack.neutral_index and pack.ratio is not None \
+                    and "details" in stages:
+                # The ratio images are aligned to the neutral frame they were made with.
+                log.warning("--neutral %d: %s's ratio images belong to its neutral frame %d; "
+                            "the details stage is skipped (precompute with --neutral %d "
+                            "to have them)", args.neutral, args.clip, pack.neutral_index,
+                            args.neutral)
+                stages = tuple(s for s in stages if s != "details")
+            pack.neutral_index = args.neutral
+        driving_path = None
+        if args.side_by_side:
+            raise InputError("--side-by-side needs the driving frames: use --driving VIDEO "
+                             "instead of --clip")
+    if args.strip is not None:
+        _write_strip(args, photo, points, pack, driving_path, strip_frames)
+    if args.output is None:
+        return 0
+    out = Path(args.output)
+    reader = VideoReader(driving_path) if args.side_by_side else None
+    try:
+        bar = Progress(f"rendering {out.name}", pack.frame_count, enabled=not args.quiet)
+        with VideoWriter(out, fps=pack.fps) as writer:
+            n = render(photo, points, pack, writer.write,
+                       options=RenderOptions(side_by_side=args.side_by_side,
+                                             stages=stages),
+                       driving=reader, progress=bar.update)
+        bar.close()
+    finally:
+        if reader is not None:
+            reader.close()
+    print(f"wrote {out}: {n} frames at {pack.fps:g} fps")
+    return 0
+
+
+def _write_strip(args, photo, points, pack, driving_path, frames) -> None:
+    frames = frames or expressive_frames(pack)
+    bad = [i for i in frames if not 0 <= i < pack.frame_count]
+    if bad:
+        raise InputError(f"--strip-frames: frame {bad[0]} is outside the clip's frames "
+                         f"0-{pack.frame_count - 1}")
+    driving = None
+    if driving_path is not None:
+        with VideoReader(driving_path) as reader:
+            driving = [f for _, f in zip(range(max(frames) + 1), reader)]
+    strip = stage_strip(build_rig(photo, points, pack), pack, frames, driving=driving)
+    write_image(args.strip, strip)
+    print(f"wrote {args.strip}: frames {', '.join(map(str, frames))}")

@@ -1,0 +1,83 @@
+"""The eye layer's numba kernels against their plain-numpy twins (``tests/naive.py``)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from scipy.spatial import Delaunay
+
+from reactive.core.kernels.eyes import (blur_under_mask, composite_eye, paint_under_mask,
+                                        raster_triangles)
+from tests import naive
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_raster_triangles_matches_naive(seed):
+    rng = np.random.default_rng(seed)
+    photo = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    pts = np.concatenate([rng.uniform(2, [37, 27], (10, 2)), [[5.0, 5.0], [5.5, 5.0]]])
+    tris = Delaunay(pts).simplices
+    tri_now = pts[tris] + rng.normal(0, 1.0, (len(tris), 3, 2))
+    tri_now[0, 2] = tri_now[0, 0]                      # one squashed flat
+    lin = np.eye(2)[None] + rng.normal(0, 0.1, (len(tris), 2, 2))
+    off = rng.normal(0, 2, (len(tris), 2))
+    live = np.ones(len(tris), bool)
+    live[1] = False
+    got = np.zeros_like(photo)
+    want = np.zeros_like(photo)
+    raster_triangles(photo, tri_now, lin, off, live, got)
+    naive.raster_triangles(photo, tri_now, lin, off, live, want)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+
+
+def test_composite_eye_matches_naive():
+    rng = np.random.default_rng(2)
+    frame = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    mask = np.zeros((20, 30), np.uint8)
+    cv2.ellipse(mask, (15, 10), (12, 7), 0, 0, 360, 255, -1, cv2.LINE_AA)
+    eyeball = rng.integers(0, 256, (25, 35, 3), dtype=np.uint8)
+    alpha = np.clip(6.5 - np.hypot(*np.mgrid[-7:8, -7:8]), 0, 1).astype(np.float32)
+    iris = np.concatenate([rng.uniform(0, 255, (15, 15, 3)).astype(np.float32)
+                           * alpha[..., None], alpha[..., None]], axis=2)
+    m_ball = np.array([[0.9, 0.1, -3.0], [-0.1, 0.9, -4.0]])
+    m_iris = np.array([[0.9, 0.1, -8.5], [-0.1, 0.9, -12.0]])
+    x0, y0, strength = 7, 9, 0.8
+    got = frame.copy()
+    composite_eye(got, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris)
+    want = frame.copy()
+    naive.composite_eye(want, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    np.testing.assert_array_equal(got[:y0], frame[:y0])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_blur_under_mask_matches_naive(seed):
+    rng = np.random.default_rng(seed)
+    frame = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    x0, y0 = 6, 4
+    mask = np.zeros((18, 25), np.uint8)
+    cv2.ellipse(mask, (12, 9), (10, 6), 0, 0, 360, 255, 2, cv2.LINE_AA)
+    mask[0, :3] = 255                                      # the region's corner and edge
+    source = frame[y0:y0 + 18, x0:x0 + 25].copy()
+    got, want = frame.copy(), frame.copy()
+    blur_under_mask(got, x0, y0, mask, source)
+    naive.blur_under_mask(want, x0, y0, mask, source)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    assert not np.array_equal(got, frame)                  # it did blur something
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_paint_under_mask_matches_naive(seed):
+    rng = np.random.default_rng(seed)
+    frame = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    x0, y0 = 3, 5
+    mask = rng.integers(0, 256, (20, 30), dtype=np.uint8)
+    mask[:, :4] = 0
+    colour = np.array([30.0, 20.0, 15.0])
+    centre, axis, width = np.array([18.0, 15.0]), np.array([0.96, 0.28]), 22.0
+    got, want = frame.copy(), frame.copy()
+    paint_under_mask(got, x0, y0, mask, colour, 0.8, centre, axis, width)
+    naive.paint_under_mask(want, x0, y0, mask, colour, 0.8, centre, axis, width)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    assert not np.array_equal(got, frame)

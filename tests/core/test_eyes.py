@@ -1,0 +1,644 @@
+"""Eyes beyond the paper on synthetic arrays: lid closure, closing the lids, gaze, the eye layer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+from scipy.spatial import Delaunay
+
+from reactive.core import landmarks as lm
+from reactive.core.closed_lid import harmonic_fill
+from reactive.core.eye_layer import GazeLayer
+from reactive.core.gaze import GazeFollower, clip_gaze, pointer_gaze
+from reactive.core.geometry import polygon_area
+from reactive.core.kernels.eyes import composite_eye, raster_triangles
+from reactive.core.landmarks import EYES, LEFT_EYE_TOPOLOGY, RIGHT_EYE_TOPOLOGY
+from reactive.core.lids import close_lids, eye_aspect_ratios, lid_closure
+from reactive.params import EyeParams
+
+EYE_W = 60.0   # corner to corner, px
+EYE_H = 12.0   # half-height of the opening at its middle, px
+IRIS_R = 10.0
+SKIN = (200, 160, 140)
+SCLERA = (235, 235, 232)
+IRIS = (120, 75, 40)
+PUPIL = (15, 10, 10)
+LASH = (45, 30, 30)
+
+
+def _lid_x(k: int, cx: float) -> float:
+    """x of lid pair k (0..6) across the eye, from the image-left corner."""
+    return cx - EYE_W / 2 + EYE_W * (k + 1) / 8
+
+
+def _lid_dy(x: float, cx: float, h: float) -> float:
+    return h * np.sqrt(max(0.0, 1.0 - (2 * (x - cx) / EYE_W) ** 2))
+
+
+def synthetic_face(h_open: float = EYE_H, iris_dx: float = 0.0, seed: int = 0) -> np.ndarray:
+    """(478, 2) float32: two eyes as ellipses (opening half-height ``h_open``) with their
+    rings of skin, the iris shifted by ``iris_dx`` px; every other point far out on a circle
+    so it never touches the eyes' triangles."""
+    rng = np.random.default_rng(seed)
+    pts = np.zeros((lm.N_LANDMARKS, 2), np.float64)
+    used = set()
+    for eye, cx in ((RIGHT_EYE_TOPOLOGY, 90.0), (LEFT_EYE_TOPOLOGY, 210.0)):
+        cy = 100.0
+        a, b = eye.corners
+        pts[a] = (cx - EYE_W / 2, cy)
+        pts[b] = (cx + EYE_W / 2, cy)
+        for k in range(7):
+            x = _lid_x(k, cx)
+            d = _lid_dy(x, cx, h_open)
+            pts[eye.upper[k]] = (x, cy - d)
+            pts[eye.lower[k]] = (x, cy + d)
+            pts[eye.upper_skin[k]] = (x, cy - _lid_dy(x, cx, EYE_H) - 0.3 * EYE_W)
+            pts[eye.crease[k]] = (x, cy - _lid_dy(x, cx, EYE_H) - 0.55 * EYE_W)
+            pts[eye.lower_skin[k]] = (x, cy + _lid_dy(x, cx, EYE_H) + 0.25 * EYE_W)
+        # Ring ends: two beside each corner, outwards.
+        left_pair, right_pair = eye.ring_ends[:2], eye.ring_ends[2:]
+        pts[left_pair[0]] = (cx - EYE_W / 2 - 0.15 * EYE_W, cy)
+        pts[left_pair[1]] = (cx - EYE_W / 2 - 0.3 * EYE_W, cy + 0.05 * EYE_W)
+        pts[right_pair[0]] = (cx + EYE_W / 2 + 0.15 * EYE_W, cy)
+        pts[right_pair[1]] = (cx + EYE_W / 2 + 0.3 * EYE_W, cy + 0.05 * EYE_W)
+        # The second ring below, from beyond the outer corner (image-left for the subject's
+        # right eye) to under the inner one.
+        side = -1.0 if eye is RIGHT_EYE_TOPOLOGY else 1.0
+        pts[eye.outer_ring[0]] = (cx + side * 0.75 * EYE_W, cy + 0.25 * EYE_W)
+        for k, f in enumerate(np.linspace(0.55, -0.5, 7), start=1):
+            x = cx + side * f * EYE_W
+            pts[eye.outer_ring[k]] = (x, cy + _lid_dy(x, cx, EYE_H) + 0.5 * EYE_W)
+        ic = eye.iris
+        pts[ic] = (cx + iris_dx, cy)
+        pts[ic + 1:ic + 5] = pts[ic] + IRIS_R * np.array([[1, 0], [0, -1], [-1, 0], [0, 1]])
+        used |= set(eye.lid_patch) | set(eye.crease) | set(range(ic, ic + 5))
+    rest = np.array(sorted(set(range(lm.N_LANDMARKS)) - used))
+    # Skin around the eyes as dense as the face mesh (so triangles stay local), the other
+    # points far out on a circle.
+    gx, gy = np.meshgrid(np.arange(10.0, 295.0, 14.0), np.arange(20.0, 200.0, 14.0))
+    grid = np.stack([gx.ravel(), gy.ravel()], 1)
+    for cx in (90.0, 210.0):
+        grid = grid[((grid[:, 0] - cx) / 66) ** 2 + ((grid[:, 1] - 100) / 58) ** 2 > 1]
+    grid = grid[:len(rest)]
+    pts[rest[:len(grid)]] = grid
+    far = rest[len(grid):]
+    t = np.linspace(0, 2 * np.pi, len(far), endpoint=False)
+    pts[far] = np.stack([150 + 400 * np.cos(t), 100 + 400 * np.sin(t)], 1)
+    pts[:lm.N_MESH] += rng.normal(0, 0.01, (lm.N_MESH, 2))  # no exactly cocircular points
+    return pts.astype(np.float32)
+
+
+def synthetic_photo(points: np.ndarray) -> np.ndarray:
+    """(200, 300, 3) uint8: skin, each opening white with an iris and pupil, a lash line."""
+    img = np.zeros((200, 300, 3), np.uint8)
+    img[:] = SKIN
+    for eye in EYES:
+        opening = np.zeros(img.shape[:2], np.uint8)
+        cv2.fillPoly(opening, [np.round(points[eye.contour] * 16).astype(np.int32)], 1,
+                     cv2.LINE_8, 4)
+        eyeimg = np.zeros_like(img)
+        eyeimg[:] = SCLERA
+        c = tuple(np.round(points[eye.iris] * 16).astype(int))
+        cv2.circle(eyeimg, c, int(IRIS_R * 16), IRIS, -1, cv2.LINE_8, 4)
+        cv2.circle(eyeimg, c, int(IRIS_R * 8), PUPIL, -1, cv2.LINE_8, 4)
+        img[opening > 0] = eyeimg[opening > 0]
+        lid = points[np.r_[eye.corners[0], eye.upper, eye.corners[1]]]
+        cv2.polylines(img, [np.round(lid * 16).astype(np.int32)], False, LASH, 2, cv2.LINE_8, 4)
+    return img
+
+
+def _opening_mask(points, eye, shape, grow=0):
+    m = np.zeros(shape, np.uint8)
+    cv2.fillPoly(m, [np.round(points[eye.contour] * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    if grow:
+        m = cv2.dilate(m, np.ones((3, 3), np.uint8), iterations=grow)
+    return m.astype(bool)
+
+
+def _is_iris(img):
+    return np.abs(img.astype(int) - IRIS).sum(axis=-1) < 40
+
+
+def _iris_centroid(img, mask):
+    ys, xs = np.nonzero(_is_iris(img) & mask)
+    return np.array([xs.mean(), ys.mean()])
+
+
+# --- lid closure --------------------------------------------------------------------------
+
+def _frames(h_left, h_right):
+    """Frames whose left / right eye opening half-heights are given (F,)."""
+    out = []
+    for hl, hr in zip(h_left, h_right):
+        p = synthetic_face(EYE_H)
+        q = synthetic_face(hl)
+        r = synthetic_face(hr)
+        p[LEFT_EYE_TOPOLOGY.contour] = q[LEFT_EYE_TOPOLOGY.contour]
+        p[RIGHT_EYE_TOPOLOGY.contour] = r[RIGHT_EYE_TOPOLOGY.contour]
+        out.append(p)
+    return np.stack(out)
+
+
+def test_eye_aspect_ratio_of_the_synthetic_eye():
+    ear = eye_aspect_ratios(synthetic_face(EYE_H))
+    gaps = [2 * _lid_dy(_lid_x(k, 0.0), 0.0, EYE_H) for k in range(1, 6)]
+    np.testing.assert_allclose(ear, np.mean(gaps) / EYE_W, rtol=1e-3)
+
+
+def test_lid_closure_maps_neutral_to_0_and_the_tracked_closed_eye_to_1():
+    p = EyeParams()
+    open_ear = float(eye_aspect_ratios(synthetic_face(EYE_H))[0])
+    # Half-heights giving the neutral ratio, wider, the tracker's closed ratio, below it.
+    scale = [1.0, 1.3, p.closed_ear / open_ear, 0.5 * p.closed_ear / open_ear, 0.0]
+    h = [EYE_H * s for s in scale]
+    c = lid_closure(_frames(h, h), 0)
+    assert c.shape == (5, 2) and c.dtype == np.float32
+    np.testing.assert_allclose(c[:, 0], [0, 0, 1, 1, 1], atol=1e-4)
+    np.testing.assert_allclose(c[:, 1], c[:, 0])
+
+
+def test_lid_closure_is_smooth_and_monotone_in_between():
+    p = EyeParams()
+    open_ear = float(eye_aspect_ratios(synthetic_face(EYE_H))[0])
+    closed_h = EYE_H * p.closed_ear / open_ear
+    h = np.linspace(EYE_H, closed_h, 21)
+    c = lid_closure(_frames(h, h), 0)[:, 0]
+    assert np.all(np.diff(c) > 0)
+    assert abs(c[10] - 0.5) < 1e-3             # smoothstep: symmetric about the middle
+    assert c[1] < 0.02                          # jitter of an open eye stays ~0
+    assert np.max(np.diff(c)) < 1.6 / 20        # no jump (smoothstep slope <= 1.5)
+
+
+def test_lid_closure_per_eye_for_winks():
+    c = lid_closure(_frames([EYE_H, 0.0], [EYE_H, EYE_H]), 0)
+    np.testing.assert_allclose(c[1], [1.0, 0.0], atol=1e-4)
+
+
+def test_lid_closure_uses_the_narrow_neutral_fraction():
+    """A driver with narrow eyes (neutral ratio 0.2): closed at 0.4 x 0.2 = 0.08, not 0.10."""
+    p = EyeParams()
+    open_ear = float(eye_aspect_ratios(synthetic_face(EYE_H))[0])
+    narrow = 0.2 / open_ear
+    h = [EYE_H * narrow, EYE_H * narrow * 0.5, EYE_H * narrow * 0.39]
+    c = lid_closure(_frames(h, h), 0, params=p)[:, 0]
+    # Ratio 0.10 would count as closed for a normal driver; here it is not yet.
+    assert c[0] == 0 and 0.5 < c[1] < 0.97 and c[2] == pytest.approx(1.0)
+
+
+def test_lid_closure_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="points"):
+        lid_closure(np.zeros((3, 468, 2)), 0)
+    with pytest.raises(ValueError, match="neutral_index"):
+        lid_closure(_frames([EYE_H], [EYE_H]), 1)
+
+
+# --- closing the lids ---------------------------------------------------------------------
+
+def _close(rest, offsets, closure, params=EyeParams()):
+    off = offsets.astype(np.float32).copy()
+    close_lids(off, rest[:lm.N_MESH], np.asarray(closure, float), params=params)
+    return off
+
+
+@pytest.mark.parametrize("h_open", [EYE_H, 2.0 * EYE_H, 0.4 * EYE_H])
+def test_close_lids_meets_the_lower_lid_whatever_the_opening(h_open):
+    rest = synthetic_face(h_open)[:lm.N_MESH]
+    zero = np.zeros((lm.N_MESH, 2), np.float32)
+    off = _close(rest, zero, (1.0, 1.0))
+    now = rest + off
+    p = EyeParams()
+    for eye in EYES:
+        np.testing.assert_allclose(now[eye.upper], now[eye.lower], atol=1e-3)
+        gap = rest[eye.upper] - rest[eye.lower]
+        # The lower lid rises by its share of the travel (more by the corners, where the
+        # lids meet halfway); the corners stay.
+        np.testing.assert_allclose(off[eye.lower[2:5]], p.lower_lid_share * gap[2:5], atol=1e-3)
+        np.testing.assert_allclose(off[eye.lower[[0, 6]]], p.corner_lower_share * gap[[0, 6]],
+                                   atol=1e-3)
+        np.testing.assert_array_equal(off[list(eye.corners)], 0)
+        assert polygon_area(now[eye.contour]) < 1e-4 * polygon_area(rest[eye.contour])
+
+
+def test_close_lids_leaves_offsets_unchanged_at_zero_closure():
+    rng = np.random.default_rng(0)
+    rest = synthetic_face()[:lm.N_MESH]
+    eq1 = rng.normal(0, 2, (lm.N_MESH, 2)).astype(np.float32)
+    np.testing.assert_array_equal(_close(rest, eq1, (0.0, 0.0)), eq1)
+
+
+def test_close_lids_touches_only_the_eye_points_and_the_winking_eye():
+    rest = synthetic_face()[:lm.N_MESH]
+    zero = np.zeros((lm.N_MESH, 2), np.float32)
+    off = _close(rest, zero, (1.0, 0.0))  # the subject's left eye winks
+    moved = np.flatnonzero(np.abs(off).sum(axis=1) > 0)
+    allowed = np.concatenate([LEFT_EYE_TOPOLOGY.upper, LEFT_EYE_TOPOLOGY.lower, LEFT_EYE_TOPOLOGY.upper_skin, LEFT_EYE_TOPOLOGY.crease,
+                              LEFT_EYE_TOPOLOGY.lower_skin])
+    assert set(moved) <= set(allowed)
+    assert set(LEFT_EYE_TOPOLOGY.upper) <= set(moved)
+
+
+def test_close_lids_drags_the_lid_skin_by_its_height_above_the_lid():
+    p = EyeParams()
+    rest = synthetic_face()[:lm.N_MESH]
+    off = _close(rest, np.zeros((lm.N_MESH, 2), np.float32), (1.0, 1.0), p)
+    for eye in EYES:
+        lid = off[eye.upper]
+        ring = off[eye.upper_skin][:, 1] / lid[:, 1]
+        crease = off[eye.crease][:, 1] / lid[:, 1]
+        # The first ring (0.3 eye widths up) follows most, the crease (0.55) little, the
+        # corners' columns least; the ring under the lower lid by its fixed fraction.
+        assert np.all((0 < crease) & (crease < ring) & (ring <= 1.0))
+        assert ring[3] > 0.8 and crease[3] < 0.2
+        assert ring[0] < ring[3]
+        np.testing.assert_allclose(off[eye.lower_skin][3], p.lower_skin_follow * off[eye.lower][3],
+                                   atol=1e-4)
+        # The skin stays above the lid: the bands between stretch, none folds.
+        now = rest + off
+        assert np.all(now[eye.crease, 1] < now[eye.upper_skin, 1])
+        assert np.all(now[eye.upper_skin, 1] < now[eye.upper, 1])
+
+
+def test_close_lids_never_opens_the_eye_more_than_eq1():
+    rest = synthetic_face()[:lm.N_MESH]
+    for lid_down in (0.0, 0.3, 0.6, 0.9):       # Eq. 1 closed this fraction of the gap
+        eq1 = np.zeros((lm.N_MESH, 2), np.float32)
+        for eye in EYES:
+            eq1[eye.upper] = lid_down * (rest[eye.lower] - rest[eye.upper])
+        gap_eq1 = np.linalg.norm((rest + eq1)[RIGHT_EYE_TOPOLOGY.upper] - (rest + eq1)[RIGHT_EYE_TOPOLOGY.lower], axis=1)
+        previous = gap_eq1
+        for c in np.linspace(0, 1, 11):
+            now = rest + _close(rest, eq1, (c, c))
+            gap = np.linalg.norm(now[RIGHT_EYE_TOPOLOGY.upper] - now[RIGHT_EYE_TOPOLOGY.lower], axis=1)
+            assert np.all(gap <= gap_eq1 + 1e-4)
+            assert np.all(gap <= previous + 1e-4)  # more closure, never more open
+            previous = gap
+        assert np.all(gap < 1e-3)
+
+
+def test_close_lids_keeps_a_wide_eq1_eye_at_zero_and_closes_it_at_one():
+    rest = synthetic_face()[:lm.N_MESH]
+    eq1 = np.zeros((lm.N_MESH, 2), np.float32)
+    eq1[RIGHT_EYE_TOPOLOGY.upper] = -0.3 * (rest[RIGHT_EYE_TOPOLOGY.lower] - rest[RIGHT_EYE_TOPOLOGY.upper])   # surprise: wider
+    np.testing.assert_array_equal(_close(rest, eq1, (0.0, 0.0)), eq1)
+    now = rest + _close(rest, eq1, (0.0, 1.0))
+    np.testing.assert_allclose(now[RIGHT_EYE_TOPOLOGY.upper], now[RIGHT_EYE_TOPOLOGY.lower], atol=1e-3)
+
+
+def test_close_lids_follows_a_rolled_and_scaled_head():
+    rest = synthetic_face()[:lm.N_MESH].astype(np.float64)
+    a = np.deg2rad(25.0)
+    m = 1.2 * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    centre = rest[RIGHT_EYE_TOPOLOGY.contour].mean(axis=0)
+    eq1 = ((rest - centre) @ m.T + centre - rest).astype(np.float32)
+    now = rest + _close(rest, eq1, (1.0, 1.0))
+    for eye in EYES:
+        np.testing.assert_allclose(now[eye.upper], now[eye.lower], atol=2e-3)
+    # The lower lid rose along the rotated eye's own vertical, not the image's.
+    travel = (now - (rest + eq1))[RIGHT_EYE_TOPOLOGY.lower[3]]
+    up_rotated = m @ np.array([0.0, -1.0])
+    cos = travel @ up_rotated / (np.linalg.norm(travel) * np.linalg.norm(up_rotated))
+    assert cos > 0.99
+
+
+def test_close_lids_rejects_bad_arguments():
+    rest = synthetic_face()[:lm.N_MESH]
+    with pytest.raises(ValueError, match="face_offsets"):
+        close_lids(np.zeros((478, 2), np.float32), rest, (1, 1))
+    with pytest.raises(ValueError, match="closure"):
+        close_lids(np.zeros((468, 2), np.float32), rest, (1, 1, 1))
+
+
+# --- gaze ---------------------------------------------------------------------------------
+
+def test_clip_gaze_reads_the_iris_in_eye_widths():
+    frames = np.stack([synthetic_face(iris_dx=0.0), synthetic_face(iris_dx=0.1 * EYE_W),
+                       synthetic_face(iris_dx=-0.05 * EYE_W)])
+    g = clip_gaze(frames, 0)
+    np.testing.assert_allclose(g[:, 0], [0.0, 0.1, -0.05], atol=1e-3)
+    np.testing.assert_allclose(g[:, 1], 0.0, atol=1e-3)
+
+
+def test_clip_gaze_fades_out_as_the_eyes_close_and_is_clamped():
+    shut = synthetic_face(h_open=0.0, iris_dx=0.1 * EYE_W)
+    wide = synthetic_face(iris_dx=0.5 * EYE_W)
+    g = clip_gaze(np.stack([synthetic_face(), shut, wide]), 0)
+    np.testing.assert_allclose(g[1], 0.0, atol=1e-6)
+    assert g[2, 0] == pytest.approx(EyeParams().max_gaze_x)
+
+
+def test_pointer_gaze_looks_towards_the_pointer_within_the_limits():
+    p = EyeParams()
+    face = synthetic_face()
+    mid = face[np.r_[LEFT_EYE_TOPOLOGY.contour, RIGHT_EYE_TOPOLOGY.contour]].mean(axis=0)
+    np.testing.assert_allclose(pointer_gaze(mid, face), 0.0, atol=1e-6)
+    right = pointer_gaze(mid + (100, 0), face)
+    left = pointer_gaze(mid - (100, 0), face)
+    up = pointer_gaze(mid - (0, 100), face)
+    assert right[0] > 0.05 and abs(right[1]) < 1e-4
+    np.testing.assert_allclose(left, -right, atol=1e-4)
+    assert up[1] < -0.03 and abs(up[0]) < 1e-4
+    far = pointer_gaze(mid + (1e5, -1e5), face)
+    assert 0 < far[0] <= p.max_gaze_x and -p.max_gaze_y <= far[1] < 0
+    # Small angles: linear, eyeball radius x tan-free sine of the angle to the pointer.
+    iod = 120.0
+    g = pointer_gaze(mid + (0.1 * iod, 0), face)
+    assert g[0] == pytest.approx(p.eyeball_radius * 0.1 / np.hypot(0.1, p.pointer_depth_iod),
+                                 rel=0.02)
+
+
+def test_gaze_follower_converges_without_overshoot():
+    f = GazeFollower()
+    target = np.array([0.15, -0.05])
+    values = [f.update(target, 1 / 60) for _ in range(60)]
+    np.testing.assert_allclose(values[-1], target, atol=1e-3)
+    xs = np.array([v[0] for v in values])
+    assert np.all(np.diff(xs) >= -1e-9) and xs.max() <= target[0] + 1e-6
+    # Settles within 5 time constants to 5%.
+    k = int(np.ceil(5 * EyeParams().gaze_time_constant_s * 60))
+    assert abs(values[k][0] - target[0]) < 0.05 * target[0]
+
+
+def test_gaze_follower_clamps_and_is_stable_for_any_step():
+    p = EyeParams()
+    f = GazeFollower(p)
+    for _ in range(10):
+        v = f.update((5.0, -5.0), 0.5)
+    np.testing.assert_allclose(v, [p.max_gaze_x, -p.max_gaze_y], atol=1e-6)
+    before = f.update((0.0, 0.0), 0.0)
+    np.testing.assert_allclose(before, v)            # dt 0: no change
+    with pytest.raises(ValueError, match="dt_s"):
+        f.update((0, 0), -0.1)
+
+
+# --- the eye layer ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def eye_scene():
+    pts = synthetic_face()
+    photo = synthetic_photo(pts)
+    return pts, photo, GazeLayer(photo, pts)
+
+
+def test_lid_patch_surrounds_the_lids(eye_scene):
+    """The redrawn lid patch covers the opening and the lids with skin all around: its
+    outline runs through the skin rings only, never through a lid point (on the synthetic
+    face; on real faces the show tests check the patch against the rig's triangles)."""
+    from collections import Counter
+
+    pts, photo, layer = eye_scene
+    for model in layer.eyes:
+        edges = Counter()
+        for t in model.patch_ids[model.patch_tris]:
+            for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])):
+                edges[tuple(sorted((a, b)))] += 1
+        outline = {v for e, n in edges.items() if n == 1 for v in e}
+        topo = model.topo
+        skin = set(topo.upper_skin) | set(topo.lower_skin) | set(topo.ring_ends) \
+            | set(topo.crease) | set(topo.outer_ring)
+        assert outline and outline <= skin
+        assert not outline & set(topo.contour)
+
+
+def test_eye_outline_is_the_patch_boundary_rings():
+    """Each eye's ``outline`` (written out by hand) is the crease ring, the two outer ring
+    ends and the second ring below, each point once, and runs clockwise around the eye on
+    the synthetic face (positive area in image coordinates, y down)."""
+    pts = synthetic_face()
+    for eye in EYES:
+        expected = set(eye.crease) | {eye.ring_ends[1], eye.ring_ends[3]} | set(eye.outer_ring)
+        assert sorted(eye.outline.tolist()) == sorted(expected)
+        x, y = pts[eye.outline, 0].astype(np.float64), pts[eye.outline, 1].astype(np.float64)
+        assert 0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) > 0
+
+
+def test_points_folded_over_an_eye_stay_out_of_the_lid_patch():
+    """A turned head folds the far side of the face over the far eye in 2D: a mesh point
+    that is not the eye's lies inside its lid patch. It is found, and left out of the
+    triangulation, so the patch is whole (outline through the rings, no hole) and no
+    triangle reaches it."""
+    from collections import Counter
+
+    from reactive.core.lids import folded_over_eyes
+
+    pts = synthetic_face()
+    assert not folded_over_eyes(pts).any()
+    used = set(np.concatenate([np.r_[e.lid_patch, e.iris:e.iris + 5] for e in EYES]))
+    stray = next(i for i in range(lm.N_MESH) if i not in used)
+    pts[stray] = pts[RIGHT_EYE_TOPOLOGY.iris] + (4.0, -3.0)   # on the iris, as s10's point 127
+    folded = folded_over_eyes(pts)
+    assert np.flatnonzero(folded).tolist() == [stray]
+    layer = GazeLayer(synthetic_photo(pts), pts)
+    model = next(m for m in layer.eyes if m.topo is RIGHT_EYE_TOPOLOGY)
+    tris = model.patch_ids[model.patch_tris]
+    assert not (tris == stray).any()
+    edges = Counter(tuple(sorted(e)) for t in tris.tolist()
+                    for e in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])))
+    outline = {v for e, n in edges.items() if n == 1 for v in e}
+    assert outline <= set(RIGHT_EYE_TOPOLOGY.outline) | set(RIGHT_EYE_TOPOLOGY.upper_skin) | set(RIGHT_EYE_TOPOLOGY.lower_skin) \
+        | set(RIGHT_EYE_TOPOLOGY.ring_ends)
+    assert not outline & set(RIGHT_EYE_TOPOLOGY.contour)
+
+
+def test_layer_with_zero_gaze_at_rest_leaves_the_frame_unchanged(eye_scene):
+    pts, photo, layer = eye_scene
+    frame = photo.copy()
+    layer.apply(frame, pts, (0.0, 0.0))
+    np.testing.assert_array_equal(frame, photo)
+
+
+@pytest.mark.parametrize("gx", [0.1, -0.1])
+def test_iris_moves_with_the_gaze(eye_scene, gx):
+    pts, photo, layer = eye_scene
+    frame = photo.copy()
+    layer.apply(frame, pts, (gx, 0.0))
+    for eye in EYES:
+        mask = _opening_mask(pts, eye, photo.shape[:2])
+        moved = _iris_centroid(frame, mask) - _iris_centroid(photo, mask)
+        assert moved[0] == pytest.approx(gx * EYE_W, abs=1.0)
+        assert abs(moved[1]) < 0.5
+
+
+def test_iris_moves_down_and_the_lower_lid_hides_part_of_it(eye_scene):
+    pts, photo, layer = eye_scene
+    frame = photo.copy()
+    layer.apply(frame, pts, (0.0, 0.1))
+    for eye in EYES:
+        mask = _opening_mask(pts, eye, photo.shape[:2])
+        assert (_iris_centroid(frame, mask) - _iris_centroid(photo, mask))[1] > 1.0
+        assert _is_iris(frame[mask]).sum() < _is_iris(photo[mask]).sum()
+
+
+@pytest.mark.parametrize("gaze", [(0.0, -0.1), (0.0, 0.1), (0.2, 0.0), (-0.2, -0.1)])
+def test_lids_mask_the_iris(eye_scene, gaze):
+    pts, photo, layer = eye_scene
+    frame = photo.copy()
+    layer.apply(frame, pts, gaze)
+    inside = np.zeros(photo.shape[:2], bool)
+    for eye in EYES:
+        inside |= _opening_mask(pts, eye, photo.shape[:2], grow=1)
+    np.testing.assert_array_equal(frame[~inside], photo[~inside])
+
+
+def _points_now(pts, closure):
+    off = np.zeros((lm.N_MESH, 2), np.float32)
+    close_lids(off, pts[:lm.N_MESH], np.asarray(closure, float))
+    now = pts.copy()
+    now[:lm.N_MESH] += off
+    return now
+
+
+def test_closed_eyes_show_no_iris_and_a_lash_line(eye_scene):
+    pts, photo, layer = eye_scene
+    now = _points_now(pts, (1.0, 1.0))
+    frame = photo.copy()  # the layer redraws the lids itself, whatever the warp left there
+    layer.apply(frame, now, (0.15, 0.0))
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0).astype(int)
+        box = frame[c[1] - 25:c[1] + 25, c[0] - 40:c[0] + 40]
+        assert _is_iris(box).sum() == 0
+        white = (np.abs(box.astype(int) - SCLERA).sum(axis=-1) < 30).sum()
+        assert white == 0
+        # A dark line along the closed lids, between the corners.
+        seam = now[eye.lower[3]].round().astype(int)
+        column = frame[seam[1] - 3:seam[1] + 4, seam[0]].astype(int).sum(axis=1)
+        assert column.min() < 0.6 * sum(SKIN)
+
+
+def test_half_closed_lid_covers_the_top_of_the_iris(eye_scene):
+    pts, photo, layer = eye_scene
+    now = _points_now(pts, (0.6, 0.6))
+    frame = photo.copy()
+    layer.apply(frame, now, (0.0, 0.0))
+    for eye in EYES:
+        outside_now = ~_opening_mask(now, eye, photo.shape[:2], grow=1)
+        band = _opening_mask(pts, eye, photo.shape[:2]) & outside_now
+        assert band.sum() > 50                     # the lid came down over this band
+        assert _is_iris(frame[band]).sum() == 0    # and no iris shows on it
+        # The iris keeps its place and size below the lid: round, not squashed.
+        inside_now = _opening_mask(now, eye, photo.shape[:2])
+        assert _is_iris(frame[inside_now]).sum() > 0.5 * _is_iris(photo[inside_now]).sum()
+
+
+def test_layer_rejects_bad_arguments(eye_scene):
+    pts, photo, layer = eye_scene
+    with pytest.raises(ValueError, match="gaze"):
+        layer.apply(photo.copy(), pts, (0.0, 0.0, 0.0))
+    with pytest.raises(ValueError, match="photo"):
+        GazeLayer(photo[..., 0], pts)
+    with pytest.raises(ValueError, match="source"):
+        layer.apply(photo.copy(), pts, (0.1, 0.0), source=photo[:10])
+
+
+def test_redrawn_lids_sample_the_given_source(eye_scene):
+    """The lids are redrawn from the image the warp sampled (e.g. the shaded photo)."""
+    pts, photo, layer = eye_scene
+    now = _points_now(pts, (1.0, 1.0))
+    plain = photo.copy()
+    layer.apply(plain, now, (0.0, 0.0))
+    shaded_src = (photo * 0.5).astype(np.uint8)
+    shaded = photo.copy()
+    layer.apply(shaded, now, (0.0, 0.0), source=shaded_src)
+    # Lid skin inside the patch: halfway between the first ring and the closed lid.
+    x, y = np.round(0.5 * (now[RIGHT_EYE_TOPOLOGY.upper_skin[3]] + now[RIGHT_EYE_TOPOLOGY.upper[3]])).astype(int)
+    assert np.all(shaded[y, x] < 0.7 * plain[y, x])
+
+
+def test_harmonic_fill_reproduces_a_linear_ramp_exactly():
+    """Linear functions are harmonic: a ramp with a hole fills back to the same ramp."""
+    yy, xx = np.mgrid[0:30, 0:40].astype(np.float32)
+    img = np.stack([2.0 * xx + 3.0 * yy, 100.0 - yy, np.full_like(xx, 7.0)], axis=-1)
+    hole = np.zeros((30, 40), bool)
+    hole[5:25, 8:33] = True
+    hole[12:15, 2:38] = True
+    damaged = img.copy()
+    damaged[hole] = 0.0
+    np.testing.assert_allclose(harmonic_fill(damaged, hole), img, atol=1e-3)
+
+
+def _closed_photo(layer, photo):
+    out = photo.astype(np.float32)
+    for model in layer.eyes:
+        (x0, y0), d = model.closed_origin, model.closed_delta
+        out[y0:y0 + d.shape[0], x0:x0 + d.shape[1]] += d
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _cartoon_photo(pts, below: int = 4):
+    """The synthetic photo with each eye's white drawn larger than the contour below it
+    (``below`` px below the lower lid, 3 px past the corners), as a cartoon's eye often is."""
+    photo = synthetic_photo(pts)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0)
+        cv2.ellipse(photo, (int(c[0]), int(c[1]) + 2), (int(EYE_W / 2) + 3, int(EYE_H) + below),
+                    0, 0, 180, SCLERA, -1)
+    return photo
+
+
+def test_closed_lid_covers_a_drawn_eye_larger_than_the_contour():
+    """A cartoon's drawn eye reaches beyond the face mesh's eye contour: the closed lid
+    replaces all of it, white, iris and lashes, with the skin around it, and leaves the
+    skin farther out alone."""
+    pts = synthetic_face()
+    photo = _cartoon_photo(pts)
+    layer = GazeLayer(photo, pts)
+    closed = _closed_photo(layer, photo)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0).astype(int)
+        box = closed[c[1] - 20:c[1] + 20, c[0] - 36:c[0] + 36].astype(int)
+        # Flat skin in the synthetic photo: no grain to carry, the lid is the skin colour.
+        assert np.abs(box - SKIN).max() <= 3
+    far = np.ones(photo.shape[:2], bool)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0).astype(int)
+        far[c[1] - 45:c[1] + 45, c[0] - 60:c[0] + 60] = False
+    np.testing.assert_array_equal(closed[far], photo[far])
+
+
+def test_closed_lid_covers_a_drawn_eye_reaching_past_the_first_ring():
+    """s7's case: the drawn white reaches below the first ring of skin under the eye (here
+    16 px below the lower lid, the ring 15 px): the second ring widens the patch, and the
+    closed lid covers all of the white."""
+    pts = synthetic_face()
+    photo = _cartoon_photo(pts, below=16)
+    white = np.all(photo == SCLERA, axis=2)
+    below_ring = np.zeros_like(white)
+    for eye in EYES:
+        below_ring[int(pts[eye.lower_skin, 1].max()) + 1:] = True
+    assert (white & below_ring).any()  # the drawing does reach past the first ring
+    closed = _closed_photo(GazeLayer(photo, pts), photo)
+    assert not np.any(np.all(np.abs(closed.astype(int) - SCLERA) <= 20, axis=2) & white)
+
+
+@pytest.mark.parametrize("skin_from", [None, 0.0501])
+def test_lid_skin_fades_in_without_a_pop(skin_from):
+    """Closing step by step, the eye region changes by small steps: the lid skin, the
+    shadow and the lash line fade in with the closure. (Switching the lid skin on at once,
+    ``lid_skin_area_frac`` just above ``closed_area_frac``, must fail: it jumps by 0.15 of
+    the whole change where the white below the contour turns to skin; fading: 0.04.)"""
+    pts = synthetic_face()
+    photo = _cartoon_photo(pts)
+    params = EyeParams() if skin_from is None else replace(EyeParams(),
+                                                           lid_skin_area_frac=skin_from)
+    layer = GazeLayer(photo, pts, params=params)
+    c = pts[RIGHT_EYE_TOPOLOGY.contour].mean(axis=0).astype(int)
+    prev, steps = None, []
+    for closure in np.linspace(0.5, 1.0, 51):
+        frame = photo.copy()
+        layer.apply(frame, _points_now(pts, (closure, closure)), (0.0, 0.0))
+        box = frame[c[1] - 20:c[1] + 20, c[0] - 36:c[0] + 36].astype(float)
+        if prev is not None:
+            steps.append(np.abs(box - prev).mean())
+        prev = box
+    total = np.abs(prev - photo[c[1] - 20:c[1] + 20, c[0] - 36:c[0] + 36]).mean()
+    assert total > 10.0
+    smooth = max(steps) < 0.08 * total
+    assert smooth == (skin_from is None)
+
+
+def test_params_are_replaceable():
+    p = replace(EyeParams(), max_gaze_x=0.1)
+    f = GazeFollower(p)
+    assert f.update((1.0, 0.0), 10.0)[0] == pytest.approx(0.1)
