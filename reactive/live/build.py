@@ -1,5 +1,6 @@
 """A portrait ready to play: photo + clips + profile -> ``Player``, with the per-photo work
-cached (the face's landmarks, every clip frame's offsets), so the second start is instant."""
+cached (the face's landmarks, the person and background split, every clip frame's
+offsets), so the second start is instant."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 from reactive.core.rig import build_rig
 from reactive.io import cache as cache_mod
 from reactive.io.photo import load_photo
-from reactive.io.target import find_target_face
+from reactive.io.target import find_target_face, photo_backdrop
 from reactive.live.clips import load_clips
 from reactive.live.player import Player, player_tables
 from reactive.live.profile import Profile, load_profile
@@ -38,11 +39,17 @@ def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
     status("finding the face")
     points = cache_mod.cached_face(photo, folder,
                                    lambda p: find_target_face(p, source=str(photo_path)))
+    backdrop = None
+    if profile.still_background:
+        status("finding the person")
+        backdrop = photo_backdrop(photo, points, folder=folder)
     warp, eyes = WarpParams(), EyeParams()
     packs = [c.pack for c in clips]
     status("rigging the photo")
-    rig = build_rig(photo, points, packs, params=warp, dense=False, grid=True)
-    key = cache_mod.tables_key(points, photo.shape, packs, (warp, eyes))
+    rig = build_rig(photo, points, packs, params=warp, dense=False, grid=True,
+                    backdrop=backdrop)
+    # The control points at rest: the face, the clips' and the head ring's points.
+    key = cache_mod.tables_key(rig.rest, photo.shape, packs, (warp, eyes))
     tables = cache_mod.load_tables(folder, key, packs, len(rig.rest))
     if tables is None:
         status("computing the clips' motion for this photo (once)")

@@ -94,6 +94,7 @@ class Profile:
 
     transition_s: float = 0.25  # blend time between states, smoothstep
     teeth: bool = True  # false: open mouths show a dark cavity, no teeth (paintings, cartoons)
+    still_background: bool = True  # false: the whole photo is warped, background included
     keys: tuple[tuple[str, str], ...] = (("space", RANDOM),)
     hold: HoldSettings = field(default_factory=HoldSettings)
     mouse: MouseSettings = field(default_factory=MouseSettings)
@@ -106,7 +107,7 @@ class Profile:
 
 _SECTIONS = {"hold": HoldSettings, "mouse": MouseSettings, "microphone": MicrophoneSettings,
              "idle": IdleSettings, "gaze": GazeSettings}
-_TOP_LEVEL = ("transition_s", "teeth")
+_TOP_LEVEL = ("transition_s", "teeth", "still_background")
 _TYPE_NAMES = {"float": "a number", "bool": "true or false", "str": "a string",
                "tuple[str, ...]": "a list of strings"}
 
@@ -384,6 +385,10 @@ transition_s = 0.25
 # Teeth in open mouths; false shows a dark, softly shaded cavity instead (paintings,
 # cartoons, emoji-like avatars).
 teeth = true
+# The person moves over a still background (found by a person segmentation; a photo where
+# none is found, or nearly no background is seen, is warped whole anyway); false warps
+# the whole photo, background included, as the paper does.
+still_background = true
 
 [keys]
 # key = "state", "random" (a random emotion) or "" (nothing).

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma list of stages: the paper's coarse (warp), hidden (mouth "
                           "interior), details (creases), and eyes (lids close fully, the "
                           "clip's gaze); default all four")
+    ren.add_argument("--warp-background", action="store_true",
+                     help="warp the whole photo, background included, as the paper does "
+                          "(default: the person moves over a still background)")
     ren.add_argument("--max-side", type=int, default=PhotoParams.max_side,
                      help=f"cap the photo's longer side (pixels, default {PhotoParams.max_side})")
     ren.set_defaults(func=_render)

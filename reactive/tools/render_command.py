@@ -12,9 +12,10 @@ from reactive.core.clip import expressive_frames
 from reactive.core.rig import build_rig
 from reactive.core.synthesis import parse_stages
 from reactive.errors import InputError
+from reactive.io.cache import cache_dir
 from reactive.io.clippack import load_pack
 from reactive.io.photo import load_photo
-from reactive.io.target import find_target_face
+from reactive.io.target import find_target_face, photo_backdrop
 from reactive.io.video import VideoReader, VideoWriter, write_image
 from reactive.progress import Progress
 from reactive.tools.render import RenderOptions, render, stage_strip
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--stages {args.stages}: {exc}") from None
     photo = load_photo(args.photo, max_side=args.max_side)
     points = find_target_face(photo, source=str(args.photo))
+    backdrop = None if args.warp_background else photo_backdrop(photo, points,
+                                                                folder=cache_dir())
     if args.driving:
         pack = precompute_video(args.driving, neutral=args.neutral, show_progress=not args.quiet)
         driving_path = Path(args.driving)
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--side-by-side needs the driving frames: use --driving VIDEO "
                              "instead of --clip")
     if args.strip is not None:
-        _write_strip(args, photo, points, pack, driving_path, strip_frames)
+        _write_strip(args, photo, points, pack, driving_path, strip_frames, backdrop)
     if args.output is None:
         return 0
     out = Path(args.output)
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             n = render(photo, points, pack, writer.write,
                        options=RenderOptions(side_by_side=args.side_by_side,
                                              stages=stages),
-                       driving=reader, progress=bar.update)
+                       driving=reader, progress=bar.update, backdrop=backdrop)
         bar.close()
     finally:
         if reader is not None:
@@ -91,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_strip(args, photo, points, pack, driving_path, frames) -> None:
+def _write_strip(args, photo, points, pack, driving_path, frames, backdrop) -> None:
     frames = frames or expressive_frames(pack)
     bad = [i for i in frames if not 0 <= i < pack.frame_count]
     if bad:
@@ -101,6 +104,7 @@ def _write_strip(args, photo, points, pack, driving_path, frames) -> None:
     if driving_path is not None:
         with VideoReader(driving_path) as reader:
             driving = [f for _, f in zip(range(max(frames) + 1), reader)]
-    strip = stage_strip(build_rig(photo, points, pack), pack, frames, driving=driving)
+    strip = stage_strip(build_rig(photo, points, pack, backdrop=backdrop), pack, frames,
+                        driving=driving)
     write_image(args.strip, strip)
     print(f"wrote {args.strip}: frames {', '.join(map(str, frames))}")
