@@ -100,12 +100,14 @@ class TurnParams:
     """reactive: head turns limited to what a 2D warp can show (beyond the paper, which
     assumes moderate head motion; ``core.turns``)."""
 
-    # Yaw as ``landmarks.yaw_ratio`` (0 frontal, 1 profile; 0.35 is about 20 degrees), the
-    # driver's relative to its neutral frame. Turns up to the knee pass whole; beyond, the
-    # turn (all it moves beyond the head's rigid motion) bends smoothly towards max_yaw. Past about 20 degrees the
-    # far cheek of a 2D warp squashes into a strip and folds over the eye.
-    yaw_knee: float = 0.15
-    max_yaw: float = 0.3
+    # Yaw as ``landmarks.yaw_ratio`` (0 frontal, 1 profile; the built-in look_left clip's
+    # 7 degrees read 0.08), the driver's relative to its neutral frame. Turns up to the knee
+    # pass untouched; beyond, the turn (what the face does beyond the head's rigid motion)
+    # is scaled so the yaw shown bends smoothly towards max_yaw. Further, the far cheek of a
+    # 2D warp squashes into a strip and its contour folds over the face (d12 on s42 and the
+    # Mona Lisa: a face turned 0.4-0.5 reads as squashed, at 0.2 as turned).
+    yaw_knee: float = 0.10
+    max_yaw: float = 0.22
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Slow, obvious numpy twins of the numba kernels (stumpy's tests/naive.py habit): the warp's
-(``reactive.core.kernels.warp``), the eye layer's (``reactive.core.kernels.eyes``) and the
-ratio images' patch search (``precompute.details``)."""
+(``reactive.core.kernels.warp``), the still background's (``reactive.core.kernels.composite``),
+the eye layer's (``reactive.core.kernels.eyes``) and the ratio images' patch search
+(``precompute.details``)."""
 
 from __future__ import annotations
 
@@ -148,6 +149,81 @@ def inverse_sample(photo: np.ndarray, field: np.ndarray, iterations: int) -> np.
     sx_all, sy_all = inverse_coords(field, iterations)
     v = _bilinear(photo, sx_all, sy_all)
     return np.clip(np.floor(v + 0.5), 0, 255).astype(np.uint8)
+
+
+# --- the still background's kernels (``reactive.core.kernels.composite``) -------------------
+
+def inverse_composite(person, alpha, plate, field, iterations):
+    """``inverse_coords``, then the person sampled there mixed over the plate here by the
+    alpha sampled there; the plate alone where that alpha is 0."""
+    sx, sy = inverse_coords(field, iterations)
+    a = _bilinear(alpha, sx, sy)[..., :1] / 255.0
+    colour = _bilinear(person, sx, sy)
+    mixed = np.floor(a * colour + (1 - a) * plate.astype(np.float64) + 0.5)
+    out = np.where(a > 0, np.clip(mixed, 0, 255), plate)
+    return out.astype(np.uint8)
+
+
+def _bilinear_grid(grid, x, y):
+    """grid (h, w) at (x, y), clamped: one point."""
+    return float(_bilinear(grid[..., None].astype(np.float64), np.array([x]), np.array([y]))[0, 0])
+
+
+def classify_cells(source, inside, outside, still, scale):
+    """Per cell: its corners' sources, how far each is from the person's soft edge (inside
+    and outside, less the bilinear slack), and whether every pixel's source (within
+    ``reach`` of the first corner's) is surely person or surely still background. Returns
+    (disp (h, w, 2), cells: list of (row, column, kind))."""
+    slack = 0.7072
+    gh, gw = inside.shape
+    gy, gx = np.mgrid[0:gh, 0:gw]
+    disp = np.stack([(source[..., 0] - gx) * scale[0], (source[..., 1] - gy) * scale[1]], -1)
+    kinds = {}
+    moving = np.zeros((gh, gw), bool)
+    for i in range(gh - 1):
+        for j in range(gw - 1):
+            corners = source[i:i + 2, j:j + 2].reshape(-1, 2).astype(np.float64)
+            reach = np.linalg.norm(corners - corners[0], axis=1).max()
+            deep_in = min(_bilinear_grid(inside, x, y) for x, y in corners)
+            deep_out = min(_bilinear_grid(outside, x, y) for x, y in corners)
+            if deep_in - slack > reach:
+                kinds[i, j] = "person"
+            elif deep_out - slack > reach and still[i, j]:
+                kinds[i, j] = "background"
+                continue
+            else:
+                kinds[i, j] = "mix"
+            moving[i:i + 2, j:j + 2] = True
+    disp[~moving] = 0.0
+    cells = []
+    for (i, j), kind in sorted(kinds.items()):
+        if kind == "mix":
+            cells.append((i, j, 2))
+        elif kind == "background" and moving[i:i + 2, j:j + 2].any():
+            cells.append((i, j, 1))
+    return disp.astype(np.float32), cells
+
+
+def composite_cells(frame, pixel_map, alpha, plate, cells, row_start, col_start):
+    """The listed cells of ``frame`` rewritten: the plate (kind 1), or frame over plate by
+    the alpha sampled at each pixel's source (kind 2). Returns a new frame."""
+    h, w = frame.shape[:2]
+    out = frame.copy()
+    rows = list(row_start) + [h]
+    cols = list(col_start) + [w]
+    for i, j, kind in cells:
+        ys, xs = slice(rows[i], rows[i + 1]), slice(cols[j], cols[j + 1])
+        if kind == 1:
+            out[ys, xs] = plate[ys, xs]
+            continue
+        m = pixel_map[ys, xs].reshape(-1, 2)
+        a = _bilinear(alpha, m[:, 0], m[:, 1])[:, 0].reshape(m.shape[0] // 1, 1) / 255.0
+        f = frame[ys, xs].reshape(-1, 3).astype(np.float64)
+        p = plate[ys, xs].reshape(-1, 3).astype(np.float64)
+        mixed = np.clip(np.floor(a * f + (1 - a) * p + 0.5), 0, 255)
+        mixed = np.where(a >= 1, f, np.where(a <= 0, p, mixed))
+        out[ys, xs] = mixed.reshape(out[ys, xs].shape).astype(np.uint8)
+    return out
 
 
 # --- the eye layer's kernels ---------------------------------------------------------------

@@ -35,6 +35,8 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
     n0 = pack.neutral_index
     face = pack.landmarks[i, :lm.N_MESH] - pack.landmarks[n0, :lm.N_MESH]
     out[:rig.n_face] = face @ a.T
+    if rig.turn is not None:
+        rig.turn(out[:lm.N_MESH], pack, i, a)
     if closure is not None:
         close_lids(out[:lm.N_MESH], rig.rest[:lm.N_MESH], closure)
     p = b.peripheral.shape[0]
@@ -50,8 +52,6 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
         # With a backdrop, the hair follows the head (``backdrop.head_ring``).
         at = rig.rest[ring].astype(np.float64)
         out[ring] = at @ move[:2, :2].T + move[:2, 2] - at
-    if rig.turn is not None:
-        rig.turn(out, pack, i, a)
     if rig.params.max_squeeze > 0:
         f, n = rig.n_face, ring.stop
         rest = rig.rest[:f].astype(np.float64)

@@ -360,11 +360,7 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
     triangles = index[tri.simplices].astype(np.int32)
     unfold = Unfolder(rest, triangles, movable=np.arange(len(rest)) < len(rest) - len(border),
                       openings=(lm.LIPS_INNER, lm.LEFT_EYE, lm.RIGHT_EYE))
-    turn = None
-    if turns is not None:
-        watched = unfold.watched
-        turn = TurnLimiter.for_rig(rest, triangles[watched], unfold.orientation[watched],
-                                   unfold.tolerance[watched], turns)
+    turn = None if turns is None else TurnLimiter.for_face(face_rest, turns)
     return Rig(photo=_read_only(np.ascontiguousarray(photo)),
                target_points=_read_only(target_points.astype(np.float32)),
                rest=_read_only(rest), n_face=len(face_rest), triangles=_read_only(triangles),

@@ -7,27 +7,27 @@ can show is a moderate turn. So the part of each frame's motion that is the turn
 limited, smoothly, to what it can show, and the rest passes unchanged:
 
 - the head's rigid motion (a similarity: translation, roll, scale) is left alone;
-- the turn is what the face points away from the mouth, eyes and brows (contour, cheeks,
-  forehead, nose, jaw) do beyond that rigid motion; under the mouth, eyes and brows it is
-  interpolated from them by a thin-plate spline (``turn_basis``: once per photo);
-- the expression is the rest (the mouth opening, the brows, the lids), kept whole.
+- the turn is what the face points away from the mouth, eyes and brows and above the
+  upper lip (contour, cheekbones, forehead, nose: ``carriers``) do beyond that rigid
+  motion, spread over the whole face by a thin-plate spline through them (``turn_basis``:
+  once per photo);
+- the expression is the rest (the mouth opening and the jaw, the brows, the lids), kept
+  whole.
 
-The turn is scaled down when the driver's yaw (``landmarks.yaw_ratio``,
-relative to the clip's neutral frame) passes ``TurnParams.yaw_knee``, bending towards
-``TurnParams.max_yaw`` (the same soft ceiling as ``folds.soft_cap``), and further, in steps,
-until no triangle of the face mesh is folded (the far cheek's triangles near the contour,
-seen edge-on, turn over in 2D long before the ceiling).
+Turns up to ``TurnParams.yaw_knee`` of the driver's yaw (``landmarks.yaw_ratio``, relative
+to the clip's neutral frame) pass untouched; beyond, the turn is scaled so that the yaw
+shown bends smoothly towards ``TurnParams.max_yaw`` (as ``folds.soft_cap`` does), a smooth
+function of the driver's yaw, so a clip turning through the knee shows no jump.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from dataclasses import dataclass
+
+import numpy as np
 
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack
-from reactive.core.folds import signed_areas
 from reactive.core.similarity import as3x3, inverse_similarity3x3
 from reactive.params import TurnParams
 
@@ -48,7 +48,25 @@ def _expression_points() -> np.ndarray:
 
 
 EXPRESSION = _expression_points()
-RIGID_POINTS = np.setdiff1d(np.arange(lm.N_MESH), EXPRESSION)
+OUTSIDE_EXPRESSION = np.setdiff1d(np.arange(lm.N_MESH), EXPRESSION)
+
+
+def _face_down(points: np.ndarray) -> np.ndarray:
+    """Unit vector from the eyes' line towards the chin, (2,) float64."""
+    right = points[lm.LEFT_EYE].mean(axis=0) - points[lm.RIGHT_EYE].mean(axis=0)
+    down = np.array([-right[1], right[0]], np.float64)
+    return down / max(float(np.linalg.norm(down)), 1e-9)
+
+
+def carriers(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The face points that show the turn, from the photo's face at rest (468, 2): across
+    the face, every point away from the mouth, eyes and brows (contour, cheeks, forehead,
+    nose, jaw); along it, only those above the upper lip (a jaw drop moves the jaw and chin
+    down: that is expression). Returns (across, along), index arrays into the mesh."""
+    down = _face_down(rest)
+    level = float(rest[lm.UPPER_LIP_TOP] @ down)
+    above = rest[OUTSIDE_EXPRESSION] @ down < level
+    return OUTSIDE_EXPRESSION, OUTSIDE_EXPRESSION[above]
 
 
 def _tps_kernel(r2: np.ndarray) -> np.ndarray:
@@ -56,18 +74,20 @@ def _tps_kernel(r2: np.ndarray) -> np.ndarray:
     return 0.5 * r2 * np.log(np.maximum(r2, 1e-12))
 
 
-def turn_basis(rest: np.ndarray) -> np.ndarray:
-    """The thin-plate spline through the rigid points, as a matrix: a motion of the rigid
-    points ``m`` (R, 2) spreads over every face point as ``basis @ m``.
+def turn_basis(rest: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The thin-plate spline through the face points ``points`` (R,) (``carriers``), as a
+    matrix: a motion of those points ``m`` (R, 2) spreads over every face point as
+    ``basis @ m``.
 
     Parameters
     ----------
     rest : (468, 2) the face points at rest (the photo's).
+    points : (R,) indices of the points that carry the motion.
 
-    Returns (468, R) float32; exact at the rigid points (their rows pick them out).
+    Returns (468, R) float32; exact at ``points`` (their rows pick them out).
     """
     pts = rest[:lm.N_MESH].astype(np.float64)
-    ctrl = pts[RIGID_POINTS]
+    ctrl = pts[points]
     # In units of the face's size, so that the kernel is well scaled.
     scale = max(float(np.ptp(ctrl, axis=0).max()), 1e-6)
     ctrl = ctrl / scale
@@ -83,7 +103,7 @@ def turn_basis(rest: np.ndarray) -> np.ndarray:
     ka = _tps_kernel(((allp[:, None] - ctrl[None]) ** 2).sum(-1))
     pa = np.hstack([np.ones((len(allp), 1)), allp])
     basis = np.hstack([ka, pa]) @ inv
-    basis[RIGID_POINTS] = np.eye(n)
+    basis[points] = np.eye(n)
     return basis.astype(np.float32)
 
 
@@ -98,71 +118,49 @@ def yaw_gain(yaw: float, params: TurnParams) -> float:
     return float(kept / a)
 
 
-# The fold search tries the turn at these fractions of what the yaw allows, largest first.
-_STEPS = np.linspace(1.0, 0.0, 9)
-
-
 @dataclass(frozen=True)
 class TurnLimiter:
     """Per photo (``rig.build_rig``): limits each clip frame's turn (``motion.frame_offsets``)."""
 
-    basis: np.ndarray       # (468, R) float32, ``turn_basis`` of the photo's face
-    rest: np.ndarray        # (K, 2) float64, the rig's control points at rest
-    triangles: np.ndarray   # (T, 3) int32, the rig's triangles that must not fold ...
-    orientation: np.ndarray  # (T,) their sign at rest ...
-    tolerance: np.ndarray   # (T,) and how far over they may turn (``folds.Unfolder``)
+    across: np.ndarray        # (R,) int, the points that show the turn across the face ...
+    along: np.ndarray         # (R',) int, ... and along it (``carriers``)
+    basis_across: np.ndarray  # (468, R) float32, ``turn_basis`` through them
+    basis_along: np.ndarray   # (468, R') float32
     params: TurnParams
 
     @staticmethod
-    def for_rig(rest: np.ndarray, triangles: np.ndarray, orientation: np.ndarray,
-                tolerance: np.ndarray, params: TurnParams = TurnParams()) -> "TurnLimiter":
-        """``rest`` (K, 2) the control points, the face's 468 first; the triangles watched
-        for folds (``Unfolder``), their orientation and tolerance."""
-        arrays = dict(basis=turn_basis(rest[:lm.N_MESH]), rest=rest.astype(np.float64),
-                      triangles=np.asarray(triangles, np.int32),
-                      orientation=np.asarray(orientation, np.float64),
-                      tolerance=np.asarray(tolerance, np.float64))
+    def for_face(rest: np.ndarray, params: TurnParams = TurnParams()) -> "TurnLimiter":
+        """``rest`` (468, 2): the photo's face points."""
+        across, along = carriers(rest[:lm.N_MESH])
+        arrays = dict(across=across, along=along, basis_across=turn_basis(rest, across),
+                      basis_along=turn_basis(rest, along))
         for a in arrays.values():
             a.flags.writeable = False
         return TurnLimiter(params=params, **arrays)
 
-    def folds(self, offsets: np.ndarray) -> int:
-        """How many watched triangles the control-point ``offsets`` (K, 2) turn over."""
-        area = signed_areas(self.rest + offsets, self.triangles) * self.orientation
-        return int((area < -self.tolerance).sum())
-
-    def __call__(self, offsets: np.ndarray, pack: ClipPack, i: int, a: np.ndarray) -> float:
-        """Limit the turn of clip frame ``i`` in ``offsets`` (K, 2) float32, the control
-        points' offsets in the photo (Eq. 1 for the face, the peripheral points' own); the
-        face's rows are changed in place. ``a`` (2, 2) is phi's linear part. Returns the
-        share of the turn kept (1: all)."""
+    def __call__(self, face: np.ndarray, pack: ClipPack, i: int, a: np.ndarray) -> float:
+        """Limit the turn of clip frame ``i`` in ``face`` (468, 2) float32, the face
+        points' offsets in the photo (Eq. 1), in place. ``a`` (2, 2) is phi's linear part.
+        Returns the share of the turn kept (1: all, the offsets untouched)."""
         n0 = pack.neutral_index
         yaw = float(lm.yaw_ratio(pack.landmarks[i]) - lm.yaw_ratio(pack.landmarks[n0]))
         gain = yaw_gain(yaw, self.params)
+        if gain >= 1.0:
+            return 1.0
         s0 = pack.landmarks[n0, :lm.N_MESH].astype(np.float64)
         head = as3x3(pack.head[i]) @ inverse_similarity3x3(pack.head[n0])
         rigid = (s0 @ head[:2, :2].T + head[:2, 2] - s0) @ a.T.astype(np.float64)
-        face = offsets[:lm.N_MESH]
-        turn = np.zeros(offsets.shape)
-        turn[:lm.N_MESH] = turn_motion(face, rigid, self.basis)
-        base = offsets.astype(np.float64) - turn
-        best, fewest = gain, None
-        for step in _STEPS:
-            g = gain * step
-            n = self.folds(base + g * turn)
-            if fewest is None or n < fewest:
-                best, fewest = g, n
-            if n == 0:
-                break
-        if best < 1.0:
-            face[:] = (base[:lm.N_MESH] + best * turn[:lm.N_MESH]).astype(np.float32)
-        return best
+        down = _face_down(pack.landmarks[i] @ a.T.astype(np.float64))
+        right = np.array([-down[1], down[0]])
+        beyond = face.astype(np.float64) - rigid
+        turn = np.outer(turn_motion(beyond @ right, self.basis_across, self.across), right)
+        turn += np.outer(turn_motion(beyond @ down, self.basis_along, self.along), down)
+        face -= ((1.0 - gain) * turn).astype(np.float32)
+        return gain
 
 
-def turn_motion(face: np.ndarray, rigid: np.ndarray, basis: np.ndarray) -> np.ndarray:
-    """The turn's motion of every face point, (468, 2) float64: what the points away from
-    mouth, eyes and brows do beyond the head's rigid motion, spread under those by the
-    spline. ``face`` (468, 2) the face offsets, ``rigid`` (468, 2) the head's rigid
-    displacement of the same points, ``basis`` (468, R) ``turn_basis``."""
-    beyond = face[RIGID_POINTS].astype(np.float64) - rigid[RIGID_POINTS]
-    return basis.astype(np.float64) @ beyond
+def turn_motion(beyond: np.ndarray, basis: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The turn's motion of every face point along one direction, (468,) float64: what
+    the carriers ``points`` (R,) move along it beyond the head's rigid motion (``beyond``
+    (468,), every face point's), spread over the face by the spline ``basis`` (468, R)."""
+    return basis.astype(np.float64) @ beyond[points]
