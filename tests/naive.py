@@ -164,31 +164,36 @@ def inverse_composite(person, alpha, plate, field, iterations):
     return out.astype(np.uint8)
 
 
-def _bilinear_grid(grid, x, y):
-    """grid (h, w) at (x, y), clamped: one point."""
-    return float(_bilinear(grid[..., None].astype(np.float64), np.array([x]), np.array([y]))[0, 0])
-
-
-def classify_cells(source, inside, outside, still, scale):
-    """Per cell: its corners' sources, how far each is from the person's soft edge (inside
-    and outside, less the bilinear slack), and whether every pixel's source (within
-    ``reach`` of the first corner's) is surely person or surely still background. Returns
-    (disp (h, w, 2), cells: list of (row, column, kind))."""
-    slack = 0.7072
-    gh, gw = inside.shape
+def classify_cells(source, depth, own, still, scale):
+    """Per cell: its corners' sources in px, how far each lies from the person's soft
+    edge inside and outside (the point's own distance less how far its source is; where
+    both leave less than 12 px, the pixel maps read bilinearly, less their slack), and
+    whether every pixel's source (within 0.5774 of the diagonal of the corners' bounding
+    box of one of them) is surely person or surely still background. Returns (disp (h, w, 2), cells:
+    list of (row, column, kind))."""
+    steps, slack, cover = 4.0, 0.7072 + 0.125, 0.5774
+    gh, gw = source.shape[:2]
     gy, gx = np.mgrid[0:gh, 0:gw]
     disp = np.stack([(source[..., 0] - gx) * scale[0], (source[..., 1] - gy) * scale[1]], -1)
+    px = (source[..., 0] + 0.5) * scale[0] - 0.5
+    py = (source[..., 1] + 0.5) * scale[1] - 0.5
+    both = _bilinear(depth, px.ravel(), py.ravel()) / steps - slack
+    moved = np.hypot(disp[..., 0], disp[..., 1])
+    deep_in, deep_out = own[..., 0] - moved, own[..., 1] - moved
+    read = (deep_in < 12.0) & (deep_out < 12.0)
+    deep_in = np.where(read, both[:, 0].reshape(gh, gw), deep_in)
+    deep_out = np.where(read, both[:, 1].reshape(gh, gw), deep_out)
     kinds = {}
     moving = np.zeros((gh, gw), bool)
     for i in range(gh - 1):
         for j in range(gw - 1):
-            corners = source[i:i + 2, j:j + 2].reshape(-1, 2).astype(np.float64)
-            reach = np.linalg.norm(corners - corners[0], axis=1).max()
-            deep_in = min(_bilinear_grid(inside, x, y) for x, y in corners)
-            deep_out = min(_bilinear_grid(outside, x, y) for x, y in corners)
-            if deep_in - slack > reach:
+            corners = np.stack([px[i:i + 2, j:j + 2].ravel(), py[i:i + 2, j:j + 2].ravel()], 1)
+            reach = cover * np.linalg.norm(corners.max(axis=0) - corners.min(axis=0))
+            a = deep_in[i:i + 2, j:j + 2].min()
+            b = deep_out[i:i + 2, j:j + 2].min()
+            if a > 0 and a > reach:
                 kinds[i, j] = "person"
-            elif deep_out - slack > reach and still[i, j]:
+            elif b > 0 and b > reach and still[i, j]:
                 kinds[i, j] = "background"
                 continue
             else:
@@ -206,7 +211,7 @@ def classify_cells(source, inside, outside, still, scale):
 
 def composite_cells(frame, pixel_map, alpha, plate, cells, row_start, col_start):
     """The listed cells of ``frame`` rewritten: the plate (kind 1), or frame over plate by
-    the alpha sampled at each pixel's source (kind 2). Returns a new frame."""
+    the alpha at the pixel nearest each pixel's source (kind 2). Returns a new frame."""
     h, w = frame.shape[:2]
     out = frame.copy()
     rows = list(row_start) + [h]
@@ -217,11 +222,12 @@ def composite_cells(frame, pixel_map, alpha, plate, cells, row_start, col_start)
             out[ys, xs] = plate[ys, xs]
             continue
         m = pixel_map[ys, xs].reshape(-1, 2)
-        a = _bilinear(alpha, m[:, 0], m[:, 1])[:, 0].reshape(m.shape[0] // 1, 1) / 255.0
-        f = frame[ys, xs].reshape(-1, 3).astype(np.float64)
-        p = plate[ys, xs].reshape(-1, 3).astype(np.float64)
-        mixed = np.clip(np.floor(a * f + (1 - a) * p + 0.5), 0, 255)
-        mixed = np.where(a >= 1, f, np.where(a <= 0, p, mixed))
+        sx = np.clip(np.floor(m[:, 0] + 0.5), 0, w - 1).astype(int)
+        sy = np.clip(np.floor(m[:, 1] + 0.5), 0, h - 1).astype(int)
+        a = alpha[sy, sx, 0].astype(np.int64)[:, None]
+        f = frame[ys, xs].reshape(-1, 3).astype(np.int64)
+        p = plate[ys, xs].reshape(-1, 3).astype(np.int64)
+        mixed = (a * f + (255 - a) * p + 127) // 255
         out[ys, xs] = mixed.reshape(out[ys, xs].shape).astype(np.uint8)
     return out
 

@@ -274,21 +274,33 @@ def composite(person: np.ndarray, alpha: np.ndarray, plate: np.ndarray,
 
 
 def head_ring(face_points: np.ndarray, *, params: BackdropParams = BackdropParams()
-              ) -> np.ndarray:
-    """Control points around the head that carry its rigid motion, so the hair moves with
-    the head (``rig.build_rig`` adds them when the photo has a backdrop; the offsets are
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Control points around the head that move with it, so the hair moves with the head
+    (``rig.build_rig`` adds them when the photo has a backdrop; their offsets are
     ``motion.frame_offsets``'s).
 
     The face oval grown by each of ``params.ring_scales`` about its centre, down to the
     nose tip's height: lower, thin triangles from the ring's last points across under the
-    chin would flip as soon as the jaw moves otherwise than the head. Returns (R, 2) float32.
+    chin would flip as soon as the jaw moves otherwise than the head. Each point takes the
+    head's rigid motion, plus a share of what its face-oval point does beyond it (a turn
+    moves the contour, and the hair beside it with it), falling from 1 at the oval to 0
+    at the outermost ring, so the strip between face and ring is neither squeezed nor torn.
+
+    Returns (points (R, 2) float32, anchors (R,) int: the face-oval landmark each grows
+    from, share (R,) float32).
     """
     oval = lm.face_polygon(face_points).astype(np.float64)
     centre = oval.mean(axis=0)
     right = face_points[lm.LEFT_EYE].mean(axis=0) - face_points[lm.RIGHT_EYE].mean(axis=0)
     down = np.array([-right[1], right[0]], np.float64)
     down /= max(float(np.linalg.norm(down)), 1e-9)
-    rings = np.concatenate([centre + s * (oval - centre) for s in params.ring_scales]
-                           + [np.zeros((0, 2))])
-    keep = rings @ down <= float(face_points[lm.NOSE_TIP] @ down)
-    return rings[keep].astype(np.float32)
+    scales = np.asarray(params.ring_scales, np.float64)
+    outer = float(scales.max()) if len(scales) else 1.0
+    rings = [centre + s * (oval - centre) for s in scales]
+    points = np.concatenate(rings + [np.zeros((0, 2))])
+    anchors = np.tile(lm.FACE_OVAL, len(scales))
+    share = params.ring_contour_follow * np.repeat(
+        np.clip((outer - scales) / max(outer - 1.0, 1e-6), 0.0, 1.0), len(oval))
+    keep = points @ down <= float(face_points[lm.NOSE_TIP] @ down)
+    return (points[keep].astype(np.float32), anchors[keep].astype(np.int64),
+            share[keep].astype(np.float32))

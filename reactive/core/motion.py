@@ -49,9 +49,13 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
     move = b.phi3 @ head @ b.phi3_inv
     ring = slice(rig.n_face + p, rig.n_face + p + rig.n_ring)
     if rig.n_ring:
-        # With a backdrop, the hair follows the head (``backdrop.head_ring``).
+        # With a backdrop, the hair follows the head (``backdrop.head_ring``): its rigid
+        # motion, and a share of what the face's contour does beyond it.
         at = rig.rest[ring].astype(np.float64)
-        out[ring] = at @ move[:2, :2].T + move[:2, 2] - at
+        anchor = rig.rest[rig.ring_anchor].astype(np.float64)
+        beyond = out[rig.ring_anchor] - (anchor @ move[:2, :2].T + move[:2, 2] - anchor)
+        out[ring] = (at @ move[:2, :2].T + move[:2, 2] - at
+                     + rig.ring_share[:, None] * beyond)
     if rig.params.max_squeeze > 0:
         f, n = rig.n_face, ring.stop
         rest = rig.rest[:f].astype(np.float64)

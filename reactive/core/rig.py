@@ -121,9 +121,15 @@ class Rig:
     grid: GridGeometry | None = None
     # The person over a still background (beyond the paper); None: the photo warped whole.
     backdrop: Backdrop | None = None
-    # How many head-ring points follow the peripheral ones (``backdrop.head_ring``; none
-    # without a backdrop): they move with the head's rigid motion.
-    n_ring: int = 0
+    # The head-ring points (``backdrop.head_ring``; none without a backdrop), which follow
+    # the peripheral ones: the face-oval point each grows from, (R,) int, and the share of
+    # its motion beyond the head's rigid motion that it takes, (R,) float32.
+    ring_anchor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ring_share: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+
+    @property
+    def n_ring(self) -> int:
+        return len(self.ring_anchor)
     # Head turns limited to what the warp can show (beyond the paper); None: Eq. 1 whole.
     turn: TurnLimiter | None = None
 
@@ -322,9 +328,11 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
     owner = np.concatenate([np.full(len(hh), k) for k, hh in enumerate(hallucs)])
     spacing = params.min_point_spacing_frac * face_size
     ring = np.zeros((0, 2), np.float32)
+    ring_anchor, ring_share = np.zeros(0, np.int64), np.zeros(0, np.float32)
     if backdrop is not None:
-        ring = head_ring(target_points, params=backdrop.params)
-        ring = ring[select_peripheral(ring, border, target_points, (h, w), spacing, band)]
+        ring, ring_anchor, ring_share = head_ring(target_points, params=backdrop.params)
+        kept = select_peripheral(ring, border, target_points, (h, w), spacing, band)
+        ring, ring_anchor, ring_share = ring[kept], ring_anchor[kept], ring_share[kept]
     ids = select_peripheral(candidates, np.concatenate([border, ring]), target_points, (h, w),
                             spacing, band)
     anchors = candidates[ids]
@@ -369,5 +377,6 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
                unfold=unfold,
                bindings=tuple(bindings), dense=geometry,
                grid=grid_geometry(tri, target_points, (h, w), params, index) if grid else None,
-               backdrop=backdrop, n_ring=len(ring),
+               backdrop=backdrop, ring_anchor=_read_only(ring_anchor),
+               ring_share=_read_only(ring_share),
                turn=turn)

@@ -12,7 +12,12 @@ import cv2
 import numba
 import numpy as np
 
-from reactive.core.kernels.composite import classify_cells, composite_cells, inverse_composite
+from reactive.core.kernels.composite import (
+    DEPTH_STEPS,
+    classify_cells,
+    composite_cells,
+    inverse_composite,
+)
 from reactive.core.kernels.warp import (
     interpolate_offsets,
     inverse_map,
@@ -107,25 +112,31 @@ class GridWarper:
             self._composite_setup()
 
     def _composite_setup(self) -> None:
-        """The backdrop on the grid (once per photo): each grid point's distance to the
-        person's soft edge from inside and outside, which cells are still (the person
-        layer is the plate there), the pixels of each cell, and the per-frame scratch."""
+        """The backdrop for the grid (once per photo): each pixel's distance to the person's
+        soft edge from inside and outside, which cells are still (the person layer is the
+        plate there), the pixels of each cell, and the per-frame scratch."""
         b, g = self.rig.backdrop, self.rig.grid
         gh, gw = g.shape
         h, w = self.rig.shape
         sx, sy = g.scale
-        unit = float(max(sx, sy))
-        xs = np.clip(np.round((np.arange(gw) + 0.5) * sx - 0.5), 0, w - 1).astype(np.intp)
-        ys = np.clip(np.round((np.arange(gh) + 0.5) * sy - 0.5), 0, h - 1).astype(np.intp)
-        # Sampled at the pixel nearest each grid point: up to half a pixel off.
-        slack = 0.5 / unit
 
-        def depth(region):
-            d = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 5)
-            return np.maximum(d[np.ix_(ys, xs)] / unit - slack, 0.0).astype(np.float32)
+        def distance(region):
+            return cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2,
+                                         cv2.DIST_MASK_PRECISE)
 
-        self._inside = depth(b.alpha == 255)
-        self._outside = depth(b.alpha == 0)
+        inside, outside = distance(b.alpha == 255), distance(b.alpha == 0)
+        # Inside and outside side by side: one cache line serves both.
+        self._depth = np.minimum(np.dstack([inside, outside]) * DEPTH_STEPS, 255
+                                 ).astype(np.uint8)
+        # At the grid points themselves (between pixels: the lower of the nearest four).
+        gx = (np.arange(gw) + 0.5) * sx - 0.5
+        gy = (np.arange(gh) + 0.5) * sy - 0.5
+        x0 = np.clip(np.floor(gx), 0, w - 1).astype(np.intp)
+        y0 = np.clip(np.floor(gy), 0, h - 1).astype(np.intp)
+        x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+        own = [np.minimum.reduce([d[np.ix_(y0, x0)], d[np.ix_(y0, x1)], d[np.ix_(y1, x0)],
+                                  d[np.ix_(y1, x1)]]) - 1.0 for d in (inside, outside)]
+        self._own = np.dstack(own).astype(np.float32)
         # The pixels cv2.resize interpolates between grid rows i and i + 1 (and those before
         # the first / after the last grid point, which copy it).
         self._row_start = self._cell_starts(h, gh, sy)
@@ -134,6 +145,8 @@ class GridWarper:
         per_row = np.logical_and.reduceat(same, self._row_start, axis=0)
         self._still = np.logical_and.reduceat(per_row, self._col_start, axis=1)
         self._alpha = b.alpha[..., None]
+        self._deep_in = np.zeros((gh, gw), np.float32)
+        self._deep_out = np.zeros((gh, gw), np.float32)
         self._moving = np.zeros((gh, gw), np.uint8)
         self._kinds = np.zeros((gh - 1, gw - 1), np.uint8)
         self._cells = np.zeros(((gh - 1) * (gw - 1), 3), np.int32)
@@ -170,8 +183,9 @@ class GridWarper:
             np.subtract(self.map, self._grid_ident, out=self._disp)
             np.multiply(self._disp, self._scale, out=self._disp)
         else:
-            self._n_cells = classify_cells(self.map, self._inside, self._outside, self._still,
+            self._n_cells = classify_cells(self.map, self._depth, self._own, self._still,
                                            self.rig.grid.scale, disp=self._disp,
+                                           deep_in=self._deep_in, deep_out=self._deep_out,
                                            moving=self._moving, kinds=self._kinds,
                                            cells=self._cells)
         h, w = self.rig.shape

@@ -23,11 +23,13 @@ def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
                  profile_path: str | Path | None = None, max_side: int | None = None,
                  kiosk: bool = False, seed: int | None = None,
                  status: Callable[[str], None] = lambda s: None,
-                 photo: np.ndarray | None = None) -> Player:
+                 photo: np.ndarray | None = None,
+                 still_background: bool | None = None) -> Player:
     """Photo + clips + profile -> a ready ``Player`` (cached per photo and clips).
 
     ``photo``: the image already loaded (RGB uint8), ``photo_path`` then only names it.
     ``status``: told each step as it starts (the window shows it).
+    ``still_background``: the person over a still background; None: as the profile says.
     """
     profile = load_profile(profile_path) if profile_path else Profile()
     params = PlayerParams()
@@ -40,7 +42,7 @@ def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
     points = cache_mod.cached_face(photo, folder,
                                    lambda p: find_target_face(p, source=str(photo_path)))
     backdrop = None
-    if profile.still_background:
+    if profile.still_background if still_background is None else still_background:
         status("finding the person")
         backdrop = photo_backdrop(photo, points, folder=folder)
     warp, eyes = WarpParams(), EyeParams()

@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     ben.add_argument("--frames", type=int, default=300, help="frames to time (default 300)")
     ben.add_argument("--photo", help="photo (default: the bundled sample portrait)")
     ben.add_argument("--clips", metavar="DIR", help="clips folder (default: built-in clips)")
+    ben.add_argument("--warp-background", action="store_true",
+                     help="warp the whole photo (default: the person over a still background)")
     ben.set_defaults(func=_bench)
 
     play = sub.add_parser("play", add_help=False,

@@ -123,9 +123,11 @@ def test_backdrop_checks_its_arrays():
 
 def test_head_ring_lies_around_the_face_down_to_the_nose():
     pts = _face()
-    ring = bd.head_ring(pts, params=BackdropParams(ring_scales=(1.3,)))
+    ring, anchors, share = bd.head_ring(pts, params=BackdropParams(ring_scales=(1.3, 1.7),
+                                                                   ring_contour_follow=1.0))
     oval = lm.face_polygon(pts).reshape(-1, 1, 2)
-    assert len(ring) > 5
+    assert len(ring) > 5 and set(anchors) <= set(lm.FACE_OVAL)
+    np.testing.assert_allclose(np.unique(share), [0.0, 0.4 / 0.7], atol=1e-6)  # outer: rigid
     assert all(cv2.pointPolygonTest(oval, (float(x), float(y)), False) < 0 for x, y in ring)
     assert ring[:, 1].max() <= pts[lm.NOSE_TIP, 1] + 1e-3
 

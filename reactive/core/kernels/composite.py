@@ -27,9 +27,19 @@ CELL_DONE = 0
 CELL_PLATE = 1
 CELL_MIX = 2
 
-# Bilinear interpolation of a distance field overestimates the distance by at most this
-# many grid units (half a cell's diagonal), so what is left is a safe lower bound.
-_BILINEAR_SLACK = 0.7072
+# The distance maps of ``classify_cells`` hold px times this, in uint8 (so up to 63.75 px:
+# farther is deep enough for any cell).
+DEPTH_STEPS = 4.0
+# Bilinear interpolation of a distance map overestimates the distance by at most half a
+# pixel's diagonal; the uint8 steps add half a step.
+_DEPTH_SLACK_PX = 0.7072 + 0.5 / DEPTH_STEPS
+# A grid point's own distance less how far its source is suffices when it leaves this
+# much (px): more than a cell of the usual grid needs; nearer the edge the map is read.
+_ENOUGH_PX = 12.0
+# Every point of a quadrilateral lies within this share of its diameter of one of its
+# corners (a triangle's circumradius is at most its longest side over sqrt(3); an obtuse
+# one's farthest point is half its longest side away).
+_COVER = 0.5774
 
 
 @njit(cache=True, inline="always")
@@ -76,56 +86,61 @@ def inverse_composite(person: np.ndarray, alpha: np.ndarray, plate: np.ndarray,
     return out
 
 
-@njit(cache=True, inline="always")
-def _bilinear2(grid, x, y):
-    """grid (h, w) float32 at (x, y), clamped to the edge."""
-    h, w = grid.shape[0], grid.shape[1]
-    x = min(max(x, 0.0), w - 1.0)
-    y = min(max(y, 0.0), h - 1.0)
-    x0 = min(int(x), w - 2) if w > 1 else 0
-    y0 = min(int(y), h - 2) if h > 1 else 0
-    x1 = min(x0 + 1, w - 1)
-    y1 = min(y0 + 1, h - 1)
-    ax = x - x0
-    ay = y - y0
-    top = grid[y0, x0] * (1.0 - ax) + grid[y0, x1] * ax
-    bot = grid[y1, x0] * (1.0 - ax) + grid[y1, x1] * ax
-    return top * (1.0 - ay) + bot * ay
-
-
 @njit(cache=True)
-def _classify_cells(source, inside, outside, still, scale_x, scale_y, disp, moving,
-                    kinds, cells):
+def _classify_cells(source, depth, own, still, scale_x, scale_y, disp, deep_in, deep_out,
+                    moving, kinds, cells):
     gh, gw = source.shape[0], source.shape[1]
-    # Displacement of every grid point, px (what the upsampling spreads to the pixels).
+    # Per grid point: the displacement to upsample (px), and how far its source lies from
+    # the person's soft edge, inside and outside (px, a safe lower bound): the point's own
+    # distance less how far its source is (distance changes no faster than position), or,
+    # where that leaves less than _ENOUGH_PX, the distance map read at the source.
     for i in range(gh):
         for j in range(gw):
-            disp[i, j, 0] = (source[i, j, 0] - j) * scale_x
-            disp[i, j, 1] = (source[i, j, 1] - i) * scale_y
+            sx = source[i, j, 0]
+            sy = source[i, j, 1]
+            dx = (sx - j) * scale_x
+            dy = (sy - i) * scale_y
+            disp[i, j, 0] = dx
+            disp[i, j, 1] = dy
+            moved = np.sqrt(dx * dx + dy * dy)
+            din = own[i, j, 0] - moved
+            dout = own[i, j, 1] - moved
+            if din < _ENOUGH_PX and dout < _ENOUGH_PX:
+                px = (sx + 0.5) * scale_x - 0.5
+                py = (sy + 0.5) * scale_y - 0.5
+                din = bilinear(depth, px, py, 0) * (1.0 / DEPTH_STEPS) - _DEPTH_SLACK_PX
+                dout = bilinear(depth, px, py, 1) * (1.0 / DEPTH_STEPS) - _DEPTH_SLACK_PX
+            deep_in[i, j] = din
+            deep_out[i, j] = dout
             moving[i, j] = 0
     for i in range(gh - 1):
         for j in range(gw - 1):
-            # Every pixel of the cell takes its source from inside the quadrilateral of its
-            # corners' sources: within `reach` of the first corner's.
-            x0 = source[i, j, 0]
-            y0 = source[i, j, 1]
-            reach = 0.0
-            deep_in = 1e30
-            deep_out = 1e30
-            for di in range(2):
-                for dj in range(2):
-                    sx = source[i + di, j + dj, 0]
-                    sy = source[i + di, j + dj, 1]
-                    reach = max(reach, np.sqrt((sx - x0) ** 2 + (sy - y0) ** 2))
-                    deep_in = min(deep_in, _bilinear2(inside, sx, sy))
-                    deep_out = min(deep_out, _bilinear2(outside, sx, sy))
-            if deep_in - _BILINEAR_SLACK > reach:
-                kinds[i, j] = CELL_DONE            # deep in the person: as warped
-            elif deep_out - _BILINEAR_SLACK > reach and still[i, j]:
-                kinds[i, j] = 3                    # deep in the still background
-                continue
-            else:
-                kinds[i, j] = CELL_MIX
+            a = min(min(deep_in[i, j], deep_in[i, j + 1]),
+                    min(deep_in[i + 1, j], deep_in[i + 1, j + 1]))
+            b = min(min(deep_out[i, j], deep_out[i, j + 1]),
+                    min(deep_out[i + 1, j], deep_out[i + 1, j + 1]))
+            kind = CELL_MIX
+            if a > 0.0 or (b > 0.0 and still[i, j]):
+                # Every pixel of the cell takes its source from inside the quadrilateral of
+                # its corners' sources: within _COVER of its diameter (at most its bounding
+                # box's diagonal) of a corner's.
+                x0 = min(min(source[i, j, 0], source[i, j + 1, 0]),
+                         min(source[i + 1, j, 0], source[i + 1, j + 1, 0]))
+                x1 = max(max(source[i, j, 0], source[i, j + 1, 0]),
+                         max(source[i + 1, j, 0], source[i + 1, j + 1, 0]))
+                y0 = min(min(source[i, j, 1], source[i, j + 1, 1]),
+                         min(source[i + 1, j, 1], source[i + 1, j + 1, 1]))
+                y1 = max(max(source[i, j, 1], source[i, j + 1, 1]),
+                         max(source[i + 1, j, 1], source[i + 1, j + 1, 1]))
+                dx = (x1 - x0) * scale_x
+                dy = (y1 - y0) * scale_y
+                reach2 = _COVER * _COVER * (dx * dx + dy * dy)
+                if a > 0.0 and a * a > reach2:
+                    kind = CELL_DONE               # deep in the person: as warped
+                elif b > 0.0 and b * b > reach2 and still[i, j]:
+                    kinds[i, j] = 3                # deep in the still background
+                    continue
+            kinds[i, j] = kind
             moving[i, j] = 1
             moving[i, j + 1] = 1
             moving[i + 1, j] = 1
@@ -155,31 +170,35 @@ def _classify_cells(source, inside, outside, still, scale_x, scale_y, disp, movi
     return n
 
 
-def classify_cells(source: np.ndarray, inside: np.ndarray, outside: np.ndarray,
-                   still: np.ndarray, scale: tuple[float, float], *, disp: np.ndarray,
-                   moving: np.ndarray, kinds: np.ndarray, cells: np.ndarray) -> int:
+def classify_cells(source: np.ndarray, depth: np.ndarray, own: np.ndarray, still: np.ndarray,
+                   scale: tuple[float, float], *, disp: np.ndarray, deep_in: np.ndarray,
+                   deep_out: np.ndarray, moving: np.ndarray, kinds: np.ndarray,
+                   cells: np.ndarray) -> int:
     """Sort the grid's cells for compositing; write the displacement to upsample.
 
     Parameters
     ----------
     source : (h, w, 2) float32, each grid point's source (x, y) in grid units (the inverse
         map, ``inverse_map``).
-    inside : (h, w) float32, each grid point's distance (grid units) to the nearest pixel
-        not fully person (0 outside the person).
-    outside : (h, w) float32, its distance to the nearest pixel with any person (0 on it).
+    depth : (H, W, 2) uint8, each photo pixel's distance to the person's soft edge, px
+        times DEPTH_STEPS, capped at 255: [..., 0] to the nearest pixel not fully person
+        (0 outside the person), [..., 1] to the nearest with any person (0 on it).
+    own : (h, w, 2) float32, the same two distances at each grid point itself (px).
     still : (h - 1, w - 1) bool, the cell's pixels are the same in the person layer and
         the plate (the background the fill left alone).
-    scale : photo px per grid unit (x, y).
+    scale : photo px per grid unit (x, y); grid point (i, j) sits at photo px
+        ((j + 0.5) scale_x - 0.5, (i + 0.5) scale_y - 0.5).
     disp : (h, w, 2) float32, written: the displacement in px, 0 at points whose cells
         are all deep in the still background.
-    moving : (h, w) uint8 scratch; kinds : (h - 1, w - 1) uint8 scratch.
+    deep_in, deep_out : (h, w) float32 scratch; moving : (h, w) uint8 scratch;
+    kinds : (h - 1, w - 1) uint8 scratch.
     cells : ((h - 1) * (w - 1), 3) int32, written: row, column and kind (CELL_PLATE or
         CELL_MIX) of each cell that ``composite_cells`` must do.
 
     Returns the number of cells written.
     """
-    return _classify_cells(source, inside, outside, still, float(scale[0]), float(scale[1]),
-                           disp, moving, kinds, cells)
+    return _classify_cells(source, depth, own, still, float(scale[0]), float(scale[1]), disp,
+                           deep_in, deep_out, moving, kinds, cells)
 
 
 @njit(cache=True)
@@ -200,16 +219,21 @@ def _composite_cells(frame, pixel_map, alpha, plate, cells, n, row_start, col_st
             continue
         for y in range(y0, y1):
             for x in range(x0, x1):
-                a = bilinear(alpha, pixel_map[y, x, 0], pixel_map[y, x, 1], 0) * (1.0 / 255.0)
-                if a >= 1.0:
+                # The alpha at the nearest pixel of the source: the person's edge is soft
+                # over several pixels, and a pixel's shift of it is not seen.
+                sx = min(max(int(pixel_map[y, x, 0] + 0.5), 0), w - 1)
+                sy = min(max(int(pixel_map[y, x, 1] + 0.5), 0), h - 1)
+                a = np.int32(alpha[sy, sx, 0])
+                if a == 255:
                     continue
-                if a <= 0.0:
+                if a == 0:
                     for c in range(3):
                         frame[y, x, c] = plate[y, x, c]
                     continue
                 for c in range(3):
-                    val = a * frame[y, x, c] + (1.0 - a) * plate[y, x, c] + 0.5
-                    frame[y, x, c] = np.uint8(min(max(val, 0.0), 255.0))
+                    frame[y, x, c] = np.uint8((a * np.int32(frame[y, x, c])
+                                               + (255 - a) * np.int32(plate[y, x, c]) + 127)
+                                              // 255)
 
 
 def composite_cells(frame: np.ndarray, pixel_map: np.ndarray, alpha: np.ndarray,
@@ -221,7 +245,8 @@ def composite_cells(frame: np.ndarray, pixel_map: np.ndarray, alpha: np.ndarray,
     ----------
     frame : (H, W, 3) uint8, the remapped person layer; its listed cells are rewritten:
         the plate (CELL_PLATE), or the person mixed over the plate by its alpha at each
-        pixel's source (CELL_MIX: the remap read the person's colour there already).
+        pixel's source, its nearest pixel (CELL_MIX: the remap read the person's colour
+        there already).
     pixel_map : (H, W, 2) float32, each pixel's source (x, y) in px, as the remap used.
     alpha : (H, W, 1) uint8, the person's coverage; plate : (H, W, 3) uint8.
     cells, n : as from ``classify_cells``.

@@ -68,26 +68,34 @@ def test_inverse_composite_leaves_the_plate_where_the_person_left():
     assert (out[:, :10] == 30).all() and (out[:, 25:] == 30).all()
 
 
-def _grid_case(rng, gh=9, gw=11, shift=(0.0, 0.0), jitter=0.0):
+def _grid_case(rng, gh=9, gw=11, shift=(0.0, 0.0), jitter=0.0, scale=(4.0, 3.5)):
     gy, gx = np.mgrid[0:gh, 0:gw].astype(np.float32)
     source = np.dstack([gx, gy]) + np.asarray(shift, np.float32)
     source += rng.normal(0.0, jitter, source.shape).astype(np.float32)
     source[..., 0] = np.clip(source[..., 0], 0, gw - 1)
     source[..., 1] = np.clip(source[..., 1], 0, gh - 1)
-    # The person a disc in the middle of the grid, its soft edge 1.5 grid units wide.
-    r = np.hypot(gx - gw / 2, gy - gh / 2)
-    radius = 0.3 * min(gh, gw)
-    inside = np.maximum(radius - r, 0.0).astype(np.float32)
-    outside = np.maximum(r - radius - 1.5, 0.0).astype(np.float32)
+    # The person a disc in the middle of the photo, its soft edge 5 px wide; the distance
+    # maps in quarter pixels, as the warper makes them.
+    h, w = int(round(gh * scale[1])), int(round(gw * scale[0]))
+    yy, xx = np.mgrid[0:h, 0:w]
+    r = np.hypot(xx - w / 2, yy - h / 2)
+    radius = 0.3 * min(h, w)
+    distances = np.dstack([np.maximum(radius - r, 0), np.maximum(r - radius - 5, 0)])
+    depth = np.minimum(distances * 4, 255).astype(np.uint8)
+    # Each grid point's own distances (a point every scale px, half a pixel in).
+    own = distances[np.round((np.arange(gh) + 0.5) * scale[1] - 0.5).astype(int)][
+        :, np.round((np.arange(gw) + 0.5) * scale[0] - 0.5).astype(int)] - 1.0
     still = rng.random((gh - 1, gw - 1)) < 0.8
-    return source.astype(np.float32), inside, outside, still
+    return source.astype(np.float32), depth, own.astype(np.float32), still
 
 
-def _classify(source, inside, outside, still, scale):
-    gh, gw = inside.shape
+def _classify(source, depth, own, still, scale):
+    gh, gw = source.shape[:2]
     disp = np.zeros((gh, gw, 2), np.float32)
     cells = np.zeros(((gh - 1) * (gw - 1), 3), np.int32)
-    n = classify_cells(source, inside, outside, still, scale, disp=disp,
+    n = classify_cells(source, depth, own, still, scale, disp=disp,
+                       deep_in=np.zeros((gh, gw), np.float32),
+                       deep_out=np.zeros((gh, gw), np.float32),
                        moving=np.zeros((gh, gw), np.uint8),
                        kinds=np.zeros((gh - 1, gw - 1), np.uint8), cells=cells)
     return disp, cells[:n]
@@ -97,9 +105,9 @@ def _classify(source, inside, outside, still, scale):
                                                  (2, (0.3, 0.2), 0.4)])
 def test_classify_cells_matches_naive(seed, shift, jitter):
     rng = np.random.default_rng(seed)
-    source, inside, outside, still = _grid_case(rng, shift=shift, jitter=jitter)
-    disp, cells = _classify(source, inside, outside, still, (4.0, 3.5))
-    want_disp, want_cells = naive.classify_cells(source, inside, outside, still, (4.0, 3.5))
+    source, depth, own, still = _grid_case(rng, shift=shift, jitter=jitter)
+    disp, cells = _classify(source, depth, own, still, (4.0, 3.5))
+    want_disp, want_cells = naive.classify_cells(source, depth, own, still, (4.0, 3.5))
     np.testing.assert_allclose(disp, want_disp, atol=1e-4)
     assert [tuple(c) for c in cells] == want_cells
     assert {int(k) for k in cells[:, 2]} <= {CELL_PLATE, CELL_MIX}
@@ -107,12 +115,12 @@ def test_classify_cells_matches_naive(seed, shift, jitter):
 
 def test_classify_cells_at_rest_keeps_the_still_background_in_place():
     rng = np.random.default_rng(3)
-    source, inside, outside, still = _grid_case(rng, gh=25, gw=31)
+    source, depth, own, still = _grid_case(rng, gh=25, gw=31, scale=(4.0, 4.0))
     still[:] = True
-    disp, cells = _classify(source, inside, outside, still, (4.0, 4.0))
+    disp, cells = _classify(source, depth, own, still, (4.0, 4.0))
     np.testing.assert_array_equal(disp, 0.0)   # at rest nothing moves anyway
     # Only the band along the person's edge is mixed; deep inside and far out nothing is.
-    gh, gw = inside.shape
+    gh, gw = source.shape[:2]
     listed = np.zeros((gh - 1, gw - 1), bool)
     listed[cells[:, 0], cells[:, 1]] = True
     assert listed.any()
