@@ -40,10 +40,38 @@ import numpy as np
 from .atomic import publish
 from .errors import InputError
 from .landmarks import N_LANDMARKS
+from .safeio import BadFile, Member, read_npz
 
 FORMAT_NAME = "reactive-portraits/clip-pack"
 FORMAT_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
+
+# What load_pack reads (nothing else in the archive is even inflated) and its limits, checked
+# on the arrays' headers before anything is allocated: a clip of up to 20 minutes at 30 fps,
+# 1 GB in all (a 10 s tracked clip takes a few MB).
+PACK_MEMBERS = {
+    "header": Member("|u1", ("B",)),
+    "landmarks": Member("<f4", ("F", N_LANDMARKS, 2)),
+    "face_detected": Member("|b1", ("F",)),
+    "peripheral": Member("<f4", ("F", "P", 2)),
+    "peripheral_valid": Member("|b1", ("F", "P")),
+    "head": Member("<f4", ("F", 2, 3)),
+    "mouth": Member("|u1", ("F", "mouth_h", "mouth_w", 3), required=False),
+    "mouth_affine": Member("<f4", ("F", 2, 3), required=False),
+    "ratio": Member("|u1", ("F", "ratio_h", "ratio_w"), required=False),
+    "ratio_box": Member("<f4", (4,), required=False),
+}
+MAX_FRAMES = 36_000
+MAX_PACK_BYTES = 1 << 30
+MAX_SOURCE_SIDE = 16_384
+PACK_BOUNDS = {"B": (2, 1 << 16), "F": (1, MAX_FRAMES), "P": (0, 4096),
+               "mouth_h": (1, 1024), "mouth_w": (1, 1024),
+               "ratio_h": (1, MAX_SOURCE_SIDE), "ratio_w": (1, MAX_SOURCE_SIDE)}
+# Plausible values: points may lie off the frame (a head partly out of the picture), but not
+# by more than this many frame sizes; a head or mouth transform scales by at most this much.
+MAX_OFF_FRAME = 1.0
+MAX_SCALE = 20.0
+MIN_FACE_PX = 4.0  # a tracked face spans at least this many pixels in every frame
 
 
 @dataclass
@@ -120,6 +148,52 @@ class ClipPack:
         w, h = self.source_size
         if w < 1 or h < 1:
             raise ValueError(f"`source_size` must be positive; got {self.source_size}")
+        self._check_plausible()
+
+    def _check_plausible(self) -> None:
+        """Finite is not enough: a landmark at 1e30 px, or a frame whose face collapsed to a
+        point, breaks the warp far from here. ValueError naming the field and frame."""
+        w, h = self.source_size
+        if max(w, h) > MAX_SOURCE_SIDE:
+            raise ValueError(f"`source_size` {self.source_size} is larger than "
+                             f"{MAX_SOURCE_SIDE} px")
+        size = float(max(w, h))
+        lo, hi = -MAX_OFF_FRAME * size, (1.0 + MAX_OFF_FRAME) * size
+
+        def off_frame(name: str, points: np.ndarray) -> None:
+            if points.size == 0:
+                return
+            bad = ((points < lo) | (points > hi)).reshape(len(points), -1).any(axis=1)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(f"`{name}` frame {i} has points far outside the "
+                                 f"{w}x{h} frame (up to {np.abs(points[i]).max():.3g} px)")
+
+        off_frame("landmarks", self.landmarks)
+        off_frame("peripheral", self.peripheral)
+        extent = (self.landmarks.max(axis=1) - self.landmarks.min(axis=1)).max(axis=1)
+        if (extent < MIN_FACE_PX).any():
+            i = int(np.argmax(extent < MIN_FACE_PX))
+            raise ValueError(f"`landmarks` frame {i}: the face spans {extent[i]:.3g} px "
+                             f"(less than {MIN_FACE_PX})")
+        for name, m in (("head", self.head), ("mouth_affine", self.mouth_affine)):
+            if m is None:
+                continue
+            # A similarity's scale from its first column (as the rig reads it); an affine's
+            # from its determinant.
+            scale = (np.hypot(m[:, 0, 0], m[:, 1, 0]) if name == "head"
+                     else np.sqrt(np.abs(np.linalg.det(m[:, :, :2].astype(np.float64)))))
+            move = np.abs(m[:, :, 2]).max(axis=1)
+            bad = (scale < 1.0 / MAX_SCALE) | (scale > MAX_SCALE) | (move > 3 * MAX_SCALE * size)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(f"`{name}` frame {i} is implausible (scale {scale[i]:.3g}, "
+                                 f"shift {move[i]:.3g} px)")
+        if self.ratio_box is not None:
+            x0, y0, x1, y1 = (float(v) for v in self.ratio_box)
+            if not (lo <= x0 < x1 <= hi and lo <= y0 < y1 <= hi):
+                raise ValueError(f"`ratio_box` {[x0, y0, x1, y1]} is not a box within the "
+                                 f"{w}x{h} frame")
 
 
 def save_pack(pack: ClipPack, path: str | os.PathLike) -> Path:
@@ -198,17 +272,16 @@ def _unlink_quietly(path: str | os.PathLike) -> None:
 def load_pack(path: str | os.PathLike) -> ClipPack:
     """Read and validate a clip pack. Any problem is an InputError naming the file."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a clip pack file (.npz), or use --clips "
+                         "for a folder of clips")
     if not path.is_file():
         raise InputError(f"{path}: clip pack not found")
     try:
-        raw = path.read_bytes()
-        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError):
-        raise InputError(f"{path}: not a clip pack, or corrupt; "
+        arrays = read_npz(path, PACK_MEMBERS, bounds=PACK_BOUNDS, max_bytes=MAX_PACK_BYTES)
+    except BadFile as exc:
+        raise InputError(f"{path}: not a clip pack, or corrupt ({exc}); "
                          "write it again with `reactive precompute`") from None
-    if "header" not in arrays:
-        raise InputError(f"{path}: not a clip pack (no header); write it with `reactive precompute`")
     try:
         header = json.loads(arrays["header"].tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
