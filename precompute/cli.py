@@ -53,9 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        raise InputError(f"{out}: output folder {out.parent} does not exist")
+    from reactive.guard import prepare_output
+
+    out = prepare_output(args.output, suffixes=(".npz",), what="clip pack")  # before tracking
     pack = precompute_video(args.video, neutral=args.neutral, tag=args.tag,
                             show_progress=not args.quiet)
     save_pack(pack, out)

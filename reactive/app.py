@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from .errors import InputError
 log = logging.getLogger("reactive")
 
 SAMPLE_PORTRAIT = Path(__file__).resolve().parents[1] / "assets" / "sample_portrait.jpg"
+MAX_DURATION_S = 24 * 3600.0  # a headless recording of a day is a mistake, not a wish
 
 
 def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
@@ -43,7 +45,7 @@ def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
     from .player import Player, bind_eyes, offset_tables
     from .profile import Profile, load_profile
     from .rig import build_rig
-    from .target import find_target_face
+    from .target import detect_target_face, warn_about_face
 
     profile = load_profile(profile_path) if profile_path else Profile()
     params = PlayerParams()
@@ -53,15 +55,16 @@ def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
     clips = load_clips(clips_dir, on_progress=lambda name: status(f"loading clip {name}"))
     folder = cache_dir()
     status("finding the face")
-    points = cache_mod.cached_face(photo, folder,
-                                   lambda p: find_target_face(p, source=str(photo_path)))
+    points = cache_mod.cached_face(
+        photo, folder, lambda p: detect_target_face(p, source=str(photo_path)),
+        report=lambda pts, n: warn_about_face(pts, n, source=str(photo_path)))
     warp, eyes = WarpParams(), EyeParams()
     packs = [c.pack for c in clips]
     status("rigging the photo")
     rig = build_rig(photo, points, packs, params=warp, dense=False, grid=True)
     bind_eyes(rig, packs, eyes)
     key = cache_mod.tables_key(points, photo.shape, packs, (warp, eyes))
-    tables = cache_mod.load_tables(folder, key, packs, len(rig.rest))
+    tables = cache_mod.load_tables(folder, key, packs, len(rig.rest), max(photo.shape[:2]))
     if tables is None:
         status("computing the clips' motion for this photo (once)")
         tables = offset_tables(rig, packs)
@@ -133,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     photo = args.photo or str(SAMPLE_PORTRAIT)
+    if Path(photo).is_dir():
+        raise InputError(f"{photo}: is a folder; give the path of a photo (JPEG, PNG, WebP, "
+                         "TIFF)")
     if not Path(photo).is_file():
         raise InputError(f"{photo}: photo not found" + (
             "" if args.photo else "; the bundled sample is missing from assets/"))
@@ -154,14 +160,21 @@ def _headless(args: argparse.Namespace, photo: str) -> int:
     from .triggers import load_script
     from .video import VideoWriter
 
-    if not args.duration or args.duration <= 0:
+    from .guard import prepare_output
+    from .params import PlayerParams
+    from .video import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+    if args.duration is None:
         raise InputError("--headless needs --duration S (seconds to record), e.g. --duration 8")
+    fps = args.fps or PlayerParams().fps
+    if not (math.isfinite(args.duration) and 1.0 / fps <= args.duration <= MAX_DURATION_S):
+        raise InputError(f"--duration {args.duration:g}: expected seconds from one frame "
+                         f"({1.0 / fps:.3g} s at {fps:g} fps) to {MAX_DURATION_S:g}")
     if not args.record:
         raise InputError("--headless needs --record OUT.mp4 (or out.png for numbered frames)")
-    out = Path(args.record)
-    if not out.parent.is_dir():
-        raise InputError(f"{out}: output folder {out.parent} does not exist")
     events = load_script(args.events) if args.events else []
+    out = prepare_output(args.record, suffixes=VIDEO_SUFFIXES + IMAGE_SUFFIXES,
+                         what="recording")
     t0 = time.perf_counter()
     player = build_player(photo, clips_dir=args.clips, profile_path=args.profile,
                           max_side=args.max_side, seed=args.seed if args.seed is not None else 0,
@@ -172,6 +185,11 @@ def _headless(args: argparse.Namespace, photo: str) -> int:
     with VideoWriter(out, fps=fps) as writer:
         frames = run_headless(player, duration_s=args.duration, fps=fps, events=events,
                               write=writer.write, on_frame=lambda i, _t: bar.update(i + 1))
+        if frames == 0:  # the script quit before the first frame
+            quit_at = next((e.time_s for e in events if e.kind == "key"
+                            and e.key in ("escape", "q", "quit_chord")), 0.0)
+            raise InputError(f"{args.events}: quits at {quit_at:g} s, before the first frame; "
+                             f"nothing recorded to {out} (start the script's times later)")
     bar.close()
     took = time.perf_counter() - t0
     print(f"wrote {out}: {frames} frames at {fps:g} fps ({frames / fps:.1f} s of video), "

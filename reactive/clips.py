@@ -43,23 +43,39 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _video_pack(video: Path, cache: Path, show_progress: bool):
-    """The clip pack of ``video``, from the cache or tracked now (and cached)."""
+def video_pack(video: Path, cache: Path, show_progress: bool, *,
+               neutral: int | str = "auto"):
+    """The clip pack of ``video``, from the cache or tracked now (and cached).
+
+    Keyed by the video's content (and ``neutral`` when it is a frame number): renaming or
+    moving the file does not track it again. A cached pack that does not load is deleted
+    (one warning) and the video tracked again.
+    """
     from precompute.cli import precompute_video
 
+    from .cache import discard
+
+    video = Path(video)
     key = f"{file_digest(video)[:24]}-v{FORMAT_VERSION}"
+    if neutral != "auto":
+        key += f"-n{int(neutral)}"
     cached = cache / "clips" / f"{key}.npz"
     if cached.is_file():
         try:
-            return load_pack(cached)
-        except InputError:
-            log.warning("%s: cached clip pack unreadable, tracking the video again", cached)
+            pack = load_pack(cached)
+            # The same content under another name is the same clip, named as given now.
+            pack.tag, pack.source = video.stem, video.name
+            return pack
+        except InputError as exc:
+            discard(cached, "cached clip pack", str(exc).split(": ", 1)[-1],
+                    "tracking the video again")
     log.warning("%s: tracking the video once (cached for the next start)", video.name)
-    pack = precompute_video(video, tag=video.stem, show_progress=show_progress)
+    pack = precompute_video(video, neutral=neutral, tag=video.stem,
+                            show_progress=show_progress)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         save_pack(pack, cached)
-    except OSError as exc:  # a read-only home is no reason not to play
+    except (OSError, InputError) as exc:  # a read-only or full disk is no reason not to play
         log.warning("could not cache %s: %s", cached, exc)
     return pack
 
@@ -95,7 +111,7 @@ def load_clips(folder: str | os.PathLike | None = None, *, show_progress: bool =
             pack = load_pack(path)
             name = pack.tag or path.stem
         else:
-            pack = _video_pack(path, cache, show_progress)
+            pack = video_pack(path, cache, show_progress)
             name = path.stem
         if name in seen:
             raise InputError(f"{path}: state name {name!r} is also used by {seen[name].name}; "
