@@ -207,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     play = sub.add_parser("play", add_help=False,
                           help="the live portrait (same as python demo.py; --help for more)")
     play.set_defaults(func=None)
+    kiosk = sub.add_parser("kiosk", add_help=False,
+                           help="the kiosk (play --kiosk), restarted whenever it dies "
+                                "(--help for more)")
+    kiosk.set_defaults(func=None)
     return parser
 
 
@@ -223,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         from .app import main as play_main
 
         return play_main(argv[1:])
+    if argv[:1] == ["kiosk"]:
+        from .kiosk import main as kiosk_main
+
+        return kiosk_main(argv[1:])
     args = build_parser().parse_args(argv)
     return run_guarded(args.func, args)
 

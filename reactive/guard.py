@@ -110,7 +110,7 @@ def run_guarded(fn: Callable[[object], int], args: object) -> int:
                     remove_created_folders()
     except Terminated as exc:
         remove_created_folders()
-        print(f"terminated ({exc}); nothing half-written was left", file=sys.stderr)
+        print(f"terminated ({exc})", file=sys.stderr)
         return exc.exit_code
     return code
 
