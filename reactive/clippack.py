@@ -184,7 +184,9 @@ class ClipPack:
             scale = (np.hypot(m[:, 0, 0], m[:, 1, 0]) if name == "head"
                      else np.sqrt(np.abs(np.linalg.det(m[:, :, :2].astype(np.float64)))))
             move = np.abs(m[:, :, 2]).max(axis=1)
-            bad = (scale < 1.0 / MAX_SCALE) | (scale > MAX_SCALE) | (move > 3 * MAX_SCALE * size)
+            bad = ((scale < 1.0 / MAX_SCALE) | (scale > MAX_SCALE)
+                   | (np.abs(m[:, :, :2]).reshape(len(m), -1).max(axis=1) > MAX_SCALE)
+                   | (move > 3 * MAX_SCALE * size))
             if bad.any():
                 i = int(np.argmax(bad))
                 raise ValueError(f"`{name}` frame {i} is implausible (scale {scale[i]:.3g}, "
