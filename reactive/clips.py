@@ -67,8 +67,8 @@ def video_pack(video: Path, cache: Path, show_progress: bool, *,
             pack.tag, pack.source = video.stem, video.name
             return pack
         except InputError as exc:
-            discard(cached, "cached clip pack", str(exc).split(": ", 1)[-1],
-                    "tracking the video again")
+            reason = str(exc).split(": ", 1)[-1].split("; write it again")[0]
+            discard(cached, "cached clip pack", reason, "tracking the video again")
     log.warning("%s: tracking the video once (cached for the next start)", video.name)
     pack = precompute_video(video, neutral=neutral, tag=video.stem,
                             show_progress=show_progress)

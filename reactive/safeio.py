@@ -183,9 +183,11 @@ def _read_exact(fh, dtype: np.dtype, shape: tuple[int, ...], fortran: bool,
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    kind = {EOFError: "it is cut short", zipfile.BadZipFile: "not a valid zip archive",
-            zlib.error: "its compressed data is corrupt"}.get(type(exc))
-    if kind and (not text or type(exc) is EOFError):
-        return kind
-    return f"{kind or 'unreadable'} ({text})" if text else (kind or type(exc).__name__)
+    if isinstance(exc, EOFError):
+        return "it is cut short"
+    if isinstance(exc, zlib.error):
+        return "its compressed data is corrupt"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, zipfile.BadZipFile):
+        return f"not a valid zip archive: {text}"
+    return text
