@@ -9,6 +9,7 @@ unreadable or mismatched entry is recomputed, never trusted. Written atomically.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import tempfile
@@ -32,8 +33,12 @@ def _atomic_save(path: Path, save) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
+            # Whole in memory first: numpy's zip writer on a file that hits a full disk is
+            # left half-open and complains again when collected.
+            buf = io.BytesIO()
+            save(buf)
             with os.fdopen(fd, "wb") as fh:
-                save(fh)
+                fh.write(buf.getbuffer())
             publish(tmp, path)
         except BaseException:
             try:

@@ -380,7 +380,7 @@ def write_image(path: str | os.PathLike, frame: np.ndarray) -> Path:
         raise RuntimeError(f"{target}: OpenCV could not encode the frame")
     tmp = _create_temp(target.parent, target.name, target.suffix)
     try:
-        encoded.tofile(tmp)
+        tmp.write_bytes(encoded.tobytes())  # (ndarray.tofile reports a full disk without errno)
         publish(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

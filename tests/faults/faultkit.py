@@ -59,27 +59,61 @@ def run(cmd: list[str], *, cache: Path, cwd: Path, fsize: int | None = None,
                           preexec_fn=limit if fsize is not None else None)
 
 
-def start(cmd: list[str], *, cache: Path, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, cwd=cwd, env=command_env(cache), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+class Started:
+    """A command running in the background, its output collected as it comes."""
+
+    def __init__(self, cmd: list[str], *, cache: Path, cwd: Path) -> None:
+        import threading
+
+        self.proc = subprocess.Popen(cmd, cwd=cwd, env=command_env(cache),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._threads = [threading.Thread(target=self._collect, args=(stream, lines),
+                                          daemon=True)
+                         for stream, lines in ((self.proc.stdout, self.out),
+                                               (self.proc.stderr, self.err))]
+        for t in self._threads:
+            t.start()
+
+    @staticmethod
+    def _collect(stream, lines: list[str]) -> None:
+        for line in stream:
+            lines.append(line)
+
+    def terminate_when(self, ready, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess:
+        """SIGTERM as soon as ``ready()`` is true; the finished run."""
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.proc.poll() is not None:
+                self.finish()
+                raise AssertionError(f"ended ({self.proc.returncode}) before it could be "
+                                     f"interrupted:\n{''.join(self.err)[-3000:]}")
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                self.finish()
+                raise AssertionError("never got to the point of interruption:\n"
+                                     + "".join(self.err)[-3000:])
+            time.sleep(0.01)
+        self.proc.send_signal(signal.SIGTERM)
+        return self.finish()
+
+    def finish(self, timeout: float = 60) -> subprocess.CompletedProcess:
+        self.proc.wait(timeout=timeout)
+        for t in self._threads:
+            t.join(timeout=10)
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode,
+                                           "".join(self.out), "".join(self.err))
 
 
-def terminate_when(proc: subprocess.Popen, ready, timeout: float = TIMEOUT_S
-                   ) -> tuple[int, str, str]:
-    """SIGTERM ``proc`` as soon as ``ready()`` is true -> (exit code, stdout, stderr)."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            raise AssertionError(f"ended ({proc.returncode}) before it could be "
-                                 f"interrupted:\n{err[-3000:]}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("never got to the point of interruption")
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
-    return proc.returncode, out, err
+def terminated_cleanly(proc: subprocess.CompletedProcess) -> None:
+    """Exit 143, one line saying so, no traceback, no result announced."""
+    report = f"rc={proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert proc.returncode == 143, report
+    assert "Traceback" not in proc.stderr, report
+    assert [l for l in proc.stderr.splitlines() if l.startswith("terminated")] == \
+        ["terminated (SIGTERM)"], report
+    assert "wrote" not in proc.stdout, report
 
 
 def one_error_line(proc: subprocess.CompletedProcess, *names: str, code: int = 2) -> str:
