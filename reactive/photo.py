@@ -69,7 +69,8 @@ def load_photo(path: str | os.PathLike, *, max_side: int | None = 1024) -> np.nd
     except cv2.error:
         image = None
     if image is None:
-        raise InputError(f"{path}: cannot decode image (is it a JPEG/PNG/WebP?)")
+        raise InputError(f"{path}: cannot decode image; use a JPEG, PNG, WebP, TIFF or BMP "
+                         "file (GIF and HEIC are not read: convert them first)")
 
     rgb = _to_rgb_uint8(image, path=path)
     rgb = _apply_exif_orientation(rgb, _exif_orientation(path))

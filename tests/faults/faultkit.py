@@ -32,9 +32,10 @@ TIMEOUT_S = 180
 # --- running the real commands ------------------------------------------------------------------
 
 def command_env(cache: Path, **extra: str) -> dict:
-    env = dict(os.environ, REACTIVE_CACHE=str(cache), **extra)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+    env = dict(os.environ, REACTIVE_CACHE=str(cache))
     env.pop("REACTIVE_WINDOW_TEST", None)
+    env.update(extra)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
     return env
 
 
