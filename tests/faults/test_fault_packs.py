@@ -160,7 +160,6 @@ def test_the_built_in_packs_are_plausible():
 # --- the same through the real commands -------------------------------------------------------------
 
 def test_render_and_demo_refuse_a_hostile_pack_in_one_line(tmp_path, warm_cache):
-    # (a demo run first finds the clips: the cache's clips play no part)
     bad = tmp_path / "clips" / "happy.npz"
     bad.parent.mkdir()
     bad.write_bytes(with_encrypted_flag(pack_bytes()))
