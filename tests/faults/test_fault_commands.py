@@ -257,3 +257,39 @@ def test_disk_full_while_writing_the_cache_costs_speed_not_the_show(tmp_path, sm
     assert done.stderr.count("could not write cache") == 1, done.stderr  # the offsets
     assert (tmp_path / "o.mp4").is_file()
     assert not [p for p in cache.rglob("*") if p.name.startswith(".")]  # no temp files
+
+
+# --- a photo that declares far more pixels than it holds ----------------------------------------------
+
+def _png_bomb(path, side: int, rows: int = 8) -> None:
+    """A PNG whose header declares side x side pixels; its data holds ``rows`` rows (a
+    whole 30000 px one is a 1 MB file decoding to 3.7 GB: the header is what is judged)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    deflate = zlib.compressobj(9)
+    row = bytes(side + 1)
+    body = b"".join(deflate.compress(row) for _ in range(rows)) + deflate.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("side", [11_000, 30_000])
+def test_a_pixel_bomb_photo_is_refused_before_decoding(in_tmp, capsys, side):
+    import tracemalloc
+
+    _png_bomb(in_tmp / "huge.png", side)
+    tracemalloc.start()
+    try:
+        done = call(demo_main, ["huge.png", "--headless", "--duration", "1", "--record",
+                                "o.mp4"], capsys)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    one_error_line(done, "huge.png", "megapixels")
+    assert peak < 50 << 20, f"{peak / 2**20:.0f} MB"
