@@ -131,7 +131,23 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet_native_logs()
     args = _parser().parse_args(argv)
-    return run_guarded(_run, args)
+    code = run_guarded(_run, args)
+    _leave_the_build_behind(code)
+    return code
+
+
+def _leave_the_build_behind(code: int) -> None:
+    """Quit while the window's build thread still runs (Esc or SIGTERM while the kernels
+    compile): the interpreter's normal exit would tear LLVM down under that thread
+    ("terminate called without an active exception", SIGABRT). Everything of ours is closed
+    by now; leave at once with the right code."""
+    import os
+    import threading
+
+    if any(t.name == "reactive-build" and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -293,3 +293,38 @@ def test_help_overlay_does_not_cover_the_face(tmp_path, warm_cache, small_clips,
     f = shot[int(face.y0):int(face.y1), int(face.x0):int(face.x1)].astype(int)
     g = plain[int(face.y0):int(face.y1), int(face.x0):int(face.x1)].astype(int)
     assert np.abs(f - g).mean() < 20  # only the idle motion between the two screenshots
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Xvfb") is None and not os.environ.get("DISPLAY"),
+                    reason="needs an X display or Xvfb")
+def test_sigterm_while_the_kernels_compile_is_clean(tmp_path, warm_cache, small_clips):
+    """A cold first start, stopped while numba compiles on the build thread: exit 143 with
+    one line (the interpreter's own exit used to abort under LLVM: SIGABRT, "terminate
+    called without an active exception")."""
+    copy = tmp_path / "project"
+    for name in ("reactive", "precompute", "assets"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "demo.py", copy / "demo.py")
+    env = command_env(warm_cache, PYTHONPATH=str(copy), NUMBA_CACHE_DIR=str(tmp_path / "nb"))
+    xvfb = None
+    if not env.get("DISPLAY"):
+        xvfb = subprocess.Popen(["Xvfb", ":193", "-screen", "0", "800x600x24", "-nolisten",
+                                 "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env["DISPLAY"] = ":193"
+        time.sleep(1)
+    try:
+        proc = subprocess.Popen([sys.executable, str(copy / "demo.py"), str(PHOTO), "--clips",
+                                 str(small_clips), "--max-side", SIDE, "--no-mic"], env=env,
+                                cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+        time.sleep(8)  # the face and offsets are cached: by now it compiles
+        assert proc.poll() is None
+        proc.send_signal(15)
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(timeout=10)
+    assert proc.returncode == 143, err
+    assert "terminate called" not in err and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == "terminated (SIGTERM)"
