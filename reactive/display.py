@@ -326,6 +326,9 @@ class _LiveWindow:
         self._help_lines: list[str] = []
         self._measure_label = pyglet.text.Label("", multiline=True, width=10_000)
         self._measured: dict[tuple, tuple[float, float]] = {}
+        self.help_place = None  # overlay.HelpPlacement, once the player is live
+        self._help_face = None
+        self._help_columns = 0
         self.fps_box = pyglet.shapes.Rectangle(0, 0, 1, 1, color=(0, 0, 0, 170),
                                                batch=self.overlay_batch)
         self.fps_label = pyglet.text.Label("", anchor_x="right", anchor_y="bottom",
@@ -669,7 +672,7 @@ class _LiveWindow:
         help_on = self.help_visible and self.player is not None
         self.help_box.visible = help_on
         for i, label in enumerate(self.help_labels):
-            label.visible = help_on and i < getattr(self, "_help_columns", 1)
+            label.visible = help_on and i < self._help_columns
         for item in (self.fps_box, self.fps_label):
             item.visible = self.fps_visible
         now = self.now()
@@ -764,8 +767,8 @@ class _LiveWindow:
             "rebuilds": self.rebuilds, "kiosk": self.kiosk, "live": player is not None,
             "fullscreen": bool(self.window.fullscreen), "mic": self.mic is not None,
             # Top-left origin: the help's darkened box and the face it keeps clear of.
-            "help_box": _rect_list(getattr(self, "help_place", None) and self.help_place.box),
-            "face_box": _rect_list(getattr(self, "_help_face", None)),
+            "help_box": _rect_list(self.help_place.box if self.help_place else None),
+            "face_box": _rect_list(self._help_face),
         }
 
 
