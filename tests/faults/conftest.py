@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from faultkit import BLINK, PHOTO, SIDE, demo_cmd, run
+from faults.faultkit import BLINK, PHOTO, SIDE, demo_cmd, run
 
 
 @pytest.fixture(scope="session")

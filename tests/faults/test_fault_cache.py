@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from faultkit import BLINK, PHOTO, SIDE, corrupt, demo_cmd, run
+from faults.faultkit import BLINK, PHOTO, SIDE, corrupt, demo_cmd, run
 from reactive import cache
 from reactive.clippack import load_pack
 
@@ -100,7 +100,7 @@ def test_a_broken_tracked_clip_is_deleted_and_tracked_again(tmp_path, caplog, mo
     (entry,) = (tmp_path / "clips").glob("*.npz")
     assert entry.name.startswith(file_digest(video)[:24])
     if how == "absurd":
-        from faultkit import arrays_of
+        from faults.faultkit import arrays_of
         from reactive.clippack import _write_npz
 
         arrays = arrays_of(BLINK)

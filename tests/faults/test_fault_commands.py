@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from faultkit import (BLINK, IDLE, PHOTO, ROOT, SIDE, Started, demo_cmd, listing,
+from faults.faultkit import (BLINK, IDLE, PHOTO, ROOT, SIDE, Started, demo_cmd, listing,
                       one_error_line, reactive_cmd, run, terminated_cleanly,
                       write_driving_video)
 
@@ -152,7 +152,7 @@ def test_precompute_into_a_read_only_folder_fails_before_tracking(in_tmp, capsys
             folder.chmod(0o755)
 
 
-# --- the real commands, in subprocesses ------------------------------------------------------------
+# --- the real commands, in subprocesses -----------------------------------------------------------
 
 def test_headless_into_a_new_folder_creates_it(tmp_path, warm_cache, small_clips):  # case 14
     done = run(demo_cmd(PHOTO, "--clips", small_clips, "--headless", "--duration", "0.2",
@@ -213,7 +213,7 @@ def test_sigterm_during_tracking_leaves_nothing(tmp_path, warm_cache):
     assert listing(tmp_path) == before
 
 
-# --- a full disk (a file size limit in the child, as `ulimit -f`) -----------------------------------
+# --- a full disk (a file size limit in the child, as `ulimit -f`) ---------------------------------
 
 def test_disk_full_while_rendering_is_one_line(tmp_path, warm_cache):
     before = listing(tmp_path)
@@ -259,7 +259,7 @@ def test_disk_full_while_writing_the_cache_costs_speed_not_the_show(tmp_path, sm
     assert not [p for p in cache.rglob("*") if p.name.startswith(".")]  # no temp files
 
 
-# --- a photo that declares far more pixels than it holds ----------------------------------------------
+# --- a photo that declares far more pixels than it holds ------------------------------------------
 
 def _png_bomb(path, side: int, rows: int = 8) -> None:
     """A PNG whose header declares side x side pixels; its data holds ``rows`` rows (a

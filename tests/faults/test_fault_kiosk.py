@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from faultkit import PHOTO, ROOT, SIDE, command_env
+from faults.faultkit import PHOTO, ROOT, SIDE, command_env
 from reactive import kiosk
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faultkit import (BLINK, PHOTO, ROOT, SIDE, command_env, listing, one_error_line,
+from faults.faultkit import (BLINK, PHOTO, ROOT, SIDE, command_env, listing, one_error_line,
                       write_driving_video)
 
 README = (ROOT / "README.md").read_text()
@@ -129,7 +129,7 @@ def test_readme_answers_the_newcomers_questions(needle):
     assert needle in README
 
 
-# --- the README's own commands, verbatim, in a fresh clone -------------------------------------------
+# --- the README's own commands, verbatim, in a fresh clone ----------------------------------------
 
 def readme_commands() -> list[str]:
     """The ./dev command lines of the README's shell blocks, with their optional [...] parts
@@ -213,7 +213,7 @@ def _run_dev(clone: Path, args: list[str], env: dict, hook: Path | None):
             xvfb.wait(timeout=10)
 
 
-# --- case 24: the help overlay beside the face ------------------------------------------------------
+# --- case 24: the help overlay beside the face ----------------------------------------------------
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("Xvfb") is None and not os.environ.get("DISPLAY"),

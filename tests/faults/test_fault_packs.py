@@ -8,10 +8,10 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from faultkit import (BLINK, PHOTO, SIDE, arrays_of, demo_cmd, listing, members, one_error_line,
-                      pack_bytes, reactive_cmd, rezip, run, with_array, with_declared_shape,
-                      with_encrypted_flag, with_method)
-from reactive.clippack import MAX_PACK_BYTES, ClipPack, _write_npz, load_pack
+from faults.faultkit import (BLINK, PHOTO, SIDE, arrays_of, demo_cmd, listing, members,
+                             one_error_line, pack_bytes, reactive_cmd, rezip, run, with_array,
+                             with_declared_shape, with_encrypted_flag, with_method)
+from reactive.clippack import MAX_PACK_BYTES, _write_npz, load_pack
 from reactive.errors import InputError
 
 
@@ -46,7 +46,7 @@ def test_zip_methods_and_encryption_are_refused(tmp_path, make, words):
     assert words in _load_error(path)
 
 
-# --- case 2: a header declaring a huge shape --------------------------------------------------------
+# --- case 2: a header declaring a huge shape ------------------------------------------------------
 
 @pytest.mark.parametrize("member, dtype, shape", [
     ("landmarks", "<f4", (10**9, 478, 2)),        # 3.5 TiB
@@ -84,7 +84,7 @@ def test_wrong_dtypes_and_pickles_are_refused(tmp_path, member, array):
     assert member in _load_error(path)
 
 
-# --- case 3: unknown members are never inflated; the total is bounded --------------------------------
+# --- case 3: unknown members are never inflated; the total is bounded -----------------------------
 
 def test_an_unknown_member_is_not_inflated(tmp_path):
     path = tmp_path / "clip.npz"
@@ -110,7 +110,7 @@ def test_members_beyond_the_total_budget_are_refused_before_inflating(tmp_path, 
 
 @pytest.mark.parametrize("how", ["half", "ten", "empty", "flipped"])
 def test_damaged_packs_are_one_line(tmp_path, how):
-    from faultkit import corrupt
+    from faults.faultkit import corrupt
 
     path = tmp_path / "clip.npz"
     path.write_bytes(pack_bytes())
@@ -118,7 +118,7 @@ def test_damaged_packs_are_one_line(tmp_path, how):
     _load_error(path)
 
 
-# --- case 4: finite but absurd values -------------------------------------------------------------------
+# --- case 4: finite but absurd values -------------------------------------------------------------
 
 def _absurd(field: str, value: float):
     arrays = arrays_of(BLINK)
@@ -151,13 +151,13 @@ def test_a_collapsed_face_is_refused(tmp_path):
 
 
 def test_the_built_in_packs_are_plausible():
-    from faultkit import ROOT
+    from faults.faultkit import ROOT
 
     for path in sorted((ROOT / "assets" / "clips").glob("*.npz")):
         load_pack(path)
 
 
-# --- the same through the real commands -------------------------------------------------------------
+# --- the same through the real commands -----------------------------------------------------------
 
 def test_render_and_demo_refuse_a_hostile_pack_in_one_line(tmp_path, warm_cache):
     bad = tmp_path / "clips" / "happy.npz"
