@@ -115,6 +115,9 @@ def test_a_broken_tracked_clip_is_deleted_and_tracked_again(tmp_path, caplog, mo
     assert pack.tag == "happy" and len(tracked) == 2
     assert sum("deleted" in m for m in _warnings(caplog)) == 1
     load_pack(entry)  # the new entry is whole
+    # Case 21: the same video under another name is the cached clip, named as given now.
+    renamed = video.rename(tmp_path / "joy.mp4")
+    assert video_pack(renamed, tmp_path, False).tag == "joy" and len(tracked) == 2
 
 
 @pytest.mark.parametrize("kinds", [

@@ -154,6 +154,7 @@ def test_precompute_into_a_read_only_folder_fails_before_tracking(in_tmp, capsys
 
 # --- the real commands, in subprocesses -----------------------------------------------------------
 
+@pytest.mark.slow
 def test_headless_into_a_new_folder_creates_it(tmp_path, warm_cache, small_clips):  # case 14
     done = run(demo_cmd(PHOTO, "--clips", small_clips, "--headless", "--duration", "0.2",
                         "--max-side", SIDE, "--record", "out/sub/demo.mp4"),
@@ -215,17 +216,24 @@ def test_sigterm_during_tracking_leaves_nothing(tmp_path, warm_cache):
 
 # --- a full disk (a file size limit in the child, as `ulimit -f`) ---------------------------------
 
-def test_disk_full_while_rendering_is_one_line(tmp_path, warm_cache):
+@pytest.mark.slow
+@pytest.mark.parametrize("target", [
+    "out/f.png",  # the first frame does not fit
+    "out/r.mp4",  # the muxer reports it at the end
+])
+def test_disk_full_while_rendering_is_one_line(tmp_path, warm_cache, target):
     before = listing(tmp_path)
-    done = run(reactive_cmd("render", str(PHOTO), "--clip", str(BLINK), "-o", "out/r.mp4",
+    done = run(reactive_cmd("render", str(PHOTO), "--clip", str(BLINK), "-o", target,
                             "--max-side", SIDE, "-q"), cache=warm_cache, cwd=tmp_path,
                fsize=8_000)
     one_error_line(done, "out", "disk full")
     assert listing(tmp_path) == before
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("target", ["frames/f.png", "rec.mp4"])
+@pytest.mark.parametrize("target", [
+    "frames/f.png",  # the first frame does not fit
+    pytest.param("rec.mp4", marks=pytest.mark.slow),  # the muxer reports it at the end
+])
 def test_disk_full_while_recording_is_one_line(tmp_path, warm_cache, small_clips, target):
     before = listing(tmp_path)
     done = run(demo_cmd(str(PHOTO), "--clips", str(small_clips), "--headless", "--duration",

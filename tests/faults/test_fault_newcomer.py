@@ -21,9 +21,21 @@ from faults.faultkit import (BLINK, PHOTO, ROOT, SIDE, command_env, listing, one
 README = (ROOT / "README.md").read_text()
 
 
-def test_dev_keeps_the_callers_folder(tmp_path, warm_cache, small_clips):
-    """Case 15 (and 22): ./dev run from another folder takes relative paths from there, and
-    reaches the reactive command."""
+def test_dev_keeps_the_callers_folder(tmp_path, warm_cache):
+    """Case 15: ./dev run from another folder finds a relative photo there (the run gets
+    past the photo to the next mistake, a --duration under one frame)."""
+    shutil.copy(PHOTO, tmp_path / "me.jpg")
+    done = subprocess.run([str(ROOT / "dev"), "demo", "me.jpg", "--headless", "--duration",
+                           "0.001", "--record", "o.mp4"], cwd=tmp_path,
+                          env=command_env(warm_cache), capture_output=True, text=True,
+                          timeout=300)
+    one_error_line(done, "--duration 0.001")
+
+
+@pytest.mark.slow
+def test_dev_runs_from_another_folder(tmp_path, warm_cache, small_clips):
+    """Case 15 (and 22) in full: a recording into a new folder, relative paths throughout,
+    and the reactive command through ./dev."""
     shutil.copy(PHOTO, tmp_path / "me.jpg")
     env = command_env(warm_cache)
     done = subprocess.run([str(ROOT / "dev"), "demo", "me.jpg", "--clips",
@@ -75,6 +87,7 @@ def test_the_compile_note_only_when_compiling(tmp_path, warm_cache):
     assert cold.stdout.split() == [str(copy / "reactive" / "jitcache.py"), "False"], cold
 
 
+@pytest.mark.slow
 def test_render_driving_tracks_once(tmp_path, warm_cache, monkeypatch, caplog, capsys):
     """Case 21: the second render of the same video (renamed, even) is not tracked again."""
     from reactive.cli import main
