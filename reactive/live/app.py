@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
+import threading
 from pathlib import Path
 
-from reactive.errors import InputError, quiet_native_logs, run_guarded
+from reactive.errors import InputError
+from reactive.guard import quiet_native_logs, run_guarded
 from reactive.io.assets import SAMPLE_PORTRAIT
 from reactive.params import PhotoParams
 
@@ -56,11 +60,27 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     quiet_native_logs()
     args = _parser().parse_args(argv)
-    return run_guarded(_run, args)
+    code = run_guarded(_run, args)
+    _leave_the_build_behind(code)
+    return code
+
+
+def _leave_the_build_behind(code: int) -> None:
+    """Quit while the window's build thread still runs (Esc or SIGTERM while the kernels
+    compile): the interpreter's normal exit would tear LLVM down under that thread
+    ("terminate called without an active exception", SIGABRT). Everything of ours is closed
+    by now; leave at once with the right code."""
+    if any(t.name == "reactive-build" and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _run(args: argparse.Namespace) -> int:
     photo = args.photo or str(SAMPLE_PORTRAIT)
+    if Path(photo).is_dir():
+        raise InputError(f"{photo}: is a folder; give the path of a photo (JPEG, PNG, WebP, "
+                         "TIFF)")
     if not Path(photo).is_file():
         raise InputError(f"{photo}: photo not found" + (
             "" if args.photo else "; the bundled sample is missing from assets/"))

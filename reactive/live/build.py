@@ -11,7 +11,7 @@ import numpy as np
 from reactive.core.rig import build_rig
 from reactive.io import cache as cache_mod
 from reactive.io.photo import load_photo
-from reactive.io.target import find_target_face
+from reactive.io.target import detect_target_face, warn_about_face
 from reactive.live.clips import load_clips
 from reactive.live.player import Player, player_tables
 from reactive.live.profile import Profile, load_profile
@@ -36,14 +36,15 @@ def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
     clips = load_clips(clips_dir, on_progress=lambda name: status(f"loading clip {name}"))
     folder = cache_mod.cache_dir()
     status("finding the face")
-    points = cache_mod.cached_face(photo, folder,
-                                   lambda p: find_target_face(p, source=str(photo_path)))
+    points = cache_mod.cached_face(
+        photo, folder, lambda p: detect_target_face(p, source=str(photo_path)),
+        report=lambda pts, n: warn_about_face(pts, n, source=str(photo_path)))
     warp, eyes = WarpParams(), EyeParams()
     packs = [c.pack for c in clips]
     status("rigging the photo")
     rig = build_rig(photo, points, packs, params=warp, dense=False, grid=True)
     key = cache_mod.tables_key(points, photo.shape, packs, (warp, eyes))
-    tables = cache_mod.load_tables(folder, key, packs, len(rig.rest))
+    tables = cache_mod.load_tables(folder, key, packs, len(rig.rest), max(photo.shape[:2]))
     if tables is None:
         status("computing the clips' motion for this photo (once)")
         tables = player_tables(rig, packs, eyes)

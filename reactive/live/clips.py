@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from precompute.video import cached_video_pack
+from precompute.video import video_pack
 from reactive.errors import InputError
 from reactive.io.assets import BUILTIN_CLIPS_DIR
 from reactive.io.cache import cache_dir
@@ -57,7 +57,7 @@ def load_clips(folder: str | os.PathLike | None = None, *, show_progress: bool =
             pack = load_pack(path)
             name = pack.tag or path.stem
         else:
-            pack = cached_video_pack(path, cache=cache, show_progress=show_progress)
+            pack = video_pack(path, cache, show_progress)
             name = path.stem
         if name in seen:
             raise InputError(f"{path}: state name {name!r} is also used by {seen[name].name}; "

@@ -33,6 +33,10 @@ MAPPABLE_KEYS = frozenset(
     [*string.digits, *(set(string.ascii_lowercase) - {"h", "f", "q"}), "space", "enter"]
 )
 RANDOM = "random"  # key map value: a random emotion
+# Times beyond these are typos (1e308 overflows the clock arithmetic): a day for waits, a
+# minute for a blend between two states.
+MAX_SECONDS = 86_400.0
+MAX_TRANSITION_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,9 @@ def _check(name: str, value: Any, settings: Any) -> None:
     """Range checks beyond the type; ``settings`` is the whole section (for relations)."""
     if name.endswith("_s") and value < 0:
         raise _Bad(f"must be >= 0 seconds, got {value}")
+    limit = MAX_TRANSITION_S if name == "transition_s" else MAX_SECONDS
+    if name.endswith("_s") and value > limit:
+        raise _Bad(f"must be at most {limit:g} seconds, got {value:g}")
     if name == "reaction_after_s" and value == 0:
         raise _Bad("must be > 0 seconds (an empty reactions list turns idle reactions off)")
     if name == "jitter_s" and value > settings.reaction_after_s:

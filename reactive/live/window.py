@@ -4,8 +4,8 @@
 
 1. The photo is read (a missing or broken file is a one-line error before any window opens)
    and a window sized to it (scaled down to fit the screen) opens at once, showing the photo
-   dimmed under "Preparing <name>… (the first run compiles the kernels: up to a minute)" and
-   the current step.
+   dimmed under "Preparing <name>…" (plus "the first run compiles the kernels: up to a
+   minute" when numba's cache says it will) and the current step.
 2. The player is built on a worker thread (``build.build_player``, then one warm-up frame so
    the numba kernels are loaded or compiled there), so the window keeps drawing and stays
    responsive meanwhile. An ``InputError`` closes the window and propagates: the CLI prints
@@ -23,8 +23,11 @@ or the profile turns it off) feeds the same queue from its audio thread on the s
 ``--kiosk``: fullscreen, cursor hidden, black bars; only Ctrl+Shift+Q quits (the trigger
 map ignores plain Esc/Q, and the window manager's close is ignored too); an exception in
 the update step is logged (traceback once per distinct error) and the player is rebuilt,
-with a growing delay if it keeps failing (``keeper.PlayerKeeper``). Outside kiosk mode such an exception propagates.
-SIGTERM quits cleanly in both modes.
+with a growing delay if it keeps failing (``keeper.PlayerKeeper``). Outside kiosk mode such
+an exception propagates. SIGTERM quits cleanly in both modes (window closed, microphone
+stopped; exit 143 as every command, ``reactive.guard``). Kiosk mode also turns off screen
+blanking where X allows it (``kiosk.disable_blanking``); ``reactive kiosk`` restarts the whole
+program when it dies. The help (H) is laid out beside the face, never over it (``overlay``).
 
 Tests drive the real window through ``window_probe`` (``REACTIVE_WINDOW_TEST=DIR``).
 """
@@ -42,18 +45,24 @@ from typing import Callable
 
 import numpy as np
 
+from reactive.core.kernels.compiled import kernels_compiled
+from reactive.core.landmarks import N_MESH
 from reactive.errors import InputError
+from reactive.guard import Terminated
 from reactive.io.photo import load_photo
 from reactive.live.build import build_player
 from reactive.live.keeper import PlayerKeeper
-from reactive.live.letterbox import fit_window, letterbox, window_to_photo
+from reactive.live.kiosk import disable_blanking
+from reactive.live.letterbox import fit_window, letterbox, photo_to_window, window_to_photo
+from reactive.live.overlay import MAX_COLUMNS, face_rect, place_help
 from reactive.live.triggers import KEY_NAMES, Event, EventQueue, MicrophoneSource
 from reactive.live.window_probe import TEST_HOOK_ENV, WindowProbe
 from reactive.params import PhotoParams, PlayerParams
 
 log = logging.getLogger(__name__)
 
-PREPARING = "Preparing {name}\u2026 (the first run compiles the kernels: up to a minute)"
+PREPARING = "Preparing {name}\u2026"
+COMPILING = "(the first run compiles the kernels: up to a minute)"  # said only when it does
 
 
 # --- geometry ----------------------------------------------------------------------------------
@@ -154,6 +163,8 @@ class _LiveWindow:
         self._fps_ema: float | None = None
         self._frame_ms_ema: float | None = None
         self._close_noted = False
+        self._terminated = False
+        self._compiling = False  # the build thread found the kernels not yet compiled
         self._mic_tried = False
         self._fps_text_at = -1.0
 
@@ -163,6 +174,7 @@ class _LiveWindow:
             self.window = pyglet.window.Window(
                 fullscreen=True, caption=f"{self.name} \u2014 reactive portrait", vsync=False)
             self.window.set_mouse_visible(False)
+            disable_blanking()
         else:
             ww, wh = fit_window((w, h), (screen.width, screen.height))
             # vsync off: a flip must never hold the update step back (at 30 fps on a 60 Hz
@@ -186,14 +198,23 @@ class _LiveWindow:
             anchor_y="center", color=(255, 255, 255, 255), batch=self.overlay_batch)
         self.help_box = pyglet.shapes.Rectangle(0, 0, 1, 1, color=(0, 0, 0, 170),
                                                 batch=self.overlay_batch)
-        self.help_label = pyglet.text.Label("", multiline=True, width=10, anchor_x="left",
-                                            anchor_y="top", color=(255, 255, 255, 255),
-                                            batch=self.overlay_batch)
+        # The help is laid out in up to MAX_COLUMNS columns beside the face (overlay.py).
+        self.help_labels = [
+            pyglet.text.Label("", multiline=True, width=10, anchor_x="left", anchor_y="top",
+                              color=(255, 255, 255, 255), batch=self.overlay_batch)
+            for _ in range(MAX_COLUMNS)]
+        self.help_label = self.help_labels[0]
+        self._help_lines: list[str] = []
+        self._measure_label = pyglet.text.Label("", multiline=True, width=10_000)
+        self._measured: dict[tuple, tuple[float, float]] = {}
+        self.help_place = None  # overlay.HelpPlacement, once the player is live
+        self._help_face = None
+        self._help_columns = 0
         self.fps_box = pyglet.shapes.Rectangle(0, 0, 1, 1, color=(0, 0, 0, 170),
                                                batch=self.overlay_batch)
         self.fps_label = pyglet.text.Label("", anchor_x="right", anchor_y="bottom",
                                            color=(255, 255, 255, 255), batch=self.overlay_batch)
-        for item in (self.help_box, self.help_label, self.fps_box, self.fps_label):
+        for item in (self.help_box, *self.help_labels, self.fps_box, self.fps_label):
             item.visible = False
         self._layout()
         self._draw_now()
@@ -222,10 +243,13 @@ class _LiveWindow:
             self.window.close()
         if self._error is not None:
             raise self._error
+        if self._terminated:
+            raise Terminated(signal.SIGTERM)  # after the cleanup: one line, exit 143
         return 0
 
     def _on_sigterm(self, signum, frame) -> None:
         self._quit = True  # the next tick quits cleanly (a signal handler must not draw)
+        self._terminated = True
 
     def _request_quit(self) -> None:
         self._quit = True
@@ -240,6 +264,7 @@ class _LiveWindow:
         """On the build thread: the player, and the microphone once (a kiosk restart keeps
         the running microphone)."""
         args = self.args
+        self._compiling = not kernels_compiled()
         player = build_player(
             self.photo_path, clips_dir=args.clips, profile_path=args.profile,
             max_side=args.max_side, kiosk=self.kiosk, seed=args.seed, status=self._set_status)
@@ -251,7 +276,7 @@ class _LiveWindow:
     def _warm_player(self, player) -> None:
         # The first frame loads (or, on a first run, compiles) the numba kernels: do it here,
         # off the window's thread, while "Preparing" is on screen.
-        self._set_status("loading the kernels")
+        self._set_status("compiling the kernels" if self._compiling else "loading the kernels")
         player.warm_up()
         player.render(self.now())
 
@@ -418,13 +443,41 @@ class _LiveWindow:
         lbl.font_size = size
         lbl.width = max(int(w * 0.85), 10)
         lbl.x, lbl.y = w // 2, h // 2
-        self.help_label.font_size = size
-        self.help_label.x, self.help_label.y = 2 * margin, h - 2 * margin
-        self.help_label.width = max(int(w * 0.6), 10)
+        self._place_help(w, h, size)
         self.fps_label.font_size = size
         self.fps_label.x, self.fps_label.y = w - 2 * margin, 2 * margin
-        self._fit_box(self.help_box, self.help_label, margin)
         self._fit_box(self.fps_box, self.fps_label, margin)
+
+    def _place_help(self, w: int, h: int, size: float) -> None:
+        """The help beside the face, never over it (overlay.place_help)."""
+        if self.player is None or not self._help_lines:
+            return
+        box = self.box
+        face = face_rect(self.player.rig.target_points[:N_MESH],
+                         lambda px, py: _top_down(photo_to_window(px, py, box), h))
+        place = place_help(self._help_lines, (w, h), face, self._text_size, max_size=size)
+        for i, label in enumerate(self.help_labels):
+            column = place.columns[i] if i < len(place.columns) else ()
+            label.text = "\n".join(column)
+            label.font_size = place.font_size
+            label.width = 10_000
+            if column:
+                label.x, label.y = round(place.column_x[i]), round(h - place.top)
+        self._help_columns = len(place.columns)
+        self._help_face = face
+        b = place.box
+        self.help_box.x, self.help_box.y = b.x0, h - b.y1
+        self.help_box.width, self.help_box.height = b.width, b.height
+        self.help_place = place
+
+    def _text_size(self, lines: tuple[str, ...], size: float) -> tuple[float, float]:
+        key = (lines, size)
+        if key not in self._measured:
+            label = self._measure_label
+            label.font_size = size
+            label.text = "\n".join(lines)
+            self._measured[key] = (float(label.content_width), float(label.content_height))
+        return self._measured[key]
 
     @staticmethod
     def _fit_box(box, label, margin: int) -> None:
@@ -437,18 +490,21 @@ class _LiveWindow:
 
     def _set_help_text(self) -> None:
         lines = self.player.triggers.help_lines() if self.player is not None else []
-        self.help_label.text = "\n".join(["Keys", *lines])
+        self._help_lines = ["Keys", *lines]
         self._layout()
 
     def _refresh_overlays(self) -> None:
         if self.prepare_label.visible:
             elapsed = int(self.now())
             status = self._status
-            self.prepare_label.text = (PREPARING.format(name=self.name)
+            note = f" {COMPILING}" if self._compiling else ""
+            self.prepare_label.text = (PREPARING.format(name=self.name) + note
                                        + f"\n\n{status} \u00b7 {elapsed} s")
             self._shown_status = status
-        for item in (self.help_box, self.help_label):
-            item.visible = self.help_visible and self.player is not None
+        help_on = self.help_visible and self.player is not None
+        self.help_box.visible = help_on
+        for i, label in enumerate(self.help_labels):
+            label.visible = help_on and i < self._help_columns
         for item in (self.fps_box, self.fps_label):
             item.visible = self.fps_visible
         now = self.now()
@@ -459,8 +515,6 @@ class _LiveWindow:
             self.fps_label.text = f"{fps:.1f} fps (target {self.fps:g})   frame {ms:.1f} ms"
             margin = round(self.fps_label.font_size)
             self._fit_box(self.fps_box, self.fps_label, margin)
-        if self.help_visible:
-            self._fit_box(self.help_box, self.help_label, round(self.help_label.font_size))
 
     def _draw_now(self) -> None:
         self.window.switch_to()
@@ -544,4 +598,16 @@ class _LiveWindow:
             "help": self.help_visible, "fps_overlay": self.fps_visible,
             "rebuilds": self.keeper.rebuilds, "kiosk": self.kiosk, "live": player is not None,
             "fullscreen": bool(self.window.fullscreen), "mic": self.mic is not None,
+            # Top-left origin: the help's darkened box and the face it keeps clear of.
+            "help_box": _rect_list(self.help_place.box if self.help_place else None),
+            "face_box": _rect_list(self._help_face),
         }
+
+
+def _top_down(point: tuple[float, float], window_h: int) -> tuple[float, float]:
+    """A pyglet window point (bottom-left origin) -> top-left origin."""
+    return point[0], window_h - point[1]
+
+
+def _rect_list(rect) -> list[float] | None:
+    return None if not rect else [round(v, 1) for v in (rect.x0, rect.y0, rect.x1, rect.y1)]

@@ -7,15 +7,17 @@ import argparse
 import logging
 from pathlib import Path
 
-from precompute.video import precompute_video
+from precompute.video import video_pack
 from reactive.core.clip import expressive_frames
 from reactive.core.rig import build_rig
 from reactive.core.synthesis import parse_stages
 from reactive.errors import InputError
+from reactive.guard import prepare_output
+from reactive.io.cache import cache_dir, cached_face
 from reactive.io.clippack import load_pack
-from reactive.io.photo import load_photo
-from reactive.io.target import find_target_face
-from reactive.io.video import VideoReader, VideoWriter, write_image
+from reactive.io.photo import MIN_MAX_SIDE_PX, load_photo
+from reactive.io.target import detect_target_face, warn_about_face
+from reactive.io.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoReader, VideoWriter, write_image
 from reactive.progress import Progress
 from reactive.tools.render import RenderOptions, render, stage_strip
 
@@ -24,27 +26,45 @@ log = logging.getLogger("reactive")
 
 def run(args: argparse.Namespace) -> int:
     """Run ``reactive render`` with its parsed ``args``; returns the exit code."""
+    # Everything the arguments alone can tell is checked before the photo, the face or the
+    # clip: a typo costs a second, not a tracking run.
     if args.output is None and args.strip is None:
         raise InputError("render needs -o OUT.mp4 (or .png frames), --strip OUT.png, or both")
-    for target in (args.output, args.strip):
-        if target is not None and not Path(target).parent.is_dir():
-            raise InputError(f"{target}: output folder {Path(target).parent} does not exist")
+    if args.output is not None and args.strip is not None \
+            and Path(args.output).resolve() == Path(args.strip).resolve():
+        raise InputError(f"{args.strip}: --strip and -o name the same file")
+    if args.max_side < MIN_MAX_SIDE_PX:
+        raise InputError(f"--max-side {args.max_side}: expected at least {MIN_MAX_SIDE_PX}")
     strip_frames = None
     if args.strip_frames:
         try:
             strip_frames = [int(v) for v in args.strip_frames.split(",") if v.strip()]
         except ValueError:
+            strip_frames = None
+        if not strip_frames or min(strip_frames) < 0:
             raise InputError(f"--strip-frames {args.strip_frames}: expected frame numbers "
                              "like 10,40,70") from None
     try:
         stages = parse_stages(args.stages)
     except ValueError as exc:
         raise InputError(f"--stages {args.stages}: {exc}") from None
-    photo = load_photo(args.photo, max_side=args.max_side)
-    points = find_target_face(photo, source=str(args.photo))
+    if args.clip is not None and args.side_by_side:
+        raise InputError("--side-by-side needs the driving frames: use --driving VIDEO "
+                         "instead of --clip")
+    if args.output is not None:
+        prepare_output(args.output, suffixes=VIDEO_SUFFIXES + IMAGE_SUFFIXES)
+    if args.strip is not None:
+        prepare_output(args.strip, suffixes=IMAGE_SUFFIXES, what="strip")
     if args.driving:
-        pack = precompute_video(args.driving, neutral=args.neutral, show_progress=not args.quiet)
-        driving_path = Path(args.driving)
+        with VideoReader(args.driving) as reader:  # opens, one frame decodes
+            reported = reader.frame_count
+        if strip_frames and reported and max(strip_frames) >= reported:
+            raise InputError(f"--strip-frames: frame {max(strip_frames)} is outside "
+                             f"{args.driving}'s frames 0-{reported - 1}")
+        if args.neutral != "auto" and reported and args.neutral >= reported:
+            raise InputError(f"--neutral {args.neutral}: {args.driving} has frames "
+                             f"0-{reported - 1}")
+        pack = None
     else:
         pack = load_pack(args.clip)
         missing = [name for name, have in (("hidden", pack.mouth is not None),
@@ -66,10 +86,19 @@ def run(args: argparse.Namespace) -> int:
                             args.neutral)
                 stages = tuple(s for s in stages if s != "details")
             pack.neutral_index = args.neutral
-        driving_path = None
-        if args.side_by_side:
-            raise InputError("--side-by-side needs the driving frames: use --driving VIDEO "
-                             "instead of --clip")
+        if strip_frames and max(strip_frames) >= pack.frame_count:
+            raise InputError(f"--strip-frames: frame {max(strip_frames)} is outside "
+                             f"{args.clip}'s frames 0-{pack.frame_count - 1}")
+    photo = load_photo(args.photo, max_side=args.max_side)
+    cache = cache_dir()
+    source = str(args.photo)
+    points = cached_face(photo, cache, lambda p: detect_target_face(p, source=source),
+                         report=lambda pts, n: warn_about_face(pts, n, source=source))
+    driving_path = None
+    if args.driving:
+        # Tracked once, then cached by the video's content (as clip folders are).
+        pack = video_pack(Path(args.driving), cache, not args.quiet, neutral=args.neutral)
+        driving_path = Path(args.driving)
     if args.strip is not None:
         _write_strip(args, photo, points, pack, driving_path, strip_frames)
     if args.output is None:

@@ -7,14 +7,12 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from scipy.spatial import Delaunay
 
 from reactive.core import landmarks as lm
 from reactive.core.closed_lid import harmonic_fill
 from reactive.core.eye_layer import GazeLayer
 from reactive.core.gaze import GazeFollower, clip_gaze, pointer_gaze
 from reactive.core.geometry import polygon_area
-from reactive.core.kernels.eyes import composite_eye, raster_triangles
 from reactive.core.landmarks import EYES, LEFT_EYE_TOPOLOGY, RIGHT_EYE_TOPOLOGY
 from reactive.core.lids import close_lids, eye_aspect_ratios, lid_closure
 from reactive.params import EyeParams

@@ -104,11 +104,12 @@ def test_text_file_as_clip_pack(tmp_path):
 
 
 def test_render_into_missing_folder(tmp_path):
+    """A missing output folder is created, and removed again when the command fails."""
     pack = _synthetic_pack(tmp_path / "pack.npz")
     before = listing(tmp_path)
     proc = reactive("render", "photo.jpg", "--clip", str(pack), "-o", "nodir/out.mp4",
                     cwd=tmp_path)
-    assert_one_line_error(proc, "nodir")
+    assert_one_line_error(proc, "photo.jpg")
     assert_nothing_written(tmp_path, before, tmp_path / "nodir" / "out.mp4")
     assert not (tmp_path / "nodir").exists()
 
@@ -140,11 +141,13 @@ def test_precompute_missing_video(tmp_path):
 
 
 def test_precompute_into_missing_folder(tmp_path):
+    """A missing output folder is created, and removed again when the command fails."""
     (tmp_path / "clip.mp4").write_text("not a video\n")
     before = listing(tmp_path)
     proc = precompute("clip.mp4", "-o", "nodir/pack.npz", cwd=tmp_path)
-    assert_one_line_error(proc, "nodir")
+    assert_one_line_error(proc, "clip.mp4")
     assert_nothing_written(tmp_path, before, tmp_path / "nodir" / "pack.npz")
+    assert not (tmp_path / "nodir").exists()
 
 
 # --- the happy path -------------------------------------------------------------------------

@@ -7,8 +7,12 @@ import numpy as np
 import pytest
 from scipy.spatial import Delaunay
 
-from reactive.core.kernels.eyes import (blur_under_mask, composite_eye, paint_under_mask,
-                                        raster_triangles)
+from reactive.core.kernels.eyes import (
+    blur_under_mask,
+    composite_eye,
+    paint_under_mask,
+    raster_triangles,
+)
 from tests import naive
 
 
