@@ -53,16 +53,14 @@ from reactive.io.photo import load_photo
 from reactive.live.build import build_player
 from reactive.live.keeper import PlayerKeeper
 from reactive.live.kiosk import disable_blanking
-from reactive.live.letterbox import fit_window, letterbox, photo_to_window, window_to_photo
-from reactive.live.overlay import MAX_COLUMNS, face_rect, place_help
+from reactive.live.letterbox import fit_window, letterbox, window_to_photo
+from reactive.live.hud import Hud, rect_list
 from reactive.live.triggers import KEY_NAMES, Event, EventQueue, MicrophoneSource
 from reactive.live.window_probe import TEST_HOOK_ENV, WindowProbe
 from reactive.params import PhotoParams, PlayerParams
 
 log = logging.getLogger(__name__)
 
-PREPARING = "Preparing {name}\u2026"
-COMPILING = "(the first run compiles the kernels: up to a minute)"  # said only when it does
 
 
 # --- geometry ----------------------------------------------------------------------------------
@@ -166,7 +164,6 @@ class _LiveWindow:
         self._terminated = False
         self._compiling = False  # the build thread found the kernels not yet compiled
         self._mic_tried = False
-        self._fps_text_at = -1.0
 
         h, w = image.shape[:2]
         screen = pyglet.display.get_display().get_default_screen()
@@ -189,33 +186,10 @@ class _LiveWindow:
             on_mouse_drag=self._on_mouse_drag, on_resize=self._on_resize,
             on_close=self._on_close, on_draw=self._on_draw)
         self.photo_batch = pyglet.graphics.Batch()
-        self.overlay_batch = pyglet.graphics.Batch()
         self._make_texture(w, h)
         self._upload(np.ascontiguousarray(image))
         self.sprite.color = (80, 80, 80)  # the still photo, dimmed under the text
-        self.prepare_label = pyglet.text.Label(
-            "", multiline=True, width=10, align="center", anchor_x="center",
-            anchor_y="center", color=(255, 255, 255, 255), batch=self.overlay_batch)
-        self.help_box = pyglet.shapes.Rectangle(0, 0, 1, 1, color=(0, 0, 0, 170),
-                                                batch=self.overlay_batch)
-        # The help is laid out in up to MAX_COLUMNS columns beside the face (overlay.py).
-        self.help_labels = [
-            pyglet.text.Label("", multiline=True, width=10, anchor_x="left", anchor_y="top",
-                              color=(255, 255, 255, 255), batch=self.overlay_batch)
-            for _ in range(MAX_COLUMNS)]
-        self.help_label = self.help_labels[0]
-        self._help_lines: list[str] = []
-        self._measure_label = pyglet.text.Label("", multiline=True, width=10_000)
-        self._measured: dict[tuple, tuple[float, float]] = {}
-        self.help_place = None  # overlay.HelpPlacement, once the player is live
-        self._help_face = None
-        self._help_columns = 0
-        self.fps_box = pyglet.shapes.Rectangle(0, 0, 1, 1, color=(0, 0, 0, 170),
-                                               batch=self.overlay_batch)
-        self.fps_label = pyglet.text.Label("", anchor_x="right", anchor_y="bottom",
-                                           color=(255, 255, 255, 255), batch=self.overlay_batch)
-        for item in (self.help_box, *self.help_labels, self.fps_box, self.fps_label):
-            item.visible = False
+        self.hud = Hud(pyglet, self.name)
         self._layout()
         self._draw_now()
 
@@ -300,7 +274,7 @@ class _LiveWindow:
             return
         self.player = player
         self.sprite.color = (255, 255, 255)
-        self.prepare_label.visible = False
+        self.hud.live()
         if self.args.fps is None and self.player.params.fps != self.fps:
             self.fps = float(self.player.params.fps)
             self.pyglet.clock.unschedule(self._tick)
@@ -437,84 +411,26 @@ class _LiveWindow:
         self.box = box = letterbox((self.texture.width, self.texture.height), (w, h))
         self.sprite.position = (box.x0, box.y0, 0)
         self.sprite.scale_x, self.sprite.scale_y = box.scale_x, box.scale_y
-        size = max(9.0, min(18.0, h / 40.0))
-        margin = round(size)
-        lbl = self.prepare_label
-        lbl.font_size = size
-        lbl.width = max(int(w * 0.85), 10)
-        lbl.x, lbl.y = w // 2, h // 2
-        self._place_help(w, h, size)
-        self.fps_label.font_size = size
-        self.fps_label.x, self.fps_label.y = w - 2 * margin, 2 * margin
-        self._fit_box(self.fps_box, self.fps_label, margin)
-
-    def _place_help(self, w: int, h: int, size: float) -> None:
-        """The help beside the face, never over it (overlay.place_help)."""
-        if self.player is None or not self._help_lines:
-            return
-        box = self.box
-        face = face_rect(self.player.rig.target_points[:N_MESH],
-                         lambda px, py: _top_down(photo_to_window(px, py, box), h))
-        place = place_help(self._help_lines, (w, h), face, self._text_size, max_size=size)
-        for i, label in enumerate(self.help_labels):
-            column = place.columns[i] if i < len(place.columns) else ()
-            label.text = "\n".join(column)
-            label.font_size = place.font_size
-            label.width = 10_000
-            if column:
-                label.x, label.y = round(place.column_x[i]), round(h - place.top)
-        self._help_columns = len(place.columns)
-        self._help_face = face
-        b = place.box
-        self.help_box.x, self.help_box.y = b.x0, h - b.y1
-        self.help_box.width, self.help_box.height = b.width, b.height
-        self.help_place = place
-
-    def _text_size(self, lines: tuple[str, ...], size: float) -> tuple[float, float]:
-        key = (lines, size)
-        if key not in self._measured:
-            label = self._measure_label
-            label.font_size = size
-            label.text = "\n".join(lines)
-            self._measured[key] = (float(label.content_width), float(label.content_height))
-        return self._measured[key]
-
-    @staticmethod
-    def _fit_box(box, label, margin: int) -> None:
-        """The semi-transparent box around a label anchored left/right, top/bottom."""
-        width, height = label.content_width, label.content_height
-        left = label.x - (width if label.anchor_x == "right" else 0)
-        bottom = label.y - (height if label.anchor_y == "top" else 0)
-        box.x, box.y = left - margin, bottom - margin
-        box.width, box.height = width + 2 * margin, height + 2 * margin
+        face = None if self.player is None else self.player.rig.target_points[:N_MESH]
+        self.hud.layout((w, h), box, face)
 
     def _set_help_text(self) -> None:
         lines = self.player.triggers.help_lines() if self.player is not None else []
-        self._help_lines = ["Keys", *lines]
+        self.hud.help_lines = ["Keys", *lines]
         self._layout()
 
     def _refresh_overlays(self) -> None:
-        if self.prepare_label.visible:
-            elapsed = int(self.now())
-            status = self._status
-            note = f" {COMPILING}" if self._compiling else ""
-            self.prepare_label.text = (PREPARING.format(name=self.name) + note
-                                       + f"\n\n{status} \u00b7 {elapsed} s")
-            self._shown_status = status
-        help_on = self.help_visible and self.player is not None
-        self.help_box.visible = help_on
-        for i, label in enumerate(self.help_labels):
-            label.visible = help_on and i < self._help_columns
-        for item in (self.fps_box, self.fps_label):
-            item.visible = self.fps_visible
-        now = self.now()
-        if self.fps_visible and (now - self._fps_text_at >= 0.25 or not self.fps_label.text):
-            self._fps_text_at = now  # a new text relayouts the label: 4 times a second
-            fps = self._fps_ema or 0.0
-            ms = self._frame_ms_ema or 0.0
-            self.fps_label.text = f"{fps:.1f} fps (target {self.fps:g})   frame {ms:.1f} ms"
-            margin = round(self.fps_label.font_size)
-            self._fit_box(self.fps_box, self.fps_label, margin)
+        if self.hud.preparing:
+            self._shown_status = self._status
+
+        def fps_text() -> str:
+            fps, ms = self._fps_ema or 0.0, self._frame_ms_ema or 0.0
+            return f"{fps:.1f} fps (target {self.fps:g})   frame {ms:.1f} ms"
+
+        self.hud.refresh(self.now(), status=self._status, elapsed_s=self.now(),
+                         compiling=self._compiling,
+                         help_visible=self.help_visible and self.player is not None,
+                         fps_visible=self.fps_visible, fps_text=fps_text)
 
     def _draw_now(self) -> None:
         self.window.switch_to()
@@ -530,7 +446,7 @@ class _LiveWindow:
         gl.glClearColor(0.0, 0.0, 0.0, 1.0)  # the bars are black
         self.window.clear()
         self.photo_batch.draw()
-        self.overlay_batch.draw()
+        self.hud.batch.draw()
 
     # -- window events: convert and queue, nothing else -----------------------------------------
 
@@ -599,15 +515,6 @@ class _LiveWindow:
             "rebuilds": self.keeper.rebuilds, "kiosk": self.kiosk, "live": player is not None,
             "fullscreen": bool(self.window.fullscreen), "mic": self.mic is not None,
             # Top-left origin: the help's darkened box and the face it keeps clear of.
-            "help_box": _rect_list(self.help_place.box if self.help_place else None),
-            "face_box": _rect_list(self._help_face),
+            "help_box": rect_list(self.hud.help_place.box if self.hud.help_place else None),
+            "face_box": rect_list(self.hud.help_face),
         }
-
-
-def _top_down(point: tuple[float, float], window_h: int) -> tuple[float, float]:
-    """A pyglet window point (bottom-left origin) -> top-left origin."""
-    return point[0], window_h - point[1]
-
-
-def _rect_list(rect) -> list[float] | None:
-    return None if not rect else [round(v, 1) for v in (rect.x0, rect.y0, rect.x1, rect.y1)]

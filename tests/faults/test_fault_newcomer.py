@@ -80,7 +80,7 @@ def test_the_compile_note_only_when_compiling(tmp_path, warm_cache):
     """Case 20: numba's cache says whether the kernels are compiled: here they are (the
     warm-up run used them); a copy of the package without its __pycache__ is not."""
     from reactive.core.kernels.compiled import kernels_compiled
-    from reactive.live.window import COMPILING, PREPARING
+    from reactive.live.hud import COMPILING, PREPARING
 
     assert "compiles" not in PREPARING and "compiles" in COMPILING
     assert kernels_compiled()
