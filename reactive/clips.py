@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 PACK_SUFFIX = ".npz"
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "assets" / "clips"
+# Bumped when tracking writes different packs in the same format (2: mouth crops at the
+# driver's resolution), so that cached packs of videos are made again.
+TRACKING_REVISION = 2
 
 
 def cache_dir() -> Path:
@@ -47,7 +50,7 @@ def _video_pack(video: Path, cache: Path, show_progress: bool):
     """The clip pack of ``video``, from the cache or tracked now (and cached)."""
     from precompute.cli import precompute_video
 
-    key = f"{file_digest(video)[:24]}-v{FORMAT_VERSION}"
+    key = f"{file_digest(video)[:24]}-v{FORMAT_VERSION}r{TRACKING_REVISION}"
     cached = cache / "clips" / f"{key}.npz"
     if cached.is_file():
         try:

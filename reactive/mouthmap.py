@@ -153,7 +153,7 @@ def interior_map(box: tuple[int, int], target: tuple, cols_t: np.ndarray, source
 
 
 @njit(cache=True)
-def _compose(roi, inner, interior, gain, alpha, patch, patch_alpha, use_patch):
+def _compose(roi, inner, interior, gain, saturation, alpha, patch, patch_alpha, use_patch):
     h, w = inner.shape
     for r in range(h):
         for c in range(w):
@@ -162,29 +162,39 @@ def _compose(roi, inner, interior, gain, alpha, patch, patch_alpha, use_patch):
                 continue
             mi = m * (1.0 / 255.0)
             pa = patch_alpha[r, c] if use_patch else 0.0
+            v0 = interior[r, c, 0] * gain[0]
+            v1 = interior[r, c, 1] * gain[1]
+            v2 = interior[r, c, 2] * gain[2]
+            y = 0.299 * v0 + 0.587 * v1 + 0.114 * v2
             for ch in range(3):
+                v = v0 if ch == 0 else (v1 if ch == 1 else v2)
+                v = min(max(y + saturation * (v - y), 0.0), 255.0)
                 base = float(roi[r, c, ch])
-                v = base + alpha * (min(interior[r, c, ch] * gain[ch], 255.0) - base)
+                v = base + alpha * (v - base)
                 if use_patch:
                     v += pa * (patch[r, c, ch] - v)
                 v = base + mi * (v - base)
                 roi[r, c, ch] = np.uint8(min(max(v + 0.5, 0.0), 255.0))
 
 
+_NO_PATCH_ALPHA = np.zeros((1, 1), np.float32)
+
+
 def compose(roi: np.ndarray, inner: np.ndarray, interior: np.ndarray, gain: np.ndarray,
-            alpha: float, patch: np.ndarray | None = None,
+            saturation: float, alpha: float, patch: np.ndarray | None = None,
             patch_alpha: np.ndarray | None = None) -> None:
     """Put the interior (and the photo's own teeth) into the opening, in place.
 
     roi : (h, w, 3) uint8, the frame's box. inner : (h, w) uint8 coverage of the opening
-    (antialiased). interior : (h, w, 3) uint8, times ``gain`` (3,) float32 per channel,
-    mixed in by ``alpha`` (the Sec. 5 gate). patch : (h, w, 3) uint8 photo teeth over it
-    where ``patch_alpha`` (h, w) float32 says so.
+    (antialiased). interior : (h, w, 3) uint8, times ``gain`` (3,) float32 per channel, its
+    colour scaled by ``saturation`` about its luma (0 = grey), mixed in by ``alpha`` (the
+    Sec. 5 gate). patch : (h, w, 3) uint8 photo teeth over it where ``patch_alpha`` (h, w)
+    float32 says so.
     """
     use = patch is not None
     if not use:
-        patch, patch_alpha = interior, inner  # unused; typed placeholders for the kernel
-    _compose(roi, inner, interior, gain.astype(np.float32), np.float32(alpha), patch,
+        patch, patch_alpha = interior, _NO_PATCH_ALPHA  # not read
+    _compose(roi, inner, interior, gain, float(saturation), float(alpha), patch,
              patch_alpha, use)
 
 

@@ -93,6 +93,9 @@ class Player:
     clips : the states; at least one. Without an idle clip, the first clip's neutral frame
         is the rest pose (still).
     tables : precomputed ``offset_tables`` (from the cache), else computed here.
+    mouths : a bank of real mouth interiors (``mouthbank.Interiors``) for the clips that
+        have no filmed mouth of their own (the built-in ones); default: the open mouths of
+        the filmed ``clips``, if any; without one, a mouth drawn in the photo's colours.
     rng : picks idle segments and random emotions.
     """
 
@@ -100,7 +103,8 @@ class Player:
                  profile: Profile = Profile(), params: PlayerParams = PlayerParams(),
                  warp: WarpParams = WarpParams(), eyes: EyeParams = EyeParams(),
                  kiosk: bool = False, rng: np.random.Generator | None = None,
-                 rig: Rig | None = None, tables: list[np.ndarray] | None = None):
+                 rig: Rig | None = None, tables: list[np.ndarray] | None = None,
+                 mouths=None):
         if not clips:
             raise ValueError("`clips` must hold at least one clip")
         self.clips = clips
@@ -122,10 +126,18 @@ class Player:
         self.idle_timer = IdleTimer(profile.idle.params(), self.rng)
         self.warper = GridWarper(rig)
         self.ratios = RatioMixer(rig, packs)
-        from .mouth import MouthLayer
+        from .drawnmouth import drawn_interiors
+        from .mouth import MouthLayer, is_filmed
+        from .mouthbank import build_bank
 
-        self.mouths = {k: MouthLayer(rig.for_clip(k), p, teeth=profile.teeth)
-                       for k, p in enumerate(packs) if p.mouth is not None}
+        if mouths is None and profile.teeth and not all(is_filmed(p) for p in packs):
+            mouths = build_bank(packs)
+        drawn = None
+        if mouths is None or not profile.teeth:
+            drawn = drawn_interiors(rig.photo, rig.target_points, teeth=profile.teeth)
+        self.mouths = {k: MouthLayer(rig.for_clip(k), p, teeth=profile.teeth, bank=mouths,
+                                     drawn=drawn)
+                       for k, p in enumerate(packs)}
         self.gaze_enabled = profile.gaze.enabled
         self.eye_params = eyes
         self.gaze_layer = GazeLayer(rig.photo, rig.target_points, params=eyes)

@@ -39,22 +39,25 @@ class RenderOptions:
 class StageSynthesis:
     """The chosen stages for one rig and clip, and one synthesized frame at a time.
 
-    ``stages`` as in STAGES; "hidden" needs a pack with mouth crops (version 2), "details"
-    one with ratio images (version 3); older packs skip them. ``frame(i)`` returns a reused
+    ``stages`` as in STAGES; "hidden" takes a filmed clip's own mouth crops (version 2),
+    else a mouth of the bank ``mouths`` (``mouthbank.Interiors``), else a drawn one
+    (``teeth``: with teeth); "details" needs a pack with ratio images (version 3), older
+    packs skip it. ``frame(i)`` returns a reused
     array: copy to keep. Several syntheses may share a rig (the stage strip): each sets the
     rig's lid closure for its own frames."""
 
     def __init__(self, rig: Rig, pack: ClipPack, stages: tuple[str, ...] = STAGES, *,
-                 smooth: bool = True, warper: Warper | None = None):
+                 smooth: bool = True, warper: Warper | None = None, teeth: bool = True,
+                 mouths=None):
         from . import landmarks as lm
 
         self.rig, self.pack = rig, pack
         self.warper = warper if warper is not None else Warper(rig, smooth=smooth)
         self.mouth = self.details = self.eyes = self.gaze = self.closure = None
-        if "hidden" in stages and pack.mouth is not None:
+        if "hidden" in stages:
             from .mouth import MouthLayer
 
-            self.mouth = MouthLayer(rig, pack)
+            self.mouth = MouthLayer(rig, pack, teeth=teeth, bank=mouths)
         if "details" in stages and pack.ratio is not None:
             from .details import DetailLayer
 
