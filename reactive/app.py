@@ -31,13 +31,15 @@ def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
                  profile_path: str | Path | None = None, max_side: int | None = None,
                  kiosk: bool = False, seed: int | None = None,
                  status: Callable[[str], None] = lambda s: None,
-                 photo: np.ndarray | None = None):
+                 photo: np.ndarray | None = None, mouths_path: str | Path | None = None):
     """Photo + clips + profile -> a ready ``Player`` (cached per photo and clips).
 
     ``photo``: the image already loaded (RGB uint8), ``photo_path`` then only names it.
+    ``mouths_path``: a pack or video of real mouths for the built-in clips (else the
+    profile's ``mouths``).
     """
     from . import cache as cache_mod
-    from .clips import cache_dir, load_clips
+    from .clips import cache_dir, load_clips, load_mouth_bank
     from .params import EyeParams, PlayerParams, WarpParams
     from .photo import load_photo
     from .player import Player, bind_eyes, offset_tables
@@ -66,9 +68,14 @@ def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
         status("computing the clips' motion for this photo (once)")
         tables = offset_tables(rig, packs)
         cache_mod.save_tables(folder, key, tables)
+    mouths = None
+    mouths_path = mouths_path or profile.mouths or None
+    if mouths_path and profile.teeth:
+        status("loading the mouths")
+        mouths = load_mouth_bank(mouths_path)
     rng = np.random.default_rng(seed)
     return Player(photo, points, clips, profile=profile, params=params, warp=warp, eyes=eyes,
-                  kiosk=kiosk, rng=rng, rig=rig, tables=tables)
+                  kiosk=kiosk, rng=rng, rig=rig, tables=tables, mouths=mouths)
 
 
 def run_headless(player, *, duration_s: float, fps: float, events: list,
@@ -106,6 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--clips", metavar="DIR",
                    help="folder of clip packs (.npz) and/or driving videos; default: the "
                         "built-in clips")
+    p.add_argument("--mouths", metavar="PATH",
+                   help="clip pack or driving video whose real open mouths (teeth, tongue) "
+                        "fill the built-in clips' mouths; default: the filmed --clips, else "
+                        "a mouth drawn in the photo's colours")
     p.add_argument("--profile", metavar="FILE", help="TOML profile: triggers -> states, "
                    "transition time, idle, microphone, gaze (see docs/profile.example.toml)")
     p.add_argument("--kiosk", action="store_true",
@@ -164,6 +175,7 @@ def _headless(args: argparse.Namespace, photo: str) -> int:
     events = load_script(args.events) if args.events else []
     t0 = time.perf_counter()
     player = build_player(photo, clips_dir=args.clips, profile_path=args.profile,
+                          mouths_path=args.mouths,
                           max_side=args.max_side, seed=args.seed if args.seed is not None else 0,
                           status=lambda s: print(s, file=sys.stderr) if args.verbose else None)
     fps = args.fps or player.params.fps

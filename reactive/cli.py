@@ -52,6 +52,11 @@ def _render(args: argparse.Namespace) -> int:
         stages = parse_stages(args.stages)
     except ValueError as exc:
         raise InputError(f"--stages {args.stages}: {exc}") from None
+    mouths = None
+    if args.mouths:
+        from .clips import load_mouth_bank
+
+        mouths = load_mouth_bank(args.mouths, show_progress=not args.quiet)
     photo = load_photo(args.photo, max_side=args.max_side)
     points = find_target_face(photo, source=str(args.photo))
     if args.driving:
@@ -59,8 +64,8 @@ def _render(args: argparse.Namespace) -> int:
         driving_path = Path(args.driving)
     else:
         pack = load_pack(args.clip)
-        missing = [name for name, have in (("hidden", pack.mouth is not None),
-                                           ("details", pack.ratio is not None))
+        # (A pack without mouth crops still gets a mouth: the bank's or a drawn one.)
+        missing = [name for name, have in (("details", pack.ratio is not None),)
                    if name in stages and not have]
         if missing:
             log.warning("%s: made by an older version, it has nothing for the %s stage; "
@@ -83,7 +88,7 @@ def _render(args: argparse.Namespace) -> int:
             raise InputError("--side-by-side needs the driving frames: use --driving VIDEO "
                              "instead of --clip")
     if args.strip is not None:
-        _write_strip(args, photo, points, pack, driving_path, strip_frames)
+        _write_strip(args, photo, points, pack, driving_path, strip_frames, mouths)
     if args.output is None:
         return 0
     out = Path(args.output)
@@ -94,7 +99,7 @@ def _render(args: argparse.Namespace) -> int:
             n = render(photo, points, pack, writer.write,
                        options=RenderOptions(side_by_side=args.side_by_side,
                                              stages=stages),
-                       driving=reader, progress=bar.update)
+                       driving=reader, progress=bar.update, mouths=mouths)
         bar.close()
     finally:
         if reader is not None:
@@ -103,7 +108,7 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_strip(args, photo, points, pack, driving_path, frames) -> None:
+def _write_strip(args, photo, points, pack, driving_path, frames, mouths=None) -> None:
     from .render import expressive_frames, stage_strip
     from .rig import build_rig
     from .video import VideoReader, write_image
@@ -117,7 +122,8 @@ def _write_strip(args, photo, points, pack, driving_path, frames) -> None:
     if driving_path is not None:
         with VideoReader(driving_path) as reader:
             driving = [f for _, f in zip(range(max(frames) + 1), reader)]
-    strip = stage_strip(build_rig(photo, points, pack), pack, frames, driving=driving)
+    strip = stage_strip(build_rig(photo, points, pack), pack, frames, driving=driving,
+                        mouths=mouths)
     write_image(args.strip, strip)
     print(f"wrote {args.strip}: frames {', '.join(map(str, frames))}")
 
@@ -163,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma list of stages: the paper's coarse (warp), hidden (mouth "
                           "interior), details (creases), and eyes (lids close fully, the "
                           "clip's gaze); default all four")
+    ren.add_argument("--mouths", metavar="PATH",
+                     help="clip pack or driving video whose real open mouths fill the mouth "
+                          "of a built-in (drawn) clip; default: a mouth drawn in the photo's "
+                          "colours")
     ren.add_argument("--max-side", type=int, default=1024,
                      help="cap the photo's longer side (pixels, default 1024)")
     ren.set_defaults(func=_render)

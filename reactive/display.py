@@ -360,6 +360,7 @@ class _LiveWindow:
         def build():
             player = build_player(
                 self.photo_path, clips_dir=args.clips, profile_path=args.profile,
+                mouths_path=getattr(args, "mouths", None),
                 max_side=args.max_side, kiosk=self.kiosk, seed=args.seed,
                 status=self._set_status)
             if not self._mic_tried:  # once: a kiosk restart keeps the running microphone

@@ -90,9 +90,9 @@ def draw_interior(width_px: float, colours: dict[str, np.ndarray], *, teeth: boo
 
     # Tongue: a wide low mound, lit from above, with a faint groove down its middle.
     tongue_rgb = lips * np.float32(0.78) + np.float32(0.08 * _luma(lips))
-    t = 1.0 - (u / 0.31) ** 2 - ((v - 1.02) / 0.42) ** 2
+    t = 1.0 - (u / 0.40) ** 2 - ((v - 1.08) / 0.40) ** 2
     cover = np.clip(t * 6.0, 0.0, 1.0)
-    lit = 0.55 + 0.45 * np.clip((1.02 - v) / 0.42, 0.0, 1.0) ** 0.7
+    lit = 0.55 + 0.45 * np.clip((1.08 - v) / 0.40, 0.0, 1.0) ** 0.7
     groove = 1.0 - 0.18 * np.exp(-(u / 0.012) ** 2) * np.clip((v - 0.7) / 0.2, 0.0, 1.0)
     tongue = tongue_rgb[None, None, :] * (lit * groove * (0.65 + 0.35 * (1.0 - corner)))[..., None]
     img += cover[..., None] * (tongue - img)

@@ -104,8 +104,8 @@ def colour_match(photo_skin: np.ndarray, source_skin: np.ndarray,
     ys = max(float(source_skin @ luma), 1.0)
     gain = float(np.clip(yt / ys, *params.brightness_range))
     tint = (np.maximum(photo_skin, 1.0) / yt) / (np.maximum(source_skin, 1.0) / ys)
+    tint /= float(tint @ luma)  # hue only, not brightness
     tint = np.clip(tint, 1.0 - params.tint_max, 1.0 + params.tint_max)
-    tint /= float(tint @ luma)  # the tint changes hue only, not brightness
     chroma_t = float(np.ptp(photo_skin)) / yt
     chroma_s = max(float(np.ptp(source_skin)) / ys, 1e-3)
     saturation = float(np.clip(chroma_t / chroma_s / params.grey_below, 0.0, 1.0))
