@@ -30,8 +30,8 @@ MARGIN_FRAC = 0.15        # cavity drawn around it (the map reaches past the lip
 # so each is seen narrower than it is.
 UPPER_TEETH = ((0.105, 0.135), (0.078, 0.118), (0.066, 0.124), (0.056, 0.104),
                (0.050, 0.098), (0.046, 0.090))
-LOWER_TEETH = ((0.062, 0.085), (0.062, 0.088), (0.062, 0.094), (0.054, 0.086),
-               (0.048, 0.080), (0.044, 0.076))
+LOWER_TEETH = ((0.060, 0.070), (0.060, 0.072), (0.060, 0.078), (0.054, 0.070),
+               (0.048, 0.064), (0.044, 0.060))
 TOOTH_GAP_FRAC = 0.006     # dark line between teeth, mouth widths
 
 
@@ -101,9 +101,21 @@ def draw_interior(width_px: float, colours: dict[str, np.ndarray], *, teeth: boo
     if teeth:
         # Near-white, as bright as the skin or a little more, with a quarter of its hue.
         hue = (skin / y_skin) ** 0.25
-        white = np.float32(min(1.12 * y_skin + 20.0, 245.0)) * (hue / _luma(hue))
+        white = np.float32(np.clip(1.15 * y_skin + 30.0, 120.0, 248.0)) * (hue / _luma(hue))
         gap = TOOTH_GAP_FRAC * wm
         for row, specs, sign in ((0, UPPER_TEETH, 1.0), (1, LOWER_TEETH, -1.0)):
+            # Behind the row, its own shadowed colour: between two teeth one sees the
+            # next tooth's side in shade, not the black cavity (only the tips part).
+            span = sum(tw for tw, _ in specs) * wm
+            root = (specs[0][1] * 0.6) * wm
+            if row == 0:
+                behind = _smooth_box(x, y, m + 0.5 * wm - span, m + 0.5 * wm + span,
+                                     m - root, m + root, 0.3 * root, px)
+            else:
+                behind = _smooth_box(x, y, m + 0.5 * wm - span, m + 0.5 * wm + span,
+                                     m + h_open - root, m + h_open + root, 0.3 * root, px)
+            fade = (1.0 - 0.6 * np.clip(np.abs(u) / 0.5, 0.0, 1.0))
+            img += (behind * fade)[..., None] * (white * np.float32(0.45) - img)
             x_edge = 0.0
             for k, (tw, th) in enumerate(specs):
                 for side in (-1.0, 1.0):
@@ -121,11 +133,11 @@ def draw_interior(width_px: float, colours: dict[str, np.ndarray], *, teeth: boo
                     # Cylinder shading across the tooth, the arch turning away (darker
                     # outwards), a shadow under the upper lip, greyer see-through tips.
                     across = np.clip((x - 0.5 * (lo + hi)) / (0.5 * (hi - lo)), -1.0, 1.0)
-                    cyl = 0.80 + 0.20 * np.sqrt(np.maximum(1.0 - across * across, 0.0))
-                    turn = 1.0 - 0.11 * k - (0.12 if row == 1 else 0.0)
+                    cyl = 0.86 + 0.14 * np.sqrt(np.maximum(1.0 - across * across, 0.0))
+                    turn = 1.0 - 0.08 * k - (0.12 if row == 1 else 0.0)
                     along = np.clip((y - (m if row == 0 else m + h_open)) * sign / height,
                                     0.0, 1.0)
-                    lipshade = 0.72 + 0.28 * np.clip(along / 0.35, 0.0, 1.0)
+                    lipshade = 0.78 + 0.22 * np.clip(along / 0.3, 0.0, 1.0)
                     tip = 1.0 - 0.10 * np.clip((along - 0.8) / 0.2, 0.0, 1.0)
                     tooth = white[None, None, :] * (cyl * turn * lipshade * tip)[..., None]
                     img += cov[..., None] * (tooth - img)
