@@ -202,7 +202,8 @@ class MouthLayer:
         s_lips = self.source.lips[j]
         teeth = self.source.teeth[j]
         zu_s, zl_s = mm.rigid_zones(s_lips[0], s_lips[1], teeth[0], teeth[1],
-                                    min_frac=p.rigid_min_frac, max_frac=1.0 - p.rigid_min_frac)
+                                    min_frac=p.rigid_min_frac,
+                                    max_frac=p.rigid_source_max_frac)
         height_t = np.maximum(lips_t[1] - lips_t[0], 0.0)
         cols_t, cols_s = self._cols_t, self._cols_s
         if patch_cols is not None:

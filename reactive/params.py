@@ -149,8 +149,11 @@ class MouthParams:
     # the source's opening (the shadow under a lip moves with it even without teeth) ...
     rigid_min_frac: float = 0.25
     # ... and at most this share of the output's opening (a mouth barely open shows the
-    # edges of both rows, not one row squashed).
+    # edges of both rows, not one row squashed) ...
     rigid_max_frac: float = 0.45
+    # ... and of the source's: the middle that stretches keeps at least the rest (a driver
+    # with clenched teeth would otherwise leave a single row of pixels to stretch, streaks).
+    rigid_source_max_frac: float = 0.35
     # Colour match to the photo (``mouthbank.colour_match``): the skin around the mouths
     # sets the brightness, within this range of gains ...
     brightness_range: tuple[float, float] = (0.35, 1.6)
