@@ -151,6 +151,9 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError(f"--fps {args.fps}: expected 1-240")
     if args.max_side is not None and args.max_side < 64:
         raise InputError(f"--max-side {args.max_side}: expected at least 64")
+    if args.mouths and not Path(args.mouths).is_file():
+        raise InputError(f"{args.mouths}: mouths file not found (give a clip pack .npz or a "
+                         "driving video)")
     if args.headless:
         return _headless(args, photo)
     if args.duration or args.events or args.record:

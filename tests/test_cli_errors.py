@@ -157,6 +157,25 @@ def test_neutral_out_of_range_with_clip(tmp_path, d0_pack):
     assert_nothing_written(tmp_path, before, tmp_path / "out.mp4")
 
 
+@pytest.mark.parametrize("mouths, needle", [
+    ("none.npz", "not found"),           # missing
+    ("notes.txt", "clip pack (.npz) or a driving video"),   # another kind of file
+    ("text.npz", "text.npz"),            # not a pack
+    ("builtin", "built-in"),             # a drawn clip has no real mouths
+])
+def test_bad_mouths_path(tmp_path, mouths, needle):
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "text.npz").write_text("not a clip pack\n")
+    if mouths == "builtin":
+        mouths = str(ROOT / "assets" / "clips" / "laugh.npz")
+    pack = str(ROOT / "assets" / "clips" / "smile.npz")
+    before = _listing(tmp_path)
+    proc = reactive("render", "photo.jpg", "--clip", pack, "--mouths", mouths, "-o",
+                    "out.mp4", cwd=tmp_path)
+    assert_one_line_error(proc, needle)
+    assert_nothing_written(tmp_path, before, tmp_path / "out.mp4")
+
+
 # --- bad inputs to `python -m precompute` ---------------------------------------------------
 
 def test_precompute_text_file_as_video(tmp_path):
