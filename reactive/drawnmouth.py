@@ -32,7 +32,7 @@ UPPER_TEETH = ((0.105, 0.135), (0.078, 0.118), (0.066, 0.124), (0.056, 0.104),
                (0.050, 0.098), (0.046, 0.090))
 LOWER_TEETH = ((0.060, 0.070), (0.060, 0.072), (0.060, 0.078), (0.054, 0.070),
                (0.048, 0.064), (0.044, 0.060))
-TOOTH_GAP_FRAC = 0.006     # dark line between teeth, mouth widths
+TOOTH_GAP_FRAC = 0.005     # dark line between teeth, mouth widths
 
 
 def _luma(rgb: np.ndarray) -> float:
@@ -115,7 +115,7 @@ def draw_interior(width_px: float, colours: dict[str, np.ndarray], *, teeth: boo
                 behind = _smooth_box(x, y, m + 0.5 * wm - span, m + 0.5 * wm + span,
                                      m + h_open - root, m + h_open + root, 0.3 * root, px)
             fade = (1.0 - 0.6 * np.clip(np.abs(u) / 0.5, 0.0, 1.0))
-            img += (behind * fade)[..., None] * (white * np.float32(0.45) - img)
+            img += (behind * fade)[..., None] * (white * np.float32(0.62) - img)
             x_edge = 0.0
             for k, (tw, th) in enumerate(specs):
                 for side in (-1.0, 1.0):
@@ -134,7 +134,7 @@ def draw_interior(width_px: float, colours: dict[str, np.ndarray], *, teeth: boo
                     # outwards), a shadow under the upper lip, greyer see-through tips.
                     across = np.clip((x - 0.5 * (lo + hi)) / (0.5 * (hi - lo)), -1.0, 1.0)
                     cyl = 0.86 + 0.14 * np.sqrt(np.maximum(1.0 - across * across, 0.0))
-                    turn = 1.0 - 0.08 * k - (0.12 if row == 1 else 0.0)
+                    turn = 1.0 - 0.07 * k - (0.08 if row == 1 else 0.0)
                     along = np.clip((y - (m if row == 0 else m + h_open)) * sign / height,
                                     0.0, 1.0)
                     lipshade = 0.78 + 0.22 * np.clip(along / 0.3, 0.0, 1.0)
