@@ -87,9 +87,14 @@ class MouthLayer:
         self.photo_lips = mm.lip_columns(t0, *self.photo_frame)
         up, low = mm.teeth_extent(rig.photo, self.photo_frame, self.photo_lips)
         self.photo_teeth = (up, low)
-        zu, zl = _row_reach(self.photo_lips, up, low)
-        self.photo_cols = np.stack([self.photo_lips[0], zu, zl, self.photo_lips[1]])
         self.has_photo_teeth = up > 0 or low > 0
+        # The photo's opening is split at the tips of its upper teeth: above, it moves with
+        # the upper lip; below (lower teeth, shadow, the lower lip's inner edge), with the
+        # lower lip. At rest the two meet and the photo is given back unchanged; as the
+        # mouth opens, the interior shows in the gap between them.
+        zu, _ = _row_reach(self.photo_lips, up, low)
+        zl = np.maximum(self.photo_lips[1] - self.photo_lips[0], 0.0) - zu
+        self.photo_cols = np.stack([self.photo_lips[0], zu, zl, self.photo_lips[1]])
         # Colour match per source image (a driver's light changes over its clip).
         if self.source.in_photo_colours:
             self.gains = np.ones((len(self.source), 3), np.float32)

@@ -125,9 +125,10 @@ def _interior_map(x0, y0, o_t, ex_t, w_t, cols_t, o_s, ex_s, w_s, cols_s,
             a_s = a / k
             map_x[r, c] = o_s[0] + a_s * ex_s[0] - bs * ex_s[1]
             map_y[r, c] = o_s[1] + a_s * ex_s[1] + bs * ex_s[0]
-            # 1 inside the rigid rows (a pixel-wide ramp at their inner edges), else 0.
-            up = min(max(t1 - b + 0.5, 0.0), 1.0) if zu_t >= 0.5 else 0.0
-            lo = min(max(b - t2 + 0.5, 0.0), 1.0) if zl_t >= 0.5 else 0.0
+            # 1 in the rigid rows (a pixel-wide ramp at their inner edges), 0 in the middle;
+            # where the rows meet (no middle) the ramps add up to 1.
+            up = min(max(t1 - b + 0.5, 0.0), 1.0)
+            lo = min(max(b - t2 + 0.5, 0.0), 1.0)
             rigid[r, c] = min(up + lo, 1.0)
 
 

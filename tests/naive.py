@@ -174,8 +174,8 @@ def interior_map(box, target, cols_t, source, cols_s, shape):
     a_s = a / k
     map_x = os_[0] + a_s * es[0] - bs * es[1]
     map_y = os_[1] + a_s * es[1] + bs * es[0]
-    up = np.where(zu_t >= 0.5, np.clip(t1 - b + 0.5, 0.0, 1.0), 0.0)
-    lo = np.where(zl_t >= 0.5, np.clip(b - t2 + 0.5, 0.0, 1.0), 0.0)
+    up = np.clip(t1 - b + 0.5, 0.0, 1.0)
+    lo = np.clip(b - t2 + 0.5, 0.0, 1.0)
     return map_x, map_y, np.minimum(up + lo, 1.0)
 
 

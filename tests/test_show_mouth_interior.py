@@ -87,14 +87,21 @@ def test_a_smiling_photos_teeth_move_with_the_upper_lip_and_stay_sharp(pack_cach
     below = out_mask & (b > top + 1.3 * up * k)
     sharp_photo = _sharpness(photo, rest_mask)
     sharp_out = _sharpness(out, band)
-    luma = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(float)
-    teeth_l, below_l = float(np.median(luma[band])), float(np.median(luma[below]))
+    # The photo's teeth colour: the upper half of its opening at rest.
+    photo_teeth = np.median(photo[rest_mask & (yy < rig.target_points[[13, 14], 1].mean())],
+                            axis=0)
+    in_band = np.median(out[band], axis=0)
+    in_below = np.median(out[below], axis=0)
+    d_band = float(np.linalg.norm(in_band - photo_teeth))
+    d_below = float(np.linalg.norm(in_below - photo_teeth))
     print(f"sample x d10 frame {i}: teeth band {band.sum()} px, sharpness (Laplacian "
-          f"variance) photo {sharp_photo:.0f}, output {sharp_out:.0f}; median luma teeth "
-          f"{teeth_l:.0f}, below them {below_l:.0f} ({below.sum()} px)")
+          f"variance) photo {sharp_photo:.0f}, output {sharp_out:.0f}; median colour: photo's "
+          f"teeth {photo_teeth}, band under the upper lip {in_band} (distance {d_band:.0f}), "
+          f"below it {in_below} (distance {d_below:.0f}, {below.sum()} px)")
     assert band.sum() > 50 and below.sum() > 50
     assert sharp_out > 0.6 * sharp_photo
-    assert teeth_l > below_l + 40   # teeth there, the dark interior under them
+    assert d_band < 25           # her own teeth, under her upper lip
+    assert d_below > 2 * d_band  # the interior below them, not a stretched copy
 
 
 def test_bank_mouths_follow_the_built_in_clips_lip_shape(pack_cache):

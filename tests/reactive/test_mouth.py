@@ -224,3 +224,25 @@ def test_native_mouth_crop_copies_pixels():
 def test_polygon_area_of_a_square_and_a_triangle():
     assert polygon_area(np.array([[0, 0], [4, 0], [4, 4], [0, 4]], float)) == 16.0
     assert polygon_area(np.array([[0, 0], [6, 0], [0, 3]], float)) == 9.0
+
+
+@pytest.mark.parametrize("teeth", [True, False])
+def test_a_mouth_at_rest_gives_the_photo_back(teeth):
+    """The sample shows her teeth: they are redrawn from the photo every frame; at rest
+    (no offsets) that is the photo itself, bit for bit, and nothing else is drawn."""
+    from reactive.app import SAMPLE_PORTRAIT
+    from reactive.clippack import load_pack
+    from reactive.clips import BUILTIN_DIR
+    from reactive.mouth import MouthLayer
+    from reactive.photo import load_photo
+    from reactive.rig import build_rig
+    from reactive.target import find_target_face
+
+    photo = load_photo(SAMPLE_PORTRAIT)
+    pack = load_pack(BUILTIN_DIR / "laugh.npz")
+    rig = build_rig(photo, find_target_face(photo), pack)
+    layer = MouthLayer(rig, pack, teeth=teeth)
+    assert layer.has_photo_teeth
+    frame = photo.copy()
+    layer.apply(frame, 0, np.zeros((len(rig.rest), 2), np.float32))
+    np.testing.assert_array_equal(frame, photo)
