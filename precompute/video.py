@@ -16,6 +16,10 @@ from reactive.progress import Progress
 
 log = logging.getLogger(__name__)
 
+# Bumped when tracking writes different packs in the same format (2: mouth crops at the
+# driver's resolution), so that cached packs of videos are made again.
+TRACKING_REVISION = 2
+
 
 def precompute_video(video: str | Path, *, neutral: int | str = "auto", tag: str = "",
                      show_progress: bool = True) -> ClipPack:
@@ -42,7 +46,7 @@ def video_pack(video: Path, cache: Path | None = None, show_progress: bool = Tru
     """
     video = Path(video)
     cache = cache or cache_dir()
-    key = f"{file_digest(video)[:24]}-v{FORMAT_VERSION}"
+    key = f"{file_digest(video)[:24]}-v{FORMAT_VERSION}r{TRACKING_REVISION}"
     if neutral != "auto":
         key += f"-n{int(neutral)}"
     cached = cache / "clips" / f"{key}.npz"

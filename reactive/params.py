@@ -133,29 +133,47 @@ class DetailParams:
 class MouthParams:
     """reactive: hidden regions, the mouth interior (Sec. 5)."""
 
-    # "eroded by a disk of radius 0.1 * h_mouth" (Sec. 5), h_mouth in the target photo.
-    erode_frac: float = 0.1
+    # The paper erodes the interior's mask by 0.1 * h_mouth (Sec. 5) because one affine
+    # cannot place the driver's interior exactly; the band left between lip and interior
+    # then shows the photo's stretched lip seam (a dark band along the upper lip, read as a
+    # moustache). Carried piecewise, the interior meets the inner lips exactly, so the mask
+    # is the inner-lip polygon itself, antialiased, drawn this many pixels inside.
+    inset_px: float = 0.5
     # Gate: none below a*, full above 2 a*, linear between (Sec. 5): no flicker as the mouth
     # opens and closes.
     full_at: float = 2.0
     # a* floor, as a fraction of mouth width squared: a photo with closed lips has a* ~ 0,
     # and landmark jitter alone would then switch the interior on.
     min_a_star_frac: float = 0.01
-    # Feather of the composite's edge, px.
-    feather_px: float = 1.5
-    # The Poisson membrane (a smooth colour correction) is solved on a copy of the mouth
-    # region this many rows tall and upsampled (beyond the paper, for speed: the solver's
-    # cost grows with the square of the size; 3 ms -> 0.3 ms at 1024 px).
-    poisson_px: int = 48
-    # How much of the Poisson gain may differ between colour channels: 1 matches colour fully
-    # (Sec. 5), 0 only brightness. Full matching tints white teeth with the skin-tone
-    # difference between driver and photo (teal on a pale face, lime on a varnished
-    # painting); none keeps the driver's warm light (orange teeth). Half reads as teeth.
-    colour_gain: float = 0.5
-    # Teeth off: the interior becomes the driver's, blurred by this fraction of the
-    # target's mouth height and darkened by this gain (a cavity, no teeth).
-    cavity_blur_frac: float = 0.15
-    cavity_gain: float = 0.3
+    # The interior is carried piecewise (``mouthmap``): rows of teeth move rigidly with
+    # their lip, the cavity between stretches. Each rigid row covers at least this share of
+    # the source's opening (the shadow under a lip moves with it even without teeth) ...
+    rigid_min_frac: float = 0.25
+    # ... and at most this share of the output's opening (a mouth barely open shows the
+    # edges of both rows, not one row squashed) ...
+    rigid_max_frac: float = 0.45
+    # ... and of the source's: the middle that stretches keeps at least the rest (a driver
+    # with clenched teeth would otherwise leave a single row of pixels to stretch, streaks).
+    rigid_source_max_frac: float = 0.35
+    # Colour match to the photo (``mouthbank.colour_match``): the skin around the mouths
+    # sets the brightness, within this range of gains ...
+    brightness_range: tuple[float, float] = (0.35, 1.6)
+    # ... and at most this much of the hue difference passes per channel: white teeth stay
+    # near-white instead of taking on the skin-tone difference between two people.
+    tint_max: float = 0.08
+    # A photo whose skin has less than this share of the driver's colourfulness (black and
+    # white, sepia) gets the interior's colour reduced in proportion.
+    grey_below: float = 0.5
+    # Bank of real mouths for the built-in clips (Face2Face's mouth database): frames
+    # whose inner-lip opening exceeds this share of the mouth width, at most this many.
+    bank_min_open: float = 0.06
+    bank_max_frames: int = 600
+    # Retrieval: lip-shape differences (opening, relative width, smile) in these units
+    # count as one ...
+    bank_scales: tuple[float, float, float] = (0.05, 0.08, 0.04)
+    # ... and changing to another bank frame costs this much (squared units), so the mouth
+    # does not flicker between look-alikes.
+    bank_switch_cost: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -265,3 +265,50 @@ def patch_distances(expressive, neutral, points, window, angles):
                     best = min(best, float(np.abs(want - got).max()))
         out[k] = best
     return out
+
+
+# --- the mouth interior's kernels ------------------------------------------------------------
+
+def interior_map(box, target, cols_t, source, cols_s, shape):
+    """``mouthmap.interior_map`` written out: (map_x, map_y, rigid), each (h, w)."""
+    (ot, et, wt), (os_, es, ws) = target, source
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    dx, dy = box[0] + xx - ot[0], box[1] + yy - ot[1]
+    a = dx * et[0] + dy * et[1]
+    b = -dx * et[1] + dy * et[0]
+    u = np.clip(a / wt, 0.0, 1.0)
+    grid = np.linspace(0.0, 1.0, cols_t.shape[1])
+    top_t, zu_t, zl_t, bot_t = (np.interp(u, grid, c) for c in cols_t)
+    top_s, zu_s, zl_s, bot_s = (np.interp(u, grid, c) for c in cols_s)
+    k = wt / ws
+    t1, t2, s1, s2 = top_t + zu_t, bot_t - zl_t, top_s + zu_s, bot_s - zl_s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bs = np.select(
+            [b <= top_t, b < t1, b < t2, (b < bot_t) & (zl_t > 0), b < bot_t],
+            [top_s + (b - top_t) / k,
+             top_s + (b - top_t) * (zu_s / zu_t),
+             s1 + (b - t1) * ((s2 - s1) / (t2 - t1)),
+             s2 + (b - t2) * (zl_s / zl_t),
+             bot_s],
+            bot_s + (b - bot_t) / k)
+    a_s = a / k
+    map_x = os_[0] + a_s * es[0] - bs * es[1]
+    map_y = os_[1] + a_s * es[1] + bs * es[0]
+    up = np.clip(t1 - b + 0.5, 0.0, 1.0)
+    lo = np.clip(b - t2 + 0.5, 0.0, 1.0)
+    return map_x, map_y, np.minimum(up + lo, 1.0)
+
+
+def compose(roi, inner, interior, gain, saturation, alpha, patch=None, patch_alpha=None):
+    """``mouthmap.compose`` written out: the new roi (h, w, 3) uint8."""
+    base = roi.astype(np.float64)
+    v = interior.astype(np.float64) * np.asarray(gain, np.float64)
+    y = v @ np.array([0.299, 0.587, 0.114])
+    v = np.clip(y[..., None] + saturation * (v - y[..., None]), 0.0, 255.0)
+    v = base + alpha * (v - base)
+    if patch is not None:
+        v += patch_alpha[..., None] * (patch - v)
+    m = inner[..., None] / 255.0
+    v = base + m * (v - base)
+    return np.clip(np.floor(v + 0.5), 0, 255).astype(np.uint8)

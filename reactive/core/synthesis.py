@@ -25,11 +25,13 @@ import numpy as np
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack
 from reactive.core.details import DetailLayer, RatioMixer
+from reactive.core.drawnmouth import drawn_interiors
 from reactive.core.eye_layer import GazeLayer
 from reactive.core.gaze import clip_gaze
 from reactive.core.lids import lid_closure
 from reactive.core.motion import frame_offsets
-from reactive.core.mouth import MouthLayer
+from reactive.core.mouth import MouthLayer, is_filmed
+from reactive.core.mouthbank import Interiors, build_bank
 from reactive.core.rig import Rig
 from reactive.core.warper import GridWarper, Warper
 from reactive.params import EyeParams, MouthParams
@@ -76,7 +78,10 @@ class FrameSynthesis:
         the cache), computed for the same stages; else each frame's row is computed the
         first time it is needed.
     warper : a warper to share (the stage strip's columns share one); else made here.
-    teeth : the mouth interior with teeth (False: a dark cavity, for paintings).
+    teeth : the mouth interior with teeth (False: a drawn cavity without teeth, paintings).
+    mouths : a bank of real mouths (``mouthbank.Interiors``) for the clips that have no
+        filmed mouth of their own (the built-in ones); live, the filmed clips' own open
+        mouths by default; without one, a mouth drawn in the photo's colours.
 
     ``render(layers, gaze=...)`` returns the frame in a buffer overwritten by the next call.
     """
@@ -84,7 +89,7 @@ class FrameSynthesis:
     def __init__(self, rig: Rig, packs: list[ClipPack], *, stages: tuple[str, ...] = STAGES,
                  realtime: bool = False, tables: list[np.ndarray] | None = None,
                  warper: Warper | GridWarper | None = None, teeth: bool = True,
-                 mouth_params: MouthParams = MouthParams(),
+                 mouths: Interiors | None = None, mouth_params: MouthParams = MouthParams(),
                  eye_params: EyeParams = EyeParams()):
         if len(packs) != len(rig.bindings):
             raise ValueError(f"`packs` must be the rig's {len(rig.bindings)} clips; got "
@@ -112,8 +117,15 @@ class FrameSynthesis:
             self.details = RatioMixer(rig, packs) if realtime else DetailLayer(rig, packs[0])
         self.mouths = {}
         if "hidden" in stages:
-            self.mouths = {k: MouthLayer(rig.for_clip(k), p, mouth_params, teeth=teeth)
-                           for k, p in enumerate(packs) if p.mouth is not None}
+            drawn_needed = not teeth or not all(is_filmed(p) for p in packs)
+            if mouths is None and teeth and realtime and drawn_needed:
+                mouths = build_bank(packs)  # the filmed clips' open mouths serve the others
+            drawn = None
+            if drawn_needed and (mouths is None or not teeth):
+                drawn = drawn_interiors(rig.photo, rig.target_points, teeth=teeth)
+            self.mouths = {k: MouthLayer(rig.for_clip(k), p, mouth_params, teeth=teeth,
+                                         bank=mouths, drawn=drawn)
+                           for k, p in enumerate(packs)}
         self.eyes = GazeLayer(rig.photo, rig.target_points, params=eye_params) if eyes else None
         self.clip_gaze = [clip_gaze(p.landmarks, p.neutral_index, params=eye_params)
                           for p in packs] if eyes else []

@@ -2,7 +2,9 @@
 
 A clip pack is a NumPy ``.npz`` archive (no pickle) holding a JSON header and plain arrays.
 It describes the clip only, never a particular photo. Format (version 3; versions 1 and 2 are
-read too: 1 lacks the mouth arrays, 1 and 2 the ratio images):
+read too: 1 lacks the mouth arrays, 1 and 2 the ratio images). The mouth crops may have any
+size: tracked clips now store (F, 160, 160, 3) at the driver's own resolution (sharp teeth),
+older packs and the built-in clips (F, 64, 96, 3); readers take the size from the array:
 
 ===================  =====================  ==============================================
 key                  array                  meaning
@@ -15,7 +17,7 @@ key                  array                  meaning
 ``peripheral``       (F, P, 2) float32      LK-tracked points outside the face (P may be 0)
 ``peripheral_valid`` (F, P) bool            False where a point was lost and filled in
 ``head``             (F, 2, 3) float32      similarity: neutral-frame points -> frame i
-``mouth``            (F, 64, 96, 3) uint8   v2: the driver's mouth, cropped per frame (RGB)
+``mouth``            (F, h, w, 3) uint8     v2: the driver's mouth, cropped per frame (RGB)
 ``mouth_affine``     (F, 2, 3) float32      v2: affine frame pixels -> mouth crop pixels
 ``ratio``            (F, h, w) uint8        v3: expression ratio images aligned to the
                                             neutral frame, 128 + 128 log2(R)

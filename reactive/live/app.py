@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--clips", metavar="DIR",
                    help="folder of clip packs (.npz) and/or driving videos; default: the "
                         "built-in clips")
+    p.add_argument("--mouths", metavar="PATH",
+                   help="clip pack or driving video whose real open mouths (teeth, tongue) "
+                        "fill the built-in clips' mouths; default: the filmed --clips, else "
+                        "a mouth drawn in the photo's colours")
     p.add_argument("--profile", metavar="FILE", help="TOML profile: triggers -> states, "
                    "transition time, idle, microphone, gaze (see docs/profile.example.toml)")
     p.add_argument("--kiosk", action="store_true",
@@ -88,6 +92,9 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError(f"--fps {args.fps}: expected 1-240")
     if args.max_side is not None and args.max_side < 64:
         raise InputError(f"--max-side {args.max_side}: expected at least 64")
+    if args.mouths and not Path(args.mouths).is_file():
+        raise InputError(f"{args.mouths}: mouths file not found (give a clip pack .npz or a "
+                         "driving video)")
     if args.headless:
         from reactive.live.headless import record  # noqa: PLC0415 - heavy (OpenCV, the player)
 

@@ -12,7 +12,7 @@ from reactive.core.rig import build_rig
 from reactive.io import cache as cache_mod
 from reactive.io.photo import load_photo
 from reactive.io.target import detect_target_face, warn_about_face
-from reactive.live.clips import load_clips
+from reactive.live.clips import load_clips, load_mouth_bank
 from reactive.live.player import Player, player_tables
 from reactive.live.profile import Profile, load_profile
 from reactive.params import EyeParams, PhotoParams, PlayerParams, WarpParams
@@ -22,10 +22,13 @@ def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
                  profile_path: str | Path | None = None, max_side: int | None = None,
                  kiosk: bool = False, seed: int | None = None,
                  status: Callable[[str], None] = lambda s: None,
-                 photo: np.ndarray | None = None) -> Player:
+                 photo: np.ndarray | None = None,
+                 mouths_path: str | Path | None = None) -> Player:
     """Photo + clips + profile -> a ready ``Player`` (cached per photo and clips).
 
     ``photo``: the image already loaded (RGB uint8), ``photo_path`` then only names it.
+    ``mouths_path``: a pack or video of real mouths for the built-in clips (else the
+    profile's ``mouths``).
     ``status``: told each step as it starts (the window shows it).
     """
     profile = load_profile(profile_path) if profile_path else Profile()
@@ -49,6 +52,11 @@ def build_player(photo_path: str | Path, *, clips_dir: str | Path | None = None,
         status("computing the clips' motion for this photo (once)")
         tables = player_tables(rig, packs, eyes)
         cache_mod.save_tables(folder, key, tables)
+    mouths = None
+    mouths_path = mouths_path or profile.mouths or None
+    if mouths_path and profile.teeth:
+        status("loading the mouths")
+        mouths = load_mouth_bank(mouths_path)
     rng = np.random.default_rng(seed)
     return Player(photo, points, clips, profile=profile, params=params, warp=warp, eyes=eyes,
-                  kiosk=kiosk, rng=rng, rig=rig, tables=tables)
+                  kiosk=kiosk, rng=rng, rig=rig, tables=tables, mouths=mouths)

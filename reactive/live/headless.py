@@ -64,6 +64,7 @@ def record(photo: str, args: argparse.Namespace) -> int:
                          what="recording")
     t0 = time.perf_counter()
     player = build_player(photo, clips_dir=args.clips, profile_path=args.profile,
+                          mouths_path=args.mouths,
                           max_side=args.max_side, seed=args.seed if args.seed is not None else 0,
                           status=lambda s: print(s, file=sys.stderr) if args.verbose else None)
     fps = args.fps or player.params.fps

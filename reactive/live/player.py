@@ -74,6 +74,9 @@ class Player:
         is the rest pose (still).
     rig : built for these clips with ``grid=True`` (the cached start), else built here.
     tables : precomputed ``player_tables`` (from the cache), else computed here.
+    mouths : a bank of real mouth interiors (``mouthbank.Interiors``) for the clips that
+        have no filmed mouth of their own (the built-in ones); default: the open mouths of
+        the filmed ``clips``, if any; without one, a mouth drawn in the photo's colours.
     rng : picks idle segments and random emotions.
     """
 
@@ -81,7 +84,8 @@ class Player:
                  profile: Profile = Profile(), params: PlayerParams = PlayerParams(),
                  warp: WarpParams = WarpParams(), eyes: EyeParams = EyeParams(),
                  kiosk: bool = False, rng: np.random.Generator | None = None,
-                 rig: Rig | None = None, tables: list[np.ndarray] | None = None):
+                 rig: Rig | None = None, tables: list[np.ndarray] | None = None,
+                 mouths=None):
         if not clips:
             raise ValueError("`clips` must hold at least one clip")
         self.clips = clips
@@ -95,7 +99,7 @@ class Player:
         if tables is None:
             tables = player_tables(rig, packs, eyes)
         self.synthesis = FrameSynthesis(rig, packs, realtime=True, tables=tables,
-                                        teeth=profile.teeth, eye_params=eyes)
+                                        teeth=profile.teeth, mouths=mouths, eye_params=eyes)
         infos = [ClipInfo(name=c.name, role=c.role, frame_count=c.pack.frame_count,
                           fps=c.pack.fps, loop=c.loop, peak=peak_frame(c.pack),
                           rest=c.pack.neutral_index) for c in clips]

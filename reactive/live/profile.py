@@ -98,6 +98,9 @@ class Profile:
 
     transition_s: float = 0.25  # blend time between states, smoothstep
     teeth: bool = True  # false: open mouths show a dark cavity, no teeth (paintings, cartoons)
+    # A clip pack or driving video whose open mouths fill the built-in clips' mouths; a
+    # relative path is taken from the profile file's folder; "" = none.
+    mouths: str = ""
     keys: tuple[tuple[str, str], ...] = (("space", RANDOM),)
     hold: HoldSettings = field(default_factory=HoldSettings)
     mouse: MouseSettings = field(default_factory=MouseSettings)
@@ -110,7 +113,7 @@ class Profile:
 
 _SECTIONS = {"hold": HoldSettings, "mouse": MouseSettings, "microphone": MicrophoneSettings,
              "idle": IdleSettings, "gaze": GazeSettings}
-_TOP_LEVEL = ("transition_s", "teeth")
+_TOP_LEVEL = ("transition_s", "teeth", "mouths")
 _TYPE_NAMES = {"float": "a number", "bool": "true or false", "str": "a string",
                "tuple[str, ...]": "a list of strings"}
 
@@ -251,7 +254,10 @@ def load_profile(path: str | Path) -> Profile:
         raise InputError(f"{path}: profile is not UTF-8 text") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read the profile ({exc.strerror})") from None
-    return parse_profile(text, source=str(path))
+    profile = parse_profile(text, source=str(path))
+    if profile.mouths and not Path(profile.mouths).is_absolute():
+        profile = replace(profile, mouths=str(path.parent / profile.mouths))
+    return profile
 
 
 # --- events -> actions -----------------------------------------------------------------------
@@ -391,6 +397,11 @@ transition_s = 0.25
 # Teeth in open mouths; false shows a dark, softly shaded cavity instead (paintings,
 # cartoons, emoji-like avatars).
 teeth = true
+# Real mouths for the built-in clips: a clip pack (.npz) or driving video whose open mouths
+# (teeth, tongue) are shown, each frame the one shaped most like the clip's; relative to
+# this file's folder. "" = the open mouths of the filmed clips given with --clips, else a
+# mouth drawn in the photo's colours. (--mouths PATH on the command line wins.)
+mouths = ""
 
 [keys]
 # key = "state", "random" (a random emotion) or "" (nothing).

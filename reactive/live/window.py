@@ -51,10 +51,10 @@ from reactive.errors import InputError
 from reactive.guard import Terminated
 from reactive.io.photo import load_photo
 from reactive.live.build import build_player
+from reactive.live.hud import Hud, rect_list
 from reactive.live.keeper import PlayerKeeper
 from reactive.live.kiosk import disable_blanking
 from reactive.live.letterbox import fit_window, letterbox, window_to_photo
-from reactive.live.hud import Hud, rect_list
 from reactive.live.triggers import KEY_NAMES, Event, EventQueue, MicrophoneSource
 from reactive.live.window_probe import TEST_HOOK_ENV, WindowProbe
 from reactive.params import PhotoParams, PlayerParams
@@ -241,7 +241,8 @@ class _LiveWindow:
         self._compiling = not kernels_compiled()
         player = build_player(
             self.photo_path, clips_dir=args.clips, profile_path=args.profile,
-            max_side=args.max_side, kiosk=self.kiosk, seed=args.seed, status=self._set_status)
+            mouths_path=getattr(args, "mouths", None), max_side=args.max_side,
+            kiosk=self.kiosk, seed=args.seed, status=self._set_status)
         if not self._mic_tried:
             self._mic_tried = True
             self._start_microphone(player)

@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma list of stages: the paper's coarse (warp), hidden (mouth "
                           "interior), details (creases), and eyes (lids close fully, the "
                           "clip's gaze); default all four")
+    ren.add_argument("--mouths", metavar="PATH",
+                     help="clip pack or driving video whose real open mouths fill the mouth "
+                          "of a built-in (drawn) clip; default: a mouth drawn in the photo's "
+                          "colours")
     ren.add_argument("--max-side", type=int, default=PhotoParams.max_side,
                      help=f"cap the photo's longer side (pixels, default {PhotoParams.max_side})")
     ren.set_defaults(func=_render)

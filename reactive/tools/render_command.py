@@ -18,6 +18,7 @@ from reactive.io.clippack import load_pack
 from reactive.io.photo import MIN_MAX_SIDE_PX, load_photo
 from reactive.io.target import detect_target_face, warn_about_face
 from reactive.io.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoReader, VideoWriter, write_image
+from reactive.live.clips import load_mouth_bank
 from reactive.progress import Progress
 from reactive.tools.render import RenderOptions, render, stage_strip
 
@@ -67,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
         pack = None
     else:
         pack = load_pack(args.clip)
-        missing = [name for name, have in (("hidden", pack.mouth is not None),
-                                           ("details", pack.ratio is not None))
+        # (A pack without mouth crops still gets a mouth: the bank's or a drawn one.)
+        missing = [name for name, have in (("details", pack.ratio is not None),)
                    if name in stages and not have]
         if missing:
             log.warning("%s: made by an older version, it has nothing for the %s stage; "
@@ -89,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         if strip_frames and max(strip_frames) >= pack.frame_count:
             raise InputError(f"--strip-frames: frame {max(strip_frames)} is outside "
                              f"{args.clip}'s frames 0-{pack.frame_count - 1}")
+    mouths = None
+    if args.mouths:
+        mouths = load_mouth_bank(args.mouths, show_progress=not args.quiet)
     photo = load_photo(args.photo, max_side=args.max_side)
     cache = cache_dir()
     source = str(args.photo)
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         pack = video_pack(Path(args.driving), cache, not args.quiet, neutral=args.neutral)
         driving_path = Path(args.driving)
     if args.strip is not None:
-        _write_strip(args, photo, points, pack, driving_path, strip_frames)
+        _write_strip(args, photo, points, pack, driving_path, strip_frames, mouths)
     if args.output is None:
         return 0
     out = Path(args.output)
@@ -111,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             n = render(photo, points, pack, writer.write,
                        options=RenderOptions(side_by_side=args.side_by_side,
                                              stages=stages),
-                       driving=reader, progress=bar.update)
+                       driving=reader, progress=bar.update, mouths=mouths)
         bar.close()
     finally:
         if reader is not None:
@@ -120,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_strip(args, photo, points, pack, driving_path, frames) -> None:
+def _write_strip(args, photo, points, pack, driving_path, frames, mouths=None) -> None:
     frames = frames or expressive_frames(pack)
     bad = [i for i in frames if not 0 <= i < pack.frame_count]
     if bad:
@@ -130,6 +134,7 @@ def _write_strip(args, photo, points, pack, driving_path, frames) -> None:
     if driving_path is not None:
         with VideoReader(driving_path) as reader:
             driving = [f for _, f in zip(range(max(frames) + 1), reader)]
-    strip = stage_strip(build_rig(photo, points, pack), pack, frames, driving=driving)
+    strip = stage_strip(build_rig(photo, points, pack), pack, frames, driving=driving,
+                        mouths=mouths)
     write_image(args.strip, strip)
     print(f"wrote {args.strip}: frames {', '.join(map(str, frames))}")

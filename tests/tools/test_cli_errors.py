@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reactive.io.assets import BUILTIN_CLIPS_DIR
 from tests.helpers import SHARED_DATA as DATA
 from tests.helpers import assert_one_line_error, listing, precompute, reactive
 
@@ -120,6 +121,25 @@ def test_neutral_out_of_range_with_clip(tmp_path, d0_pack):
     proc = reactive("render", str(S42), "--clip", str(d0_pack), "--neutral", "99999",
                     "-o", "out.mp4", cwd=tmp_path)
     assert_one_line_error(proc, "--neutral", "99999")
+    assert_nothing_written(tmp_path, before, tmp_path / "out.mp4")
+
+
+@pytest.mark.parametrize("mouths, needle", [
+    ("none.npz", "not found"),           # missing
+    ("notes.txt", "clip pack (.npz) or a driving video"),   # another kind of file
+    ("text.npz", "text.npz"),            # not a pack
+    ("builtin", "built-in"),             # a drawn clip has no real mouths
+])
+def test_bad_mouths_path(tmp_path, mouths, needle):
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "text.npz").write_text("not a clip pack\n")
+    if mouths == "builtin":
+        mouths = str(BUILTIN_CLIPS_DIR / "laugh.npz")
+    pack = str(BUILTIN_CLIPS_DIR / "smile.npz")
+    before = listing(tmp_path)
+    proc = reactive("render", "photo.jpg", "--clip", pack, "--mouths", mouths, "-o",
+                    "out.mp4", cwd=tmp_path)
+    assert_one_line_error(proc, needle)
     assert_nothing_written(tmp_path, before, tmp_path / "out.mp4")
 
 
