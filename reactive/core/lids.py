@@ -119,6 +119,18 @@ def eye_linear(rest: np.ndarray, now: np.ndarray, corners: tuple[int, int]) -> c
 _CORNER_WEIGHT = np.array([1.0, 0.3, 0.0, 0.0, 0.0, 0.3, 1.0])
 
 
+def _skin_follow(rest: np.ndarray, eye, width: float, params: EyeParams) -> list:
+    """Per skin ring above the upper lid (``upper_skin``, ``crease``): how much it follows the
+    lid's own travel, by its height above the lid in eye widths (``close_lids``)."""
+    out = []
+    for ring in (eye.upper_skin, eye.crease):
+        height = np.linalg.norm(rest[ring] - rest[eye.upper], axis=1) / width
+        t = (height - params.skin_follow_full_w) / max(
+            params.skin_follow_none_w - params.skin_follow_full_w, 1e-6)
+        out.append((ring, 1.0 - smoothstep(t)))
+    return out
+
+
 def close_lids(face_offsets: np.ndarray, rest: np.ndarray, closure, *,
                params: EyeParams = EyeParams()) -> None:
     """Close the target's lids by ``closure``, on top of the Eq. 1 offsets, in place.
@@ -181,11 +193,62 @@ def close_lids(face_offsets: np.ndarray, rest: np.ndarray, closure, *,
         # ring it is on: on a heavy lid (the Mona Lisa) both rings lie within a few pixels of
         # the lid and must move together, or the thin triangles between them fold.
         width = max(float(np.linalg.norm(rest[eye.corners[1]] - rest[eye.corners[0]])), 1e-6)
-        for ring in (eye.upper_skin, eye.crease):
-            height = np.linalg.norm(rest[ring] - rest[eye.upper], axis=1) / width
-            t = (height - params.skin_follow_full_w) / max(
-                params.skin_follow_none_w - params.skin_follow_full_w, 1e-6)
-            amount = 1.0 - smoothstep(t)
+        for ring, amount in _skin_follow(rest, eye, width, params):
             face_offsets[ring] += (amount[:, None] * follow * up_move).astype(np.float32)
         face_offsets[eye.lower_skin] += (params.lower_skin_follow * follow * low_move
                                          ).astype(np.float32)
+
+
+# How much each lid pair follows the gaze: fully over the middle of the eye, less towards
+# the corners (which stay where they are).
+_GAZE_PROFILE = 1.0 - 0.7 * _CORNER_WEIGHT
+
+
+def lids_follow_gaze(face_offsets: np.ndarray, rest: np.ndarray, gaze_y: float, *,
+                     params: EyeParams = EyeParams()) -> None:
+    """The lids follow a vertical gaze, in place: looking down (``gaze_y`` > 0, eye widths
+    as ``gaze.py``) the upper lid lowers by ``upper_lid_follow_down`` of the iris's shift,
+    looking up it lifts by ``upper_lid_follow_up`` of it; the lower lid moves by
+    ``lower_lid_follow`` of it either way. Fully over the middle of the eye, less towards
+    the corners; the skin above and below follows as in a blink (``close_lids``). An eye
+    that is closing follows less, by how open it still is, so the lids never cross.
+
+    Parameters
+    ----------
+    face_offsets : (468, 2) float32 offsets of the face-mesh control points; changed in
+        place.
+    rest : (468, 2) the photo's face-mesh points.
+    gaze_y : the pointer's vertical gaze (eye widths, + down).
+    """
+    if face_offsets.shape != (lm.N_MESH, 2):
+        raise ValueError(f"`face_offsets` must be ({lm.N_MESH}, 2); got {face_offsets.shape}")
+    if rest.shape[0] < lm.N_MESH or rest.shape[1:] != (2,):
+        raise ValueError(f"`rest` must be ({lm.N_MESH}, 2); got {rest.shape}")
+    gy = float(gaze_y)
+    if gy == 0.0:
+        return
+    rest = rest[:lm.N_MESH].astype(np.float64)
+    up_share = params.upper_lid_follow_down if gy > 0 else params.upper_lid_follow_up
+    for eye in EYES:
+        a, b = eye.corners
+        now = rest[[a, b]] + face_offsets[[a, b]]
+        width_rest = max(float(np.linalg.norm(rest[b] - rest[a])), 1e-6)
+        axis = now[1] - now[0]
+        width_now = max(float(np.hypot(*axis)), 1e-6)
+        down = np.array([-axis[1], axis[0]]) / width_now
+        mid = slice(2, 5)
+        gap_rest = (rest[eye.lower[mid]] - rest[eye.upper[mid]]).mean(axis=0)
+        gap_now = gap_rest + (face_offsets[eye.lower[mid]] - face_offsets[eye.upper[mid]]
+                              ).mean(axis=0)
+        openness = float(np.clip((gap_now @ down) / max(float(np.hypot(*gap_rest)), 1e-6),
+                                 0.0, 1.0))
+        if openness <= 0.0:
+            continue
+        travel = gy * width_now * openness * _GAZE_PROFILE[:, None] * down[None]   # (7, 2)
+        up_move = up_share * travel
+        face_offsets[eye.upper] += up_move.astype(np.float32)
+        for ring, amount in _skin_follow(rest, eye, width_rest, params):
+            face_offsets[ring] += (amount[:, None] * up_move).astype(np.float32)
+        low_move = params.lower_lid_follow * travel
+        face_offsets[eye.lower] += low_move.astype(np.float32)
+        face_offsets[eye.lower_skin] += (params.lower_skin_follow * low_move).astype(np.float32)

@@ -47,26 +47,51 @@ def raster_triangles(photo, tri_now, lin, off, live, out):
 
 
 @njit(cache=True)
-def composite_eye(frame, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris):
+def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
+                  m_iris):
     """Eyeball, then the iris over it, blended into ``frame`` where ``mask`` > 0.
 
     frame : (H, W, 3) uint8, changed in place. mask : (h, w) uint8 coverage of the region
-    whose top-left pixel is (x0, y0) in ``frame``. eyeball : (he, we, 3) uint8, sampled at
-    ``m_ball @ (x, y, 1)`` (edge replicated). iris : (s, s, 4) float32 premultiplied RGB and
-    alpha, sampled at ``m_iris @ (x, y, 1)``, transparent outside.
+    whose top-left pixel is (x0, y0) in ``frame``. eyeball : (he, we, 3) uint8, sampled
+    piecewise-affinely (edge replicated): a pixel takes the affine ``lin``, ``off`` ((T, 2,
+    2), (T, 2)) of the live triangle of ``tri_now`` (T, 3, 2) it lies in (the one it lies
+    least outside of, at an edge); no live triangle, nothing is painted. iris : (s, s, 4)
+    float32 premultiplied RGB and alpha, sampled at ``m_iris @ (x, y, 1)``, transparent
+    outside.
     """
     h, w = mask.shape
     si, sj = iris.shape[0], iris.shape[1]
+    nt = tri_now.shape[0]
     for j in range(h):
         for i in range(w):
             m = mask[j, i]
             if m == 0:
                 continue
-            a = m * (strength / 255.0)
             x = float(x0 + i)
             y = float(y0 + j)
-            bx = m_ball[0, 0] * x + m_ball[0, 1] * y + m_ball[0, 2]
-            by = m_ball[1, 0] * x + m_ball[1, 1] * y + m_ball[1, 2]
+            best = -1e30
+            bt = -1
+            for t in range(nt):
+                if not live[t]:
+                    continue
+                ax, ay = tri_now[t, 0, 0], tri_now[t, 0, 1]
+                bx, by = tri_now[t, 1, 0], tri_now[t, 1, 1]
+                cx, cy = tri_now[t, 2, 0], tri_now[t, 2, 1]
+                area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+                if abs(area) < 1e-9:
+                    continue
+                wa = ((bx - x) * (cy - y) - (by - y) * (cx - x)) / area
+                wb = ((cx - x) * (ay - y) - (cy - y) * (ax - x)) / area
+                wc = 1.0 - wa - wb
+                low = min(wa, min(wb, wc))
+                if low > best:
+                    best = low
+                    bt = t
+            if bt < 0:
+                continue
+            a = m * (strength / 255.0)
+            bx_ = lin[bt, 0, 0] * x + lin[bt, 0, 1] * y + off[bt, 0]
+            by_ = lin[bt, 1, 0] * x + lin[bt, 1, 1] * y + off[bt, 1]
             ix = m_iris[0, 0] * x + m_iris[0, 1] * y + m_iris[0, 2]
             iy = m_iris[1, 0] * x + m_iris[1, 1] * y + m_iris[1, 2]
             inside = ix > -1.0 and iy > -1.0 and ix < sj and iy < si
@@ -74,7 +99,7 @@ def composite_eye(frame, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris):
             if inside:
                 ai = bilinear_zero(iris, ix, iy, 3)
             for c in range(3):
-                v = bilinear(eyeball, bx, by, c) * (1.0 - ai)
+                v = bilinear(eyeball, bx_, by_, c) * (1.0 - ai)
                 if inside:
                     v += bilinear_zero(iris, ix, iy, c)
                 f = frame[y0 + j, x0 + i, c]
