@@ -315,19 +315,22 @@ class EyeParams:
     lash_line_frac: float = 0.05  # thickness, eye widths ...
     lash_line_min_px: float = 1.5  # ... but at least this: a one-pixel line reads as a crease
     lash_opacity: float = 0.85
-    # The closed lid (made once per photo): the eye is covered with lid skin interpolated
-    # from the skin around it. Replaced: the opening dilated by closed_margin_w eye widths
-    # (lashes and lid margin), grown through pixels unlike the lid skin (Lab distance over
-    # closed_skin_dist times the skin's median spread) up to closed_reach_w eye widths from
-    # the opening (a cartoon's drawn eye is far larger than the mesh's eye contour), inside
-    # the lid patch. closed_grain of the skin's fine grain is carried onto it.
+    # The closed lid (made once per photo, in the closed eye's geometry): what closing
+    # stretched - triangles of the lid patch and of the ring above it whose area grew by
+    # more than closed_stretch - and a band along the seam, from closed_margin_w eye widths
+    # below it (the lower lid's margin, where a thread of white may linger) to as far above
+    # it, grown through pixels unlike the lid skin (Lab distance over closed_skin_dist
+    # times the skin's median spread) up to closed_reach_w eye widths from the seam (a
+    # cartoon's drawn eye is far larger than the mesh's eye contour), is replaced by skin
+    # interpolated from around it, with closed_grain of the skin's fine grain.
+    closed_stretch: float = 1.25
     closed_margin_w: float = 0.06
+    # ... and the upper lashes: up to this fraction of the way from the upper lid margin to
+    # the first ring of skin above it (a closed lid's lashes point down).
+    closed_lashes_up: float = 0.6
     closed_skin_dist: float = 3.0
     closed_reach_w: float = 0.3
     closed_grain: float = 0.5
-    # ... and the upper lid up to this fraction of the way from its margin to the crease
-    # ring (its fold and lit bulge, stretched, would outline an open eye over the closed one).
-    closed_lid_up: float = 0.8
     # The lid skin fades in as the opening's area falls from lid_skin_area_frac of the rest
     # area to closed_area_frac (smoothstep): an eye half open keeps its own lids.
     lid_skin_area_frac: float = 0.3

@@ -194,6 +194,40 @@ def raster_triangles(photo, tri_now, lin, off, live, out):
         out[inside.reshape(h, w)] = vals[inside]
 
 
+def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, shaded,
+                          lin_s, off_s, shade):
+    """Each live triangle's pixel centres: the premultiplied RGBA sampled through its affine
+    (zero outside), times the ratio shaded / photo sampled through ``lin_s``, ``off_s``
+    when ``shade`` (clipped to [1/4, 4]), laid over ``out`` with ``opacity``."""
+    h, w = out.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    px, py = xx.ravel(), yy.ravel()
+    for t in range(len(tri_now)):
+        if not live[t]:
+            continue
+        a, b, c = tri_now[t]
+        m = np.array([[b[0] - a[0], c[0] - a[0]], [b[1] - a[1], c[1] - a[1]]])
+        if abs(np.linalg.det(m)) < 1e-9:
+            continue
+        l1, l2 = np.linalg.solve(m, np.stack([px - a[0], py - a[1]]))
+        inside = (l1 >= -1e-6) & (l2 >= -1e-6) & (1 - l1 - l2 >= -1e-6)
+        sx = lin[t, 0, 0] * px + lin[t, 0, 1] * py + off[t, 0]
+        sy = lin[t, 1, 0] * px + lin[t, 1, 1] * py + off[t, 1]
+        layer = bilinear_points(rgba, sx, sy, zero_outside=True)
+        ratio = np.ones((len(px), 3))
+        if shade:
+            qx = lin_s[t, 0, 0] * px + lin_s[t, 0, 1] * py + off_s[t, 0]
+            qy = lin_s[t, 1, 0] * px + lin_s[t, 1, 1] * py + off_s[t, 1]
+            ratio = np.clip((bilinear_points(shaded, qx, qy) + 1.0)
+                            / (bilinear_points(photo, qx, qy) + 1.0), 0.25, 4.0)
+        alpha = layer[:, 3:] * opacity
+        flat = out.reshape(-1, 3).astype(np.float64)
+        new = flat * (1.0 - alpha) + layer[:, :3] * ratio * opacity
+        new = np.clip(new + 0.5, 0, 255).astype(np.uint8)
+        flat = out.reshape(-1, 3)
+        flat[inside & (alpha[:, 0] > 0)] = new[inside & (alpha[:, 0] > 0)]
+
+
 def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
                   m_iris):
     """Every pixel's eyeball sample through the affine of the live triangle it lies least

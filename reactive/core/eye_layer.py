@@ -25,6 +25,7 @@ from reactive.core.geometry import (
     fill_polygon,
     polygon_area,
     smoothstep,
+    triangle_affines,
     triangulate,
 )
 from reactive.core.kernels.eyes import (
@@ -32,10 +33,11 @@ from reactive.core.kernels.eyes import (
     composite_eye,
     paint_under_mask,
     raster_triangles,
+    raster_triangles_over,
 )
 from reactive.core.gaze import iris_shift_scale
 from reactive.core.landmarks import EYES, EyeTopology
-from reactive.core.lids import eye_linear, folded_over_eyes
+from reactive.core.lids import close_lids, eye_linear, folded_over_eyes
 from reactive.params import EyeParams
 
 log = logging.getLogger(__name__)
@@ -64,8 +66,12 @@ class _EyeModel:
     n_opening: int            # how many: the eyeball is painted through them
     patch_normals: np.ndarray  # (V, 2) unit, away from the opening for lid points, else 0
     lash_colour: np.ndarray   # (3,) float32 RGB, the darkest of the upper lid margin
-    closed_origin: np.ndarray  # (2,) int, photo pixel (x, y) of closed_delta[0, 0]
-    closed_delta: np.ndarray  # (h, w, 3) float32, the closed lid minus the photo there
+    cover_ids: np.ndarray     # (V', 2) mesh points of the closed lid's triangles: the patch
+    cover_tris: np.ndarray    # (T', 3) int into cover_ids  ... and the ring around it
+    cover_closed: np.ndarray  # (V', 2) float64 their positions with the lids closed at rest
+    cover_source: np.ndarray  # (V', 2) float64 and where a closed eye samples them in the photo
+    closed_origin: np.ndarray  # (2,) int, photo pixel (x, y) of closed_rgba[0, 0]
+    closed_rgba: np.ndarray   # (h, w, 4) float32 premultiplied, the closed lid (closed_lid.py)
 
     def patch_source(self, margin_frac: float) -> np.ndarray:
         """Photo positions the lid patch samples: lid points moved ``margin_frac`` eye
@@ -88,26 +94,6 @@ class _Look:
     open_frac: float        # opening area over the rest area (scaled)
     scale: float            # of ``shift``, that the opening allows (1: all of it)
     weight: float           # how much the eye's own limit counts for both (0 closing)
-
-
-def _affines(d: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per triangle, the affine frame pixel q -> source: s0 + S D^-1 (q - d0), with D and
-    S the edge vectors from corner 0 now (``d`` (T, 3, 2)) and in the source (``src``);
-    closed form (np.linalg costs more than a whole redraw on small batches). Returns
-    ``lin`` (T, 2, 2), ``off`` (T, 2) and ``live`` (T,) bool: False where squashed flat
-    (covers no pixel, has no inverse)."""
-    e1, e2 = d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]
-    area2 = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-    live = np.abs(area2) > 0.5
-    det = np.where(live, area2, 1.0)
-    inv = np.empty((len(d), 2, 2))
-    inv[:, 0, 0], inv[:, 0, 1] = e2[:, 1], -e2[:, 0]
-    inv[:, 1, 0], inv[:, 1, 1] = -e1[:, 1], e1[:, 0]
-    inv /= det[:, None, None]
-    f = np.stack([src[:, 1] - src[:, 0], src[:, 2] - src[:, 0]], axis=2)
-    lin = f @ inv
-    off = src[:, 0] - (lin @ d[:, 0, :, None])[..., 0]
-    return lin, off, live
 
 
 class GazeLayer:
@@ -144,9 +130,14 @@ class GazeLayer:
         pts = target_points.astype(np.float64)
         tri, index = triangulate(pts[:lm.N_MESH], folded_over_eyes(pts))
         self._delaunay = index[tri.simplices]
-        self.eyes = [self._model(photo, pts, topo) for topo in EYES]
+        # Both eyes closed at rest: where the closed lid is made.
+        off = np.zeros((lm.N_MESH, 2), np.float32)
+        close_lids(off, pts[:lm.N_MESH].astype(np.float32), np.ones(2), params=params)
+        closed = pts[:lm.N_MESH] + off
+        self.eyes = [self._model(photo, pts, closed, topo) for topo in EYES]
 
-    def _model(self, photo: np.ndarray, pts: np.ndarray, topo: EyeTopology) -> _EyeModel:
+    def _model(self, photo: np.ndarray, pts: np.ndarray, closed: np.ndarray,
+               topo: EyeTopology) -> _EyeModel:
         p = self.params
         contour = pts[topo.contour]
         width = float(np.linalg.norm(pts[topo.corners[1]] - pts[topo.corners[0]]))
@@ -170,9 +161,20 @@ class GazeLayer:
         normals = np.zeros((len(ids), 2))
         normals[np.isin(ids, topo.upper)] = -down
         normals[np.isin(ids, topo.lower)] = down
-        first = ~np.isin(ids[tris], topo.outer_ring).any(axis=1)
-        closed_origin, closed_delta = closed_lid(photo, pts, topo, width, pts[ids][tris],
-                                                  first, params=p)
+        # The closed lid covers the patch and the ring of triangles around it: closing
+        # stretches the skin between the lid and the brow, beyond the patch too.
+        around = np.isin(self._delaunay, ids).any(axis=1) & ~np.isin(self._delaunay,
+                                                                      ids).all(axis=1)
+        cover = np.concatenate([ids[tris], self._delaunay[around]])
+        cover_ids, cover_tris = np.unique(cover, return_inverse=True)
+        cover_tris = cover_tris.reshape(-1, 3).astype(np.int32)
+        source = pts[cover_ids].copy()
+        at = np.searchsorted(cover_ids, ids)
+        source[at] += (p.lid_margin_frac * width) * normals
+        first = np.r_[~np.isin(ids[tris], topo.outer_ring).any(axis=1),
+                      np.zeros(int(around.sum()), bool)]
+        closed_origin, closed_rgba = closed_lid(photo, pts, closed, topo, width, cover,
+                                                source[cover_tris], first, params=p)
         return _EyeModel(topo=topo, rest=pts, contour=contour,
                          area=polygon_area(contour), width=width, centre=eye["centre"],
                          radius=eye["radius"], eyeball=eye["eyeball"],
@@ -182,7 +184,10 @@ class GazeLayer:
                          n_opening=n_opening,
                          patch_normals=normals,
                          lash_colour=self._lash_colour(photo, pts, topo, width),
-                         closed_origin=closed_origin, closed_delta=closed_delta)
+                         cover_ids=cover_ids, cover_tris=cover_tris,
+                         cover_closed=closed[cover_ids], cover_source=source,
+                         closed_origin=closed_origin,
+                         closed_rgba=closed_rgba)
 
     @staticmethod
     def _lash_colour(photo, pts, topo: EyeTopology, width: float) -> np.ndarray:
@@ -325,7 +330,7 @@ class GazeLayer:
             return
         tris = eye.patch_tris[:eye.n_opening]
         d = points_now[eye.patch_ids].astype(np.float64)[tris]
-        lin, off, live = _affines(d, eye.patch_rest[tris] - eye.eyeball_origin)
+        lin, off, live = triangle_affines(d, eye.patch_rest[tris] - eye.eyeball_origin)
         # Frame pixel q -> photo: ca_rest + z^-1 (q - ca_now); the iris sits ``shift`` on.
         zr = look.zr
         inv = np.array([[zr[0, 0], zr[1, 0]], [zr[0, 1], zr[1, 1]]]) / max(
@@ -352,16 +357,18 @@ class GazeLayer:
         tris = eye.patch_tris
         d = now[tris]                                                  # (T, 3, 2)
         src = eye.patch_source(closing * self.params.lid_margin_frac)[tris]
-        lin, off, live = _affines(d, src)
-        if skin > 0.0:
-            # Sample the closed lid instead, ``skin`` of the way: the source's region plus
-            # the closed lid's delta (the source may be the photo shaded by the details).
-            (x0, y0), dh = eye.closed_origin, eye.closed_delta
-            roi = source[y0:y0 + dh.shape[0], x0:x0 + dh.shape[1]].astype(np.float32)
-            roi += skin * dh
-            source = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
-            off = off - eye.closed_origin
+        lin, off, live = triangle_affines(d, src)
         raster_triangles(source, d, lin, off, live, frame)
+        if skin > 0.0:
+            # The closed lid over it, ``skin`` of the way, carried from the closed rest by
+            # the same triangles (not stretched: it was made closed), shaded as the source
+            # is shaded where each pixel came from in the photo.
+            d = points_now[eye.cover_ids].astype(np.float64)[eye.cover_tris]
+            lin, off, live = triangle_affines(
+                d, eye.cover_closed[eye.cover_tris] - eye.closed_origin)
+            lin_s, off_s, _ = triangle_affines(d, eye.cover_source[eye.cover_tris])
+            raster_triangles_over(eye.closed_rgba, d, lin, off, live, frame, skin, self.photo,
+                                  source, lin_s, off_s, source is not self.photo)
 
     def _soften_margin(self, frame, now) -> None:
         """Anti-alias the lid margins after a redraw: it gives each pixel to one triangle,

@@ -58,11 +58,13 @@ def synthetic_face(h_open: float = EYE_H, iris_dx: float = 0.0, seed: int = 0) -
             pts[eye.upper_skin[k]] = (x, cy - _lid_dy(x, cx, EYE_H) - 0.3 * EYE_W)
             pts[eye.crease[k]] = (x, cy - _lid_dy(x, cx, EYE_H) - 0.55 * EYE_W)
             pts[eye.lower_skin[k]] = (x, cy + _lid_dy(x, cx, EYE_H) + 0.25 * EYE_W)
-        # Ring ends: two beside each corner, outwards.
+        # Ring ends: two beside each corner, outwards (the first a little above the line
+        # through the corners, as on real faces: on it, the closed seam, the corner and the
+        # ring end would be collinear and the triangles between them squashed flat).
         left_pair, right_pair = eye.ring_ends[:2], eye.ring_ends[2:]
-        pts[left_pair[0]] = (cx - EYE_W / 2 - 0.15 * EYE_W, cy)
+        pts[left_pair[0]] = (cx - EYE_W / 2 - 0.15 * EYE_W, cy - 0.03 * EYE_W)
         pts[left_pair[1]] = (cx - EYE_W / 2 - 0.3 * EYE_W, cy + 0.05 * EYE_W)
-        pts[right_pair[0]] = (cx + EYE_W / 2 + 0.15 * EYE_W, cy)
+        pts[right_pair[0]] = (cx + EYE_W / 2 + 0.15 * EYE_W, cy - 0.03 * EYE_W)
         pts[right_pair[1]] = (cx + EYE_W / 2 + 0.3 * EYE_W, cy + 0.05 * EYE_W)
         # The second ring below, from beyond the outer corner (image-left for the subject's
         # right eye) to under the inner one.
@@ -558,12 +560,14 @@ def test_harmonic_fill_reproduces_a_linear_ramp_exactly():
     np.testing.assert_allclose(harmonic_fill(damaged, hole), img, atol=1e-3)
 
 
-def _closed_photo(layer, photo):
-    out = photo.astype(np.float32)
-    for model in layer.eyes:
-        (x0, y0), d = model.closed_origin, model.closed_delta
-        out[y0:y0 + d.shape[0], x0:x0 + d.shape[1]] += d
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+def _closed_photo(photo, pts):
+    """``photo`` with both eyes closed at rest by the eye layer, without the lash line and
+    its shadow (drawn on top of the closed lid): what the closed lid itself shows."""
+    params = replace(EyeParams(), lash_opacity=0.0, lid_shadow_opacity=0.0)
+    layer = GazeLayer(photo, pts, params=params)
+    frame = photo.copy()
+    layer.apply(frame, _points_now(pts, (1.0, 1.0)), (0.0, 0.0))
+    return frame
 
 
 def _cartoon_photo(pts, below: int = 4):
@@ -583,8 +587,7 @@ def test_closed_lid_covers_a_drawn_eye_larger_than_the_contour():
     skin farther out alone."""
     pts = synthetic_face()
     photo = _cartoon_photo(pts)
-    layer = GazeLayer(photo, pts)
-    closed = _closed_photo(layer, photo)
+    closed = _closed_photo(photo, pts)
     for eye in EYES:
         c = pts[eye.contour].mean(axis=0).astype(int)
         box = closed[c[1] - 20:c[1] + 20, c[0] - 36:c[0] + 36].astype(int)
@@ -608,7 +611,7 @@ def test_closed_lid_covers_a_drawn_eye_reaching_past_the_first_ring():
     for eye in EYES:
         below_ring[int(pts[eye.lower_skin, 1].max()) + 1:] = True
     assert (white & below_ring).any()  # the drawing does reach past the first ring
-    closed = _closed_photo(GazeLayer(photo, pts), photo)
+    closed = _closed_photo(photo, pts)
     assert not np.any(np.all(np.abs(closed.astype(int) - SCLERA) <= 20, axis=2) & white)
 
 

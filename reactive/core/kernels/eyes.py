@@ -47,6 +47,56 @@ def raster_triangles(photo, tri_now, lin, off, live, out):
 
 
 @njit(cache=True)
+def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, shaded,
+                          lin_s, off_s, shade):
+    """Like ``raster_triangles``, but the source is premultiplied RGBA (float32, (h, w, 4),
+    transparent outside) laid over ``out``: out = out (1 - a o) + rgb r o, with o the
+    ``opacity`` and r, when ``shade``, the ratio ``shaded`` / ``photo`` ((H, W, 3) uint8
+    each, sampled through ``lin_s``, ``off_s``, clipped to [1/4, 4]): the layer takes on the
+    shading that the detail stage put on the photo where the pixel came from."""
+    h, w = out.shape[0], out.shape[1]
+    sh, sw = rgba.shape[0], rgba.shape[1]
+    for t in range(tri_now.shape[0]):
+        if not live[t]:
+            continue
+        ax, ay = tri_now[t, 0, 0], tri_now[t, 0, 1]
+        bx, by = tri_now[t, 1, 0], tri_now[t, 1, 1]
+        cx, cy = tri_now[t, 2, 0], tri_now[t, 2, 1]
+        area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+        if abs(area) < 1e-9:
+            continue
+        xa = max(int(np.ceil(min(ax, min(bx, cx)))), 0)
+        xb = min(int(np.floor(max(ax, max(bx, cx)))), w - 1)
+        ya = max(int(np.ceil(min(ay, min(by, cy)))), 0)
+        yb = min(int(np.floor(max(ay, max(by, cy)))), h - 1)
+        eps = -1e-6
+        for y in range(ya, yb + 1):
+            for x in range(xa, xb + 1):
+                wa = ((bx - x) * (cy - y) - (by - y) * (cx - x)) / area
+                wb = ((cx - x) * (ay - y) - (cy - y) * (ax - x)) / area
+                wc = 1.0 - wa - wb
+                if wa < eps or wb < eps or wc < eps:
+                    continue
+                sx = lin[t, 0, 0] * x + lin[t, 0, 1] * y + off[t, 0]
+                sy = lin[t, 1, 0] * x + lin[t, 1, 1] * y + off[t, 1]
+                if sx <= -1.0 or sy <= -1.0 or sx >= sw or sy >= sh:
+                    continue
+                a = bilinear_zero(rgba, sx, sy, 3) * opacity
+                if a <= 0.0:
+                    continue
+                px = lin_s[t, 0, 0] * x + lin_s[t, 0, 1] * y + off_s[t, 0]
+                py = lin_s[t, 1, 0] * x + lin_s[t, 1, 1] * y + off_s[t, 1]
+                for c in range(3):
+                    r = 1.0
+                    if shade:
+                        r = (bilinear(shaded, px, py, c) + 1.0) / (bilinear(photo, px, py, c)
+                                                                  + 1.0)
+                        r = min(max(r, 0.25), 4.0)
+                    v = out[y, x, c] * (1.0 - a) + bilinear_zero(rgba, sx, sy, c) * r * opacity
+                    out[y, x, c] = np.uint8(min(max(v + 0.5, 0.0), 255.0))
+
+
+@njit(cache=True)
 def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
                   m_iris):
     """Eyeball, then the iris over it, blended into ``frame`` where ``mask`` > 0.

@@ -8,7 +8,7 @@ import pytest
 from scipy.spatial import Delaunay
 
 from reactive.core.kernels.eyes import (blur_under_mask, composite_eye, paint_under_mask,
-                                        raster_triangles)
+                                        raster_triangles, raster_triangles_over)
 from tests import naive
 
 
@@ -29,6 +29,38 @@ def test_raster_triangles_matches_naive(seed):
     raster_triangles(photo, tri_now, lin, off, live, got)
     naive.raster_triangles(photo, tri_now, lin, off, live, want)
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("shade", [False, True])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_raster_triangles_over_matches_naive(seed, shade):
+    """The closed lid laid over the frame: premultiplied RGBA (transparent outside it and
+    where its alpha is 0), with and without the detail stage's shading ratio."""
+    rng = np.random.default_rng(seed)
+    out = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    photo = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    shaded = (photo * rng.uniform(0.5, 1.0, photo.shape)).astype(np.uint8)
+    pts = np.concatenate([rng.uniform(2, [37, 27], (10, 2)), [[5.0, 5.0], [5.5, 5.0]]])
+    tris = Delaunay(pts).simplices
+    tri_now = pts[tris] + rng.normal(0, 1.0, (len(tris), 3, 2))
+    tri_now[0, 2] = tri_now[0, 0]                      # one squashed flat
+    live = np.ones(len(tris), bool)
+    live[1] = False
+    alpha = rng.uniform(0, 1, (20, 25, 1)).astype(np.float32)
+    alpha[:5] = 0.0
+    rgba = np.concatenate([rng.uniform(0, 255, (20, 25, 3)).astype(np.float32) * alpha, alpha],
+                          axis=2)
+    lin = np.eye(2)[None] * 0.7 + rng.normal(0, 0.05, (len(tris), 2, 2))
+    off = rng.normal(-2, 2, (len(tris), 2))
+    lin_s = np.eye(2)[None] + rng.normal(0, 0.05, (len(tris), 2, 2))
+    off_s = rng.normal(0, 1, (len(tris), 2))
+    got, want = out.copy(), out.copy()
+    raster_triangles_over(rgba, tri_now, lin, off, live, got, 0.7, photo, shaded, lin_s,
+                          off_s, shade)
+    naive.raster_triangles_over(rgba, tri_now, lin, off, live, want, 0.7, photo, shaded, lin_s,
+                                off_s, shade)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    assert not np.array_equal(got, out)
 
 
 @pytest.mark.parametrize("seed", [2, 3])
