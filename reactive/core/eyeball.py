@@ -140,9 +140,10 @@ def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.nda
     (``crop`` (h, w, 3) uint8), in lid coordinates (``u``, ``v``, (h, w) each): a
     normalized convolution, wide along the eye and narrow across it, so each height between
     the lids is filled from the nearest white on either side at that height. The white
-    under the upper lid is in shadow, the corners are darker, the middle is bright: so the
-    fill is too. Where the nearest known pixels are far (an iris against a corner), a wider
-    kernel takes over. Returns (h, w, 3) float32 (meaningful inside the opening)."""
+    under the upper lid is in shadow, the corners are darker: so the fill is too, never
+    brighter than the white across the whole eye at that height. Where the nearest known
+    pixels are far (an iris against a corner), a wider kernel takes over. Returns (h, w, 3)
+    float32 (meaningful inside the opening)."""
     # Bins of about 2 px along the eye and 1.5 px across an opening ~0.35 eye widths high.
     nu = int(np.clip(round(width / 2.0), 12, 64))
     nv = int(np.clip(round(0.35 * width / 1.5), 4, 20))
@@ -169,6 +170,13 @@ def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.nda
     # A fifth of a bin's worth of pixels nearby is enough for the narrow kernel.
     alpha = np.clip(weight / 0.2, 0.0, 1.0)[..., None]
     grid = (alpha * near + (1.0 - alpha) * far).astype(np.float32)
+    # No brighter than the white across the whole eye at that height: the white beside the
+    # iris is often the brightest of it, and a middle lit as brightly as that reads as a
+    # stare (the eye looks startled).
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    cap = far @ luma
+    here = grid @ luma
+    grid *= np.minimum(1.0, cap / np.maximum(here, 1e-6))[..., None]
     mx = (np.clip(u, 0.0, 1.0) * nu - 0.5).astype(np.float32)
     my = (np.clip(v, 0.0, 1.0) * nv - 0.5).astype(np.float32)
     return cv2.remap(grid, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
