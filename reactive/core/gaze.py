@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 from reactive.core import landmarks as lm
-from reactive.core.eyeball import lid_coordinates
 from reactive.core.landmarks import EYES, LEFT_EYE_TOPOLOGY, RIGHT_EYE_TOPOLOGY, EyeTopology
 from reactive.core.lids import check_points, lid_closure
 from reactive.params import EyeParams
@@ -157,27 +156,29 @@ def iris_hidden(centres: np.ndarray, radius: float, corners: np.ndarray, upper: 
     the radius, so the fraction changes smoothly as the iris or the lids move. (J,) float64.
     """
     centres = np.asarray(centres, np.float64).reshape(-1, 2)
-    samples = (centres[:, None, :] + radius * _DISC[None]).reshape(-1, 2)
-    u, v = lid_coordinates(samples, corners, upper, lower)
     a, b = corners[0].astype(np.float64), corners[1].astype(np.float64)
     width = max(float(np.hypot(*(b - a))), 1e-9)
     x_axis = (b - a) / width
     y_axis = np.array([-x_axis[1], x_axis[0]])
-    # The opening's height (px) at each sample, to ramp across the lids in pixels.
-    su = np.maximum.accumulate(np.r_[0.0, (upper - a) @ x_axis / width, 1.0])
-    sl = np.maximum.accumulate(np.r_[0.0, (lower - a) @ x_axis / width, 1.0])
-    gap = (np.interp(u, sl, np.r_[0.0, (lower - a) @ y_axis, 0.0])
-           - np.interp(u, su, np.r_[0.0, (upper - a) @ y_axis, 0.0]))
+    frame = np.stack([x_axis, y_axis], axis=1)                 # photo -> (along, across) px
+    disc = (radius * _DISC) @ frame                             # (N, 2)
+    pos = ((centres - a) @ frame)[:, None, :] + disc[None]      # (J, N, 2)
+    s, t = pos[..., 0].ravel(), pos[..., 1].ravel()
+    up, low = (upper - a) @ frame, (lower - a) @ frame
+    t_up = np.interp(s, np.maximum.accumulate(np.r_[0.0, up[:, 0], width]), np.r_[0.0, up[:, 1], 0.0])
+    t_low = np.interp(s, np.maximum.accumulate(np.r_[0.0, low[:, 0], width]),
+                      np.r_[0.0, low[:, 1], 0.0])
+    # Seen by how far inside it lies, ramped over an eighth of the radius (in pixels).
     ramp = max(0.125 * radius, 0.5)
-    across = np.clip(np.minimum(v, 1.0 - v) * np.maximum(gap, 0.0) / ramp + 0.5, 0.0, 1.0)
-    along = np.clip(np.minimum(u, 1.0 - u) * width / ramp + 0.5, 0.0, 1.0)
+    across = np.clip(np.minimum(t - t_up, t_low - t) / ramp + 0.5, 0.0, 1.0)
+    along = np.clip(np.minimum(s, width - s) / ramp + 0.5, 0.0, 1.0)
     seen = (across * along).reshape(len(centres), _DISC_N).mean(axis=1)
     return 1.0 - seen
 
 
 def iris_shift_scale(centre: np.ndarray, shift: np.ndarray, radius: float,
                      corners: np.ndarray, upper: np.ndarray, lower: np.ndarray, *,
-                     params: EyeParams = EyeParams(), steps: int = 16) -> float:
+                     params: EyeParams = EyeParams(), steps: int = 8) -> float:
     """How much of ``shift`` (2,) px the iris (``centre`` (2,), ``radius`` px) may move
     within the opening: the largest fraction in [0, 1] up to which no more than
     ``max_iris_hidden`` of it is hidden by the lids (or ``iris_hidden_slack`` more than at
