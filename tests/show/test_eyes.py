@@ -23,10 +23,12 @@ from reactive.core.lids import close_lids, eye_aspect_ratios, lid_closure
 from reactive.core.motion import frame_offsets
 from reactive.core.rig import build_rig
 from reactive.core.synthesis import FrameSynthesis, Layer
-from reactive.io.assets import BUILTIN_CLIPS_DIR
+from reactive.io.assets import BUILTIN_CLIPS_DIR, SAMPLE_PORTRAIT
 from reactive.io.photo import load_photo
 from reactive.io.target import find_target_face
 from reactive.io.tracker import detect_faces
+from reactive.live.build import build_player
+from reactive.tools.quality import edge_points, pointer_gaze_check
 from tests.helpers import shared_path
 
 pytestmark = pytest.mark.slow
@@ -502,10 +504,6 @@ def test_pointer_at_the_edges_keeps_the_iris_in_the_opening(photo_name, show_dir
     8 pixels of white at rest (s0's, 18 px wide) is reported, not judged. s7, a cartoon
     whose drawn eyes are larger than the face mesh's contours, is expected to fail the
     white: its contour holds little of the white at rest and the drawn iris's rim."""
-    from reactive.io.assets import SAMPLE_PORTRAIT
-    from reactive.live.build import build_player
-    from reactive.tools.quality import edge_points, pointer_gaze_check
-
     monkeypatch.setenv("REACTIVE_CACHE", str(tmp_path / "cache"))
     path = SAMPLE_PORTRAIT if photo_name == "sample" else shared_path("portraits",
                                                                       f"{photo_name}.jpg")
