@@ -231,8 +231,9 @@ def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, sh
 def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
                   m_iris):
     """Every pixel's eyeball sample through the affine of the live triangle it lies least
-    outside of (barycentric coordinates solved per triangle), the premultiplied iris over
-    it, blended into ``frame`` by the mask times ``strength``."""
+    outside of among those whose bounding box grown by a pixel holds it (barycentric
+    coordinates solved per triangle; no such triangle, the pixel is left), the premultiplied
+    iris over it, blended into ``frame`` by the mask times ``strength``."""
     h, w = mask.shape
     yy, xx = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float64)
     px, py = xx.ravel(), yy.ravel()
@@ -245,7 +246,9 @@ def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, liv
             continue
         l1, l2 = np.linalg.solve(m, np.stack([px - a[0], py - a[1]]))
         low = np.minimum(np.minimum(l1, l2), 1 - l1 - l2)
-        better = low > best
+        lo, hi = np.floor(tri_now[t].min(axis=0)) - 1, np.ceil(tri_now[t].max(axis=0)) + 1
+        in_box = (px >= lo[0]) & (px <= hi[0]) & (py >= lo[1]) & (py <= hi[1])
+        better = (low > best) & in_box
         best[better], which[better] = low[better], t
     ok = which >= 0
     tw = np.maximum(which, 0)

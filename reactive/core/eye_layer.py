@@ -175,6 +175,14 @@ class GazeLayer:
                       np.zeros(int(around.sum()), bool)]
         closed_origin, closed_rgba = closed_lid(photo, pts, closed, topo, width, cover,
                                                 source[cover_tris], first, params=p)
+        # Only the triangles the closed lid covers at all are laid over per frame.
+        alpha = closed_rgba[..., 3]
+        used = np.zeros(len(cover_tris), bool)
+        for k, t in enumerate(closed[cover_ids][cover_tris] - closed_origin):
+            m = np.zeros(alpha.shape, np.uint8)
+            cv2.fillConvexPoly(m, np.round(t * 16).astype(np.int32), 1, cv2.LINE_8, 4)
+            used[k] = bool((alpha[cv2.dilate(m, _KERNEL3) > 0] > 0).any())
+        cover_tris = cover_tris[used]
         return _EyeModel(topo=topo, rest=pts, contour=contour,
                          area=polygon_area(contour), width=width, centre=eye["centre"],
                          radius=eye["radius"], eyeball=eye["eyeball"],

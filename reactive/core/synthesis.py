@@ -12,7 +12,7 @@ tests. Per frame:
 5. eyes (beyond the paper): the eyeball and iris repainted with the gaze, lids redrawn.
 
 A pointer's pull (the live player's, per frame) comes in as arguments: its ``gaze`` adds to
-the clips' own, the lids follow it (``lids.lids_follow_gaze``), and its ``head`` turn adds a
+the clips' own, the lids follow it (``lids.LidFollower``), and its ``head`` turn adds a
 small rigid rotation of the face to the offsets (``gaze.HeadTurn``) before the warp.
 
 A layer is one clip at a (fractional) frame position with a weight; the weights of a frame's
@@ -31,7 +31,7 @@ from reactive.core.clip import ClipPack
 from reactive.core.details import DetailLayer, RatioMixer
 from reactive.core.eye_layer import GazeLayer
 from reactive.core.gaze import HeadTurn, clip_gaze
-from reactive.core.lids import lid_closure, lids_follow_gaze
+from reactive.core.lids import LidFollower, lid_closure
 from reactive.core.motion import frame_offsets
 from reactive.core.mouth import MouthLayer
 from reactive.core.rig import Rig
@@ -123,6 +123,7 @@ class FrameSynthesis:
                           for p in packs] if eyes else []
         self.eye_params = eye_params
         self.head_turn = HeadTurn(rig.rest, params=eye_params)
+        self.lid_follower = LidFollower(rig.rest, params=eye_params)
         self.offsets = np.zeros((len(rig.rest), 2), np.float32)
         self._tmp = np.zeros_like(self.offsets)
         self._turn = np.zeros((lm.N_MESH, 2), np.float32)
@@ -177,9 +178,7 @@ class FrameSynthesis:
             if yaw != 0.0 or pitch != 0.0:
                 face += self.head_turn.offsets(yaw, pitch, self._turn)
         if gaze is not None and self.eyes is not None:
-            lids_follow_gaze(face, self.rig.rest[:lm.N_MESH],
-                             float(np.asarray(gaze, np.float64).reshape(2)[1]),
-                             params=self.eye_params)
+            self.lid_follower(face, float(np.asarray(gaze, np.float64).reshape(2)[1]))
         shaded = self.details.shade(layers) if self.details is not None else None
         frame = self.warper(offsets, shaded)
         self.shaded = shaded

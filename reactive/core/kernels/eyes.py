@@ -104,41 +104,49 @@ def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, liv
     frame : (H, W, 3) uint8, changed in place. mask : (h, w) uint8 coverage of the region
     whose top-left pixel is (x0, y0) in ``frame``. eyeball : (he, we, 3) uint8, sampled
     piecewise-affinely (edge replicated): a pixel takes the affine ``lin``, ``off`` ((T, 2,
-    2), (T, 2)) of the live triangle of ``tri_now`` (T, 3, 2) it lies in (the one it lies
-    least outside of, at an edge); no live triangle, nothing is painted. iris : (s, s, 4)
-    float32 premultiplied RGB and alpha, sampled at ``m_iris @ (x, y, 1)``, transparent
-    outside.
+    2), (T, 2)) of the live triangle of ``tri_now`` (T, 3, 2) it lies in (at an edge, the
+    one it lies least outside of, among those whose bounding box grown by a pixel holds
+    it); a pixel no such triangle holds is left alone. iris : (s, s, 4) float32
+    premultiplied RGB and alpha, sampled at ``m_iris @ (x, y, 1)``, transparent outside.
     """
     h, w = mask.shape
     si, sj = iris.shape[0], iris.shape[1]
-    nt = tri_now.shape[0]
+    # Which triangle each pixel takes: one pass over each triangle's box.
+    which = np.full((h, w), -1, np.int32)
+    best = np.full((h, w), -1e30)
+    for t in range(tri_now.shape[0]):
+        if not live[t]:
+            continue
+        ax, ay = tri_now[t, 0, 0], tri_now[t, 0, 1]
+        bx, by = tri_now[t, 1, 0], tri_now[t, 1, 1]
+        cx, cy = tri_now[t, 2, 0], tri_now[t, 2, 1]
+        area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+        if abs(area) < 1e-9:
+            continue
+        ia = max(int(np.floor(min(ax, min(bx, cx)))) - 1 - x0, 0)
+        ib = min(int(np.ceil(max(ax, max(bx, cx)))) + 1 - x0, w - 1)
+        ja = max(int(np.floor(min(ay, min(by, cy)))) - 1 - y0, 0)
+        jb = min(int(np.ceil(max(ay, max(by, cy)))) + 1 - y0, h - 1)
+        for j in range(ja, jb + 1):
+            y = float(y0 + j)
+            for i in range(ia, ib + 1):
+                if mask[j, i] == 0:
+                    continue
+                x = float(x0 + i)
+                wa = ((bx - x) * (cy - y) - (by - y) * (cx - x)) / area
+                wb = ((cx - x) * (ay - y) - (cy - y) * (ax - x)) / area
+                low = min(wa, min(wb, 1.0 - wa - wb))
+                if low > best[j, i]:
+                    best[j, i] = low
+                    which[j, i] = t
     for j in range(h):
         for i in range(w):
             m = mask[j, i]
-            if m == 0:
+            bt = which[j, i]
+            if m == 0 or bt < 0:
                 continue
             x = float(x0 + i)
             y = float(y0 + j)
-            best = -1e30
-            bt = -1
-            for t in range(nt):
-                if not live[t]:
-                    continue
-                ax, ay = tri_now[t, 0, 0], tri_now[t, 0, 1]
-                bx, by = tri_now[t, 1, 0], tri_now[t, 1, 1]
-                cx, cy = tri_now[t, 2, 0], tri_now[t, 2, 1]
-                area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
-                if abs(area) < 1e-9:
-                    continue
-                wa = ((bx - x) * (cy - y) - (by - y) * (cx - x)) / area
-                wb = ((cx - x) * (ay - y) - (cy - y) * (ax - x)) / area
-                wc = 1.0 - wa - wb
-                low = min(wa, min(wb, wc))
-                if low > best:
-                    best = low
-                    bt = t
-            if bt < 0:
-                continue
             a = m * (strength / 255.0)
             bx_ = lin[bt, 0, 0] * x + lin[bt, 0, 1] * y + off[bt, 0]
             by_ = lin[bt, 1, 0] * x + lin[bt, 1, 1] * y + off[bt, 1]
