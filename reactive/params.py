@@ -274,11 +274,33 @@ class EyeParams:
     corner_skin_follow: float = 0.5
     # Gaze in eye widths (iris centre shift over the corner-to-corner distance): the eyeball
     # radius is about 0.4 eye widths (12 mm over 30 mm), so a rotation theta shifts the iris
-    # by 0.4 sin(theta); 0.2 is about 30 degrees sideways, 0.1 about 15 degrees up/down
-    # (beyond that the lids follow the eye, which we do not model).
+    # by 0.4 sin(theta); 0.2 is about 30 degrees sideways, 0.1 about 15 degrees up/down.
     eyeball_radius: float = 0.4
     max_gaze_x: float = 0.2
     max_gaze_y: float = 0.1
+    # ... and never farther than the opening lets it: at most this fraction of the iris
+    # hidden by the lids (or iris_hidden_slack more than at rest, for eyes whose lids hide
+    # more at rest). A real eye's lids ride on the eyeball; an iris pushed against a 2D lid
+    # looks rolled back.
+    max_iris_hidden: float = 1.0 / 3.0
+    iris_hidden_slack: float = 0.05
+    # The lids follow a pointer's vertical gaze (lid-eye coordination): the upper lid by
+    # this fraction of the iris's shift looking down, this looking up (it lifts only a
+    # little), the lower lid by lower_lid_follow either way; the skin around them follows as
+    # in a blink (close_lids). Only the pointer's gaze: a driver's lids already follow its
+    # own gaze, and Eq. 1 brings them.
+    upper_lid_follow_down: float = 0.7
+    upper_lid_follow_up: float = 0.35
+    lower_lid_follow: float = 0.3
+    # The head turns towards the pointer too, by head_share of the direction to it, up to
+    # these angles (the built-in look clips turn the head by 7 degrees), following more
+    # slowly than the eyes (they lead, it follows): the eyes need not roll to the corners.
+    head_share: float = 0.35
+    max_head_yaw_deg: float = 8.0
+    max_head_pitch_deg: float = 5.0
+    head_time_constant_s: float = 0.25
+    # The face as a dome over its oval for that turn: depth at its middle in half-widths.
+    head_depth: float = 0.8
     # The pointer is taken to be on a plane this many inter-ocular distances in front of the
     # face: a pointer 1 IOD beside the eyes turns them by atan(1/3) ~ 18 degrees.
     pointer_depth_iod: float = 3.0
@@ -311,19 +333,22 @@ class EyeParams:
     lash_line_frac: float = 0.05  # thickness, eye widths ...
     lash_line_min_px: float = 1.5  # ... but at least this: a one-pixel line reads as a crease
     lash_opacity: float = 0.85
-    # The closed lid (made once per photo): the eye is covered with lid skin interpolated
-    # from the skin around it. Replaced: the opening dilated by closed_margin_w eye widths
-    # (lashes and lid margin), grown through pixels unlike the lid skin (Lab distance over
-    # closed_skin_dist times the skin's median spread) up to closed_reach_w eye widths from
-    # the opening (a cartoon's drawn eye is far larger than the mesh's eye contour), inside
-    # the lid patch. closed_grain of the skin's fine grain is carried onto it.
+    # The closed lid (made once per photo, in the closed eye's geometry): what closing
+    # stretched - triangles of the lid patch and of the ring above it whose area grew by
+    # more than closed_stretch - and a band along the seam, from closed_margin_w eye widths
+    # below it (the lower lid's margin, where a thread of white may linger) to as far above
+    # it, grown through pixels unlike the lid skin (Lab distance over closed_skin_dist
+    # times the skin's median spread) up to closed_reach_w eye widths from the seam (a
+    # cartoon's drawn eye is far larger than the mesh's eye contour), is replaced by skin
+    # interpolated from around it, with closed_grain of the skin's fine grain.
+    closed_stretch: float = 1.25
     closed_margin_w: float = 0.06
+    # ... and the upper lashes: up to this fraction of the way from the upper lid margin to
+    # the first ring of skin above it (a closed lid's lashes point down).
+    closed_lashes_up: float = 0.6
     closed_skin_dist: float = 3.0
     closed_reach_w: float = 0.3
     closed_grain: float = 0.5
-    # ... and the upper lid up to this fraction of the way from its margin to the crease
-    # ring (its fold and lit bulge, stretched, would outline an open eye over the closed one).
-    closed_lid_up: float = 0.8
     # The lid skin fades in as the opening's area falls from lid_skin_area_frac of the rest
     # area to closed_area_frac (smoothstep): an eye half open keeps its own lids.
     lid_skin_area_frac: float = 0.3

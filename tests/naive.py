@@ -194,17 +194,72 @@ def raster_triangles(photo, tri_now, lin, off, live, out):
         out[inside.reshape(h, w)] = vals[inside]
 
 
-def composite_eye(frame, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris):
-    """Both images sampled over the region, the premultiplied iris over the eyeball, blended
-    into ``frame`` by the mask times ``strength``."""
+def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, shaded,
+                          lin_s, off_s, shade):
+    """Each live triangle's pixel centres: the premultiplied RGBA sampled through its affine
+    (zero outside), times the ratio shaded / photo sampled through ``lin_s``, ``off_s``
+    when ``shade`` (clipped to [1/4, 4]), laid over ``out`` with ``opacity``."""
+    h, w = out.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    px, py = xx.ravel(), yy.ravel()
+    for t in range(len(tri_now)):
+        if not live[t]:
+            continue
+        a, b, c = tri_now[t]
+        m = np.array([[b[0] - a[0], c[0] - a[0]], [b[1] - a[1], c[1] - a[1]]])
+        if abs(np.linalg.det(m)) < 1e-9:
+            continue
+        l1, l2 = np.linalg.solve(m, np.stack([px - a[0], py - a[1]]))
+        inside = (l1 >= -1e-6) & (l2 >= -1e-6) & (1 - l1 - l2 >= -1e-6)
+        sx = lin[t, 0, 0] * px + lin[t, 0, 1] * py + off[t, 0]
+        sy = lin[t, 1, 0] * px + lin[t, 1, 1] * py + off[t, 1]
+        layer = bilinear_points(rgba, sx, sy, zero_outside=True)
+        ratio = np.ones((len(px), 3))
+        if shade:
+            qx = lin_s[t, 0, 0] * px + lin_s[t, 0, 1] * py + off_s[t, 0]
+            qy = lin_s[t, 1, 0] * px + lin_s[t, 1, 1] * py + off_s[t, 1]
+            ratio = np.clip((bilinear_points(shaded, qx, qy) + 1.0)
+                            / (bilinear_points(photo, qx, qy) + 1.0), 0.25, 4.0)
+        alpha = layer[:, 3:] * opacity
+        flat = out.reshape(-1, 3).astype(np.float64)
+        new = flat * (1.0 - alpha) + layer[:, :3] * ratio * opacity
+        new = np.clip(new + 0.5, 0, 255).astype(np.uint8)
+        flat = out.reshape(-1, 3)
+        flat[inside & (alpha[:, 0] > 0)] = new[inside & (alpha[:, 0] > 0)]
+
+
+def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
+                  m_iris):
+    """Every pixel's eyeball sample through the affine of the live triangle it lies least
+    outside of among those whose bounding box grown by a pixel holds it (barycentric
+    coordinates solved per triangle; no such triangle, the pixel is left), the premultiplied
+    iris over it, blended into ``frame`` by the mask times ``strength``."""
     h, w = mask.shape
     yy, xx = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float64)
-    q = np.stack([xx.ravel(), yy.ravel(), np.ones(h * w)])
-    sb, si = m_ball @ q, m_iris @ q
-    ball = bilinear_points(eyeball, sb[0], sb[1]).reshape(h, w, 3)
+    px, py = xx.ravel(), yy.ravel()
+    best = np.full(h * w, -np.inf)
+    which = np.full(h * w, -1)
+    for t in range(len(tri_now)):
+        a, b, c = tri_now[t]
+        m = np.array([[b[0] - a[0], c[0] - a[0]], [b[1] - a[1], c[1] - a[1]]])
+        if not live[t] or abs(np.linalg.det(m)) < 1e-9:
+            continue
+        l1, l2 = np.linalg.solve(m, np.stack([px - a[0], py - a[1]]))
+        low = np.minimum(np.minimum(l1, l2), 1 - l1 - l2)
+        lo, hi = np.floor(tri_now[t].min(axis=0)) - 1, np.ceil(tri_now[t].max(axis=0)) + 1
+        in_box = (px >= lo[0]) & (px <= hi[0]) & (py >= lo[1]) & (py <= hi[1])
+        better = (low > best) & in_box
+        best[better], which[better] = low[better], t
+    ok = which >= 0
+    tw = np.maximum(which, 0)
+    sx = lin[tw, 0, 0] * px + lin[tw, 0, 1] * py + off[tw, 0]
+    sy = lin[tw, 1, 0] * px + lin[tw, 1, 1] * py + off[tw, 1]
+    ball = bilinear_points(eyeball, sx, sy).reshape(h, w, 3)
+    q = np.stack([px, py, np.ones(h * w)])
+    si = m_iris @ q
     ir = bilinear_points(iris, si[0], si[1], zero_outside=True).reshape(h, w, 4)
     layer = ball * (1 - ir[..., 3:]) + ir[..., :3]
-    a = mask[..., None] / 255.0 * strength
+    a = (mask / 255.0 * strength * ok.reshape(h, w))[..., None]
     roi = frame[y0:y0 + h, x0:x0 + w].astype(np.float64)
     frame[y0:y0 + h, x0:x0 + w] = np.clip(roi + a * (layer - roi) + 0.5, 0, 255).astype(np.uint8)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from reactive.core.synthesis import Layer
 from reactive.io.assets import BUILTIN_CLIPS_DIR, SAMPLE_PORTRAIT
 from reactive.live.build import build_player
 from reactive.live.headless import run_headless
@@ -168,3 +169,24 @@ def test_teeth_off_darkens_the_open_mouth(cache, monkeypatch, tmp_path):
     assert bright[False] < bright[True]
     assert white[True] > 0.05
     assert white[False] < 0.01
+
+
+def test_the_pointer_turns_the_eyes_first_and_the_head_after(make_player):
+    """A pointer far to the right: the eyes turn quickly, the head follows more slowly (and
+    a little: the eyes then need to turn less); both come back when the pointer leaves."""
+    player = make_player()
+    h, w = player.shape
+    player.handle(Event(0.0, "pointer", x=w - 1.0, y=h / 3), 0.0)
+    pulls = [player.pointer_pull(n / FPS) for n in range(int(2 * FPS))]
+    gaze = np.array([p["gaze"][0] for p in pulls])
+    head = np.array([p["head"][0] for p in pulls])
+    # The eyes lead: half way in under half the head's time.
+    half_eyes = int(np.argmax(gaze >= 0.5 * gaze.max()))
+    half_head = int(np.argmax(head >= 0.5 * head[-1]))
+    assert 0 < half_eyes < 0.5 * half_head
+    assert 0.0 < head[-1] <= np.deg2rad(player.eye_params.max_head_yaw_deg)
+    assert gaze[-1] < gaze.max()                # the eyes turn back as the head arrives
+    # The frame's face-mesh points moved towards the pointer (the head turn, in the offsets).
+    player.synthesis.render([Layer(0, 0.0, 1.0)], **pulls[-1])
+    nose = player.synthesis.offsets[1]
+    assert nose[0] > 0.5
