@@ -45,6 +45,7 @@ from scipy.ndimage import gaussian_filter1d
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack, peak_frame
 from reactive.core.details import encode_ratio
+from reactive.core.geometry import smoothstep
 from reactive.core.kernels.patches import patch_search
 from reactive.core.motion import frame_offsets
 from reactive.core.rig import build_rig
@@ -196,22 +197,36 @@ def robust_ratio(lum: np.ndarray, base_min: np.ndarray, base_max: np.ndarray) ->
     return out
 
 
-def occluders(ratio: np.ndarray, params: DetailParams, width_px: float,
-              grow_px: float) -> np.ndarray:
+def _occluder_seeds(local: np.ndarray, params: DetailParams, width_px: float) -> np.ndarray:
+    """Pixels of ``local`` (h, w) below ``occluder_ratio`` in a patch at least ``width_px``
+    across (what survives a morphological opening): (h, w) bool."""
+    deep = (local < params.occluder_ratio).astype(np.uint8)
+    if not deep.any():
+        return deep.astype(bool)
+    return cv2.morphologyEx(deep, cv2.MORPH_OPEN, _disk(0.5 * width_px)).astype(bool)
+
+
+def occluders(ratio: np.ndarray, params: DetailParams, width_px: float, grow_px: float,
+              broad_px: float) -> np.ndarray:
     """Where ``ratio`` (h, w) darkens like an occluder, not a fold: (h, w) bool.
 
     A fold of skin is a narrow darkening; hair or a turned cheek's edge darkens deeply over
-    a wide area. Seeds: pixels below ``occluder_ratio`` in a patch at least ``width_px``
-    across (what survives a morphological opening). Every connected region below
-    ``occluder_extent_ratio`` that holds a seed is dropped whole, grown by ``grow_px``.
+    a wide area. Both are judged against the frame's broad shading (its blur at
+    ``broad_px``; a face that tips away from the light darkens as a whole, and that is
+    neither), the occluders' own cores left out of that blur once found. Seeds: pixels
+    below ``occluder_ratio`` in a patch at least ``width_px`` across. Every connected
+    region below ``occluder_extent_ratio`` that holds a seed is dropped whole (its soft
+    edge with it), grown by ``grow_px``.
     """
-    deep = (ratio < params.occluder_ratio).astype(np.uint8)
-    if not deep.any():
-        return deep.astype(bool)
-    seeds = cv2.morphologyEx(deep, cv2.MORPH_OPEN, _disk(0.5 * width_px)).astype(bool)
+    seeds = _occluder_seeds(ratio / cv2.GaussianBlur(ratio, (0, 0), broad_px), params,
+                            width_px)
     if not seeds.any():
         return seeds
-    extent = (ratio < params.occluder_extent_ratio).astype(np.uint8)
+    # The occluder darkened the blur around it: judge its edge against the skin's shading.
+    core = cv2.dilate(seeds.astype(np.uint8), _disk(grow_px)).astype(bool)
+    local = ratio / masked_blur(ratio, ~core, broad_px)
+    seeds = _occluder_seeds(local, params, width_px) | seeds
+    extent = (local < params.occluder_extent_ratio).astype(np.uint8)
     n, labels = cv2.connectedComponents(extent, connectivity=8)
     hit = np.zeros(n, bool)
     hit[np.unique(labels[seeds])] = True
@@ -231,17 +246,13 @@ def soft_floor(ratio: np.ndarray, floor: float) -> np.ndarray:
     return ratio
 
 
-def broad_shading(ratio: np.ndarray, radius: float) -> np.ndarray:
-    """The frame's lighting change, without what darkens narrower than ``radius`` px (folds,
-    a lock of hair): a morphological closing by a disk of that radius, then a Gaussian of
-    half of it, computed at a quarter of the resolution. (h, w) float32 -> (h, w) float32."""
-    h, w = ratio.shape
-    k = 4 if min(h, w) >= 32 else 1
-    small = cv2.resize(ratio, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
-    small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, _disk(radius / k),
-                             borderType=cv2.BORDER_REPLICATE)
-    small = cv2.GaussianBlur(small, (0, 0), max(0.5 * radius / k, 0.5))
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+def edge_fade(face: np.ndarray, width: float) -> np.ndarray:
+    """(h, w) float32 weight, 0 outside ``face`` (h, w) bool, rising smoothly to 1 at
+    ``width`` px inside its outline."""
+    if width <= 0:
+        return face.astype(np.float32)
+    inside = cv2.distanceTransform(face.astype(np.uint8), cv2.DIST_L2, 5)
+    return smoothstep(inside / np.float32(width)).astype(np.float32)
 
 
 def shrink_darkening(log_ratio: np.ndarray, floor: float) -> np.ndarray:
@@ -273,7 +284,7 @@ class FrameRatio:
     mouth: R = 1) and the inter-ocular distance ``iod`` (px). Per frame, in this order:
 
     1. misalignment is not darkening (``robust_ratio``);
-    2. occluders are not creases (``occluders``, against the frame's ``broad_shading``);
+    2. occluders are not creases (``occluders``, against the frame's broad shading);
     3. fine scale only: R over its own blur (``highpass_sigma_iod``), occluders left out;
     4. a fold darkens by a fraction: compressed towards ``crease_floor``.
     """
@@ -295,12 +306,13 @@ class FrameRatio:
         p = self.params
         ratio = robust_ratio(lum, self.base_min, self.base_max)
         ratio[self.openings] = 1.0
-        drop = occluders(ratio / broad_shading(ratio, self.sigma_broad), p, self.width,
-                         self.grow)
+        drop = occluders(ratio, p, self.width, self.grow, self.sigma_broad)
         ratio[drop] = 1.0
-        if self.sigma_hp > 0:
+        if self.sigma_hp > 0 and drop.any():
             ratio /= masked_blur(ratio, ~drop, self.sigma_hp)
             ratio[drop] = 1.0
+        elif self.sigma_hp > 0:
+            ratio /= cv2.GaussianBlur(ratio, (0, 0), self.sigma_hp)
         soft_floor(ratio, p.crease_floor)
         return ratio, drop
 
@@ -362,8 +374,11 @@ def ratio_images(frames: list[np.ndarray], pack: ClipPack,
     damp = np.float32(params.brighten_damping)
     np.multiply(stack, np.where(stack > 0, damp, np.float32(1.0)), out=stack)
     keep = face_crop & ~outlier & ~openings
-    # A soft edge: the mask's blur keeps a seam out of the target.
+    # A soft edge: the mask's blur keeps a seam out of the target. Towards the face's own
+    # outline the ratio fades out over ``edge_fade_iod``: strands of hair, the jaw's and a
+    # turned cheek's edge live there, and folds hardly reach it.
     soft = cv2.GaussianBlur(keep.astype(np.float32), (0, 0), 2.0)
+    soft *= edge_fade(face_crop, params.edge_fade_iod * float(lm.interocular(points)))
     stack *= cv2.resize(soft, (out_w, out_h), interpolation=cv2.INTER_AREA)[None]
     stack = temporal_filter(stack, params.temporal_frames)
     shrink_darkening(stack, params.noise_floor)

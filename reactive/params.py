@@ -130,12 +130,12 @@ class DetailParams:
     #   feature that merely shifted reads as a dark stroke. A pixel counts as darkened only
     #   when it is darker than every neutral pixel within this fraction of the inter-ocular
     #   distance (and brightened only when brighter than every one).
-    align_tolerance_iod: float = 0.035
+    align_tolerance_iod: float = 0.03
     # - Occluders are not creases. Hair falling over the forehead, a turned cheek's edge
     #   sampling hair or background darken deeply over a wide area; a fold of skin is
-    #   narrow. Judged on the ratio over the frame's broad shading (a face that tips away
-    #   from the light darkens as a whole; that is neither): what is left of the ratio
-    #   after closing away everything narrower than ``broad_shading_iod``. A patch darker than
+    #   narrow. Judged on the ratio over the frame's broad shading, its blur at
+    #   ``broad_shading_iod`` (a face that tips away from the light darkens as a whole;
+    #   that is neither), the occluders' cores left out of it. A patch darker than
     #   ``occluder_ratio`` at least ``occluder_width_iod`` across seeds an occluder, which is
     #   the whole connected region below ``occluder_extent_ratio`` around it (its soft edge
     #   too), grown by ``occluder_grow_iod``.
@@ -147,11 +147,15 @@ class DetailParams:
     # - A fold darkens skin by a fraction, never to black: what is left darker than its
     #   surroundings is compressed smoothly towards this floor (log2 R -> c tanh(log2 R / c)).
     crease_floor: float = 0.7
+    # - Towards the face region's outline the ratio fades out over this fraction of the
+    #   inter-ocular distance: strands of hair, the jaw's and a turned cheek's edge are
+    #   there, folds hardly reach it (crow's feet end 0.15-0.2 inside it).
+    edge_fade_iod: float = 0.12
     # - Darkening below this fraction, after the temporal filter, is noise (the driver's
     #   skin texture seen through the misalignment tolerance, tracking jitter): it is
     #   subtracted from every darkening (soft threshold), so that the target's skin is not
     #   mottled with the driver's and only folds remain.
-    noise_floor: float = 0.03
+    noise_floor: float = 0.02
     # Applying them (reactive.core.details.crease_style, once per photo). A photo whose skin
     # shows little fine detail of its own (a child, a painting, a retouched or small photo)
     # takes shallower folds: log R times its detail (median |band-pass| of the skin's grey

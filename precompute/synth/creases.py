@@ -39,8 +39,8 @@ CREASES: dict[str, list[tuple[list[tuple[float, float]], float, float]]] = {
             ([(0.82, 0.01), (0.99, 0.02)], -0.07, 0.045),
             ([(0.80, 0.09), (0.94, 0.16)], -0.07, 0.045)],
     # Forehead lines: the brows' inner raisers crease the middle, the outer ones the sides.
-    "AU1": [(_forehead_arc(y, -0.36, 0.36), -0.06, 0.055) for y in FOREHEAD_LINES],
-    "AU2": [(_forehead_arc(y, 0.16, 0.62, 4), -0.06, 0.055) for y in FOREHEAD_LINES],
+    "AU1": [(_forehead_arc(y, -0.36, 0.36), -0.08, 0.055) for y in FOREHEAD_LINES],
+    "AU2": [(_forehead_arc(y, 0.16, 0.62, 4), -0.08, 0.055) for y in FOREHEAD_LINES],
     # Vertical lines between the brows, and a fold across the nose root.
     "AU4": [([(0.075, -0.34), (0.065, -0.21), (0.055, -0.10)], -0.10, 0.05),
             ([(-0.05, -0.02), (0.13, 0.0)], -0.06, 0.05)],

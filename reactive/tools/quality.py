@@ -227,7 +227,8 @@ def crease_fidelity(rig: Rig, pack: ClipPack, darkening: np.ndarray, *,
       (expressiveness below its ``rest_quantile``), the largest 99th percentile of the
       photo's darkening over the face, % (a fold comes and goes with the expression; hair
       or shading that stay do not);
-    - ``peak_dark_p99``: the same over all frames (how much the stage shows at all).
+    - ``peak_dark_p99``: the same over all frames (how much the stage shows at all), and
+      ``peak_dark_p999`` with the 99.9th percentile (how deep its deepest folds are).
     """
     layer = DetailLayer(rig, pack) if layer is None else layer
     h, w = rig.shape
@@ -256,12 +257,13 @@ def crease_fidelity(rig: Rig, pack: ClipPack, darkening: np.ndarray, *,
         excess = target - ref[face]
         excess_count += int((excess > tolerance).sum())
         excess_values.append(np.percentile(excess, 99.9))
-        dark = float(np.percentile(target, 99))
-        peak_values.append(dark)
+        dark, deep = (float(v) for v in np.percentile(target, [99, 99.9]))
+        peak_values.append((dark, deep))
         if i in rest:
             rest_values.append(dark)
     n = int(face.sum()) * pack.frame_count
     return {"excess_share": 100.0 * excess_count / max(n, 1),
             "excess_p999": 100.0 * float(np.max(excess_values)),
             "rest_dark_p99": 100.0 * float(np.max(rest_values)) if rest_values else 0.0,
-            "peak_dark_p99": 100.0 * float(np.max(peak_values))}
+            "peak_dark_p99": 100.0 * max(v[0] for v in peak_values),
+            "peak_dark_p999": 100.0 * max(v[1] for v in peak_values)}
