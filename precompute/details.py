@@ -189,12 +189,22 @@ def robust_ratio(lum: np.ndarray, base_min: np.ndarray, base_max: np.ndarray) ->
     darker than every neutral pixel near it is darkened by lum / base_min, one brighter than
     every one brightened by lum / base_max; anything between is a shifted feature: R = 1.
     """
-    out = np.ones_like(lum)
-    dark = lum < base_min
-    out[dark] = lum[dark] / base_min[dark]
-    bright = lum > base_max
-    out[bright] = lum[bright] / base_max[bright]
-    return out
+    dark = np.minimum(lum / base_min, np.float32(1.0))
+    bright = np.maximum(lum / base_max, np.float32(1.0))
+    return np.where(dark < 1.0, dark, bright)
+
+
+def broad_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``cv2.GaussianBlur`` of ``image`` (h, w) float32 by a large ``sigma`` (px), computed
+    at a resolution where sigma is 2 px (a broad blur has nothing finer to keep)."""
+    k = int(sigma // 2)
+    h, w = image.shape
+    if k < 2 or min(h, w) < 4 * k:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    small = cv2.resize(image, (max(1, round(w / k)), max(1, round(h / k))),
+                       interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / k)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _occluder_seeds(local: np.ndarray, params: DetailParams, width_px: float) -> np.ndarray:
@@ -218,8 +228,7 @@ def occluders(ratio: np.ndarray, params: DetailParams, width_px: float, grow_px:
     region below ``occluder_extent_ratio`` that holds a seed is dropped whole (its soft
     edge with it), grown by ``grow_px``.
     """
-    seeds = _occluder_seeds(ratio / cv2.GaussianBlur(ratio, (0, 0), broad_px), params,
-                            width_px)
+    seeds = _occluder_seeds(ratio / broad_blur(ratio, broad_px), params, width_px)
     if not seeds.any():
         return seeds
     # The occluder darkened the blur around it: judge its edge against the skin's shading.
@@ -267,10 +276,10 @@ def shrink_darkening(log_ratio: np.ndarray, floor: float) -> np.ndarray:
 
 
 def masked_blur(image: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of ``image`` (h, w) float32 over its ``valid`` (h, w) bool pixels only
-    (normalized convolution); where no valid pixel is near, 1."""
-    weight = cv2.GaussianBlur(valid.astype(np.float32), (0, 0), sigma)
-    total = cv2.GaussianBlur(np.where(valid, image, np.float32(0.0)), (0, 0), sigma)
+    """Broad Gaussian blur (``broad_blur``) of ``image`` (h, w) float32 over its ``valid``
+    (h, w) bool pixels only (normalized convolution); where no valid pixel is near, 1."""
+    weight = broad_blur(valid.astype(np.float32), sigma)
+    total = broad_blur(np.where(valid, image, np.float32(0.0)), sigma)
     out = np.ones_like(image)
     np.divide(total, weight, out=out, where=weight > 1e-3)
     return out
@@ -312,7 +321,7 @@ class FrameRatio:
             ratio /= masked_blur(ratio, ~drop, self.sigma_hp)
             ratio[drop] = 1.0
         elif self.sigma_hp > 0:
-            ratio /= cv2.GaussianBlur(ratio, (0, 0), self.sigma_hp)
+            ratio /= broad_blur(ratio, self.sigma_hp)
         soft_floor(ratio, p.crease_floor)
         return ratio, drop
 

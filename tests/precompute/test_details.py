@@ -169,3 +169,13 @@ def test_soft_floor_keeps_slight_darkening_and_never_goes_below_the_floor():
     out = soft_floor(r.copy(), 0.7)
     assert out[0] == 1.0 and out[1] == pytest.approx(0.97, abs=0.002)
     assert np.all(np.diff(out) <= 0) and out.min() > 0.7 - 1e-6
+
+
+def test_broad_blur_is_a_gaussian_blur_at_low_resolution():
+    from precompute.details import broad_blur
+
+    rng = np.random.default_rng(3)
+    image = cv2.GaussianBlur(rng.uniform(0.6, 1.2, (150, 170)).astype(np.float32), (0, 0), 6)
+    for sigma in (1.5, 10.0, 30.0):
+        exact = cv2.GaussianBlur(image, (0, 0), sigma)
+        np.testing.assert_allclose(broad_blur(image, sigma), exact, atol=0.01)
