@@ -124,6 +124,52 @@ class DetailParams:
     min_component_px: int = 4
     # "Gaussian filter over time, 21 frames wide" on the aligned ratio images.
     temporal_frames: int = 21
+    # Beyond the paper, so that only expression creases reach the target (issue 11):
+    # - Misalignment is not darkening. The 2D alignment is off by a few pixels near strong
+    #   features (brows, lashes, eyeliner, nostrils, lips, glasses, the hairline), and a
+    #   feature that merely shifted reads as a dark stroke. A pixel counts as darkened only
+    #   when it is darker than every neutral pixel within this fraction of the inter-ocular
+    #   distance (and brightened only when brighter than every one).
+    align_tolerance_iod: float = 0.03
+    # - Occluders are not creases. Hair falling over the forehead, a turned cheek's edge
+    #   sampling hair or background darken deeply over a wide area; a fold of skin is
+    #   narrow. Judged on the ratio over the frame's broad shading, its blur at
+    #   ``broad_shading_iod`` (a face that tips away from the light darkens as a whole;
+    #   that is neither), the occluders' cores left out of it. A patch darker than
+    #   ``occluder_ratio`` at least ``occluder_width_iod`` across seeds an occluder, which is
+    #   the whole connected region below ``occluder_extent_ratio`` around it (its soft edge
+    #   too), grown by ``occluder_grow_iod``.
+    broad_shading_iod: float = 0.25
+    occluder_ratio: float = 0.62
+    occluder_width_iod: float = 0.06
+    occluder_extent_ratio: float = 0.92
+    occluder_grow_iod: float = 0.03
+    # - A fold darkens skin by a fraction, never to black: what is left darker than its
+    #   surroundings is compressed smoothly towards this floor (log2 R -> c tanh(log2 R / c)).
+    crease_floor: float = 0.7
+    # - Towards the face region's outline the ratio fades out over this fraction of the
+    #   inter-ocular distance: strands of hair, the jaw's and a turned cheek's edge are
+    #   there, folds hardly reach it (crow's feet end 0.15-0.2 inside it).
+    edge_fade_iod: float = 0.12
+    # - Darkening below this fraction, after the temporal filter, is noise (the driver's
+    #   skin texture seen through the misalignment tolerance, tracking jitter): it is
+    #   subtracted from every darkening (soft threshold), so that the target's skin is not
+    #   mottled with the driver's and only folds remain.
+    noise_floor: float = 0.02
+    # Applying them (reactive.core.details.crease_style, once per photo). A photo whose skin
+    # shows little fine detail of its own (a child, a painting, a retouched or small photo)
+    # takes shallower folds: log R times its detail (median |band-pass| of the skin's grey
+    # level, band ``detail_band_iod`` of the inter-ocular distance) over ``detail_full``,
+    # never below ``min_gain``. Sharp photos of adults measure 0.9-2%, smooth faces
+    # (renders, retouched photos, small paintings) 0.2-0.5%.
+    detail_band_iod: tuple[float, float] = (0.005, 0.02)
+    detail_full: float = 0.008
+    min_gain: float = 0.5
+    # A fold is never narrower in the photo than this (Gaussian sigma): a fraction of the
+    # inter-ocular distance (over the gain: shallower folds spread wider) and a floor in
+    # pixels (a fold a pixel or two wide is a pencil line, whatever its depth).
+    crease_min_iod: float = 0.015
+    crease_min_px: float = 1.2
     # Storage: ratio images at this fraction of the clip's resolution, log2(R) quantized to
     # 1/128 (0.5% steps) in uint8, cropped to the face.
     storage_scale: float = 0.5

@@ -1,10 +1,10 @@
 """The clip pack: everything a player needs from one driving clip, in one versioned file.
 
 A clip pack is a NumPy ``.npz`` archive (no pickle) holding a JSON header and plain arrays.
-It describes the clip only, never a particular photo. Format (version 3; versions 1 and 2 are
-read too: 1 lacks the mouth arrays, 1 and 2 the ratio images). The mouth crops may have any
-size: tracked clips now store (F, 160, 160, 3) at the driver's own resolution (sharp teeth),
-older packs and the built-in clips (F, 64, 96, 3); readers take the size from the array:
+It describes the clip only, never a particular photo. Format (version 4; versions 1-3 are
+read too: 1 lacks the mouth arrays, 1 and 2 the ratio images; 3 has the same arrays as 4, but
+its ratio images were made before they rejected misalignment, occluders such as hair, and
+noise, so they are used with a warning):
 
 ===================  =====================  ==============================================
 key                  array                  meaning
@@ -20,7 +20,8 @@ key                  array                  meaning
 ``mouth``            (F, h, w, 3) uint8     v2: the driver's mouth, cropped per frame (RGB)
 ``mouth_affine``     (F, 2, 3) float32      v2: affine frame pixels -> mouth crop pixels
 ``ratio``            (F, h, w) uint8        v3: expression ratio images aligned to the
-                                            neutral frame, 128 + 128 log2(R)
+                                            neutral frame, 128 + 128 log2(R); v4: of
+                                            expression creases only
 ``ratio_box``        (4,) float32           v3: [x0, y0, x1, y1] of ``ratio`` in the
                                             neutral frame's pixels
 ===================  =====================  ==============================================
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import struct
 import zipfile
@@ -43,9 +45,13 @@ from reactive.errors import InputError
 from reactive.io.atomic import write_atomically
 from reactive.io.safeio import BadFile, Member, read_npz
 
+log = logging.getLogger(__name__)
+
 FORMAT_NAME = "reactive-portraits/clip-pack"
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
+# The first version whose ratio images hold creases only (precompute/details.py, issue 11).
+CLEAN_RATIO_VERSION = 4
 
 # What load_pack reads (nothing else in the archive is even inflated) and its limits, checked
 # on the arrays' headers before anything is allocated: a clip of up to 20 minutes at 30 fps,
@@ -172,4 +178,7 @@ def load_pack(path: str | os.PathLike) -> ClipPack:
         raise InputError(f"{path}: clip pack is missing {exc}; precompute the clip again") from None
     except ValueError as exc:
         raise InputError(f"{path}: clip pack is invalid: {exc}") from None
+    if pack.ratio is not None and header["version"] < CLEAN_RATIO_VERSION:
+        log.warning("%s: made by an older version, its ratio images may paint the driver's "
+                    "hair or misaligned features on the face; precompute it again", path)
     return pack

@@ -7,15 +7,20 @@
 - ``pointer_gaze_check``: the live player's eyes with the pointer at a point of the photo:
   the iris centre the face mesh reads on the output (inside the opening? how far from its
   centre?) and the brightness of the white of the eye against the photo's own.
+- ``crease_fidelity``: whether the details stage darkens the photo only where, and only as
+  much as, the driver's own expression darkened its skin.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
+from precompute.details import aligned_frames, luminance
 from reactive.core import landmarks as lm
-from reactive.core.clip import ClipPack
+from reactive.core.clip import ClipPack, expressiveness
+from reactive.core.details import DetailLayer, ratio_geometry
 from reactive.core.eyeball import lid_coordinates
 from reactive.core.rig import Rig
 from reactive.core.similarity import apply_similarity, fit_similarity
@@ -331,3 +336,93 @@ def edge_points(shape: tuple[int, int]) -> dict[str, tuple[float, float]]:
             "right": (w - 1.0, (h - 1) / 2), "bottom-right": (w - 1.0, h - 1.0),
             "bottom": ((w - 1) / 2, h - 1.0), "bottom-left": (0.0, h - 1.0),
             "left": (0.0, (h - 1) / 2)}
+def driver_darkening(frames: list[np.ndarray], pack: ClipPack, *, tolerance_iod: float = 0.03,
+                     window: int = 21) -> np.ndarray:
+    """How much the driver's own face darkened, per frame, at each pixel of its neutral
+    frame's geometry (landmark-aligned, as the ratio images are), over the pack's
+    ``ratio_box`` at the pack's ratio resolution: (F, h, w) float32, 0 = not darker.
+
+    A pixel counts as darkened only below the darkest neutral pixel within
+    ``tolerance_iod`` inter-ocular distances (a feature the 2D alignment merely shifted
+    by a few pixels did not darken anything), and its darkening is the largest within
+    ``window`` frames (the ratio images' temporal filter spreads a fold over that window).
+    """
+    if pack.ratio is None:
+        raise ValueError("`pack` has no ratio images")
+    n0 = pack.neutral_index
+    x0, y0, x1, y1 = (int(round(float(v))) for v in pack.ratio_box)
+    out_h, out_w = pack.ratio.shape[1:]
+    iod = float(lm.interocular(pack.landmarks[n0]))
+    r = max(1, int(round(tolerance_iod * iod)))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    base = cv2.erode(luminance(frames[n0], 1.0)[y0:y1, x0:x1], disk)
+    out = np.empty((pack.frame_count, out_h, out_w), np.float32)
+    for i, aligned in enumerate(aligned_frames(frames[:pack.frame_count], pack)):
+        dark = np.clip(1.0 - luminance(aligned[y0:y1, x0:x1], 1.0) / base, 0.0, 1.0)
+        out[i] = cv2.resize(dark, (out_w, out_h), interpolation=cv2.INTER_AREA)
+    if window > 1:
+        out = maximum_filter1d(out, window, axis=0, mode="nearest")
+    return out
+
+
+def crease_fidelity(rig: Rig, pack: ClipPack, darkening: np.ndarray, *,
+                    layer: DetailLayer | None = None, tolerance: float = 0.02,
+                    rest_quantile: float = 0.15) -> dict[str, float]:
+    """The details stage judged against the driver (issue 11's rule).
+
+    ``darkening``: ``driver_darkening(frames, pack)``; ``layer``: the details stage to
+    judge (default ``DetailLayer(rig, pack)``). For every frame, the photo's darkening by
+    the details stage, 1 - f(shaded) / f(photo) (f: grey level), is compared with the
+    driver's at the landmark-aligned pixel (mapped through phi as the ratio images are,
+    and blurred to the least fold width the layer gives this photo). Over the photo's face
+    (its landmark oval grown by a quarter of the inter-ocular distance, as the ratio
+    images reach the forehead):
+
+    - ``excess_share``: % of the face's pixel-frames darkened by the details stage more
+      than the driver's own expression darkened the same pixel, by more than
+      ``tolerance`` (0.02 = 2 grey points in a hundred);
+    - ``excess_p999``: the worst frame's 99.9th percentile of that excess over the face, %;
+    - ``rest_dark_p99``: over the frames where the driver's face is nearest its neutral
+      (expressiveness below its ``rest_quantile``), the largest 99th percentile of the
+      photo's darkening over the face, % (a fold comes and goes with the expression; hair
+      or shading that stay do not);
+    - ``peak_dark_p99``: the same over all frames (how much the stage shows at all), and
+      ``peak_dark_p999`` with the 99.9th percentile (how deep its deepest folds are).
+    """
+    layer = DetailLayer(rig, pack) if layer is None else layer
+    h, w = rig.shape
+    to_ratio, _ = ratio_geometry(rig.phi, pack.ratio_box, pack.ratio.shape[1:], (h, w))
+    iod = float(lm.interocular(rig.target_points))
+    grow = int(round(0.25 * iod))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    face = cv2.dilate(rig.face_mask.astype(np.uint8), disk).astype(bool)
+    style = getattr(layer, "style", None)
+    sigma = float(style.sigma_px) if style is not None else 0.0
+    grey = cv2.cvtColor(rig.photo, cv2.COLOR_RGB2GRAY).astype(np.float32) + 1.0
+    expr = expressiveness(pack.landmarks, pack.neutral_index)
+    others = np.delete(np.arange(pack.frame_count), pack.neutral_index)
+    rest = set(others[expr[others] <= np.quantile(expr[others], rest_quantile)].tolist())
+    excess_count = 0
+    excess_values, rest_values, peak_values = [], [], []
+    driver = np.empty((h, w), np.float32)
+    for i in range(pack.frame_count):
+        shaded = layer.shade([Layer(0, float(i), 1.0)])
+        target = np.clip(1.0 - (cv2.cvtColor(shaded, cv2.COLOR_RGB2GRAY).astype(np.float32)
+                                + 1.0) / grey, 0.0, 1.0)[face]
+        cv2.warpAffine(darkening[i], to_ratio[:2], (w, h), dst=driver,
+                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        ref = cv2.GaussianBlur(driver, (0, 0), sigma) if sigma > 0.3 else driver
+        excess = target - ref[face]
+        excess_count += int((excess > tolerance).sum())
+        excess_values.append(np.percentile(excess, 99.9))
+        dark, deep = (float(v) for v in np.percentile(target, [99, 99.9]))
+        peak_values.append((dark, deep))
+        if i in rest:
+            rest_values.append(dark)
+    n = int(face.sum()) * pack.frame_count
+    return {"excess_share": 100.0 * excess_count / max(n, 1),
+            "excess_p999": 100.0 * float(np.max(excess_values)),
+            "rest_dark_p99": 100.0 * float(np.max(rest_values)) if rest_values else 0.0,
+            "peak_dark_p99": 100.0 * max(v[0] for v in peak_values),
+            "peak_dark_p999": 100.0 * max(v[1] for v in peak_values)}
