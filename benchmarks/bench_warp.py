@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(expected ../shared/data beside the project)", file=sys.stderr)
         return 2
 
-    from reactive.errors import quiet_native_logs
+    from reactive.guard import quiet_native_logs
     from reactive.io.photo import load_photo
 
     quiet_native_logs()

@@ -2,7 +2,7 @@
 clips (``python -m precompute synth``)."""
 import sys
 
-from reactive.errors import quiet_native_logs
+from reactive.guard import quiet_native_logs
 
 quiet_native_logs()  # before anything imports cv2
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from precompute.synth import CLIPS, DEFAULT_SEED, write_clips
 from precompute.video import precompute_video
-from reactive.errors import InputError, quiet_native_logs, run_guarded
+from reactive.errors import InputError
+from reactive.guard import prepare_output, quiet_native_logs, run_guarded
 from reactive.io.assets import BUILTIN_CLIPS_DIR
 from reactive.io.clippack import save_pack
 
@@ -39,9 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        raise InputError(f"{out}: output folder {out.parent} does not exist")
+    out = prepare_output(args.output, suffixes=(".npz",), what="clip pack")  # before tracking
     pack = precompute_video(args.video, neutral=args.neutral, tag=args.tag,
                             show_progress=not args.quiet)
     save_pack(pack, out)

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from precompute.details import ratio_images
-from precompute.mouth import CROP_SIZE, mouth_crop
+from precompute.mouth import DRIVER_CROP_SIZE, mouth_crop
 from precompute.neutral import choose_neutral
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack
@@ -212,7 +212,8 @@ def track_clip(frames: Iterable[np.ndarray], *, fps: float, neutral: int | str =
                 size = (frame.shape[1], frame.shape[0])
             p = tracker(frame)
             points.append(p)
-            mouths.append(None if p is None else mouth_crop(frame, p))
+            mouths.append(None if p is None else mouth_crop(frame, p, DRIVER_CROP_SIZE,
+                                                                  native=True))
             grays.append(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
             if details:
                 rgb.append(frame)
@@ -235,7 +236,7 @@ def track_clip(frames: Iterable[np.ndarray], *, fps: float, neutral: int | str =
     periph, periph_valid = track_peripheral(grays, neutral_index, filled, params)
     # Frames without a face borrow the nearest detected frame's mouth.
     good = np.flatnonzero(detected)
-    mouth = np.empty((f, *CROP_SIZE, 3), np.uint8)
+    mouth = np.empty((f, *DRIVER_CROP_SIZE, 3), np.uint8)
     mouth_affine = np.empty((f, 2, 3), np.float32)
     for i in range(f):
         j = i if detected[i] else int(good[np.argmin(np.abs(good - i))])

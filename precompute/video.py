@@ -9,12 +9,16 @@ from pathlib import Path
 from precompute.track import track_clip
 from reactive.core.clip import ClipPack
 from reactive.errors import InputError
-from reactive.io.cache import cache_dir, file_digest
+from reactive.io.cache import cache_dir, discard, file_digest
 from reactive.io.clippack import FORMAT_VERSION, load_pack, save_pack
 from reactive.io.video import VideoReader
 from reactive.progress import Progress
 
 log = logging.getLogger(__name__)
+
+# Bumped when tracking writes different packs in the same format (2: mouth crops at the
+# driver's resolution), so that cached packs of videos are made again.
+TRACKING_REVISION = 2
 
 
 def precompute_video(video: str | Path, *, neutral: int | str = "auto", tag: str = "",
@@ -31,24 +35,36 @@ def precompute_video(video: str | Path, *, neutral: int | str = "auto", tag: str
     return pack
 
 
-def cached_video_pack(video: Path, *, cache: Path | None = None,
-                      show_progress: bool = True) -> ClipPack:
-    """The clip pack of ``video`` (automatic neutral frame, tag = file stem), from the cache
-    or tracked now (and cached). ``cache``: the cache folder (default ``cache_dir()``)."""
+def video_pack(video: Path, cache: Path | None = None, show_progress: bool = True, *,
+               neutral: int | str = "auto") -> ClipPack:
+    """The clip pack of ``video`` (tag = file stem), from the cache or tracked now (and
+    cached). ``cache``: the cache folder (default ``cache_dir()``).
+
+    Keyed by the video's content (and ``neutral`` when it is a frame number): renaming or
+    moving the file does not track it again. A cached pack that does not load is deleted
+    (one warning) and the video tracked again.
+    """
     video = Path(video)
     cache = cache or cache_dir()
-    key = f"{file_digest(video)[:24]}-v{FORMAT_VERSION}"
+    key = f"{file_digest(video)[:24]}-v{FORMAT_VERSION}r{TRACKING_REVISION}"
+    if neutral != "auto":
+        key += f"-n{int(neutral)}"
     cached = cache / "clips" / f"{key}.npz"
     if cached.is_file():
         try:
-            return load_pack(cached)
-        except InputError:
-            log.warning("%s: cached clip pack unreadable, tracking the video again", cached)
+            pack = load_pack(cached)
+            # The same content under another name is the same clip, named as given now.
+            pack.tag, pack.source = video.stem, video.name
+            return pack
+        except InputError as exc:
+            reason = str(exc).split(": ", 1)[-1].split("; write it again")[0]
+            discard(cached, "cached clip pack", reason, "tracking the video again")
     log.warning("%s: tracking the video once (cached for the next start)", video.name)
-    pack = precompute_video(video, tag=video.stem, show_progress=show_progress)
+    pack = precompute_video(video, neutral=neutral, tag=video.stem,
+                            show_progress=show_progress)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         save_pack(pack, cached)
-    except OSError as exc:  # a read-only home is no reason not to play
+    except (OSError, InputError) as exc:  # a read-only or full disk is no reason not to play
         log.warning("could not cache %s: %s", cached, exc)
     return pack

@@ -189,6 +189,52 @@ class DetailParams:
     min_component_px: int = 4
     # "Gaussian filter over time, 21 frames wide" on the aligned ratio images.
     temporal_frames: int = 21
+    # Beyond the paper, so that only expression creases reach the target (issue 11):
+    # - Misalignment is not darkening. The 2D alignment is off by a few pixels near strong
+    #   features (brows, lashes, eyeliner, nostrils, lips, glasses, the hairline), and a
+    #   feature that merely shifted reads as a dark stroke. A pixel counts as darkened only
+    #   when it is darker than every neutral pixel within this fraction of the inter-ocular
+    #   distance (and brightened only when brighter than every one).
+    align_tolerance_iod: float = 0.03
+    # - Occluders are not creases. Hair falling over the forehead, a turned cheek's edge
+    #   sampling hair or background darken deeply over a wide area; a fold of skin is
+    #   narrow. Judged on the ratio over the frame's broad shading, its blur at
+    #   ``broad_shading_iod`` (a face that tips away from the light darkens as a whole;
+    #   that is neither), the occluders' cores left out of it. A patch darker than
+    #   ``occluder_ratio`` at least ``occluder_width_iod`` across seeds an occluder, which is
+    #   the whole connected region below ``occluder_extent_ratio`` around it (its soft edge
+    #   too), grown by ``occluder_grow_iod``.
+    broad_shading_iod: float = 0.25
+    occluder_ratio: float = 0.62
+    occluder_width_iod: float = 0.06
+    occluder_extent_ratio: float = 0.92
+    occluder_grow_iod: float = 0.03
+    # - A fold darkens skin by a fraction, never to black: what is left darker than its
+    #   surroundings is compressed smoothly towards this floor (log2 R -> c tanh(log2 R / c)).
+    crease_floor: float = 0.7
+    # - Towards the face region's outline the ratio fades out over this fraction of the
+    #   inter-ocular distance: strands of hair, the jaw's and a turned cheek's edge are
+    #   there, folds hardly reach it (crow's feet end 0.15-0.2 inside it).
+    edge_fade_iod: float = 0.12
+    # - Darkening below this fraction, after the temporal filter, is noise (the driver's
+    #   skin texture seen through the misalignment tolerance, tracking jitter): it is
+    #   subtracted from every darkening (soft threshold), so that the target's skin is not
+    #   mottled with the driver's and only folds remain.
+    noise_floor: float = 0.02
+    # Applying them (reactive.core.details.crease_style, once per photo). A photo whose skin
+    # shows little fine detail of its own (a child, a painting, a retouched or small photo)
+    # takes shallower folds: log R times its detail (median |band-pass| of the skin's grey
+    # level, band ``detail_band_iod`` of the inter-ocular distance) over ``detail_full``,
+    # never below ``min_gain``. Sharp photos of adults measure 0.9-2%, smooth faces
+    # (renders, retouched photos, small paintings) 0.2-0.5%.
+    detail_band_iod: tuple[float, float] = (0.005, 0.02)
+    detail_full: float = 0.008
+    min_gain: float = 0.5
+    # A fold is never narrower in the photo than this (Gaussian sigma): a fraction of the
+    # inter-ocular distance (over the gain: shallower folds spread wider) and a floor in
+    # pixels (a fold a pixel or two wide is a pencil line, whatever its depth).
+    crease_min_iod: float = 0.015
+    crease_min_px: float = 1.2
     # Storage: ratio images at this fraction of the clip's resolution, log2(R) quantized to
     # 1/128 (0.5% steps) in uint8, cropped to the face.
     storage_scale: float = 0.5
@@ -198,29 +244,47 @@ class DetailParams:
 class MouthParams:
     """reactive: hidden regions, the mouth interior (Sec. 5)."""
 
-    # "eroded by a disk of radius 0.1 * h_mouth" (Sec. 5), h_mouth in the target photo.
-    erode_frac: float = 0.1
+    # The paper erodes the interior's mask by 0.1 * h_mouth (Sec. 5) because one affine
+    # cannot place the driver's interior exactly; the band left between lip and interior
+    # then shows the photo's stretched lip seam (a dark band along the upper lip, read as a
+    # moustache). Carried piecewise, the interior meets the inner lips exactly, so the mask
+    # is the inner-lip polygon itself, antialiased, drawn this many pixels inside.
+    inset_px: float = 0.5
     # Gate: none below a*, full above 2 a*, linear between (Sec. 5): no flicker as the mouth
     # opens and closes.
     full_at: float = 2.0
     # a* floor, as a fraction of mouth width squared: a photo with closed lips has a* ~ 0,
     # and landmark jitter alone would then switch the interior on.
     min_a_star_frac: float = 0.01
-    # Feather of the composite's edge, px.
-    feather_px: float = 1.5
-    # The Poisson membrane (a smooth colour correction) is solved on a copy of the mouth
-    # region this many rows tall and upsampled (beyond the paper, for speed: the solver's
-    # cost grows with the square of the size; 3 ms -> 0.3 ms at 1024 px).
-    poisson_px: int = 48
-    # How much of the Poisson gain may differ between colour channels: 1 matches colour fully
-    # (Sec. 5), 0 only brightness. Full matching tints white teeth with the skin-tone
-    # difference between driver and photo (teal on a pale face, lime on a varnished
-    # painting); none keeps the driver's warm light (orange teeth). Half reads as teeth.
-    colour_gain: float = 0.5
-    # Teeth off: the interior becomes the driver's, blurred by this fraction of the
-    # target's mouth height and darkened by this gain (a cavity, no teeth).
-    cavity_blur_frac: float = 0.15
-    cavity_gain: float = 0.3
+    # The interior is carried piecewise (``mouthmap``): rows of teeth move rigidly with
+    # their lip, the cavity between stretches. Each rigid row covers at least this share of
+    # the source's opening (the shadow under a lip moves with it even without teeth) ...
+    rigid_min_frac: float = 0.25
+    # ... and at most this share of the output's opening (a mouth barely open shows the
+    # edges of both rows, not one row squashed) ...
+    rigid_max_frac: float = 0.45
+    # ... and of the source's: the middle that stretches keeps at least the rest (a driver
+    # with clenched teeth would otherwise leave a single row of pixels to stretch, streaks).
+    rigid_source_max_frac: float = 0.35
+    # Colour match to the photo (``mouthbank.colour_match``): the skin around the mouths
+    # sets the brightness, within this range of gains ...
+    brightness_range: tuple[float, float] = (0.35, 1.6)
+    # ... and at most this much of the hue difference passes per channel: white teeth stay
+    # near-white instead of taking on the skin-tone difference between two people.
+    tint_max: float = 0.08
+    # A photo whose skin has less than this share of the driver's colourfulness (black and
+    # white, sepia) gets the interior's colour reduced in proportion.
+    grey_below: float = 0.5
+    # Bank of real mouths for the built-in clips (Face2Face's mouth database): frames
+    # whose inner-lip opening exceeds this share of the mouth width, at most this many.
+    bank_min_open: float = 0.06
+    bank_max_frames: int = 600
+    # Retrieval: lip-shape differences (opening, relative width, smile) in these units
+    # count as one ...
+    bank_scales: tuple[float, float, float] = (0.05, 0.08, 0.04)
+    # ... and changing to another bank frame costs this much (squared units), so the mouth
+    # does not flicker between look-alikes.
+    bank_switch_cost: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -321,11 +385,33 @@ class EyeParams:
     corner_skin_follow: float = 0.5
     # Gaze in eye widths (iris centre shift over the corner-to-corner distance): the eyeball
     # radius is about 0.4 eye widths (12 mm over 30 mm), so a rotation theta shifts the iris
-    # by 0.4 sin(theta); 0.2 is about 30 degrees sideways, 0.1 about 15 degrees up/down
-    # (beyond that the lids follow the eye, which we do not model).
+    # by 0.4 sin(theta); 0.2 is about 30 degrees sideways, 0.1 about 15 degrees up/down.
     eyeball_radius: float = 0.4
     max_gaze_x: float = 0.2
     max_gaze_y: float = 0.1
+    # ... and never farther than the opening lets it: at most this fraction of the iris
+    # hidden by the lids (or iris_hidden_slack more than at rest, for eyes whose lids hide
+    # more at rest). A real eye's lids ride on the eyeball; an iris pushed against a 2D lid
+    # looks rolled back.
+    max_iris_hidden: float = 1.0 / 3.0
+    iris_hidden_slack: float = 0.05
+    # The lids follow a pointer's vertical gaze (lid-eye coordination): the upper lid by
+    # this fraction of the iris's shift looking down, this looking up (it lifts only a
+    # little), the lower lid by lower_lid_follow either way; the skin around them follows as
+    # in a blink (close_lids). Only the pointer's gaze: a driver's lids already follow its
+    # own gaze, and Eq. 1 brings them.
+    upper_lid_follow_down: float = 0.7
+    upper_lid_follow_up: float = 0.35
+    lower_lid_follow: float = 0.3
+    # The head turns towards the pointer too, by head_share of the direction to it, up to
+    # these angles (the built-in look clips turn the head by 7 degrees), following more
+    # slowly than the eyes (they lead, it follows): the eyes need not roll to the corners.
+    head_share: float = 0.35
+    max_head_yaw_deg: float = 8.0
+    max_head_pitch_deg: float = 5.0
+    head_time_constant_s: float = 0.25
+    # The face as a dome over its oval for that turn: depth at its middle in half-widths.
+    head_depth: float = 0.8
     # The pointer is taken to be on a plane this many inter-ocular distances in front of the
     # face: a pointer 1 IOD beside the eyes turns them by atan(1/3) ~ 18 degrees.
     pointer_depth_iod: float = 3.0
@@ -358,19 +444,22 @@ class EyeParams:
     lash_line_frac: float = 0.05  # thickness, eye widths ...
     lash_line_min_px: float = 1.5  # ... but at least this: a one-pixel line reads as a crease
     lash_opacity: float = 0.85
-    # The closed lid (made once per photo): the eye is covered with lid skin interpolated
-    # from the skin around it. Replaced: the opening dilated by closed_margin_w eye widths
-    # (lashes and lid margin), grown through pixels unlike the lid skin (Lab distance over
-    # closed_skin_dist times the skin's median spread) up to closed_reach_w eye widths from
-    # the opening (a cartoon's drawn eye is far larger than the mesh's eye contour), inside
-    # the lid patch. closed_grain of the skin's fine grain is carried onto it.
+    # The closed lid (made once per photo, in the closed eye's geometry): what closing
+    # stretched - triangles of the lid patch and of the ring above it whose area grew by
+    # more than closed_stretch - and a band along the seam, from closed_margin_w eye widths
+    # below it (the lower lid's margin, where a thread of white may linger) to as far above
+    # it, grown through pixels unlike the lid skin (Lab distance over closed_skin_dist
+    # times the skin's median spread) up to closed_reach_w eye widths from the seam (a
+    # cartoon's drawn eye is far larger than the mesh's eye contour), is replaced by skin
+    # interpolated from around it, with closed_grain of the skin's fine grain.
+    closed_stretch: float = 1.25
     closed_margin_w: float = 0.06
+    # ... and the upper lashes: up to this fraction of the way from the upper lid margin to
+    # the first ring of skin above it (a closed lid's lashes point down).
+    closed_lashes_up: float = 0.6
     closed_skin_dist: float = 3.0
     closed_reach_w: float = 0.3
     closed_grain: float = 0.5
-    # ... and the upper lid up to this fraction of the way from its margin to the crease
-    # ring (its fold and lit bulge, stretched, would outline an open eye over the closed one).
-    closed_lid_up: float = 0.8
     # The lid skin fades in as the opening's area falls from lid_skin_area_frac of the rest
     # area to closed_area_frac (smoothstep): an eye half open keeps its own lids.
     lid_skin_area_frac: float = 0.3

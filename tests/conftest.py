@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reactive.errors import quiet_native_logs
+from reactive.guard import quiet_native_logs
 
 quiet_native_logs()  # before anything imports cv2
 

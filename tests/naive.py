@@ -276,17 +276,72 @@ def raster_triangles(photo, tri_now, lin, off, live, out):
         out[inside.reshape(h, w)] = vals[inside]
 
 
-def composite_eye(frame, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris):
-    """Both images sampled over the region, the premultiplied iris over the eyeball, blended
-    into ``frame`` by the mask times ``strength``."""
+def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, shaded,
+                          lin_s, off_s, shade):
+    """Each live triangle's pixel centres: the premultiplied RGBA sampled through its affine
+    (zero outside), times the ratio shaded / photo sampled through ``lin_s``, ``off_s``
+    when ``shade`` (clipped to [1/4, 4]), laid over ``out`` with ``opacity``."""
+    h, w = out.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    px, py = xx.ravel(), yy.ravel()
+    for t in range(len(tri_now)):
+        if not live[t]:
+            continue
+        a, b, c = tri_now[t]
+        m = np.array([[b[0] - a[0], c[0] - a[0]], [b[1] - a[1], c[1] - a[1]]])
+        if abs(np.linalg.det(m)) < 1e-9:
+            continue
+        l1, l2 = np.linalg.solve(m, np.stack([px - a[0], py - a[1]]))
+        inside = (l1 >= -1e-6) & (l2 >= -1e-6) & (1 - l1 - l2 >= -1e-6)
+        sx = lin[t, 0, 0] * px + lin[t, 0, 1] * py + off[t, 0]
+        sy = lin[t, 1, 0] * px + lin[t, 1, 1] * py + off[t, 1]
+        layer = bilinear_points(rgba, sx, sy, zero_outside=True)
+        ratio = np.ones((len(px), 3))
+        if shade:
+            qx = lin_s[t, 0, 0] * px + lin_s[t, 0, 1] * py + off_s[t, 0]
+            qy = lin_s[t, 1, 0] * px + lin_s[t, 1, 1] * py + off_s[t, 1]
+            ratio = np.clip((bilinear_points(shaded, qx, qy) + 1.0)
+                            / (bilinear_points(photo, qx, qy) + 1.0), 0.25, 4.0)
+        alpha = layer[:, 3:] * opacity
+        flat = out.reshape(-1, 3).astype(np.float64)
+        new = flat * (1.0 - alpha) + layer[:, :3] * ratio * opacity
+        new = np.clip(new + 0.5, 0, 255).astype(np.uint8)
+        flat = out.reshape(-1, 3)
+        flat[inside & (alpha[:, 0] > 0)] = new[inside & (alpha[:, 0] > 0)]
+
+
+def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
+                  m_iris):
+    """Every pixel's eyeball sample through the affine of the live triangle it lies least
+    outside of among those whose bounding box grown by a pixel holds it (barycentric
+    coordinates solved per triangle; no such triangle, the pixel is left), the premultiplied
+    iris over it, blended into ``frame`` by the mask times ``strength``."""
     h, w = mask.shape
     yy, xx = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float64)
-    q = np.stack([xx.ravel(), yy.ravel(), np.ones(h * w)])
-    sb, si = m_ball @ q, m_iris @ q
-    ball = bilinear_points(eyeball, sb[0], sb[1]).reshape(h, w, 3)
+    px, py = xx.ravel(), yy.ravel()
+    best = np.full(h * w, -np.inf)
+    which = np.full(h * w, -1)
+    for t in range(len(tri_now)):
+        a, b, c = tri_now[t]
+        m = np.array([[b[0] - a[0], c[0] - a[0]], [b[1] - a[1], c[1] - a[1]]])
+        if not live[t] or abs(np.linalg.det(m)) < 1e-9:
+            continue
+        l1, l2 = np.linalg.solve(m, np.stack([px - a[0], py - a[1]]))
+        low = np.minimum(np.minimum(l1, l2), 1 - l1 - l2)
+        lo, hi = np.floor(tri_now[t].min(axis=0)) - 1, np.ceil(tri_now[t].max(axis=0)) + 1
+        in_box = (px >= lo[0]) & (px <= hi[0]) & (py >= lo[1]) & (py <= hi[1])
+        better = (low > best) & in_box
+        best[better], which[better] = low[better], t
+    ok = which >= 0
+    tw = np.maximum(which, 0)
+    sx = lin[tw, 0, 0] * px + lin[tw, 0, 1] * py + off[tw, 0]
+    sy = lin[tw, 1, 0] * px + lin[tw, 1, 1] * py + off[tw, 1]
+    ball = bilinear_points(eyeball, sx, sy).reshape(h, w, 3)
+    q = np.stack([px, py, np.ones(h * w)])
+    si = m_iris @ q
     ir = bilinear_points(iris, si[0], si[1], zero_outside=True).reshape(h, w, 4)
     layer = ball * (1 - ir[..., 3:]) + ir[..., :3]
-    a = mask[..., None] / 255.0 * strength
+    a = (mask / 255.0 * strength * ok.reshape(h, w))[..., None]
     roi = frame[y0:y0 + h, x0:x0 + w].astype(np.float64)
     frame[y0:y0 + h, x0:x0 + w] = np.clip(roi + a * (layer - roi) + 0.5, 0, 255).astype(np.uint8)
 
@@ -347,3 +402,50 @@ def patch_distances(expressive, neutral, points, window, angles):
                     best = min(best, float(np.abs(want - got).max()))
         out[k] = best
     return out
+
+
+# --- the mouth interior's kernels ------------------------------------------------------------
+
+def interior_map(box, target, cols_t, source, cols_s, shape):
+    """``mouthmap.interior_map`` written out: (map_x, map_y, rigid), each (h, w)."""
+    (ot, et, wt), (os_, es, ws) = target, source
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    dx, dy = box[0] + xx - ot[0], box[1] + yy - ot[1]
+    a = dx * et[0] + dy * et[1]
+    b = -dx * et[1] + dy * et[0]
+    u = np.clip(a / wt, 0.0, 1.0)
+    grid = np.linspace(0.0, 1.0, cols_t.shape[1])
+    top_t, zu_t, zl_t, bot_t = (np.interp(u, grid, c) for c in cols_t)
+    top_s, zu_s, zl_s, bot_s = (np.interp(u, grid, c) for c in cols_s)
+    k = wt / ws
+    t1, t2, s1, s2 = top_t + zu_t, bot_t - zl_t, top_s + zu_s, bot_s - zl_s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bs = np.select(
+            [b <= top_t, b < t1, b < t2, (b < bot_t) & (zl_t > 0), b < bot_t],
+            [top_s + (b - top_t) / k,
+             top_s + (b - top_t) * (zu_s / zu_t),
+             s1 + (b - t1) * ((s2 - s1) / (t2 - t1)),
+             s2 + (b - t2) * (zl_s / zl_t),
+             bot_s],
+            bot_s + (b - bot_t) / k)
+    a_s = a / k
+    map_x = os_[0] + a_s * es[0] - bs * es[1]
+    map_y = os_[1] + a_s * es[1] + bs * es[0]
+    up = np.clip(t1 - b + 0.5, 0.0, 1.0)
+    lo = np.clip(b - t2 + 0.5, 0.0, 1.0)
+    return map_x, map_y, np.minimum(up + lo, 1.0)
+
+
+def compose(roi, inner, interior, gain, saturation, alpha, patch=None, patch_alpha=None):
+    """``mouthmap.compose`` written out: the new roi (h, w, 3) uint8."""
+    base = roi.astype(np.float64)
+    v = interior.astype(np.float64) * np.asarray(gain, np.float64)
+    y = v @ np.array([0.299, 0.587, 0.114])
+    v = np.clip(y[..., None] + saturation * (v - y[..., None]), 0.0, 255.0)
+    v = base + alpha * (v - base)
+    if patch is not None:
+        v += patch_alpha[..., None] * (patch - v)
+    m = inner[..., None] / 255.0
+    v = base + m * (v - base)
+    return np.clip(np.floor(v + 0.5), 0, 255).astype(np.uint8)

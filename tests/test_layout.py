@@ -10,7 +10,7 @@ from tests.helpers import ROOT
 
 # Each layer may import the ones before it, never one after it.
 LAYERS = ("base", "core", "io", "precompute", "live", "tools")
-BASE = {"reactive", "reactive.params", "reactive.errors", "reactive.progress"}
+BASE = {"reactive", "reactive.params", "reactive.errors", "reactive.guard", "reactive.progress"}
 
 
 def _modules() -> dict[str, Path]:

@@ -16,24 +16,36 @@ RATIO_SCALE = 0.5        # ratio images at half the driver's resolution, as trac
 
 # Creases per action unit: polylines in template units (image-right half; mirrored), each
 # with its darkening (log2 R on the crease line at intensity 1) and half-width. Soft and
-# shallow: a crease is a shading, not a drawn line; it fades out towards both ends.
+# shallow, as the details stage's rules ask of a driver's creases (``DetailParams``): a
+# crease is a shading, not a drawn line: wide (a tenth of the inter-ocular distance for
+# the nasolabial fold), never deeper than a fold of skin, fading out towards both ends.
+
+
+def _forehead_arc(y0: float, x0: float, x1: float, steps: int = 6) -> list[tuple[float, float]]:
+    """A forehead line from x0 to x1 on the arc y = y0 + 0.16 x^2 (it follows the brows
+    down towards the temples). The inner (AU1) and outer (AU2) brow raisers crease parts
+    of the same arcs, so together they make one unbroken line, never two side by side."""
+    return [(x0 + (x1 - x0) * k / steps, y0 + 0.16 * (x0 + (x1 - x0) * k / steps) ** 2)
+            for k in range(steps + 1)]
+
+
+FOREHEAD_LINES = (-0.47, -0.585)
+
 CREASES: dict[str, list[tuple[list[tuple[float, float]], float, float]]] = {
     # Nasolabial folds, from beside the nose's wing to past the mouth corner.
-    "AU12": [([(0.30, 0.50), (0.40, 0.70), (0.49, 0.90), (0.53, 1.08)], -0.16, 0.06)],
+    "AU12": [([(0.30, 0.50), (0.40, 0.70), (0.49, 0.90), (0.53, 1.08)], -0.12, 0.10)],
     # Crow's feet, fanning out from the outer eye corner.
-    "AU6": [([(0.80, -0.07), (0.96, -0.13)], -0.09, 0.03),
-            ([(0.82, 0.01), (0.99, 0.02)], -0.09, 0.03),
-            ([(0.80, 0.09), (0.94, 0.16)], -0.09, 0.03)],
+    "AU6": [([(0.80, -0.07), (0.96, -0.13)], -0.07, 0.045),
+            ([(0.82, 0.01), (0.99, 0.02)], -0.07, 0.045),
+            ([(0.80, 0.09), (0.94, 0.16)], -0.07, 0.045)],
     # Forehead lines: the brows' inner raisers crease the middle, the outer ones the sides.
-    "AU1": [([(-0.05, y), (0.14, y + 0.01), (0.34, y + 0.04)], -0.08, 0.04)
-            for y in (-0.45, -0.545, -0.635)],
-    "AU2": [([(0.20, y + 0.02), (0.42, y + 0.05), (0.62, y + 0.11)], -0.08, 0.04)
-            for y in (-0.45, -0.545, -0.635)],
+    "AU1": [(_forehead_arc(y, -0.36, 0.36), -0.08, 0.055) for y in FOREHEAD_LINES],
+    "AU2": [(_forehead_arc(y, 0.16, 0.62, 4), -0.08, 0.055) for y in FOREHEAD_LINES],
     # Vertical lines between the brows, and a fold across the nose root.
-    "AU4": [([(0.075, -0.34), (0.065, -0.21), (0.055, -0.10)], -0.13, 0.035),
-            ([(-0.05, -0.02), (0.13, 0.0)], -0.07, 0.035)],
+    "AU4": [([(0.075, -0.34), (0.065, -0.21), (0.055, -0.10)], -0.10, 0.05),
+            ([(-0.05, -0.02), (0.13, 0.0)], -0.06, 0.05)],
     # Wrinkles across the nose bridge.
-    "AU9": [([(-0.03, y), (0.12, y + 0.02)], -0.08, 0.03) for y in (0.13, 0.21)],
+    "AU9": [([(-0.03, y), (0.12, y + 0.02)], -0.07, 0.045) for y in (0.13, 0.21)],
 }
 
 

@@ -14,10 +14,19 @@ import numpy as np
 from reactive.core import landmarks as lm
 from reactive.core.similarity import apply_similarity, fit_similarity
 
+# Plausible values (``ClipPack.validate``): points may lie off the frame (a head partly out of
+# the picture), but not by more than this many frame sizes; a head or mouth transform scales
+# by at most this much; a tracked face spans at least this many pixels in every frame.
+MAX_SOURCE_SIDE = 16_384
+MAX_OFF_FRAME = 1.0
+MAX_SCALE = 20.0
+MIN_FACE_PX = 4.0
+
 
 @dataclass
 class ClipPack:
-    """One driving clip, tracked. Shapes as in the module docstring; F frames, P points."""
+    """One driving clip, tracked. Arrays as in the table of ``reactive.io.clippack``; F frames,
+    P points."""
 
     fps: float
     source_size: tuple[int, int]  # (width, height) of the driving video
@@ -89,6 +98,54 @@ class ClipPack:
         w, h = self.source_size
         if w < 1 or h < 1:
             raise ValueError(f"`source_size` must be positive; got {self.source_size}")
+        self._check_plausible()
+
+    def _check_plausible(self) -> None:
+        """Finite is not enough: a landmark at 1e30 px, or a frame whose face collapsed to a
+        point, breaks the warp far from here. ValueError naming the field and frame."""
+        w, h = self.source_size
+        if max(w, h) > MAX_SOURCE_SIDE:
+            raise ValueError(f"`source_size` {self.source_size} is larger than "
+                             f"{MAX_SOURCE_SIDE} px")
+        size = float(max(w, h))
+        lo, hi = -MAX_OFF_FRAME * size, (1.0 + MAX_OFF_FRAME) * size
+
+        def off_frame(name: str, points: np.ndarray) -> None:
+            if points.size == 0:
+                return
+            bad = ((points < lo) | (points > hi)).reshape(len(points), -1).any(axis=1)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(f"`{name}` frame {i} has points far outside the "
+                                 f"{w}x{h} frame (up to {np.abs(points[i]).max():.3g} px)")
+
+        off_frame("landmarks", self.landmarks)
+        off_frame("peripheral", self.peripheral)
+        extent = (self.landmarks.max(axis=1) - self.landmarks.min(axis=1)).max(axis=1)
+        if (extent < MIN_FACE_PX).any():
+            i = int(np.argmax(extent < MIN_FACE_PX))
+            raise ValueError(f"`landmarks` frame {i}: the face spans {extent[i]:.3g} px "
+                             f"(less than {MIN_FACE_PX})")
+        for name, m in (("head", self.head), ("mouth_affine", self.mouth_affine)):
+            if m is None:
+                continue
+            # A similarity's scale from its first column (as the rig reads it); an affine's
+            # from its determinant.
+            scale = (np.hypot(m[:, 0, 0], m[:, 1, 0]) if name == "head"
+                     else np.sqrt(np.abs(np.linalg.det(m[:, :, :2].astype(np.float64)))))
+            move = np.abs(m[:, :, 2]).max(axis=1)
+            bad = ((scale < 1.0 / MAX_SCALE) | (scale > MAX_SCALE)
+                   | (np.abs(m[:, :, :2]).reshape(len(m), -1).max(axis=1) > MAX_SCALE)
+                   | (move > 3 * MAX_SCALE * size))
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(f"`{name}` frame {i} is implausible (scale {scale[i]:.3g}, "
+                                 f"shift {move[i]:.3g} px)")
+        if self.ratio_box is not None:
+            x0, y0, x1, y1 = (float(v) for v in self.ratio_box)
+            if not (lo <= x0 < x1 <= hi and lo <= y0 < y1 <= hi):
+                raise ValueError(f"`ratio_box` {[x0, y0, x1, y1]} is not a box within the "
+                                 f"{w}x{h} frame")
 
 
 def expressiveness(points: np.ndarray, neutral_index: int) -> np.ndarray:

@@ -4,15 +4,24 @@ The pack's ratio images are aligned to the driver's neutral frame s*; phi maps s
 photo's rest geometry. So shading the *rest* photo with R_i o phi^-1 and then warping it
 gives the same picture as warping first and shading in the frame's geometry, at the cost of
 one small affine resample per frame: t_i = W_i(t* x R_i(phi^-1)).
+
+Beyond the paper, the folds are fitted to the target once per photo (``crease_style``): a
+face with little fine detail of its own (a child, a painting, a retouched photo) gets
+shallower folds, and every fold is at least a few pixels and a fraction of the face wide
+in the photo, so that it reads as shading, never as a line drawn on the picture.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
+from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack
 from reactive.core.rig import Rig
+from reactive.params import DetailParams
 
 # Storage of a ratio image R (clip packs, format 3): code = 128 + 128 log2(R), uint8, so
 # R in [0.5, 2) in steps of 0.5%.
@@ -28,6 +37,93 @@ def encode_ratio(r: np.ndarray) -> np.ndarray:
 def decode_table() -> np.ndarray:
     """(256,) float32: code -> R."""
     return (2.0 ** ((np.arange(256, dtype=np.float64) - 128.0) / LOG_STEPS)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class CreaseStyle:
+    """How a photo takes the clips' folds: ``gain`` scales log R (1 = the driver's depth),
+    ``sigma_px`` is the least width (Gaussian sigma, photo px) a fold has in the photo,
+    ``detail`` the photo's own fine detail it was decided from (``skin_detail``)."""
+
+    gain: float = 1.0
+    sigma_px: float = 0.0
+    detail: float = float("nan")
+
+
+# The nose, bridge to wings and nostrils (face mesh indices): shading, not skin texture.
+_NOSE = np.array([168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 97, 326, 327, 64, 294, 48, 278,
+                  129, 358, 49, 279, 102, 331, 219, 439, 115, 344])
+
+
+def skin_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bare skin of a face (H, W) bool: the landmark oval, eroded, without the eyes, brows,
+    lips and nose (grown), from its (478, 2) ``points``."""
+    iod = float(lm.interocular(points))
+    oval = np.zeros(shape, np.uint8)
+    cv2.fillPoly(oval, [np.round(lm.face_polygon(points)).astype(np.int32)], 1)
+    oval = cv2.erode(oval, _disk(0.08 * iod))
+    features = np.zeros(shape, np.uint8)
+    for ring in (lm.LIPS_OUTER, lm.LEFT_EYE, lm.RIGHT_EYE, lm.LEFT_BROW, lm.RIGHT_BROW,
+                 _NOSE):
+        hull = cv2.convexHull(np.round(points[ring]).astype(np.int32))
+        cv2.fillPoly(features, [hull], 1)
+    features = cv2.dilate(features, _disk(0.1 * iod))
+    return (oval > 0) & (features == 0)
+
+
+def _disk(radius: float) -> np.ndarray:
+    r = max(1, int(round(radius)))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def skin_detail(photo: np.ndarray, points: np.ndarray, params: DetailParams = DetailParams()
+                ) -> float:
+    """How much fine detail the face's skin shows (pores, fine lines, brush or canvas):
+    the median |band-pass| of its grey level over its own local mean, in a band from
+    ``detail_band_iod[0]`` to ``[1]`` of the inter-ocular distance; a fraction (0.01 = 1%).
+    ``photo``: (H, W, 3) uint8 RGB; ``points``: its (478, 2) landmarks. NaN without skin."""
+    iod = float(lm.interocular(points))
+    mask = skin_mask(points, photo.shape[:2])
+    if mask.sum() < 50:
+        return float("nan")
+    ys, xs = np.nonzero(mask)
+    pad = int(np.ceil(3 * params.detail_band_iod[1] * iod)) + 1
+    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, photo.shape[0])
+    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, photo.shape[1])
+    grey = cv2.cvtColor(photo[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32) + 1.0
+    fine = cv2.GaussianBlur(grey, (0, 0), max(params.detail_band_iod[0] * iod, 0.5))
+    local = cv2.GaussianBlur(grey, (0, 0), max(params.detail_band_iod[1] * iod, 1.0))
+    return float(np.median(np.abs(fine / local - 1.0)[mask[y0:y1, x0:x1]]))
+
+
+def crease_style(photo: np.ndarray, points: np.ndarray,
+                 params: DetailParams = DetailParams()) -> CreaseStyle:
+    """Decide once per photo how deep and how wide its folds are (``CreaseStyle``).
+
+    Depth: ``gain`` = the photo's ``skin_detail`` over ``detail_full``, within
+    [``min_gain``, 1]: on skin with little fine detail of its own a fold stands out, so it
+    is shallower. Width: at least ``crease_min_iod`` of the inter-ocular distance divided
+    by the gain (shallower folds spread wider) and ``crease_min_px`` pixels.
+    """
+    detail = skin_detail(photo, points, params)
+    gain = 1.0 if not np.isfinite(detail) else float(
+        np.clip(detail / params.detail_full, params.min_gain, 1.0))
+    iod = float(lm.interocular(points))
+    sigma = max(params.crease_min_px, params.crease_min_iod * iod / gain)
+    return CreaseStyle(gain=gain, sigma_px=sigma, detail=detail)
+
+
+def styled_table(style: CreaseStyle) -> np.ndarray:
+    """(256,) float32: code -> R ** gain (``decode_table`` at the style's depth)."""
+    return (2.0 ** (style.gain * (np.arange(256, dtype=np.float64) - 128.0) / LOG_STEPS)
+            ).astype(np.float32)
+
+
+def ratio_blur(to_ratio: np.ndarray, style: CreaseStyle) -> float:
+    """The style's least fold width in ratio-image px (what the decoded image is blurred
+    by), from the (3, 3) photo px -> ratio px affine."""
+    scale = float(np.sqrt(abs(np.linalg.det(to_ratio[:2, :2]))))
+    return style.sigma_px * scale
 
 
 def ratio_geometry(phi: np.ndarray, ratio_box: np.ndarray, ratio_shape: tuple[int, int],
@@ -55,15 +151,17 @@ class DetailLayer:
     """Offline, one clip: per frame, the photo shaded by its ratio image, in a reused buffer.
     (The live player blends several clips' with ``RatioMixer``.)"""
 
-    def __init__(self, rig: Rig, pack: ClipPack):
+    def __init__(self, rig: Rig, pack: ClipPack, style: CreaseStyle | None = None):
         if pack.ratio is None:
             raise ValueError("`pack` has no ratio images (format before 3); precompute the "
                              "clip again")
         self.rig, self.pack = rig, pack
-        self.lut = decode_table()
+        self.style = crease_style(rig.photo, rig.target_points) if style is None else style
+        self.lut = styled_table(self.style)
         rh, rw = pack.ratio.shape[1:]
         to_ratio, (px0, py0, px1, py1) = ratio_geometry(rig.phi, pack.ratio_box, (rh, rw),
                                                         rig.shape)
+        self.blur = ratio_blur(to_ratio, self.style)
         self.roi = (slice(py0, py1), slice(px0, px1))
         shift = np.array([[1, 0, px0], [0, 1, py0], [0, 0, 1]], np.float64)
         self.affine = (to_ratio @ shift)[:2].astype(np.float64)
@@ -81,6 +179,9 @@ class DetailLayer:
         i = min(int(round(layers[0].position)), self.pack.frame_count - 1)
         roi = self.roi
         np.take(self.lut, self.pack.ratio[i], out=self._decoded)
+        if self.blur > 0.3:
+            cv2.GaussianBlur(self._decoded, (0, 0), self.blur, dst=self._decoded,
+                             borderType=cv2.BORDER_REPLICATE)
         cv2.warpAffine(self._decoded, self.affine, self.roi_size, dst=self._ratio,
                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=1.0)
@@ -98,9 +199,10 @@ class RatioMixer:
     contribute nothing. Everything is preallocated over the union of their boxes.
     """
 
-    def __init__(self, rig: Rig, packs: list[ClipPack]):
+    def __init__(self, rig: Rig, packs: list[ClipPack], style: CreaseStyle | None = None):
         self.rig = rig
-        self.lut = decode_table()
+        self.style = crease_style(rig.photo, rig.target_points) if style is None else style
+        self.lut = styled_table(self.style)
         self.packs = packs
         geo = {}
         for k, pack in enumerate(packs):
@@ -118,6 +220,7 @@ class RatioMixer:
         self.size = (int(x1 - x0), int(y1 - y0))
         shift = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
         self.affine = {k: (g[0] @ shift)[:2] for k, g in geo.items()}
+        self.blur = {k: ratio_blur(g[0], self.style) for k, g in geo.items()}
         # Frames whose ratio image is 1 everywhere (code 128: a clip at rest) shade nothing.
         self.flat = {k: (packs[k].ratio == 128).all(axis=(1, 2)) for k in geo}
         self._decoded = {k: np.empty(packs[k].ratio.shape[1:], np.float32) for k in geo}
@@ -142,6 +245,9 @@ class RatioMixer:
         for layer, i in active:
             pack = self.packs[layer.clip]
             np.take(self.lut, pack.ratio[i], out=self._decoded[layer.clip])
+            if self.blur[layer.clip] > 0.3:
+                cv2.GaussianBlur(self._decoded[layer.clip], (0, 0), self.blur[layer.clip],
+                                 dst=self._decoded[layer.clip], borderType=cv2.BORDER_REPLICATE)
             cv2.warpAffine(self._decoded[layer.clip], self.affine[layer.clip], self.size,
                            dst=self._one, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=1.0)

@@ -19,11 +19,13 @@ import numpy as np
 
 from reactive.core import landmarks as lm
 from reactive.core.closed_lid import closed_lid
+from reactive.core.eyeball import eyeball_and_iris
 from reactive.core.geometry import (
     SUBPIXEL_BITS,
     fill_polygon,
     polygon_area,
     smoothstep,
+    triangle_affines,
     triangulate,
 )
 from reactive.core.kernels.eyes import (
@@ -31,75 +33,16 @@ from reactive.core.kernels.eyes import (
     composite_eye,
     paint_under_mask,
     raster_triangles,
+    raster_triangles_over,
 )
+from reactive.core.gaze import iris_shift_scale
 from reactive.core.landmarks import EYES, EyeTopology
-from reactive.core.lids import eye_linear, folded_over_eyes
+from reactive.core.lids import close_lids, eye_linear, folded_over_eyes
 from reactive.params import EyeParams
 
 log = logging.getLogger(__name__)
 
 _KERNEL3 = np.ones((3, 3), np.uint8)
-
-
-def _fill_sclera(crop: np.ndarray, sclera: np.ndarray, *, sigma: float) -> np.ndarray:
-    """The eye without its iris: every non-sclera pixel of ``crop`` (h, w, 3) uint8 filled
-    row by row with the brighter half of that row's sclera, rows without sclera copied from
-    the nearest row that has some. Row-wise, because the white of the eye is shaded top to
-    bottom (the upper lid's shadow) far more than across. The
-    sclera is smoothed first (normalized Gaussian, ``sigma`` px) so one noisy pixel does not
-    streak across the fill. Returns (h, w, 3) uint8; sclera pixels keep their values.
-    """
-    known = sclera.astype(np.float32)
-    norm = cv2.GaussianBlur(known, (0, 0), sigma)
-    smooth = cv2.GaussianBlur(crop.astype(np.float32) * known[..., None], (0, 0), sigma)
-    smooth /= np.maximum(norm, 1e-6)[..., None]
-    fill = np.zeros(crop.shape, np.float32)
-    rows = np.flatnonzero(sclera.any(axis=1))
-    luma_w = np.array([0.299, 0.587, 0.114], np.float32)
-    for y in rows:
-        vals = smooth[y, sclera[y]]
-        # The brighter part of the row: the white of the eye, not the caruncle or the
-        # shadow in a corner (which would paint the middle of the eye grey).
-        luma = vals @ luma_w
-        fill[y] = vals[luma >= np.quantile(luma, 0.5)].mean(axis=0)
-    nearest = rows[np.abs(np.arange(crop.shape[0])[:, None] - rows[None, :]).argmin(axis=1)]
-    # Rows see different stretches of sclera (lid shadow on one side only): blur across rows
-    # too, or the fill comes out banded.
-    fill = cv2.GaussianBlur(np.ascontiguousarray(fill[nearest]), (0, 0), sigma)
-    # Keep the photo's sclera, fading into the fill over a pixel on the sclera's side (the
-    # iris side must not bleed in).
-    keep = np.minimum(cv2.GaussianBlur(known, (0, 0), 1.0), known)[..., None]
-    out = crop.astype(np.float32) * keep + fill * (1.0 - keep)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-def _rotation_fill(iris: np.ndarray, known: np.ndarray, want: np.ndarray, centre) -> None:
-    """Fill ``want & ~known`` pixels of ``iris`` (h, w, 3) in place with the known pixel at
-    the same radius and the nearest angle: an iris is nearly rotationally symmetric, so the
-    part hidden under a lid in the photo is best guessed from the visible part at the same
-    radius (pupil, iris ring, limbus stay concentric)."""
-    todo = want & ~known
-    if not todo.any():
-        return
-    if not known.any():
-        iris[todo] = (70, 55, 45)  # no visible iris at all: a dark brown disc
-        return
-    ys, xs = np.nonzero(todo)
-    dx, dy = xs - centre[0], ys - centre[1]
-    h, w = known.shape
-    filled = np.zeros(len(xs), bool)
-    for step in range(1, 19):
-        for sign in (1, -1):
-            a = np.deg2rad(10.0 * step * sign)
-            sx = np.round(centre[0] + np.cos(a) * dx - np.sin(a) * dy).astype(int)
-            sy = np.round(centre[1] + np.sin(a) * dx + np.cos(a) * dy).astype(int)
-            ok = ~filled & (sx >= 0) & (sx < w) & (sy >= 0) & (sy < h)
-            ok[ok] = known[sy[ok], sx[ok]]
-            iris[ys[ok], xs[ok]] = iris[sy[ok], sx[ok]]
-            filled |= ok
-        if filled.all():
-            return
-    iris[ys[~filled], xs[~filled]] = np.median(iris[known], axis=0)
 
 
 @dataclass
@@ -112,22 +55,45 @@ class _EyeModel:
     area: float               # rest opening area, px^2
     width: float              # rest corner distance, px
     centre: np.ndarray        # (2,) iris centre in the photo
-    eyeball: np.ndarray       # (h, w, 3) uint8, the eye region with the iris inpainted
+    radius: float             # iris radius, px (where the photo shows its edge)
+    eyeball: np.ndarray       # (h, w, 3) uint8, the eye region with the iris filled in
     eyeball_origin: np.ndarray  # (2,) photo pixel of eyeball[0, 0]
     iris: np.ndarray          # (s, s, 4) float32 premultiplied RGB + alpha (0..1), soft edge
     iris_origin: np.ndarray   # (2,)
     patch_ids: np.ndarray     # (V,) mesh points of the lid patch
     patch_rest: np.ndarray    # (V, 2) float64 their photo positions
     patch_tris: np.ndarray    # (T, 3) int into patch_ids; opening triangles first
+    n_opening: int            # how many: the eyeball is painted through them
     patch_normals: np.ndarray  # (V, 2) unit, away from the opening for lid points, else 0
     lash_colour: np.ndarray   # (3,) float32 RGB, the darkest of the upper lid margin
-    closed_origin: np.ndarray  # (2,) int, photo pixel (x, y) of closed_delta[0, 0]
-    closed_delta: np.ndarray  # (h, w, 3) float32, the closed lid minus the photo there
+    cover_ids: np.ndarray     # (V', 2) mesh points of the closed lid's triangles: the patch
+    cover_tris: np.ndarray    # (T', 3) int into cover_ids  ... and the ring around it
+    cover_closed: np.ndarray  # (V', 2) float64 their positions with the lids closed at rest
+    cover_source: np.ndarray  # (V', 2) float64 and where a closed eye samples them in the photo
+    closed_origin: np.ndarray  # (2,) int, photo pixel (x, y) of closed_rgba[0, 0]
+    closed_rgba: np.ndarray   # (h, w, 4) float32 premultiplied, the closed lid (closed_lid.py)
 
     def patch_source(self, margin_frac: float) -> np.ndarray:
         """Photo positions the lid patch samples: lid points moved ``margin_frac`` eye
         widths away from the opening. (V, 2) float64."""
         return self.patch_rest + (margin_frac * self.width) * self.patch_normals
+
+
+@dataclass
+class _Look:
+    """One eye in one frame: its opening, its corners' similarity from the photo, the
+    iris's wanted shift and how much of it the opening allows."""
+
+    now: np.ndarray         # (16, 2) the opening now
+    z: complex              # rotation and scale photo -> frame, from the corners
+    zr: np.ndarray          # (2, 2) the same as a matrix
+    ca_rest: np.ndarray     # (2,) image-left corner in the photo ...
+    ca_now: np.ndarray      # ... and in the frame
+    shift: np.ndarray       # (2,) px, the gaze's iris shift
+    deviation: float        # px, the opening's change of shape beyond the similarity
+    open_frac: float        # opening area over the rest area (scaled)
+    scale: float            # of ``shift``, that the opening allows (1: all of it)
+    weight: float           # how much the eye's own limit counts for both (0 closing)
 
 
 class GazeLayer:
@@ -164,60 +130,19 @@ class GazeLayer:
         pts = target_points.astype(np.float64)
         tri, index = triangulate(pts[:lm.N_MESH], folded_over_eyes(pts))
         self._delaunay = index[tri.simplices]
-        self.eyes = [self._model(photo, pts, topo) for topo in EYES]
+        # Both eyes closed at rest: where the closed lid is made.
+        off = np.zeros((lm.N_MESH, 2), np.float32)
+        close_lids(off, pts[:lm.N_MESH].astype(np.float32), np.ones(2), params=params)
+        closed = pts[:lm.N_MESH] + off
+        self.eyes = [self._model(photo, pts, closed, topo) for topo in EYES]
 
-    def _model(self, photo: np.ndarray, pts: np.ndarray, topo: EyeTopology) -> _EyeModel:
+    def _model(self, photo: np.ndarray, pts: np.ndarray, closed: np.ndarray,
+               topo: EyeTopology) -> _EyeModel:
         p = self.params
-        h, w = photo.shape[:2]
         contour = pts[topo.contour]
         width = float(np.linalg.norm(pts[topo.corners[1]] - pts[topo.corners[0]]))
-        centre = pts[topo.iris]
-        radius = float(np.linalg.norm(pts[topo.iris + 1:topo.iris + 5] - centre, axis=1).mean())
-        radius = float(np.clip(radius, 0.05 * width, 0.4 * width))
-        # Eyeball image: the eye region with wide margins (the gaze moves the iris by up to
-        # 0.2 eye widths, a surprised eye opens beyond the photo's opening).
-        lo = np.floor(contour.min(axis=0) - (0.3 * width, 0.5 * width)).astype(int)
-        hi = np.ceil(contour.max(axis=0) + (0.3 * width, 0.5 * width)).astype(int) + 1
-        lo = np.maximum(lo, 0)
-        hi = np.minimum(hi, (w, h))
-        crop = np.ascontiguousarray(photo[lo[1]:hi[1], lo[0]:hi[0]])
-        opening = fill_polygon(crop.shape[:2], contour, lo) > 127
-        # The lash line and lid shadow are not eyeball: keep a margin inside the opening.
-        erode = max(1, int(round(0.03 * width)))
-        visible = cv2.erode(opening.astype(np.uint8), _KERNEL3, iterations=erode).astype(bool)
-        yy, xx = np.mgrid[0:crop.shape[0], 0:crop.shape[1]]
-        dist = np.hypot(xx + lo[0] - centre[0], yy + lo[1] - centre[1])
-        # The limbus (the iris's dark rim) is often a pixel or two outside the tracked disc.
-        sclera = visible & (dist > radius + max(1.5, 0.12 * radius))
-        if sclera.sum() >= 8:
-            eyeball = _fill_sclera(crop, sclera, sigma=max(0.8, 0.03 * width))
-        else:  # the photo shows no white of the eye: a plain, slightly warm white
-            log.debug("eye %d: no sclera visible; painting a plain eyeball", topo.iris)
-            eyeball = np.empty_like(crop)
-            eyeball[:] = (215, 205, 200)
-        # Iris disc: visible pixels from the photo, the hidden part filled by rotation.
-        s = int(np.ceil(radius + 2 * p.iris_feather_px + 1))
-        o = np.floor(centre).astype(int) - s
-        size = 2 * s + 1
-        iris = np.zeros((size, size, 4), np.uint8)
-        ys0, xs0 = max(o[1], 0), max(o[0], 0)
-        ys1, xs1 = min(o[1] + size, h), min(o[0] + size, w)
-        iris[ys0 - o[1]:ys1 - o[1], xs0 - o[0]:xs1 - o[0], :3] = photo[ys0:ys1, xs0:xs1]
-        iy, ix = np.mgrid[0:size, 0:size]
-        idist = np.hypot(ix + o[0] - centre[0], iy + o[1] - centre[1])
-        known = np.zeros((size, size), bool)
-        inside = (iy + o[1] >= lo[1]) & (iy + o[1] < hi[1]) & (ix + o[0] >= lo[0]) \
-            & (ix + o[0] < hi[0])
-        known[inside] = visible[(iy + o[1] - lo[1])[inside], (ix + o[0] - lo[0])[inside]]
-        known &= idist <= radius - 0.5
-        want = idist <= radius + p.iris_feather_px
-        rgb = np.ascontiguousarray(iris[..., :3])
-        _rotation_fill(rgb, known, want, centre - o)
-        alpha = np.clip((radius - idist) / max(p.iris_feather_px, 1e-3) + 0.5, 0.0, 1.0)
-        # Premultiplied: bilinear sampling at the disc's edge then blends with nothing.
-        iris = np.empty((size, size, 4), np.float32)
-        iris[..., :3] = rgb * alpha[..., None]
-        iris[..., 3] = alpha
+        eye = eyeball_and_iris(photo, pts, topo, feather_px=p.iris_feather_px,
+                               opening_mask=lambda shape, lo: fill_polygon(shape, contour, lo))
         # The warp's own triangles over the lid patch: Delaunay on the photo's points, as the
         # rig triangulates them (points outside the face cannot change triangles this deep
         # inside it).
@@ -228,6 +153,7 @@ class GazeLayer:
         tris = lookup[tris]
         in_opening = np.isin(ids[tris], topo.contour).all(axis=1)
         tris = np.concatenate([tris[in_opening], tris[~in_opening]]).astype(np.int32)
+        n_opening = int(in_opening.sum())
         # Lid margins push outwards: up (against the eye's y axis) for the upper lid, down for
         # the lower; corners stay (they are where the lids meet).
         axis = (pts[topo.corners[1]] - pts[topo.corners[0]]) / max(width, 1e-9)
@@ -235,17 +161,41 @@ class GazeLayer:
         normals = np.zeros((len(ids), 2))
         normals[np.isin(ids, topo.upper)] = -down
         normals[np.isin(ids, topo.lower)] = down
-        first = ~np.isin(ids[tris], topo.outer_ring).any(axis=1)
-        closed_origin, closed_delta = closed_lid(photo, pts, topo, width, pts[ids][tris],
-                                                  first, params=p)
+        # The closed lid covers the patch and the ring of triangles around it: closing
+        # stretches the skin between the lid and the brow, beyond the patch too.
+        around = np.isin(self._delaunay, ids).any(axis=1) & ~np.isin(self._delaunay,
+                                                                      ids).all(axis=1)
+        cover = np.concatenate([ids[tris], self._delaunay[around]])
+        cover_ids, cover_tris = np.unique(cover, return_inverse=True)
+        cover_tris = cover_tris.reshape(-1, 3).astype(np.int32)
+        source = pts[cover_ids].copy()
+        at = np.searchsorted(cover_ids, ids)
+        source[at] += (p.lid_margin_frac * width) * normals
+        first = np.r_[~np.isin(ids[tris], topo.outer_ring).any(axis=1),
+                      np.zeros(int(around.sum()), bool)]
+        closed_origin, closed_rgba = closed_lid(photo, pts, closed, topo, width, cover,
+                                                source[cover_tris], first, params=p)
+        # Only the triangles the closed lid covers at all are laid over per frame.
+        alpha = closed_rgba[..., 3]
+        used = np.zeros(len(cover_tris), bool)
+        for k, t in enumerate(closed[cover_ids][cover_tris] - closed_origin):
+            m = np.zeros(alpha.shape, np.uint8)
+            cv2.fillConvexPoly(m, np.round(t * 16).astype(np.int32), 1, cv2.LINE_8, 4)
+            used[k] = bool((alpha[cv2.dilate(m, _KERNEL3) > 0] > 0).any())
+        cover_tris = cover_tris[used]
         return _EyeModel(topo=topo, rest=pts, contour=contour,
-                         area=polygon_area(contour), width=width, centre=centre.copy(),
-                         eyeball=eyeball, eyeball_origin=lo.astype(np.float64),
-                         iris=iris, iris_origin=o.astype(np.float64),
+                         area=polygon_area(contour), width=width, centre=eye["centre"],
+                         radius=eye["radius"], eyeball=eye["eyeball"],
+                         eyeball_origin=eye["eyeball_origin"], iris=eye["iris"],
+                         iris_origin=eye["iris_origin"],
                          patch_ids=ids, patch_rest=pts[ids], patch_tris=tris,
+                         n_opening=n_opening,
                          patch_normals=normals,
                          lash_colour=self._lash_colour(photo, pts, topo, width),
-                         closed_origin=closed_origin, closed_delta=closed_delta)
+                         cover_ids=cover_ids, cover_tris=cover_tris,
+                         cover_closed=closed[cover_ids], cover_source=source,
+                         closed_origin=closed_origin,
+                         closed_rgba=closed_rgba)
 
     @staticmethod
     def _lash_colour(photo, pts, topo: EyeTopology, width: float) -> np.ndarray:
@@ -292,10 +242,30 @@ class GazeLayer:
         elif source.shape != self.photo.shape or source.dtype != np.uint8:
             raise ValueError(f"`source` must be {self.photo.shape} uint8 like the photo; got "
                              f"{source.shape} {source.dtype}")
-        for eye in self.eyes:
-            self._apply_eye(frame, points_now, gaze, eye, source)
+        looks, scale = self._looks(points_now, gaze)
+        for eye, look in zip(self.eyes, looks):
+            self._apply_eye(frame, points_now, look, scale, eye, source)
 
-    def _apply_eye(self, frame, points_now, gaze, eye: _EyeModel, source) -> None:
+    def irises(self, points_now: np.ndarray, gaze) -> np.ndarray:
+        """Where ``apply`` paints the irises for these arguments: (2, 3) float64, per eye
+        (subject's left, right as ``landmarks.EYES``) the centre x, y and the radius, px."""
+        gaze = np.asarray(gaze, np.float64)
+        looks, scale = self._looks(points_now, gaze)
+        out = np.empty((len(self.eyes), 3))
+        for k, (eye, look) in enumerate(zip(self.eyes, looks)):
+            centre = look.ca_now + look.zr @ (eye.centre - look.ca_rest) + scale * look.shift
+            out[k] = (centre[0], centre[1], abs(look.z) * eye.radius)
+        return out
+
+    def _looks(self, points_now, gaze) -> tuple[list["_Look"], float]:
+        looks = [self._look(points_now, gaze, eye) for eye in self.eyes]
+        # Both eyes turn together: the gaze goes as far as the tighter opening lets its iris
+        # (an eye closing in a blink or a wink counts less, by how closed it is).
+        scale = min(lk.scale * lk.weight + (1.0 - lk.weight) for lk in looks)
+        return looks, scale
+
+    def _look(self, points_now, gaze, eye: _EyeModel) -> "_Look":
+        """Where the eye is in the frame and how far its iris may follow ``gaze``."""
         p = self.params
         topo = eye.topo
         a, b = topo.corners
@@ -311,12 +281,29 @@ class GazeLayer:
         y_axis = np.array([-x_axis[1], x_axis[0]])
         width_now = abs(z) * eye.width
         shift = (gaze[0] * x_axis + gaze[1] * y_axis) * width_now
+        open_frac = polygon_area(now) / max(eye.area * abs(z) ** 2, 1e-9)
+        scale, weight = 1.0, 0.0
+        if np.hypot(*shift) > 1e-3 and open_frac >= p.closed_area_frac:
+            centre = ca_now + zr @ (eye.centre - ca_rest)
+            corners = points_now[[a, b]].astype(np.float64)
+            scale = iris_shift_scale(centre, shift, abs(z) * eye.radius, corners,
+                                     points_now[topo.upper].astype(np.float64),
+                                     points_now[topo.lower].astype(np.float64), params=p)
+            weight = float(smoothstep((open_frac - p.lid_skin_area_frac)
+                                      / max(p.redraw_area_frac - p.lid_skin_area_frac, 1e-9)))
+        return _Look(now=now, z=z, zr=zr, ca_rest=ca_rest, ca_now=ca_now, shift=shift,
+                     deviation=deviation, open_frac=open_frac, scale=scale, weight=weight)
+
+    def _apply_eye(self, frame, points_now, look: "_Look", scale: float, eye: _EyeModel,
+                   source) -> None:
+        p = self.params
+        shift = scale * look.shift
         tol = p.rest_tolerance_px
-        change = max(deviation, float(np.hypot(*shift)))
+        change = max(look.deviation, float(np.hypot(*shift)))
         strength = min(max((change - tol) / tol, 0.0), 1.0)
         if strength <= 0.0:
             return
-        open_frac = polygon_area(now) / max(eye.area * abs(z) ** 2, 1e-9)
+        open_frac = look.open_frac
         redraw = open_frac < p.redraw_area_frac
         if redraw:
             closing = min(1.0, (p.redraw_area_frac - open_frac)
@@ -325,18 +312,20 @@ class GazeLayer:
                                      / max(p.lid_skin_area_frac - p.closed_area_frac, 1e-9)))
             self._redraw_lids(frame, points_now, eye, closing, source, skin)
         if open_frac >= p.closed_area_frac:
-            self._paint_opening(frame, now, zr, ca_rest, ca_now, shift, strength, eye)
+            self._paint_opening(frame, points_now, look, shift, strength, eye)
         if redraw:
-            self._soften_margin(frame, now)
+            self._soften_margin(frame, look.now)
         if open_frac < p.seam_area_frac:
             seam = min(1.0, (p.seam_area_frac - open_frac) / max(p.seam_area_frac
                                                                  - p.closed_area_frac, 1e-9))
             self._draw_lash_line(frame, points_now, eye, seam * strength)
 
-    def _paint_opening(self, frame, now, zr, ca_rest, ca_now, shift, strength,
+    def _paint_opening(self, frame, points_now, look: "_Look", shift, strength,
                        eye: _EyeModel) -> None:
-        """Eyeball and shifted iris inside the current opening ``now`` (16, 2)."""
+        """Eyeball (through the opening's triangles) and the shifted iris (carried by the
+        eye's corners) inside the current opening."""
         p = self.params
+        now = look.now
         h, w = frame.shape[:2]
         x0, y0 = np.maximum(np.floor(now.min(axis=0)).astype(int) - 1, 0)
         x1, y1 = np.minimum(np.ceil(now.max(axis=0)).astype(int) + 2, (w, h))
@@ -347,14 +336,17 @@ class GazeLayer:
             mask = cv2.erode(mask, _KERNEL3, iterations=p.opening_erode_px)
         if not mask.any():
             return
+        tris = eye.patch_tris[:eye.n_opening]
+        d = points_now[eye.patch_ids].astype(np.float64)[tris]
+        lin, off, live = triangle_affines(d, eye.patch_rest[tris] - eye.eyeball_origin)
         # Frame pixel q -> photo: ca_rest + z^-1 (q - ca_now); the iris sits ``shift`` on.
+        zr = look.zr
         inv = np.array([[zr[0, 0], zr[1, 0]], [zr[0, 1], zr[1, 1]]]) / max(
             zr[0, 0] ** 2 + zr[1, 0] ** 2, 1e-12)
-        t = ca_rest - inv @ ca_now
-        m_ball = np.hstack([inv, (t - eye.eyeball_origin)[:, None]])
+        t = look.ca_rest - inv @ look.ca_now
         m_iris = np.hstack([inv, (t - inv @ shift - eye.iris_origin)[:, None]])
-        composite_eye(frame, int(x0), int(y0), mask, float(strength), eye.eyeball, m_ball,
-                       eye.iris, m_iris)
+        composite_eye(frame, int(x0), int(y0), mask, float(strength), eye.eyeball, d, lin,
+                       off, live, eye.iris, m_iris)
 
     def _redraw_lids(self, frame, points_now, eye: _EyeModel, closing: float,
                      source: np.ndarray, skin: float = 0.0) -> None:
@@ -372,30 +364,19 @@ class GazeLayer:
         now = points_now[eye.patch_ids].astype(np.float64)
         tris = eye.patch_tris
         d = now[tris]                                                  # (T, 3, 2)
-        e1, e2 = d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]
-        area2 = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-        live = np.abs(area2) > 0.5  # squashed flat: covers no pixel, has no inverse
-        # Per triangle, the affine frame pixel q -> photo: s0 + S D^-1 (q - d0), with D and
-        # S the edge vectors from corner 0 now and in the photo (closed form: np.linalg
-        # costs more than the whole redraw on small batches).
         src = eye.patch_source(closing * self.params.lid_margin_frac)[tris]
-        det = np.where(live, area2, 1.0)
-        inv = np.empty((len(tris), 2, 2))
-        inv[:, 0, 0], inv[:, 0, 1] = e2[:, 1], -e2[:, 0]
-        inv[:, 1, 0], inv[:, 1, 1] = -e1[:, 1], e1[:, 0]
-        inv /= det[:, None, None]
-        f = np.stack([src[:, 1] - src[:, 0], src[:, 2] - src[:, 0]], axis=2)
-        lin = f @ inv                                                  # (T, 2, 2)
-        off = src[:, 0] - (lin @ d[:, 0, :, None])[..., 0]
-        if skin > 0.0:
-            # Sample the closed lid instead, ``skin`` of the way: the source's region plus
-            # the closed lid's delta (the source may be the photo shaded by the details).
-            (x0, y0), dh = eye.closed_origin, eye.closed_delta
-            roi = source[y0:y0 + dh.shape[0], x0:x0 + dh.shape[1]].astype(np.float32)
-            roi += skin * dh
-            source = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
-            off = off - eye.closed_origin
+        lin, off, live = triangle_affines(d, src)
         raster_triangles(source, d, lin, off, live, frame)
+        if skin > 0.0:
+            # The closed lid over it, ``skin`` of the way, carried from the closed rest by
+            # the same triangles (not stretched: it was made closed), shaded as the source
+            # is shaded where each pixel came from in the photo.
+            d = points_now[eye.cover_ids].astype(np.float64)[eye.cover_tris]
+            lin, off, live = triangle_affines(
+                d, eye.cover_closed[eye.cover_tris] - eye.closed_origin)
+            lin_s, off_s, _ = triangle_affines(d, eye.cover_source[eye.cover_tris])
+            raster_triangles_over(eye.closed_rgba, d, lin, off, live, frame, skin, self.photo,
+                                  source, lin_s, off_s, source is not self.photo)
 
     def _soften_margin(self, frame, now) -> None:
         """Anti-alias the lid margins after a redraw: it gives each pixel to one triangle,

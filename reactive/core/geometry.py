@@ -1,5 +1,5 @@
 """Small geometric helpers shared by the stages: polygon area, anti-aliased polygon masks,
-Delaunay triangulation, the smoothstep ease."""
+Delaunay triangulation, per-triangle affine maps, the smoothstep ease."""
 
 from __future__ import annotations
 
@@ -41,3 +41,26 @@ def triangulate(points: np.ndarray, skip: np.ndarray | None = None
     into ``points`` (``index[tri.simplices]`` are the triangles in ``points``' numbering)."""
     index = np.arange(len(points)) if skip is None else np.flatnonzero(~np.asarray(skip))
     return Delaunay(np.asarray(points, np.float64)[index]), index
+
+
+def triangle_affines(d: np.ndarray, src: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per triangle, the affine that maps its corners ``d`` (T, 3, 2) onto ``src`` (T, 3, 2):
+    q -> s0 + S D^-1 (q - d0), with D and S the edge vectors from corner 0 (closed form:
+    np.linalg costs more than a whole eye redraw on small batches).
+
+    Returns ``lin`` (T, 2, 2), ``off`` (T, 2) (q -> lin @ q + off) and ``live`` (T,) bool:
+    False where ``d`` is squashed flat (under half a pixel of area: covers no pixel, has no
+    inverse; its ``lin``, ``off`` are then meaningless)."""
+    e1, e2 = d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]
+    area2 = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    live = np.abs(area2) > 0.5
+    det = np.where(live, area2, 1.0)
+    inv = np.empty((len(d), 2, 2))
+    inv[:, 0, 0], inv[:, 0, 1] = e2[:, 1], -e2[:, 0]
+    inv[:, 1, 0], inv[:, 1, 1] = -e1[:, 1], e1[:, 0]
+    inv /= det[:, None, None]
+    f = np.stack([src[:, 1] - src[:, 0], src[:, 2] - src[:, 0]], axis=2)
+    lin = f @ inv
+    off = src[:, 0] - (lin @ d[:, 0, :, None])[..., 0]
+    return lin, off, live

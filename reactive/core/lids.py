@@ -119,6 +119,18 @@ def eye_linear(rest: np.ndarray, now: np.ndarray, corners: tuple[int, int]) -> c
 _CORNER_WEIGHT = np.array([1.0, 0.3, 0.0, 0.0, 0.0, 0.3, 1.0])
 
 
+def _skin_follow(rest: np.ndarray, eye, width: float, params: EyeParams) -> list:
+    """Per skin ring above the upper lid (``upper_skin``, ``crease``): how much it follows the
+    lid's own travel, by its height above the lid in eye widths (``close_lids``)."""
+    out = []
+    for ring in (eye.upper_skin, eye.crease):
+        height = np.linalg.norm(rest[ring] - rest[eye.upper], axis=1) / width
+        t = (height - params.skin_follow_full_w) / max(
+            params.skin_follow_none_w - params.skin_follow_full_w, 1e-6)
+        out.append((ring, 1.0 - smoothstep(t)))
+    return out
+
+
 def close_lids(face_offsets: np.ndarray, rest: np.ndarray, closure, *,
                params: EyeParams = EyeParams()) -> None:
     """Close the target's lids by ``closure``, on top of the Eq. 1 offsets, in place.
@@ -181,11 +193,91 @@ def close_lids(face_offsets: np.ndarray, rest: np.ndarray, closure, *,
         # ring it is on: on a heavy lid (the Mona Lisa) both rings lie within a few pixels of
         # the lid and must move together, or the thin triangles between them fold.
         width = max(float(np.linalg.norm(rest[eye.corners[1]] - rest[eye.corners[0]])), 1e-6)
-        for ring in (eye.upper_skin, eye.crease):
-            height = np.linalg.norm(rest[ring] - rest[eye.upper], axis=1) / width
-            t = (height - params.skin_follow_full_w) / max(
-                params.skin_follow_none_w - params.skin_follow_full_w, 1e-6)
-            amount = 1.0 - smoothstep(t)
+        for ring, amount in _skin_follow(rest, eye, width, params):
             face_offsets[ring] += (amount[:, None] * follow * up_move).astype(np.float32)
         face_offsets[eye.lower_skin] += (params.lower_skin_follow * follow * low_move
                                          ).astype(np.float32)
+
+
+# How much each lid pair follows the gaze: fully over the middle of the eye, less towards
+# the corners (which stay where they are).
+_GAZE_PROFILE = 1.0 - 0.7 * _CORNER_WEIGHT
+
+
+class LidFollower:
+    """The lids follow a vertical gaze (``lids_follow_gaze``), made once per photo: the
+    skin rings' share of the lid's travel is computed here, the per-frame call only moves
+    points.
+
+    Parameters
+    ----------
+    rest : (>= 468, 2) the photo's face-mesh points.
+    """
+
+    def __init__(self, rest: np.ndarray, *, params: EyeParams = EyeParams()):
+        if rest.shape[0] < lm.N_MESH or rest.shape[1:] != (2,):
+            raise ValueError(f"`rest` must be ({lm.N_MESH}, 2); got {rest.shape}")
+        self.rest = rest[:lm.N_MESH].astype(np.float64)
+        # Per eye: the points that move and their share of the travel (the pair's place
+        # along the eye, times the lid's or the skin's share), looking down and looking up.
+        self.moves = []
+        for eye in EYES:
+            width = max(float(np.linalg.norm(self.rest[eye.corners[1]]
+                                             - self.rest[eye.corners[0]])), 1e-6)
+            ids, down, up = [], [], []
+            for ring, amount in [(eye.upper, np.ones(7))] + _skin_follow(self.rest, eye, width,
+                                                                         params):
+                ids.append(ring)
+                down.append(params.upper_lid_follow_down * amount * _GAZE_PROFILE)
+                up.append(params.upper_lid_follow_up * amount * _GAZE_PROFILE)
+            for ring, share in ((eye.lower, 1.0), (eye.lower_skin, params.lower_skin_follow)):
+                ids.append(ring)
+                down.append(params.lower_lid_follow * share * _GAZE_PROFILE)
+                up.append(params.lower_lid_follow * share * _GAZE_PROFILE)
+            self.moves.append((np.concatenate(ids), np.concatenate(down)[:, None],
+                               np.concatenate(up)[:, None]))
+        self.gap_rest = [float(np.hypot(*(self.rest[e.lower[2:5]] - self.rest[e.upper[2:5]]
+                                          ).mean(axis=0))) for e in EYES]
+
+    def __call__(self, face_offsets: np.ndarray, gaze_y: float) -> None:
+        """Move the lids of ``face_offsets`` (468, 2) float32 in place for ``gaze_y``."""
+        if face_offsets.shape != (lm.N_MESH, 2):
+            raise ValueError(f"`face_offsets` must be ({lm.N_MESH}, 2); got "
+                             f"{face_offsets.shape}")
+        gy = float(gaze_y)
+        if gy == 0.0:
+            return
+        rest = self.rest
+        for eye, (ids, down_w, up_w), gap_rest in zip(EYES, self.moves, self.gap_rest):
+            a, b = eye.corners
+            axis = (rest[b] - rest[a]) + (face_offsets[b] - face_offsets[a])
+            width_now = max(float(np.hypot(*axis)), 1e-6)
+            down = np.array([-axis[1], axis[0]]) / width_now
+            gap_now = (rest[eye.lower[2:5]] - rest[eye.upper[2:5]]
+                       + face_offsets[eye.lower[2:5]] - face_offsets[eye.upper[2:5]]).mean(axis=0)
+            openness = min(max(float(gap_now @ down) / max(gap_rest, 1e-6), 0.0), 1.0)
+            if openness <= 0.0:
+                continue
+            weights = down_w if gy > 0 else up_w
+            face_offsets[ids] += (weights * ((gy * width_now * openness) * down)[None]
+                                  ).astype(np.float32)
+
+
+def lids_follow_gaze(face_offsets: np.ndarray, rest: np.ndarray, gaze_y: float, *,
+                     params: EyeParams = EyeParams()) -> None:
+    """The lids follow a vertical gaze, in place: looking down (``gaze_y`` > 0, eye widths
+    as ``gaze.py``) the upper lid lowers by ``upper_lid_follow_down`` of the iris's shift,
+    looking up it lifts by ``upper_lid_follow_up`` of it; the lower lid moves by
+    ``lower_lid_follow`` of it either way. Fully over the middle of the eye, less towards
+    the corners; the skin above and below follows as in a blink (``close_lids``). An eye
+    that is closing follows less, by how open it still is, so the lids never cross. (Per
+    frame, ``LidFollower`` made once does the same without recomputing the skin's share.)
+
+    Parameters
+    ----------
+    face_offsets : (468, 2) float32 offsets of the face-mesh control points; changed in
+        place.
+    rest : (468, 2) the photo's face-mesh points.
+    gaze_y : the pointer's vertical gaze (eye widths, + down).
+    """
+    LidFollower(rest, params=params)(face_offsets, gaze_y)

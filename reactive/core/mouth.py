@@ -1,12 +1,25 @@
 """Hidden regions: the mouth interior (paper Sec. 5).
 
 When the driver's mouth opens, the photo has no teeth or tongue to show: the warp only
-stretches the closed lips. Per frame, the driver's mouth crop (from the clip pack) is mapped
-onto the target's current lip geometry, cut to the region inside the *inner* lips eroded by
-0.1 x the target's mouth height (so the target keeps its own lips), Poisson-blended for colour
-(OpenCV's seamless cloning, over the whole mouth so its boundary lies on skin, on log
-intensities so the match is a gain) and alpha-composited, the alpha gated by the interior's
-area.
+stretches the closed lips. Per frame, an interior is put inside the output's inner lips:
+
+- where it comes from (``interior_source``): a tracked driving clip's own mouth, frame by
+  frame (the paper); for the built-in clips, which are not filmed, the real mouth of a bank
+  of tracked clips whose lips are shaped most like theirs (``mouthbank``), or without any,
+  a mouth drawn in the photo's colours (``drawnmouth``); with ``teeth = false`` (paintings,
+  cartoons) always the drawn mouth without teeth.
+- how it is carried (``mouthmap``): piecewise, as a real mouth moves: the upper teeth hang
+  under the output's upper lip, the lower teeth stand on its lower lip, the cavity between
+  stretches; at the source's own resolution, sampled bicubic (sharp teeth).
+- the photo's own teeth (a smiling photo): they move with their lip, rigid and sharp, and
+  the interior shows in the gap that opens between the rows; the interior's own rows are
+  fitted under the photo's, so there is only one set of tooth tips.
+- colour: a gain from the skin around both mouths (brightness, a bounded tint), not a
+  Poisson blend, which tints white teeth with the skin-tone difference between two people.
+- gate (Sec. 5): with a* the photo's own opening, none below a*, all above 2 a*, linear
+  between; a photo that shows teeth keeps them, so its gap needs no gate.
+
+Everything per photo is made in ``__init__``; ``apply`` writes only into buffers made there.
 """
 
 from __future__ import annotations
@@ -15,148 +28,221 @@ import cv2
 import numpy as np
 
 from reactive.core import landmarks as lm
+from reactive.core import mouthmap as mm
 from reactive.core.clip import ClipPack
+from reactive.core.drawnmouth import drawn_interiors
 from reactive.core.geometry import polygon_area
+from reactive.core.mouthbank import (
+    Interiors,
+    choose_frames,
+    colour_match,
+    from_packs,
+    lip_shape,
+    skin_colour,
+)
 from reactive.core.rig import Rig
 from reactive.params import MouthParams
 
+_SHIFT = 4  # fillPoly sub-pixel bits
 
-def _fit_affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares affine (2, 3) with dst ~ A @ [src, 1]."""
-    a = np.hstack([src, np.ones((len(src), 1))])
-    sol, *_ = np.linalg.lstsq(a, dst, rcond=None)
-    return sol.T
+
+def is_filmed(pack: ClipPack) -> bool:
+    """True for a pack tracked from a video (its mouth crops are a real mouth); the
+    built-in clips are drawn (``synthetic`` in their header)."""
+    return pack.mouth is not None and not pack.extra.get("synthetic", False)
+
+
+def interior_source(rig: Rig, pack: ClipPack, *, teeth: bool = True,
+                    bank: Interiors | None = None, drawn: Interiors | None = None,
+                    params: MouthParams = MouthParams()) -> tuple[Interiors, np.ndarray]:
+    """The interiors for ``pack``'s frames on this photo, and which one each frame shows:
+    (Interiors, (F,) int). ``drawn``: the photo's drawn mouth if already made (it is
+    drawn here otherwise)."""
+    f = pack.frame_count
+    if teeth and is_filmed(pack):
+        return from_packs([pack]), np.arange(f)
+    if teeth and bank is not None and len(bank):
+        shape = lip_shape(pack.landmarks, pack.landmarks[pack.neutral_index])
+        return bank, choose_frames(bank.shape, shape, params)
+    if drawn is None or drawn.teeth.any() != teeth:
+        drawn = drawn_interiors(rig.photo, rig.target_points, teeth=teeth)
+    return drawn, np.zeros(f, np.int64)
 
 
 class MouthLayer:
-    """Composites the driver's mouth interior into warped frames of one rig + pack."""
+    """Puts the mouth interior into warped frames of one rig + pack."""
 
     def __init__(self, rig: Rig, pack: ClipPack, params: MouthParams = MouthParams(), *,
-                 teeth: bool = True):
-        if pack.mouth is None:
-            raise ValueError("`pack` has no mouth crops (format version 1); precompute the "
-                             "clip again")
+                 teeth: bool = True, bank: Interiors | None = None,
+                 drawn: Interiors | None = None):
         self.rig, self.pack, self.params = rig, pack, params
-        # Without teeth (paintings, cartoons: Sec. 8.2 "avoid teeth on emojis"), the
-        # driver's interior is reduced to its dark, softly shaded cavity.
         self.teeth = teeth
+        self.source, self.choice = interior_source(rig, pack, teeth=teeth, bank=bank,
+                                                   drawn=drawn, params=params)
         t0 = rig.target_points
         width = float(np.linalg.norm(t0[lm.MOUTH_CORNERS[0]] - t0[lm.MOUTH_CORNERS[1]]))
         self.h_mouth = float(np.linalg.norm(t0[lm.UPPER_LIP_TOP] - t0[lm.LOWER_LIP_BOTTOM]))
         self.a_star = max(polygon_area(t0[lm.LIPS_INNER]), params.min_a_star_frac * width ** 2)
-        r = max(1, int(round(params.erode_frac * self.h_mouth)))
-        self.kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-        self.lip_ids = np.concatenate([lm.LIPS_INNER, lm.LIPS_OUTER])
-        levels = np.arange(256, dtype=np.float64)
-        self._to_log = np.round(255 * np.log1p(levels) / np.log(256.0)).astype(np.uint8)
-        self._from_log = np.clip(np.round(np.expm1(levels / 255 * np.log(256.0))), 0, 255
-                                 ).astype(np.uint8)
+        # The photo's mouth at rest, and its own teeth.
+        self.photo_frame = mm.mouth_frame(t0)
+        self.photo_lips = mm.lip_columns(t0, *self.photo_frame)
+        up, low = mm.teeth_extent(rig.photo, self.photo_frame, self.photo_lips)
+        self.photo_teeth = (up, low)
+        self.has_photo_teeth = up > 0 or low > 0
+        # The photo's opening is split at the tips of its upper teeth: above, it moves with
+        # the upper lip; below (lower teeth, shadow, the lower lip's inner edge), with the
+        # lower lip. At rest the two meet and the photo is given back unchanged; as the
+        # mouth opens, the interior shows in the gap between them.
+        zu, _ = _row_reach(self.photo_lips, up, low)
+        zl = np.maximum(self.photo_lips[1] - self.photo_lips[0], 0.0) - zu
+        self.photo_cols = np.stack([self.photo_lips[0], zu, zl, self.photo_lips[1]])
+        # Colour match per source image (a driver's light changes over its clip).
+        if self.source.in_photo_colours:
+            self.gains = np.ones((len(self.source), 3), np.float32)
+            self.saturation = np.ones(len(self.source), np.float32)
+        else:
+            photo_skin = skin_colour(rig.photo, self.photo_frame, self.photo_lips)
+            matched = [colour_match(photo_skin, s, params) for s in self.source.skin]
+            self.gains = np.array([g for g, _ in matched], np.float32)
+            self.saturation = np.array([s for _, s in matched], np.float32)
+        # Buffers for the opening's box: three rest mouth widths square covers any real
+        # opening; a larger one (a cartoon's jaw drop) grows them once.
+        self._grow(3 * int(np.ceil(width)) + 8, 3 * int(np.ceil(width)) + 8)
+        self._points = np.zeros((rig.n_face, 2), np.float32)
+        self._lips_t = np.zeros((2, mm.N_COLUMNS))
+        self._cols_t = np.zeros((4, mm.N_COLUMNS))
+        self._cols_s = np.zeros((4, mm.N_COLUMNS))
+
+    def _grow(self, h: int, w: int) -> None:
+        h, w = max(h, 8), max(w, 8)
+        self._mask = np.zeros((h, w), np.uint8)
+        self._map_x = np.zeros((h, w), np.float32)
+        self._map_y = np.zeros((h, w), np.float32)
+        self._rigid = np.zeros((h, w), np.float32)
+        self._patch_alpha = np.zeros((h, w), np.float32)
+        self._interior = np.zeros((h, w, 3), np.uint8)
+        self._patch = np.zeros((h, w, 3), np.uint8)
 
     def alpha(self, target_lips_inner: np.ndarray) -> float:
         """Sec. 5 gate from the target's current interior area."""
+        if self.has_photo_teeth:
+            return 1.0
         a = polygon_area(target_lips_inner)
         return float(np.clip((a - self.a_star) / ((self.params.full_at - 1) * self.a_star),
                              0.0, 1.0))
 
     def apply(self, frame: np.ndarray, i: int, offsets: np.ndarray) -> float:
-        """Composite clip frame ``i``'s mouth into ``frame`` (H, W, 3) uint8, in place.
+        """Put clip frame ``i``'s mouth into ``frame`` (H, W, 3) uint8, in place.
 
-        ``offsets`` are the control-point offsets the frame was warped with. Returns alpha.
+        ``offsets`` are the control-point offsets the frame was warped with. Returns the
+        gate's alpha (0: nothing was drawn).
         """
-        rig, pack = self.rig, self.pack
-        n = rig.n_face
-        target = rig.rest[:n] + offsets[:n]
+        rig = self.rig
+        target = self._points
+        np.add(rig.rest[:rig.n_face], offsets[:rig.n_face], out=target)
         inner = target[lm.LIPS_INNER]
         alpha = self.alpha(inner)
-        if alpha <= 0.0:
+        if alpha <= 0.0 and not self.has_photo_teeth:
             return 0.0
         h, w = frame.shape[:2]
-        outer = target[lm.LIPS_OUTER]
-        pad = 4 + 3 * int(self.kernel.shape[0])
-        x0, y0 = np.floor(outer.min(axis=0)).astype(int) - pad
-        x1, y1 = np.ceil(outer.max(axis=0)).astype(int) + pad
+        x0, y0 = np.floor(inner.min(axis=0)).astype(int) - 2
+        x1, y1 = np.ceil(inner.max(axis=0)).astype(int) + 3
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-        if x1 - x0 < 8 or y1 - y0 < 8:
+        if x1 - x0 < 3 or y1 - y0 < 2:
             return 0.0
-        roi = frame[y0:y1, x0:x1]
-        mask = np.zeros(roi.shape[:2], np.uint8)
-        cv2.fillPoly(mask, [np.round(inner - (x0, y0)).astype(np.int32)], 255)
-        mask = cv2.erode(mask, self.kernel)
-        # seamlessClone needs the mask clear of the ROI's edge.
-        mask[:2], mask[-2:], mask[:, :2], mask[:, -2:] = 0, 0, 0, 0
-        if cv2.countNonZero(mask) < 12:
-            return 0.0
-        # Driver lips (crop pixels) -> target lips (ROI pixels): an affine fit over inner and
-        # outer lip points carries the interior's shape well at this scale.
-        src = pack.landmarks[i, self.lip_ids] @ pack.mouth_affine[i, :, :2].T \
-            + pack.mouth_affine[i, :, 2]
-        m = _fit_affine(src.astype(np.float64), (target[self.lip_ids] - (x0, y0)))
-        warped = cv2.warpAffine(pack.mouth[i], m, (roi.shape[1], roi.shape[0]),
-                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if not self.teeth:
-            hole = np.zeros(roi.shape[:2], np.uint8)
-            cv2.fillPoly(hole, [np.round(inner - (x0, y0)).astype(np.int32)], 255)
-            sigma = max(2.0, self.params.cavity_blur_frac * self.h_mouth)
-            cavity = cv2.GaussianBlur(warped, (0, 0), sigma)
-            cavity = (cavity * self.params.cavity_gain).astype(np.uint8)
-            np.copyto(warped, cavity, where=hole[..., None] > 0)
-        bx, by, bw, bh = cv2.boundingRect(mask)
-        if bw < 3 or bh < 3:
-            return 0.0
-        # Poisson-blend the driver's whole mouth, lips and a ring of skin included: its
-        # boundary then lies on skin in both images, so the interior takes on the photo's
-        # colour and light. (Blending only the interior would pin its edge to the photo's
-        # stretched lips and wash the dark mouth out to lip colour.)
-        region = np.zeros(roi.shape[:2], np.uint8)
-        cv2.fillPoly(region, [np.round(outer - (x0, y0)).astype(np.int32)], 255)
-        region = cv2.dilate(region, self.kernel, iterations=2)
-        region[:2], region[-2:], region[:, :2], region[:, -2:] = 0, 0, 0, 0
-        # In log space the blend is a gain, not an offset: a dark mouth on a lighter face
-        # stays dark instead of being lifted to grey.
-        cloned = cv2.LUT(self._poisson(cv2.LUT(warped, self._to_log), cv2.LUT(roi, self._to_log),
-                                       region), self._from_log)
-        # Composite only over the mask's box (plus the feather): the rest is untouched.
-        f = int(np.ceil(3 * self.params.feather_px)) + 1
-        ys = slice(max(by - f, 0), min(by + bh + f, roi.shape[0]))
-        xs = slice(max(bx - f, 0), min(bx + bw + f, roi.shape[1]))
-        soft = cv2.GaussianBlur(mask[ys, xs].astype(np.float32), (0, 0),
-                                self.params.feather_px) * np.float32(alpha / 255.0)
-        soft = cv2.merge([soft] * 3)
-        part = roi[ys, xs]
-        mixed = cv2.add(cv2.multiply(part, 1.0 - soft, dtype=cv2.CV_32F),
-                        cv2.multiply(cloned[ys, xs], soft, dtype=cv2.CV_32F))
-        part[...] = cv2.convertScaleAbs(mixed)
+        bh, bw = y1 - y0, x1 - x0
+        if bh > self._mask.shape[0] or bw > self._mask.shape[1]:
+            self._grow(max(bh, self._mask.shape[0]), max(bw, self._mask.shape[1]))
+        mask = self._mask[:bh, :bw]
+        mask.fill(0)
+        poly = _inset(inner, self.params.inset_px) - (x0, y0)
+        cv2.fillPoly(mask, [np.round(poly * (1 << _SHIFT)).astype(np.int32)], 255,
+                     lineType=cv2.LINE_AA, shift=_SHIFT)
+        t_frame = mm.mouth_frame(target)
+        lips_t = mm.lip_columns(target, *t_frame, out=self._lips_t)
+        map_x, map_y = self._map_x[:bh, :bw], self._map_y[:bh, :bw]
+        rigid = self._rigid[:bh, :bw]
+        # The photo's own teeth, rigid with their lips.
+        patch = patch_alpha = None
+        k_photo = t_frame[2] / self.photo_frame[2]
+        if self.has_photo_teeth:
+            cols = self._cols_t
+            cols[0], cols[3] = lips_t[0], lips_t[1]
+            height = np.maximum(lips_t[1] - lips_t[0], 0.0)
+            np.minimum(self.photo_cols[1] * k_photo, height, out=cols[1])
+            np.minimum(self.photo_cols[2] * k_photo, height - cols[1], out=cols[2])
+            src = self._cols_s
+            src[0], src[3] = self.photo_lips[0], self.photo_lips[1]
+            np.divide(cols[1], k_photo, out=src[1])
+            np.divide(cols[2], k_photo, out=src[2])
+            mm.interior_map((x0, y0), t_frame, cols, self.photo_frame, src, map_x, map_y,
+                            rigid)
+            patch = self._patch[:bh, :bw]
+            cv2.remap(rig.photo, map_x, map_y, cv2.INTER_CUBIC, dst=patch,
+                      borderMode=cv2.BORDER_REPLICATE)
+            patch_alpha = self._patch_alpha[:bh, :bw]
+            np.copyto(patch_alpha, rigid)
+        # The interior: its rows of teeth under the photo's where the photo shows teeth,
+        # else rigid with the lips up to rigid_max_frac of the opening each.
+        j = int(self.choice[min(i, len(self.choice) - 1)])
+        s_frame = self.source.frame(j)
+        self._interior_columns(j, lips_t, t_frame[2] / s_frame[2],
+                               patch_cols=self._cols_t if self.has_photo_teeth else None)
+        mm.interior_map((x0, y0), t_frame, self._cols_t, s_frame, self._cols_s, map_x, map_y,
+                        rigid)
+        interior = self._interior[:bh, :bw]
+        cv2.remap(self.source.images[j], map_x, map_y, cv2.INTER_CUBIC, dst=interior,
+                  borderMode=cv2.BORDER_REPLICATE)
+        mm.compose(frame[y0:y1, x0:x1], mask, interior, self.gains[j],
+                   float(self.saturation[j]), alpha, patch, patch_alpha)
         return alpha
 
-    def _poisson(self, src: np.ndarray, dst: np.ndarray, region: np.ndarray) -> np.ndarray:
-        """Poisson blending of ``src`` into ``dst`` over ``region`` (uint8 images).
+    def _interior_columns(self, j: int, lips_t: np.ndarray, k: float,
+                          patch_cols: np.ndarray | None) -> None:
+        """Columns of the interior map for source image ``j`` into self._cols_t/_cols_s.
+        ``patch_cols``: the photo's teeth in the output (rows zu, zl), which the interior's
+        own rows must end under; it is overwritten."""
+        p = self.params
+        s_lips = self.source.lips[j]
+        teeth = self.source.teeth[j]
+        zu_s, zl_s = mm.rigid_zones(s_lips[0], s_lips[1], teeth[0], teeth[1],
+                                    min_frac=p.rigid_min_frac,
+                                    max_frac=p.rigid_source_max_frac)
+        height_t = np.maximum(lips_t[1] - lips_t[0], 0.0)
+        cols_t, cols_s = self._cols_t, self._cols_s
+        if patch_cols is not None:
+            photo_up, photo_low = patch_cols[1].copy(), patch_cols[2].copy()
+        cols_t[0], cols_t[3] = lips_t[0], lips_t[1]
+        cols_s[0], cols_s[3] = s_lips[0], s_lips[1]
+        # Rigid rows: as in the source, scaled, within rigid_max_frac of the opening.
+        up_t = np.minimum(zu_s * k, p.rigid_max_frac * height_t)
+        low_t = np.minimum(zl_s * k, p.rigid_max_frac * height_t)
+        up_s, low_s = up_t / k, low_t / k
+        if patch_cols is not None and self.photo_teeth[0] > 0:
+            # The interior's upper row squeezed or stretched to end where the photo's does.
+            up_t, up_s = photo_up, zu_s
+        if patch_cols is not None and self.photo_teeth[1] > 0:
+            low_t, low_s = np.minimum(photo_low, height_t - up_t), zl_s
+        low_t = np.minimum(low_t, height_t - up_t)
+        cols_t[1], cols_t[2] = up_t, low_t
+        cols_s[1], cols_s[2] = up_s, np.minimum(low_s, s_lips[1] - s_lips[0] - up_s)
 
-        Inside the region the result is src plus a membrane, the harmonic interpolation of
-        (dst - src) from the region's boundary: smooth by construction, so it is solved at
-        ``poisson_px`` rows and upsampled (OpenCV's solver costs ~ the square of the size).
-        """
-        h, w = src.shape[:2]
-        f = self.params.poisson_px / h
-        size = (w, h) if f >= 0.75 else (max(8, int(round(w * f))), max(8, int(round(h * f))))
-        if size == (w, h):
-            src_s, dst_s, reg_s = src, dst, region
-        else:
-            src_s = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
-            dst_s = cv2.resize(dst, size, interpolation=cv2.INTER_AREA)
-            reg_s = cv2.resize(region, size, interpolation=cv2.INTER_NEAREST)
-            reg_s[:2], reg_s[-2:], reg_s[:, :2], reg_s[:, -2:] = 0, 0, 0, 0
-        rx, ry, rw, rh = cv2.boundingRect(reg_s)
-        if rw < 3 or rh < 3:
-            return src
-        cloned = cv2.seamlessClone(src_s, dst_s, reg_s, (rx + rw // 2, ry + rh // 2),
-                                   cv2.NORMAL_CLONE)
-        membrane = cloned.astype(np.float32) - src_s.astype(np.float32)
-        k = self.params.colour_gain
-        if k < 1.0:
-            # Keep (part of) the interior's own hue: the grey part of the gain matches the
-            # photo's light, the colour part would tint white teeth with the skin difference.
-            grey = membrane.mean(axis=2, keepdims=True)
-            membrane = grey + np.float32(k) * (membrane - grey)
-        if size != (w, h):
-            membrane = cv2.resize(membrane, (w, h), interpolation=cv2.INTER_LINEAR)
-        return cv2.add(src, membrane, dtype=cv2.CV_8U)
+
+def _row_reach(lips: np.ndarray, up: float, low: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, how far the photo's upper and lower teeth reach (px), within its
+    opening."""
+    height = np.maximum(lips[1] - lips[0], 0.0)
+    zu = np.minimum(up, height)
+    zl = np.minimum(low, height - zu)
+    return zu, zl
+
+
+def _inset(polygon: np.ndarray, px: float) -> np.ndarray:
+    """``polygon`` (N, 2) moved ``px`` towards its centroid (a cheap inset for a convex-ish
+    opening)."""
+    if px <= 0:
+        return polygon.astype(np.float64)
+    c = polygon.mean(axis=0)
+    d = polygon - c
+    r = np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
+    return c + d * np.maximum(r - px, 0.0) / r

@@ -12,6 +12,10 @@ tests. Per frame:
 4. hidden regions (Sec. 5): the mouth interior of the dominant layer's clip;
 5. eyes (beyond the paper): the eyeball and iris repainted with the gaze, lids redrawn.
 
+A pointer's pull (the live player's, per frame) comes in as arguments: its ``gaze`` adds to
+the clips' own, the lids follow it (``lids.LidFollower``), and its ``head`` turn adds a
+small rigid rotation of the face to the offsets (``gaze.HeadTurn``) before the warp.
+
 A layer is one clip at a (fractional) frame position with a weight; the weights of a frame's
 layers sum to 1 (``live.states``). Offline, a frame is one layer at an integer position with
 weight 1.
@@ -26,11 +30,13 @@ import numpy as np
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack
 from reactive.core.details import DetailLayer, RatioMixer
+from reactive.core.drawnmouth import drawn_interiors
 from reactive.core.eye_layer import GazeLayer
-from reactive.core.gaze import clip_gaze
-from reactive.core.lids import lid_closure
+from reactive.core.gaze import HeadTurn, clip_gaze
+from reactive.core.lids import LidFollower, lid_closure
 from reactive.core.motion import frame_offsets
-from reactive.core.mouth import MouthLayer
+from reactive.core.mouth import MouthLayer, is_filmed
+from reactive.core.mouthbank import Interiors, build_bank
 from reactive.core.rig import Rig
 from reactive.core.warper import GridWarper, Warper
 from reactive.params import EyeParams, MouthParams
@@ -77,7 +83,10 @@ class FrameSynthesis:
         the cache), computed for the same stages; else each frame's row is computed the
         first time it is needed.
     warper : a warper to share (the stage strip's columns share one); else made here.
-    teeth : the mouth interior with teeth (False: a dark cavity, for paintings).
+    teeth : the mouth interior with teeth (False: a drawn cavity without teeth, paintings).
+    mouths : a bank of real mouths (``mouthbank.Interiors``) for the clips that have no
+        filmed mouth of their own (the built-in ones); live, the filmed clips' own open
+        mouths by default; without one, a mouth drawn in the photo's colours.
 
     ``render(layers, gaze=...)`` returns the frame in a buffer overwritten by the next call.
     """
@@ -85,7 +94,7 @@ class FrameSynthesis:
     def __init__(self, rig: Rig, packs: list[ClipPack], *, stages: tuple[str, ...] = STAGES,
                  realtime: bool = False, tables: list[np.ndarray] | None = None,
                  warper: Warper | GridWarper | None = None, teeth: bool = True,
-                 mouth_params: MouthParams = MouthParams(),
+                 mouths: Interiors | None = None, mouth_params: MouthParams = MouthParams(),
                  eye_params: EyeParams = EyeParams()):
         if len(packs) != len(rig.bindings):
             raise ValueError(f"`packs` must be the rig's {len(rig.bindings)} clips; got "
@@ -116,14 +125,28 @@ class FrameSynthesis:
                             else DetailLayer(shaded_rig, packs[0]))
         self.mouths = {}
         if "hidden" in stages:
-            self.mouths = {k: MouthLayer(rig.for_clip(k), p, mouth_params, teeth=teeth)
-                           for k, p in enumerate(packs) if p.mouth is not None}
+            drawn_needed = not teeth or not all(is_filmed(p) for p in packs)
+            if mouths is None and teeth and realtime and drawn_needed:
+                mouths = build_bank(packs)  # the filmed clips' open mouths serve the others
+            drawn = None
+            if drawn_needed and (mouths is None or not teeth):
+                drawn = drawn_interiors(rig.photo, rig.target_points, teeth=teeth)
+            self.mouths = {k: MouthLayer(rig.for_clip(k), p, mouth_params, teeth=teeth,
+                                         bank=mouths, drawn=drawn)
+                           for k, p in enumerate(packs)}
         self.eyes = GazeLayer(rig.photo, rig.target_points, params=eye_params) if eyes else None
         self.clip_gaze = [clip_gaze(p.landmarks, p.neutral_index, params=eye_params)
                           for p in packs] if eyes else []
+        self.eye_params = eye_params
+        self.head_turn = HeadTurn(rig.rest, params=eye_params)
+        self.lid_follower = LidFollower(rig.rest, params=eye_params)
         self.offsets = np.zeros((len(rig.rest), 2), np.float32)
         self._tmp = np.zeros_like(self.offsets)
-        self._points = np.zeros((lm.N_MESH, 2), np.float32)
+        self._turn = np.zeros((lm.N_MESH, 2), np.float32)
+        # The last frame's face-mesh points and total gaze, as the eye layer got them (for
+        # measures: ``GazeLayer.irises``).
+        self.points_now = np.zeros((lm.N_MESH, 2), np.float32)
+        self.gaze_now = np.zeros(2)
         # The image the warp sampled for the last frame (the photo shaded by the details),
         # None when the photo itself.
         self.shaded: np.ndarray | None = None
@@ -155,14 +178,23 @@ class FrameSynthesis:
                 out += tmp
         return out
 
-    def render(self, layers: list[Layer], *, gaze=None) -> np.ndarray:
+    def render(self, layers: list[Layer], *, gaze=None, head=None) -> np.ndarray:
         """The frame for ``layers``: (H, W, 3) uint8 RGB, a buffer overwritten next call.
 
-        ``gaze``: (2,) eye widths added to the clips' own gaze (a pointer's pull).
+        ``gaze``: (2,) eye widths added to the clips' own gaze (a pointer's pull); the lids
+        follow it. ``head``: (2,) radians (yaw + image right, pitch + down), the head's turn
+        towards the pointer (``gaze.pointer_head_turn``, smoothed by the caller).
         """
         if not layers:
             raise ValueError("`layers` must hold at least one layer")
         offsets = self.blend_offsets(layers)
+        face = offsets[:lm.N_MESH]
+        if head is not None:
+            yaw, pitch = (float(v) for v in np.asarray(head, np.float64).reshape(2))
+            if yaw != 0.0 or pitch != 0.0:
+                face += self.head_turn.offsets(yaw, pitch, self._turn)
+        if gaze is not None and self.eyes is not None:
+            self.lid_follower(face, float(np.asarray(gaze, np.float64).reshape(2)[1]))
         shaded = self.details.shade(layers) if self.details is not None else None
         frame = self.warper(offsets, shaded)
         self.shaded = shaded
@@ -178,8 +210,9 @@ class FrameSynthesis:
             for layer in layers:
                 g = self.clip_gaze[layer.clip]
                 total += layer.weight * g[min(int(round(layer.position)), len(g) - 1)]
-            np.add(self.rig.rest[:lm.N_MESH], offsets[:lm.N_MESH], out=self._points)
-            self.eyes.apply(frame, self._points, total, source=shaded)
+            np.add(self.rig.rest[:lm.N_MESH], offsets[:lm.N_MESH], out=self.points_now)
+            self.gaze_now[:] = total
+            self.eyes.apply(frame, self.points_now, total, source=shaded)
         return frame
 
     def frame(self, i: int) -> np.ndarray:

@@ -10,6 +10,7 @@ unreadable or mismatched entry is recomputed, never trusted. Written atomically.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 from dataclasses import asdict
@@ -23,6 +24,7 @@ from reactive.core import landmarks as lm
 from reactive.core.backdrop import Backdrop
 from reactive.core.clip import ClipPack
 from reactive.io.atomic import write_atomically
+from reactive.io.safeio import BadFile, Member, read_npz
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,11 @@ def file_digest(path: Path) -> str:
 def _atomic_save(path: Path, save) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, save)
+        # Whole in memory first: numpy's zip writer on a file that hits a full disk is left
+        # half-open and complains again when collected.
+        buf = io.BytesIO()
+        save(buf)
+        write_atomically(path, lambda fh: fh.write(buf.getbuffer()))
     except OSError as exc:  # a full or read-only disk costs speed, not the show
         log.warning("could not write cache %s: %s", path, exc)
 
@@ -70,21 +76,58 @@ def pack_digest(pack: ClipPack) -> str:
     return array_digest(*arrays, extra=f"{pack.neutral_index}|{pack.fps}")
 
 
-def cached_face(photo: np.ndarray, folder: Path, find) -> np.ndarray:
-    """``find(photo)`` -> (478, 2) landmarks, remembered under the photo's pixels' hash."""
-    path = folder / "faces" / f"{array_digest(photo)}.npy"
+def cached_face(photo: np.ndarray, folder: Path, find, *, report=None) -> np.ndarray:
+    """``find(photo)`` -> (478, 2) landmarks, remembered under the photo's pixels' hash.
+
+    ``find`` returns the points, or (points, number of faces in the photo). ``report(points,
+    faces)``, if given, is called on every call, cached or not (the photo's warnings are
+    said on every start, not only the first).
+    """
+    path = folder / "faces" / f"{array_digest(photo)}.npz"
+    found = None
     if path.is_file():
         try:
-            pts = np.load(path, allow_pickle=False)
-            if pts.shape == (lm.N_LANDMARKS, 2) and pts.dtype == np.float32 \
-                    and np.isfinite(pts).all():
-                return pts
-        except (OSError, ValueError):
-            pass
-        log.warning("%s: cached landmarks unreadable, detecting again", path)
-    pts = find(photo)
-    _atomic_save(path, lambda fh: np.save(fh, pts.astype(np.float32), allow_pickle=False))
-    return pts
+            arrays = read_npz(path, _FACE_MEMBERS, bounds={}, max_bytes=1 << 16)
+            points, faces = arrays["points"], int(arrays["faces"][0])
+            _check_values(points, max(photo.shape[:2]), "landmarks")
+            if faces < 1:
+                raise BadFile(f"{faces} faces")
+            found = points, faces
+        except (BadFile, ValueError) as exc:
+            discard(path, "cached face landmarks", exc, "detecting the face again")
+    if found is None:
+        result = find(photo)
+        points, faces = result if isinstance(result, tuple) else (result, 1)
+        found = np.asarray(points, np.float32), int(faces)
+        _atomic_save(path, lambda fh: np.savez(fh, points=found[0],
+                                               faces=np.array([found[1]], np.int32)))
+    if report is not None:
+        report(*found)
+    return found[0]
+
+
+_FACE_MEMBERS = {"points": Member("<f4", (lm.N_LANDMARKS, 2)), "faces": Member("<i4", (1,))}
+# Offsets and landmarks further than this many photo sizes from the photo are not a face's.
+_MAX_OFF_PHOTO = 1.0
+
+
+def _check_values(a: np.ndarray, size: float, what: str) -> None:
+    """ValueError unless ``a`` is finite and within a photo size around the photo."""
+    if not np.isfinite(a).all():
+        raise ValueError(f"{what} are not finite")
+    lo, hi = float(a.min(initial=0.0)), float(a.max(initial=0.0))
+    if lo < -_MAX_OFF_PHOTO * size or hi > (1.0 + _MAX_OFF_PHOTO) * size:
+        raise ValueError(f"{what} reach {max(-lo, hi):.3g} px, the photo is {size:g} px")
+
+
+def discard(path: Path, what: str, reason: object, then: str) -> None:
+    """A cache entry that cannot be trusted: one warning, and the file is deleted (so a
+    broken entry costs one recomputation, never every start)."""
+    log.warning("%s: %s unusable (%s); deleted, %s", path, what, reason, then)
+    try:
+        path.unlink()
+    except OSError:
+        pass
 
 
 def cached_backdrop(photo: np.ndarray, points: np.ndarray, folder: Path, make,
@@ -135,20 +178,27 @@ def tables_key(points: np.ndarray, photo_shape: tuple[int, ...], packs: list[Cli
     return array_digest(points, extra=extra)
 
 
-def load_tables(folder: Path, key: str, packs: list[ClipPack], k: int) -> list[np.ndarray] | None:
-    """The cached offset tables for ``key``, or None. ``k``: control points expected."""
+def load_tables(folder: Path, key: str, packs: list[ClipPack], k: int,
+                photo_size: float | None = None) -> list[np.ndarray] | None:
+    """The cached offset tables for ``key``, or None. ``k``: control points expected;
+    ``photo_size``: the photo's longer side (offsets beyond a photo size are not plausible).
+    A broken or mismatched entry is deleted (one warning) and None returned."""
     path = folder / "tables" / f"{key}.npz"
     if not path.is_file():
         return None
+    members = {f"t{i}": Member("<f4", (p.frame_count, k, 2)) for i, p in enumerate(packs)}
+    budget = sum(p.frame_count for p in packs) * k * 8 + 4096 * len(packs)
     try:
-        with np.load(path, allow_pickle=False) as z:
-            tables = [z[f"t{i}"] for i in range(len(packs))]
-    except (OSError, ValueError, KeyError):
-        log.warning("%s: cached offsets unreadable, computing again", path)
+        arrays = read_npz(path, members, bounds={}, max_bytes=budget)
+        tables = [arrays[f"t{i}"] for i in range(len(packs))]
+        for t in tables:
+            if photo_size is not None:
+                _check_values(t, photo_size, "offsets")
+            elif not np.isfinite(t).all():
+                raise ValueError("offsets are not finite")
+    except (BadFile, ValueError) as exc:
+        discard(path, "cached offsets", exc, "computing them again")
         return None
-    for t, p in zip(tables, packs):
-        if t.shape != (p.frame_count, k, 2) or t.dtype != np.float32 or not np.isfinite(t).all():
-            return None
     return tables
 
 

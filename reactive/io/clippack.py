@@ -1,9 +1,10 @@
-"""The clip pack file: a ``core.clip.ClipPack`` (everything a player needs from one driving
-clip) in one versioned file, written atomically and validated on load.
+"""The clip pack: everything a player needs from one driving clip, in one versioned file.
 
 A clip pack is a NumPy ``.npz`` archive (no pickle) holding a JSON header and plain arrays.
-It describes the clip only, never a particular photo. Format (version 3; versions 1 and 2 are
-read too: 1 lacks the mouth arrays, 1 and 2 the ratio images):
+It describes the clip only, never a particular photo. Format (version 4; versions 1-3 are
+read too: 1 lacks the mouth arrays, 1 and 2 the ratio images; 3 has the same arrays as 4, but
+its ratio images were made before they rejected misalignment, occluders such as hair, and
+noise, so they are used with a warning):
 
 ===================  =====================  ==============================================
 key                  array                  meaning
@@ -16,10 +17,11 @@ key                  array                  meaning
 ``peripheral``       (F, P, 2) float32      LK-tracked points outside the face (P may be 0)
 ``peripheral_valid`` (F, P) bool            False where a point was lost and filled in
 ``head``             (F, 2, 3) float32      similarity: neutral-frame points -> frame i
-``mouth``            (F, 64, 96, 3) uint8   v2: the driver's mouth, cropped per frame (RGB)
+``mouth``            (F, h, w, 3) uint8     v2: the driver's mouth, cropped per frame (RGB)
 ``mouth_affine``     (F, 2, 3) float32      v2: affine frame pixels -> mouth crop pixels
 ``ratio``            (F, h, w) uint8        v3: expression ratio images aligned to the
-                                            neutral frame, 128 + 128 log2(R)
+                                            neutral frame, 128 + 128 log2(R); v4: of
+                                            expression creases only
 ``ratio_box``        (4,) float32           v3: [x0, y0, x1, y1] of ``ratio`` in the
                                             neutral frame's pixels
 ===================  =====================  ==============================================
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import struct
 import zipfile
@@ -36,13 +39,40 @@ from pathlib import Path
 
 import numpy as np
 
-from reactive.core.clip import ClipPack
+from reactive.core.clip import MAX_SOURCE_SIDE, ClipPack
+from reactive.core.landmarks import N_LANDMARKS
 from reactive.errors import InputError
 from reactive.io.atomic import write_atomically
+from reactive.io.safeio import BadFile, Member, read_npz
+
+log = logging.getLogger(__name__)
 
 FORMAT_NAME = "reactive-portraits/clip-pack"
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
+# The first version whose ratio images hold creases only (precompute/details.py, issue 11).
+CLEAN_RATIO_VERSION = 4
+
+# What load_pack reads (nothing else in the archive is even inflated) and its limits, checked
+# on the arrays' headers before anything is allocated: a clip of up to 20 minutes at 30 fps,
+# 1 GB in all (a 10 s tracked clip takes a few MB).
+PACK_MEMBERS = {
+    "header": Member("|u1", ("B",)),
+    "landmarks": Member("<f4", ("F", N_LANDMARKS, 2)),
+    "face_detected": Member("|b1", ("F",)),
+    "peripheral": Member("<f4", ("F", "P", 2)),
+    "peripheral_valid": Member("|b1", ("F", "P")),
+    "head": Member("<f4", ("F", 2, 3)),
+    "mouth": Member("|u1", ("F", "mouth_h", "mouth_w", 3), required=False),
+    "mouth_affine": Member("<f4", ("F", 2, 3), required=False),
+    "ratio": Member("|u1", ("F", "ratio_h", "ratio_w"), required=False),
+    "ratio_box": Member("<f4", (4,), required=False),
+}
+MAX_FRAMES = 36_000
+MAX_PACK_BYTES = 1 << 30
+PACK_BOUNDS = {"B": (2, 1 << 16), "F": (1, MAX_FRAMES), "P": (0, 4096),
+               "mouth_h": (1, 1024), "mouth_w": (1, 1024),
+               "ratio_h": (1, MAX_SOURCE_SIDE), "ratio_w": (1, MAX_SOURCE_SIDE)}
 
 
 def save_pack(pack: ClipPack, path: str | os.PathLike) -> Path:
@@ -105,17 +135,16 @@ def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
 def load_pack(path: str | os.PathLike) -> ClipPack:
     """Read and validate a clip pack. Any problem is an InputError naming the file."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a clip pack file (.npz), or use --clips "
+                         "for a folder of clips")
     if not path.is_file():
         raise InputError(f"{path}: clip pack not found")
     try:
-        raw = path.read_bytes()
-        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError):
-        raise InputError(f"{path}: not a clip pack, or corrupt; "
+        arrays = read_npz(path, PACK_MEMBERS, bounds=PACK_BOUNDS, max_bytes=MAX_PACK_BYTES)
+    except BadFile as exc:
+        raise InputError(f"{path}: not a clip pack, or corrupt ({exc}); "
                          "write it again with `reactive precompute`") from None
-    if "header" not in arrays:
-        raise InputError(f"{path}: not a clip pack (no header); write it with `reactive precompute`")
     try:
         header = json.loads(arrays["header"].tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -149,4 +178,7 @@ def load_pack(path: str | os.PathLike) -> ClipPack:
         raise InputError(f"{path}: clip pack is missing {exc}; precompute the clip again") from None
     except ValueError as exc:
         raise InputError(f"{path}: clip pack is invalid: {exc}") from None
+    if pack.ratio is not None and header["version"] < CLEAN_RATIO_VERSION:
+        log.warning("%s: made by an older version, its ratio images may paint the driver's "
+                    "hair or misaligned features on the face; precompute it again", path)
     return pack

@@ -24,6 +24,7 @@ __all__ = ["load_photo", "photo_hash"]
 
 MIN_SIDE_PX = 32  # smaller than this, there is no face to track
 MIN_MAX_SIDE_PX = 64
+MAX_PIXELS = 100_000_000  # a 48 MP phone photo decodes to 144 MB; 100 MP is the ceiling
 _EXIF_ORIENTATION_TAG = 0x0112
 
 
@@ -63,6 +64,7 @@ def load_photo(path: str | os.PathLike, *, max_side: int | None = PhotoParams.ma
     data = _read_bytes(path)
     if data.size == 0:
         raise InputError(f"{path}: file is empty (expected a JPEG/PNG/WebP image)")
+    _check_pixel_count(data, path)
     try:
         # imdecode on bytes instead of imread(path): imread cannot open non-ASCII paths on
         # some platforms. IMREAD_UNCHANGED keeps 16-bit depth and alpha so we convert them
@@ -71,7 +73,8 @@ def load_photo(path: str | os.PathLike, *, max_side: int | None = PhotoParams.ma
     except cv2.error:
         image = None
     if image is None:
-        raise InputError(f"{path}: cannot decode image (is it a JPEG/PNG/WebP?)")
+        raise InputError(f"{path}: cannot decode image; use a JPEG, PNG, WebP, TIFF or BMP "
+                         "file (GIF and HEIC are not read: convert them first)")
 
     rgb = _to_rgb_uint8(image, path=path)
     rgb = _apply_exif_orientation(rgb, _exif_orientation(path))
@@ -95,6 +98,29 @@ def load_photo(path: str | os.PathLike, *, max_side: int | None = PhotoParams.ma
         rgb = cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_AREA)
 
     return np.ascontiguousarray(rgb)
+
+
+def _check_pixel_count(data: np.ndarray, path: Path) -> None:
+    """Refuse an image whose header declares more than MAX_PIXELS before decoding it: a
+    1 MB PNG can declare 30000 x 30000 pixels (3.7 GB decoded, a minute of work). Formats
+    Pillow does not know are left to OpenCV (which caps at 2^30 pixels itself)."""
+    import io
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data.tobytes())) as im:  # reads the header only
+                width, height = im.size
+    except Image.DecompressionBombError:  # beyond Pillow's own ceiling (179 MP)
+        width, height = None, MAX_PIXELS + 1
+    except Exception:  # noqa: BLE001 - not Pillow's to judge; OpenCV decides below
+        return
+    if (width or 1) * height > MAX_PIXELS:
+        size = f"{width}x{height} pixels" if width else "over 179 megapixels"
+        raise InputError(f"{path}: the image declares {size}; images over "
+                         f"{MAX_PIXELS // 1_000_000} megapixels are not read: scale it down "
+                         "first")
 
 
 def photo_hash(path: str | os.PathLike) -> str:

@@ -25,13 +25,25 @@ def find_target_face(photo: np.ndarray, *, source: str = "photo",
     No face is an InputError naming ``source``; several faces -> the largest, with a warning;
     a turned head or a non-neutral face -> a warning (Sec. 3 assumes frontal and neutral).
     """
+    points, faces = detect_target_face(photo, source=source)
+    warn_about_face(points, faces, source=source, params=params)
+    return points
+
+
+def detect_target_face(photo: np.ndarray, *, source: str = "photo") -> tuple[np.ndarray, int]:
+    """:func:`find_target_face` without the warnings -> (points, number of faces found)."""
     faces = detect_faces(photo)
     if not faces:
         raise InputError(f"{source}: no face found; use a photo with a clearly visible, "
                          "roughly frontal face")
-    if len(faces) > 1:
-        log.warning("%s: %d faces found; animating the largest", source, len(faces))
-    points = faces[0]
+    return faces[0], len(faces)
+
+
+def warn_about_face(points: np.ndarray, faces: int, *, source: str = "photo",
+                    params: PhotoParams = PhotoParams()) -> None:
+    """The warnings of :func:`find_target_face`, from its results (also for cached ones)."""
+    if faces > 1:
+        log.warning("%s: %d faces found; animating the largest", source, faces)
     yaw = float(lm.yaw_ratio(points))
     if abs(yaw) > params.max_yaw_warn:
         log.warning("%s: the head is turned (%s); results are best with a frontal face",
@@ -43,7 +55,6 @@ def find_target_face(photo: np.ndarray, *, source: str = "photo",
     elif float(lm.smile_ratio(points)) > params.max_smile_warn:
         log.warning("%s: the face is smiling; expressions are added on top of it (results "
                     "are best with a neutral face)", source)
-    return points
 
 
 def photo_backdrop(photo: np.ndarray, points: np.ndarray, *, folder: Path | None = None,

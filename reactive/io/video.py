@@ -380,10 +380,8 @@ def write_image(path: str | os.PathLike, frame: np.ndarray) -> Path:
     )
     if not ok:
         raise RuntimeError(f"{target}: OpenCV could not encode the frame")
-    try:
-        write_atomically(target, lambda fh: fh.write(encoded.tobytes()))
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write it ({exc.strerror or exc})") from exc
+    # A full disk propagates as OSError with its errno (``guard`` says it in one line).
+    write_atomically(target, lambda fh: fh.write(encoded.tobytes()))
     return target
 
 

@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
+import threading
 from pathlib import Path
 
-from reactive.errors import InputError, quiet_native_logs, run_guarded
+from reactive.errors import InputError
+from reactive.guard import quiet_native_logs, run_guarded
 from reactive.io.assets import SAMPLE_PORTRAIT
 from reactive.params import PhotoParams
 
@@ -36,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--clips", metavar="DIR",
                    help="folder of clip packs (.npz) and/or driving videos; default: the "
                         "built-in clips")
+    p.add_argument("--mouths", metavar="PATH",
+                   help="clip pack or driving video whose real open mouths (teeth, tongue) "
+                        "fill the built-in clips' mouths; default: the filmed --clips, else "
+                        "a mouth drawn in the photo's colours")
     p.add_argument("--profile", metavar="FILE", help="TOML profile: triggers -> states, "
                    "transition time, idle, microphone, gaze (see docs/profile.example.toml)")
     p.add_argument("--kiosk", action="store_true",
@@ -56,11 +64,27 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     quiet_native_logs()
     args = _parser().parse_args(argv)
-    return run_guarded(_run, args)
+    code = run_guarded(_run, args)
+    _leave_the_build_behind(code)
+    return code
+
+
+def _leave_the_build_behind(code: int) -> None:
+    """Quit while the window's build thread still runs (Esc or SIGTERM while the kernels
+    compile): the interpreter's normal exit would tear LLVM down under that thread
+    ("terminate called without an active exception", SIGABRT). Everything of ours is closed
+    by now; leave at once with the right code."""
+    if any(t.name == "reactive-build" and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _run(args: argparse.Namespace) -> int:
     photo = args.photo or str(SAMPLE_PORTRAIT)
+    if Path(photo).is_dir():
+        raise InputError(f"{photo}: is a folder; give the path of a photo (JPEG, PNG, WebP, "
+                         "TIFF)")
     if not Path(photo).is_file():
         raise InputError(f"{photo}: photo not found" + (
             "" if args.photo else "; the bundled sample is missing from assets/"))
@@ -68,6 +92,9 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError(f"--fps {args.fps}: expected 1-240")
     if args.max_side is not None and args.max_side < 64:
         raise InputError(f"--max-side {args.max_side}: expected at least 64")
+    if args.mouths and not Path(args.mouths).is_file():
+        raise InputError(f"{args.mouths}: mouths file not found (give a clip pack .npz or a "
+                         "driving video)")
     if args.headless:
         from reactive.live.headless import record  # noqa: PLC0415 - heavy (OpenCV, the player)
 

@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from precompute.video import cached_video_pack
+from precompute.video import video_pack
+from reactive.core.mouthbank import build_bank
 from reactive.errors import InputError
 from reactive.io.assets import BUILTIN_CLIPS_DIR
 from reactive.io.cache import cache_dir
@@ -57,7 +58,7 @@ def load_clips(folder: str | os.PathLike | None = None, *, show_progress: bool =
             pack = load_pack(path)
             name = pack.tag or path.stem
         else:
-            pack = cached_video_pack(path, cache=cache, show_progress=show_progress)
+            pack = video_pack(path, cache, show_progress)
             name = path.stem
         if name in seen:
             raise InputError(f"{path}: state name {name!r} is also used by {seen[name].name}; "
@@ -65,3 +66,33 @@ def load_clips(folder: str | os.PathLike | None = None, *, show_progress: bool =
         seen[name] = path
         clips.append(Clip.from_pack(pack, name))
     return clips
+
+
+def load_mouth_bank(path: str | os.PathLike, *, show_progress: bool = True,
+                    cache: Path | None = None):
+    """A bank of real mouth interiors (``mouthbank.Interiors``) from a clip pack (.npz) or
+    a driving video (tracked once, cached). InputError for a missing file, another kind of
+    file, a pack without mouth crops, or a clip that never opens its mouth."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: mouths file not found (give a clip pack .npz or a "
+                         "driving video)")
+    suffix = path.suffix.lower()
+    if suffix == PACK_SUFFIX:
+        pack = load_pack(path)
+    elif suffix in INPUT_VIDEO_SUFFIXES:
+        pack = video_pack(path, cache or cache_dir(), show_progress)
+    else:
+        raise InputError(f"{path}: mouths must be a clip pack (.npz) or a driving video "
+                         f"({', '.join(INPUT_VIDEO_SUFFIXES)})")
+    if pack.mouth is None:
+        raise InputError(f"{path}: this clip pack has no mouth crops (made by an old "
+                         "version); precompute the clip again")
+    if pack.extra.get("synthetic"):
+        raise InputError(f"{path}: a built-in (drawn) clip has no real mouths; give a "
+                         "tracked clip or a video")
+    bank = build_bank([pack])
+    if bank is None:
+        raise InputError(f"{path}: the mouth never opens in this clip; choose one with "
+                         "open mouths (talking, laughing, surprise)")
+    return bank

@@ -4,19 +4,23 @@ handed to a writer (``python demo.py PHOTO --headless``)."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from reactive.errors import InputError
-from reactive.io.video import VideoWriter
+from reactive.guard import prepare_output
+from reactive.io.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoWriter
 from reactive.live.build import build_player
 from reactive.live.player import Player
 from reactive.live.triggers import Event, load_script
+from reactive.params import PlayerParams
 from reactive.progress import Progress
+
+MAX_DURATION_S = 24 * 3600.0  # a headless recording of a day is a mistake, not a wish
 
 
 def run_headless(player: Player, *, duration_s: float, fps: float, events: list[Event],
@@ -47,16 +51,20 @@ def run_headless(player: Player, *, duration_s: float, fps: float, events: list[
 def record(photo: str, args: argparse.Namespace) -> int:
     """``python demo.py PHOTO --headless ...``: build the player, run it on the simulated
     clock with ``args.events``, write every frame to ``args.record``. Returns the exit code."""
-    if not args.duration or args.duration <= 0:
+    if args.duration is None:
         raise InputError("--headless needs --duration S (seconds to record), e.g. --duration 8")
+    fps = args.fps or PlayerParams().fps
+    if not (math.isfinite(args.duration) and 1.0 / fps <= args.duration <= MAX_DURATION_S):
+        raise InputError(f"--duration {args.duration:g}: expected seconds from one frame "
+                         f"({1.0 / fps:.3g} s at {fps:g} fps) to {MAX_DURATION_S:g}")
     if not args.record:
         raise InputError("--headless needs --record OUT.mp4 (or out.png for numbered frames)")
-    out = Path(args.record)
-    if not out.parent.is_dir():
-        raise InputError(f"{out}: output folder {out.parent} does not exist")
     events = load_script(args.events) if args.events else []
+    out = prepare_output(args.record, suffixes=VIDEO_SUFFIXES + IMAGE_SUFFIXES,
+                         what="recording")
     t0 = time.perf_counter()
     player = build_player(photo, clips_dir=args.clips, profile_path=args.profile,
+                          mouths_path=args.mouths,
                           max_side=args.max_side, seed=args.seed if args.seed is not None else 0,
                           status=lambda s: print(s, file=sys.stderr) if args.verbose else None)
     fps = args.fps or player.params.fps
@@ -65,6 +73,11 @@ def record(photo: str, args: argparse.Namespace) -> int:
     with VideoWriter(out, fps=fps) as writer:
         frames = run_headless(player, duration_s=args.duration, fps=fps, events=events,
                               write=writer.write, on_frame=lambda i, _t: bar.update(i + 1))
+        if frames == 0:  # the script quit before the first frame
+            quit_at = next((e.time_s for e in events if e.kind == "key"
+                            and e.key in ("escape", "q", "quit_chord")), 0.0)
+            raise InputError(f"{args.events}: quits at {quit_at:g} s, before the first frame; "
+                             f"nothing recorded to {out} (start the script's times later)")
     bar.close()
     took = time.perf_counter() - t0
     print(f"wrote {out}: {frames} frames at {fps:g} fps ({frames / fps:.1f} s of video), "

@@ -3,9 +3,9 @@
 Per photo, once (``Player.__init__``, or from the rig cache): one rig for all the clips
 (each with its own phi), and every clip frame's control-point offsets (Eq. 1, lids closed
 fully, folds relaxed) as a table. Per frame (``Player.render``): the state machine's
-layers and the pointer's pull on the gaze -> ``core.synthesis.FrameSynthesis`` (blended
-offsets, blended ratio images, grid warp, mouth interior, eyes). All buffers are
-preallocated.
+layers and the pointer's pull (the eyes' gaze and the head's small turn towards it, each
+smoothed) -> ``core.synthesis.FrameSynthesis`` (blended offsets, blended ratio images, grid
+warp, mouth interior, eyes). All buffers are preallocated.
 
 The window (``window.py``) and the headless recorder (``app.run_headless``) drive the same
 ``Player``: feed it events, ask it for frames.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reactive.core.clip import ClipPack, peak_frame
-from reactive.core.gaze import GazeFollower, pointer_gaze
+from reactive.core.gaze import GazeFollower, HeadFollower, pointer_gaze, pointer_head_turn
 from reactive.core.lids import lid_closure
 from reactive.core.motion import offset_tables
 from reactive.core.rig import Rig, build_rig
@@ -74,6 +74,9 @@ class Player:
         is the rest pose (still).
     rig : built for these clips with ``grid=True`` (the cached start), else built here.
     tables : precomputed ``player_tables`` (from the cache), else computed here.
+    mouths : a bank of real mouth interiors (``mouthbank.Interiors``) for the clips that
+        have no filmed mouth of their own (the built-in ones); default: the open mouths of
+        the filmed ``clips``, if any; without one, a mouth drawn in the photo's colours.
     rng : picks idle segments and random emotions.
     """
 
@@ -81,7 +84,8 @@ class Player:
                  profile: Profile = Profile(), params: PlayerParams = PlayerParams(),
                  warp: WarpParams = WarpParams(), eyes: EyeParams = EyeParams(),
                  kiosk: bool = False, rng: np.random.Generator | None = None,
-                 rig: Rig | None = None, tables: list[np.ndarray] | None = None):
+                 rig: Rig | None = None, tables: list[np.ndarray] | None = None,
+                 mouths=None):
         if not clips:
             raise ValueError("`clips` must hold at least one clip")
         self.clips = clips
@@ -95,7 +99,7 @@ class Player:
         if tables is None:
             tables = player_tables(rig, packs, eyes)
         self.synthesis = FrameSynthesis(rig, packs, realtime=True, tables=tables,
-                                        teeth=profile.teeth, eye_params=eyes)
+                                        teeth=profile.teeth, mouths=mouths, eye_params=eyes)
         infos = [ClipInfo(name=c.name, role=c.role, frame_count=c.pack.frame_count,
                           fps=c.pack.fps, loop=c.loop, peak=peak_frame(c.pack),
                           rest=c.pack.neutral_index) for c in clips]
@@ -106,6 +110,7 @@ class Player:
         self.gaze_enabled = profile.gaze.enabled
         self.eye_params = eyes
         self.follower = GazeFollower(eyes)
+        self.head_follower = HeadFollower(eyes)
         self.pointer: tuple[float, float] | None = None
         self._last_s: float | None = None
         self.last_layers: list[Layer] = []
@@ -157,23 +162,40 @@ class Player:
             self.handle(idle, now_s)
         layers = self.machine.layers(now_s)
         self.last_layers = layers
-        return self.synthesis.render(layers, gaze=self._pointer_gaze(now_s))
+        return self.synthesis.render(layers, **self.pointer_pull(now_s))
 
     def warm_up(self) -> None:
         """Render one frame of every clip at its peak (open mouths, ratio images, eyes), so
         that nothing loads or compiles on the first trigger; then start afresh."""
         for k in range(len(self.clips)):
+            # A little gaze and head turn, so the eye layer's and the turn's paths run too.
             self.synthesis.render([Layer(k, float(self.machine.clips[k].peak), 1.0)],
-                                  gaze=np.zeros(2, np.float32))
+                                  gaze=np.array([0.05, 0.02], np.float32),
+                                  head=np.array([0.02, 0.01], np.float32))
+        self.reset_look()
+
+    def reset_look(self) -> None:
+        """The eyes and the head back to straight ahead, their smoothing restarted."""
         self._last_s = None
         self.follower.reset()
+        self.head_follower.reset()
 
-    def _pointer_gaze(self, now_s: float) -> np.ndarray:
-        """The pointer's pull on the gaze, smoothed (a jittery mouse must not make the eyes
-        jitter; the clips' own eye movements are already smooth and are added unsmoothed)."""
+    def pointer_pull(self, now_s: float) -> dict[str, np.ndarray]:
+        """The pointer's pull at ``now_s``, as ``FrameSynthesis.render`` takes it: ``gaze``
+        (2,) eye widths and ``head`` (2,) radians. The head turns a little towards the
+        pointer, slowly; the eyes look the rest of the way, quickly, so they lead and come
+        back towards the middle as the head arrives. Both smoothed (a jittery mouse must
+        not make the eyes jitter; the clips' own eye movements are already smooth and are
+        added unsmoothed). Advances the smoothing: call once per frame."""
         dt = 0.0 if self._last_s is None else max(0.0, now_s - self._last_s)
         self._last_s = now_s
+        head_target = np.zeros(2)
+        if self.gaze_enabled and self.pointer is not None:
+            head_target = pointer_head_turn(self.pointer, self.rig.target_points,
+                                            params=self.eye_params)
+        head = self.head_follower.update(head_target, dt)
         target = np.zeros(2)
         if self.gaze_enabled and self.pointer is not None:
-            target = pointer_gaze(self.pointer, self.rig.target_points, params=self.eye_params)
-        return self.follower.update(target, dt)
+            target = pointer_gaze(self.pointer, self.rig.target_points, params=self.eye_params,
+                                  head=head)
+        return {"gaze": self.follower.update(target, dt), "head": head}

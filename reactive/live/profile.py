@@ -33,6 +33,10 @@ MAPPABLE_KEYS = frozenset(
     [*string.digits, *(set(string.ascii_lowercase) - {"h", "f", "q"}), "space", "enter"]
 )
 RANDOM = "random"  # key map value: a random emotion
+# Times beyond these are typos (1e308 overflows the clock arithmetic): a day for waits, a
+# minute for a blend between two states.
+MAX_SECONDS = 86_400.0
+MAX_TRANSITION_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ class Profile:
 
     transition_s: float = 0.25  # blend time between states, smoothstep
     teeth: bool = True  # false: open mouths show a dark cavity, no teeth (paintings, cartoons)
+    # A clip pack or driving video whose open mouths fill the built-in clips' mouths; a
+    # relative path is taken from the profile file's folder; "" = none.
+    mouths: str = ""
     still_background: bool = True  # false: the whole photo is warped, background included
     keys: tuple[tuple[str, str], ...] = (("space", RANDOM),)
     hold: HoldSettings = field(default_factory=HoldSettings)
@@ -107,7 +114,7 @@ class Profile:
 
 _SECTIONS = {"hold": HoldSettings, "mouse": MouseSettings, "microphone": MicrophoneSettings,
              "idle": IdleSettings, "gaze": GazeSettings}
-_TOP_LEVEL = ("transition_s", "teeth", "still_background")
+_TOP_LEVEL = ("transition_s", "teeth", "mouths", "still_background")
 _TYPE_NAMES = {"float": "a number", "bool": "true or false", "str": "a string",
                "tuple[str, ...]": "a list of strings"}
 
@@ -143,6 +150,9 @@ def _check(name: str, value: Any, settings: Any) -> None:
     """Range checks beyond the type; ``settings`` is the whole section (for relations)."""
     if name.endswith("_s") and value < 0:
         raise _Bad(f"must be >= 0 seconds, got {value}")
+    limit = MAX_TRANSITION_S if name == "transition_s" else MAX_SECONDS
+    if name.endswith("_s") and value > limit:
+        raise _Bad(f"must be at most {limit:g} seconds, got {value:g}")
     if name == "reaction_after_s" and value == 0:
         raise _Bad("must be > 0 seconds (an empty reactions list turns idle reactions off)")
     if name == "jitter_s" and value > settings.reaction_after_s:
@@ -245,7 +255,10 @@ def load_profile(path: str | Path) -> Profile:
         raise InputError(f"{path}: profile is not UTF-8 text") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read the profile ({exc.strerror})") from None
-    return parse_profile(text, source=str(path))
+    profile = parse_profile(text, source=str(path))
+    if profile.mouths and not Path(profile.mouths).is_absolute():
+        profile = replace(profile, mouths=str(path.parent / profile.mouths))
+    return profile
 
 
 # --- events -> actions -----------------------------------------------------------------------
@@ -385,6 +398,11 @@ transition_s = 0.25
 # Teeth in open mouths; false shows a dark, softly shaded cavity instead (paintings,
 # cartoons, emoji-like avatars).
 teeth = true
+# Real mouths for the built-in clips: a clip pack (.npz) or driving video whose open mouths
+# (teeth, tongue) are shown, each frame the one shaped most like the clip's; relative to
+# this file's folder. "" = the open mouths of the filmed clips given with --clips, else a
+# mouth drawn in the photo's colours. (--mouths PATH on the command line wins.)
+mouths = ""
 # The person moves over a still background (found by a person segmentation; a photo where
 # none is found, or nearly no background is seen, is warped whole anyway); false warps
 # the whole photo, background included, as the paper does.

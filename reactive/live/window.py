@@ -4,8 +4,8 @@
 
 1. The photo is read (a missing or broken file is a one-line error before any window opens)
    and a window sized to it (scaled down to fit the screen) opens at once, showing the photo
-   dimmed under "Preparing <name>… (the first run compiles the kernels: up to a minute)" and
-   the current step.
+   dimmed under "Preparing <name>…" (plus "the first run compiles the kernels: up to a
+   minute" when numba's cache says it will) and the current step.
 2. The player is built on a worker thread (``build.build_player``, then one warm-up frame so
    the numba kernels are loaded or compiled there), so the window keeps drawing and stays
    responsive meanwhile. An ``InputError`` closes the window and propagates: the CLI prints
@@ -23,8 +23,11 @@ or the profile turns it off) feeds the same queue from its audio thread on the s
 ``--kiosk``: fullscreen, cursor hidden, black bars; only Ctrl+Shift+Q quits (the trigger
 map ignores plain Esc/Q, and the window manager's close is ignored too); an exception in
 the update step is logged (traceback once per distinct error) and the player is rebuilt,
-with a growing delay if it keeps failing (``keeper.PlayerKeeper``). Outside kiosk mode such an exception propagates.
-SIGTERM quits cleanly in both modes.
+with a growing delay if it keeps failing (``keeper.PlayerKeeper``). Outside kiosk mode such
+an exception propagates. SIGTERM quits cleanly in both modes (window closed, microphone
+stopped; exit 143 as every command, ``reactive.guard``). Kiosk mode also turns off screen
+blanking where X allows it (``kiosk.disable_blanking``); ``reactive kiosk`` restarts the whole
+program when it dies. The help (H) is laid out beside the face, never over it (``overlay``).
 
 Tests drive the real window through ``window_probe`` (``REACTIVE_WINDOW_TEST=DIR``).
 """
@@ -42,10 +45,15 @@ from typing import Callable
 
 import numpy as np
 
+from reactive.core.kernels.compiled import kernels_compiled
+from reactive.core.landmarks import N_MESH
 from reactive.errors import InputError
+from reactive.guard import Terminated
 from reactive.io.photo import load_photo
 from reactive.live.build import build_player
+from reactive.live.hud import Hud, rect_list
 from reactive.live.keeper import PlayerKeeper
+from reactive.live.kiosk import disable_blanking
 from reactive.live.letterbox import fit_window, letterbox, window_to_photo
 from reactive.live.triggers import KEY_NAMES, Event, EventQueue, MicrophoneSource
 from reactive.live.window_probe import TEST_HOOK_ENV, WindowProbe
@@ -53,7 +61,6 @@ from reactive.params import PhotoParams, PlayerParams
 
 log = logging.getLogger(__name__)
 
-PREPARING = "Preparing {name}\u2026 (the first run compiles the kernels: up to a minute)"
 
 
 # --- geometry ----------------------------------------------------------------------------------
@@ -154,8 +161,9 @@ class _LiveWindow:
         self._fps_ema: float | None = None
         self._frame_ms_ema: float | None = None
         self._close_noted = False
+        self._terminated = False
+        self._compiling = False  # the build thread found the kernels not yet compiled
         self._mic_tried = False
-        self._fps_text_at = -1.0
 
         h, w = image.shape[:2]
         screen = pyglet.display.get_display().get_default_screen()
@@ -163,6 +171,7 @@ class _LiveWindow:
             self.window = pyglet.window.Window(
                 fullscreen=True, caption=f"{self.name} \u2014 reactive portrait", vsync=False)
             self.window.set_mouse_visible(False)
+            disable_blanking()
         else:
             ww, wh = fit_window((w, h), (screen.width, screen.height))
             # vsync off: a flip must never hold the update step back (at 30 fps on a 60 Hz
@@ -177,24 +186,10 @@ class _LiveWindow:
             on_mouse_drag=self._on_mouse_drag, on_resize=self._on_resize,
             on_close=self._on_close, on_draw=self._on_draw)
         self.photo_batch = pyglet.graphics.Batch()
-        self.overlay_batch = pyglet.graphics.Batch()
         self._make_texture(w, h)
         self._upload(np.ascontiguousarray(image))
         self.sprite.color = (80, 80, 80)  # the still photo, dimmed under the text
-        self.prepare_label = pyglet.text.Label(
-            "", multiline=True, width=10, align="center", anchor_x="center",
-            anchor_y="center", color=(255, 255, 255, 255), batch=self.overlay_batch)
-        self.help_box = pyglet.shapes.Rectangle(0, 0, 1, 1, color=(0, 0, 0, 170),
-                                                batch=self.overlay_batch)
-        self.help_label = pyglet.text.Label("", multiline=True, width=10, anchor_x="left",
-                                            anchor_y="top", color=(255, 255, 255, 255),
-                                            batch=self.overlay_batch)
-        self.fps_box = pyglet.shapes.Rectangle(0, 0, 1, 1, color=(0, 0, 0, 170),
-                                               batch=self.overlay_batch)
-        self.fps_label = pyglet.text.Label("", anchor_x="right", anchor_y="bottom",
-                                           color=(255, 255, 255, 255), batch=self.overlay_batch)
-        for item in (self.help_box, self.help_label, self.fps_box, self.fps_label):
-            item.visible = False
+        self.hud = Hud(pyglet, self.name)
         self._layout()
         self._draw_now()
 
@@ -222,10 +217,13 @@ class _LiveWindow:
             self.window.close()
         if self._error is not None:
             raise self._error
+        if self._terminated:
+            raise Terminated(signal.SIGTERM)  # after the cleanup: one line, exit 143
         return 0
 
     def _on_sigterm(self, signum, frame) -> None:
         self._quit = True  # the next tick quits cleanly (a signal handler must not draw)
+        self._terminated = True
 
     def _request_quit(self) -> None:
         self._quit = True
@@ -240,9 +238,11 @@ class _LiveWindow:
         """On the build thread: the player, and the microphone once (a kiosk restart keeps
         the running microphone)."""
         args = self.args
+        self._compiling = not kernels_compiled()
         player = build_player(
             self.photo_path, clips_dir=args.clips, profile_path=args.profile,
-            max_side=args.max_side, kiosk=self.kiosk, seed=args.seed, status=self._set_status)
+            mouths_path=getattr(args, "mouths", None), max_side=args.max_side,
+            kiosk=self.kiosk, seed=args.seed, status=self._set_status)
         if not self._mic_tried:
             self._mic_tried = True
             self._start_microphone(player)
@@ -251,7 +251,7 @@ class _LiveWindow:
     def _warm_player(self, player) -> None:
         # The first frame loads (or, on a first run, compiles) the numba kernels: do it here,
         # off the window's thread, while "Preparing" is on screen.
-        self._set_status("loading the kernels")
+        self._set_status("compiling the kernels" if self._compiling else "loading the kernels")
         player.warm_up()
         player.render(self.now())
 
@@ -275,7 +275,7 @@ class _LiveWindow:
             return
         self.player = player
         self.sprite.color = (255, 255, 255)
-        self.prepare_label.visible = False
+        self.hud.live()
         if self.args.fps is None and self.player.params.fps != self.fps:
             self.fps = float(self.player.params.fps)
             self.pyglet.clock.unschedule(self._tick)
@@ -412,55 +412,26 @@ class _LiveWindow:
         self.box = box = letterbox((self.texture.width, self.texture.height), (w, h))
         self.sprite.position = (box.x0, box.y0, 0)
         self.sprite.scale_x, self.sprite.scale_y = box.scale_x, box.scale_y
-        size = max(9.0, min(18.0, h / 40.0))
-        margin = round(size)
-        lbl = self.prepare_label
-        lbl.font_size = size
-        lbl.width = max(int(w * 0.85), 10)
-        lbl.x, lbl.y = w // 2, h // 2
-        self.help_label.font_size = size
-        self.help_label.x, self.help_label.y = 2 * margin, h - 2 * margin
-        self.help_label.width = max(int(w * 0.6), 10)
-        self.fps_label.font_size = size
-        self.fps_label.x, self.fps_label.y = w - 2 * margin, 2 * margin
-        self._fit_box(self.help_box, self.help_label, margin)
-        self._fit_box(self.fps_box, self.fps_label, margin)
-
-    @staticmethod
-    def _fit_box(box, label, margin: int) -> None:
-        """The semi-transparent box around a label anchored left/right, top/bottom."""
-        width, height = label.content_width, label.content_height
-        left = label.x - (width if label.anchor_x == "right" else 0)
-        bottom = label.y - (height if label.anchor_y == "top" else 0)
-        box.x, box.y = left - margin, bottom - margin
-        box.width, box.height = width + 2 * margin, height + 2 * margin
+        face = None if self.player is None else self.player.rig.target_points[:N_MESH]
+        self.hud.layout((w, h), box, face)
 
     def _set_help_text(self) -> None:
         lines = self.player.triggers.help_lines() if self.player is not None else []
-        self.help_label.text = "\n".join(["Keys", *lines])
+        self.hud.help_lines = ["Keys", *lines]
         self._layout()
 
     def _refresh_overlays(self) -> None:
-        if self.prepare_label.visible:
-            elapsed = int(self.now())
-            status = self._status
-            self.prepare_label.text = (PREPARING.format(name=self.name)
-                                       + f"\n\n{status} \u00b7 {elapsed} s")
-            self._shown_status = status
-        for item in (self.help_box, self.help_label):
-            item.visible = self.help_visible and self.player is not None
-        for item in (self.fps_box, self.fps_label):
-            item.visible = self.fps_visible
-        now = self.now()
-        if self.fps_visible and (now - self._fps_text_at >= 0.25 or not self.fps_label.text):
-            self._fps_text_at = now  # a new text relayouts the label: 4 times a second
-            fps = self._fps_ema or 0.0
-            ms = self._frame_ms_ema or 0.0
-            self.fps_label.text = f"{fps:.1f} fps (target {self.fps:g})   frame {ms:.1f} ms"
-            margin = round(self.fps_label.font_size)
-            self._fit_box(self.fps_box, self.fps_label, margin)
-        if self.help_visible:
-            self._fit_box(self.help_box, self.help_label, round(self.help_label.font_size))
+        if self.hud.preparing:
+            self._shown_status = self._status
+
+        def fps_text() -> str:
+            fps, ms = self._fps_ema or 0.0, self._frame_ms_ema or 0.0
+            return f"{fps:.1f} fps (target {self.fps:g})   frame {ms:.1f} ms"
+
+        self.hud.refresh(self.now(), status=self._status, elapsed_s=self.now(),
+                         compiling=self._compiling,
+                         help_visible=self.help_visible and self.player is not None,
+                         fps_visible=self.fps_visible, fps_text=fps_text)
 
     def _draw_now(self) -> None:
         self.window.switch_to()
@@ -476,7 +447,7 @@ class _LiveWindow:
         gl.glClearColor(0.0, 0.0, 0.0, 1.0)  # the bars are black
         self.window.clear()
         self.photo_batch.draw()
-        self.overlay_batch.draw()
+        self.hud.batch.draw()
 
     # -- window events: convert and queue, nothing else -----------------------------------------
 
@@ -544,4 +515,7 @@ class _LiveWindow:
             "help": self.help_visible, "fps_overlay": self.fps_visible,
             "rebuilds": self.keeper.rebuilds, "kiosk": self.kiosk, "live": player is not None,
             "fullscreen": bool(self.window.fullscreen), "mic": self.mic is not None,
+            # Top-left origin: the help's darkened box and the face it keeps clear of.
+            "help_box": rect_list(self.hud.help_place.box if self.hud.help_place else None),
+            "face_box": rect_list(self.hud.help_face),
         }

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from precompute import cli as precompute_cli
-from reactive.errors import quiet_native_logs, run_guarded
+from reactive.guard import quiet_native_logs, run_guarded
 from reactive.params import PhotoParams
 
 
@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--warp-background", action="store_true",
                      help="warp the whole photo, background included, as the paper does "
                           "(default: the person moves over a still background)")
+    ren.add_argument("--mouths", metavar="PATH",
+                     help="clip pack or driving video whose real open mouths fill the mouth "
+                          "of a built-in (drawn) clip; default: a mouth drawn in the photo's "
+                          "colours")
     ren.add_argument("--max-side", type=int, default=PhotoParams.max_side,
                      help=f"cap the photo's longer side (pixels, default {PhotoParams.max_side})")
     ren.set_defaults(func=_render)
@@ -90,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     play = sub.add_parser("play", add_help=False,
                           help="the live portrait (same as python demo.py; --help for more)")
     play.set_defaults(func=None)
+    kiosk = sub.add_parser("kiosk", add_help=False,
+                           help="the kiosk (play --kiosk), restarted whenever it dies "
+                                "(--help for more)")
+    kiosk.set_defaults(func=None)
     return parser
 
 
@@ -100,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         from reactive.live.app import main as play_main  # noqa: PLC0415 - its own parser
 
         return play_main(argv[1:])
+    if argv[:1] == ["kiosk"]:
+        from reactive.live.kiosk import main as kiosk_main  # noqa: PLC0415 - its own parser
+
+        return kiosk_main(argv[1:])
     args = build_parser().parse_args(argv)
     return run_guarded(args.func, args)
 

@@ -5,19 +5,31 @@
   frame's head similarity removed).
 - ``masked_psnr``: PSNR inside a region, for self-reenactment against the real frames.
 - ``background_stillness``: how much of the photo's background changes in a render.
+- ``pointer_gaze_check``: the live player's eyes with the pointer at a point of the photo:
+  the iris centre the face mesh reads on the output (inside the opening? how far from its
+  centre?) and the brightness of the white of the eye against the photo's own.
+- ``crease_fidelity``: whether the details stage darkens the photo only where, and only as
+  much as, the driver's own expression darkened its skin.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
+from precompute.details import aligned_frames, luminance
 from reactive.core import landmarks as lm
-from reactive.core.clip import ClipPack
+from reactive.core.clip import ClipPack, expressiveness
+from reactive.core.details import DetailLayer, ratio_geometry
+from reactive.core.eyeball import lid_coordinates
 from reactive.core.rig import Rig
 from reactive.core.similarity import apply_similarity, fit_similarity
-from reactive.core.synthesis import STAGES
-from reactive.io.tracker import FaceMeshTracker, segment_person
+from reactive.core.synthesis import STAGES, Layer
+from reactive.io.tracker import FaceMeshTracker, detect_faces, segment_person
+from reactive.live.player import Player
+from reactive.live.states import IDLE
+from reactive.live.triggers import Event
 from reactive.tools.render import iter_frames
 
 
@@ -214,3 +226,247 @@ def background_stillness(photo: np.ndarray, frames: list[np.ndarray], *,
     return {"changed": float((changed & bg).sum() / total),
             "changed_visible": float((visible & bg).sum() / total),
             "background_share": float(bg.mean())}
+
+
+# --- the eyes ------------------------------------------------------------------------------
+
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def polygon_centroid(polygon: np.ndarray) -> np.ndarray:
+    """Area centroid of a simple polygon (N, 2). (2,) float64."""
+    p = np.asarray(polygon, np.float64)
+    x, y = p[:, 0], p[:, 1]
+    xn, yn = np.roll(x, -1), np.roll(y, -1)
+    c = x * yn - xn * y
+    a = 0.5 * c.sum()
+    if abs(a) < 1e-9:
+        return p.mean(axis=0)
+    return np.array([((x + xn) * c).sum(), ((y + yn) * c).sum()]) / (6.0 * a)
+
+
+def iris_in_opening(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per eye (``landmarks.EYES``), from landmarks (478, 2) read on an image: is the iris
+    centre inside the opening (its contour), and how far is it from the opening's centroid,
+    in eye widths (corner to corner)? Returns (2,) bool, (2,) float64."""
+    pts = np.asarray(points, np.float64)
+    inside, dist = [], []
+    for eye in lm.EYES:
+        contour = pts[eye.contour]
+        width = max(float(np.linalg.norm(pts[eye.corners[1]] - pts[eye.corners[0]])), 1e-9)
+        iris = pts[eye.iris]
+        inside.append(cv2.pointPolygonTest(contour.astype(np.float32),
+                                           (float(iris[0]), float(iris[1])), False) >= 0)
+        dist.append(float(np.linalg.norm(iris - polygon_centroid(contour))) / width)
+    return np.array(inside), np.array(dist)
+
+
+def _white_mask(shape: tuple[int, int], points: np.ndarray, eye: lm.EyeTopology,
+                iris) -> np.ndarray:
+    """The white of one eye: its opening less 0.05 eye widths along its edge (the lash
+    line and the lid's shadow are not the white) and less the iris (x, y, radius) with its
+    limbus. (h, w) bool."""
+    contour = np.asarray(points, np.float64)[eye.contour]
+    width = float(np.linalg.norm(points[eye.corners[1]] - points[eye.corners[0]]))
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(contour * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=max(1, int(round(0.05 * width))))
+    x, y, r = iris
+    cv2.circle(mask, (int(round(x * 16)), int(round(y * 16))),
+               int(round((r + max(1.5, 0.12 * r)) * 16)), 0, -1, cv2.LINE_8, 4)
+    return mask > 0
+
+
+def sclera_brightness(image: np.ndarray, points: np.ndarray, irises: np.ndarray, *,
+                      rest_points: np.ndarray | None = None,
+                      rest_irises: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """How bright the white of each eye (``landmarks.EYES``) is: the mean luma (0-255) over
+    its opening (contours of ``points`` (>= 468, 2)) less 0.05 eye widths along the edge
+    (the lash line and the lid's shadow are not the white) and less the iris (``irises``
+    (2, 3): centre x, y and radius, as ``GazeLayer.irises``) with its limbus.
+
+    With the photo's rest (``rest_points``, ``rest_irises``), also the mean over the white
+    that the moving iris uncovered: the pixels whose place between the lids (``eyeball.
+    lid_coordinates``) was iris in the photo. That is the white the eye layer made up; the
+    plain mean also moves with where the iris is (an iris over the darker corner leaves the
+    brighter middle in view, as on a real eye, whose shading stays with the lids and the
+    light). Returns two (2,) float64 (the second NaN without the rest), NaN for an eye
+    showing fewer than 8 such pixels."""
+    h, w = image.shape[:2]
+    luma = image.astype(np.float64) @ _LUMA
+    mean = np.full(len(lm.EYES), np.nan)
+    uncovered = np.full(len(lm.EYES), np.nan)
+    for k, eye in enumerate(lm.EYES):
+        white = _white_mask((h, w), points, eye, irises[k])
+        if white.sum() >= 8:
+            mean[k] = float(luma[white].mean())
+        if rest_points is None or rest_irises is None or white.sum() == 0:
+            continue
+        ys, xs = np.nonzero(white)
+        xy = np.stack([xs, ys], axis=1).astype(np.float64)
+        pts = np.asarray(points, np.float64)
+        u, v = lid_coordinates(xy, pts[list(eye.corners)], pts[eye.upper], pts[eye.lower])
+        # The same place between the photo's lids, and whether the photo's iris was there.
+        rp = np.asarray(rest_points, np.float64)
+        a, b = rp[eye.corners[0]], rp[eye.corners[1]]
+        x_axis = (b - a) / max(float(np.hypot(*(b - a))), 1e-9)
+        y_axis = np.array([-x_axis[1], x_axis[0]])
+        s_up = np.maximum.accumulate(np.r_[0.0, (rp[eye.upper] - a) @ x_axis, 1e9])
+        s_low = np.maximum.accumulate(np.r_[0.0, (rp[eye.lower] - a) @ x_axis, 1e9])
+        s = u * float(np.hypot(*(b - a)))
+        t_up = np.interp(s, s_up, np.r_[0.0, (rp[eye.upper] - a) @ y_axis, 0.0])
+        t_low = np.interp(s, s_low, np.r_[0.0, (rp[eye.lower] - a) @ y_axis, 0.0])
+        photo_xy = a + s[:, None] * x_axis + (t_up + v * (t_low - t_up))[:, None] * y_axis
+        x, y, r = rest_irises[k]
+        was_iris = np.hypot(photo_xy[:, 0] - x, photo_xy[:, 1] - y) <= r
+        if was_iris.sum() >= 8:
+            uncovered[k] = float(luma[ys[was_iris], xs[was_iris]].mean())
+    return mean, uncovered
+
+
+def rest_layer(player: Player) -> Layer:
+    """The player's face at rest: its (first) idle clip at its neutral frame, else the first
+    clip's neutral frame."""
+    k = next((i for i, c in enumerate(player.clips) if c.role == IDLE), 0)
+    return Layer(k, float(player.clips[k].pack.neutral_index), 1.0)
+
+
+def pointer_gaze_check(player: Player, pointer_xy, *, settle_s: float = 1.0,
+                       fps: float = 30.0) -> dict:
+    """The live player's eyes with the pointer held at ``pointer_xy`` (photo pixels) for
+    ``settle_s`` seconds, on the face at rest (``rest_layer``; no idle blink in the way):
+    ``Player.handle`` takes the pointer event, ``Player.pointer_pull`` smooths the eyes' and
+    the head's turn towards it frame by frame, ``FrameSynthesis.render`` draws the frame.
+
+    Returns a dict: ``frame`` (H, W, 3) uint8; per eye (``landmarks.EYES``) ``inside``
+    (bool: the iris centre the face mesh reads on the frame lies inside the opening it
+    reads), ``iris_dist`` (its distance from the opening's centroid, eye widths),
+    ``sclera`` and ``sclera_rest`` (``sclera_brightness`` of the frame and of the photo,
+    with the irises where the eye layer painted them), ``uncovered`` (the mean over the
+    white the iris uncovered); ``gaze`` and ``head``, the pointer's pull. Changes the player's pointer and smoothing state (``warm_up`` resets them).
+    """
+    syn = player.synthesis
+    if syn.eyes is None:
+        raise ValueError("`player` renders no eyes stage")
+    player.reset_look()
+    t0 = 0.0
+    player.handle(Event(t0, "pointer", x=float(pointer_xy[0]), y=float(pointer_xy[1])), t0)
+    pull = None
+    for n in range(int(round(settle_s * fps)) + 1):
+        pull = player.pointer_pull(t0 + n / fps)
+    frame = syn.render([rest_layer(player)], **pull).copy()
+    irises = syn.eyes.irises(syn.points_now, syn.gaze_now)
+    rest_points = player.rig.target_points
+    rest_irises = syn.eyes.irises(rest_points[:lm.N_MESH], np.zeros(2))
+    sclera, uncovered = sclera_brightness(frame, syn.points_now, irises,
+                                          rest_points=rest_points, rest_irises=rest_irises)
+    sclera_rest, _ = sclera_brightness(player.rig.photo, rest_points, rest_irises)
+    faces = detect_faces(frame)
+    if faces:
+        inside, dist = iris_in_opening(faces[0])
+    else:
+        inside, dist = np.zeros(len(lm.EYES), bool), np.full(len(lm.EYES), np.nan)
+    return {"frame": frame, "inside": inside, "iris_dist": dist, "sclera": sclera,
+            "sclera_rest": sclera_rest, "uncovered": uncovered,
+            "gaze": np.asarray(pull["gaze"]),
+            "head": np.asarray(pull["head"]), "face_found": bool(faces)}
+
+
+def edge_points(shape: tuple[int, int]) -> dict[str, tuple[float, float]]:
+    """The four corners and four edge midpoints of an image of ``shape`` (h, w): name ->
+    (x, y) pixel."""
+    h, w = shape[:2]
+    return {"top-left": (0.0, 0.0), "top": ((w - 1) / 2, 0.0), "top-right": (w - 1.0, 0.0),
+            "right": (w - 1.0, (h - 1) / 2), "bottom-right": (w - 1.0, h - 1.0),
+            "bottom": ((w - 1) / 2, h - 1.0), "bottom-left": (0.0, h - 1.0),
+            "left": (0.0, (h - 1) / 2)}
+def driver_darkening(frames: list[np.ndarray], pack: ClipPack, *, tolerance_iod: float = 0.03,
+                     window: int = 21) -> np.ndarray:
+    """How much the driver's own face darkened, per frame, at each pixel of its neutral
+    frame's geometry (landmark-aligned, as the ratio images are), over the pack's
+    ``ratio_box`` at the pack's ratio resolution: (F, h, w) float32, 0 = not darker.
+
+    A pixel counts as darkened only below the darkest neutral pixel within
+    ``tolerance_iod`` inter-ocular distances (a feature the 2D alignment merely shifted
+    by a few pixels did not darken anything), and its darkening is the largest within
+    ``window`` frames (the ratio images' temporal filter spreads a fold over that window).
+    """
+    if pack.ratio is None:
+        raise ValueError("`pack` has no ratio images")
+    n0 = pack.neutral_index
+    x0, y0, x1, y1 = (int(round(float(v))) for v in pack.ratio_box)
+    out_h, out_w = pack.ratio.shape[1:]
+    iod = float(lm.interocular(pack.landmarks[n0]))
+    r = max(1, int(round(tolerance_iod * iod)))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    base = cv2.erode(luminance(frames[n0], 1.0)[y0:y1, x0:x1], disk)
+    out = np.empty((pack.frame_count, out_h, out_w), np.float32)
+    for i, aligned in enumerate(aligned_frames(frames[:pack.frame_count], pack)):
+        dark = np.clip(1.0 - luminance(aligned[y0:y1, x0:x1], 1.0) / base, 0.0, 1.0)
+        out[i] = cv2.resize(dark, (out_w, out_h), interpolation=cv2.INTER_AREA)
+    if window > 1:
+        out = maximum_filter1d(out, window, axis=0, mode="nearest")
+    return out
+
+
+def crease_fidelity(rig: Rig, pack: ClipPack, darkening: np.ndarray, *,
+                    layer: DetailLayer | None = None, tolerance: float = 0.02,
+                    rest_quantile: float = 0.15) -> dict[str, float]:
+    """The details stage judged against the driver (issue 11's rule).
+
+    ``darkening``: ``driver_darkening(frames, pack)``; ``layer``: the details stage to
+    judge (default ``DetailLayer(rig, pack)``). For every frame, the photo's darkening by
+    the details stage, 1 - f(shaded) / f(photo) (f: grey level), is compared with the
+    driver's at the landmark-aligned pixel (mapped through phi as the ratio images are,
+    and blurred to the least fold width the layer gives this photo). Over the photo's face
+    (its landmark oval grown by a quarter of the inter-ocular distance, as the ratio
+    images reach the forehead):
+
+    - ``excess_share``: % of the face's pixel-frames darkened by the details stage more
+      than the driver's own expression darkened the same pixel, by more than
+      ``tolerance`` (0.02 = 2 grey points in a hundred);
+    - ``excess_p999``: the worst frame's 99.9th percentile of that excess over the face, %;
+    - ``rest_dark_p99``: over the frames where the driver's face is nearest its neutral
+      (expressiveness below its ``rest_quantile``), the largest 99th percentile of the
+      photo's darkening over the face, % (a fold comes and goes with the expression; hair
+      or shading that stay do not);
+    - ``peak_dark_p99``: the same over all frames (how much the stage shows at all), and
+      ``peak_dark_p999`` with the 99.9th percentile (how deep its deepest folds are).
+    """
+    layer = DetailLayer(rig, pack) if layer is None else layer
+    h, w = rig.shape
+    to_ratio, _ = ratio_geometry(rig.phi, pack.ratio_box, pack.ratio.shape[1:], (h, w))
+    iod = float(lm.interocular(rig.target_points))
+    grow = int(round(0.25 * iod))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    face = cv2.dilate(rig.face_mask.astype(np.uint8), disk).astype(bool)
+    style = getattr(layer, "style", None)
+    sigma = float(style.sigma_px) if style is not None else 0.0
+    grey = cv2.cvtColor(rig.photo, cv2.COLOR_RGB2GRAY).astype(np.float32) + 1.0
+    expr = expressiveness(pack.landmarks, pack.neutral_index)
+    others = np.delete(np.arange(pack.frame_count), pack.neutral_index)
+    rest = set(others[expr[others] <= np.quantile(expr[others], rest_quantile)].tolist())
+    excess_count = 0
+    excess_values, rest_values, peak_values = [], [], []
+    driver = np.empty((h, w), np.float32)
+    for i in range(pack.frame_count):
+        shaded = layer.shade([Layer(0, float(i), 1.0)])
+        target = np.clip(1.0 - (cv2.cvtColor(shaded, cv2.COLOR_RGB2GRAY).astype(np.float32)
+                                + 1.0) / grey, 0.0, 1.0)[face]
+        cv2.warpAffine(darkening[i], to_ratio[:2], (w, h), dst=driver,
+                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        ref = cv2.GaussianBlur(driver, (0, 0), sigma) if sigma > 0.3 else driver
+        excess = target - ref[face]
+        excess_count += int((excess > tolerance).sum())
+        excess_values.append(np.percentile(excess, 99.9))
+        dark, deep = (float(v) for v in np.percentile(target, [99, 99.9]))
+        peak_values.append((dark, deep))
+        if i in rest:
+            rest_values.append(dark)
+    n = int(face.sum()) * pack.frame_count
+    return {"excess_share": 100.0 * excess_count / max(n, 1),
+            "excess_p999": 100.0 * float(np.max(excess_values)),
+            "rest_dark_p99": 100.0 * float(np.max(rest_values)) if rest_values else 0.0,
+            "peak_dark_p99": 100.0 * max(v[0] for v in peak_values),
+            "peak_dark_p999": 100.0 * max(v[1] for v in peak_values)}

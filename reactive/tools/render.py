@@ -10,6 +10,7 @@ import numpy as np
 
 from reactive.core.backdrop import Backdrop
 from reactive.core.clip import ClipPack
+from reactive.core.mouthbank import Interiors
 from reactive.core.rig import Rig, build_rig
 from reactive.core.synthesis import STAGES, FrameSynthesis
 from reactive.core.warper import Warper
@@ -24,10 +25,12 @@ class RenderOptions:
 
 
 def iter_frames(rig: Rig, pack: ClipPack, *, smooth: bool = True,
-                stages: tuple[str, ...] = STAGES) -> Iterator[np.ndarray]:
-    """Yield the synthesized photo for each clip frame (``FrameSynthesis``). The yielded
-    array is reused: copy to keep."""
-    synthesis = FrameSynthesis(rig, [pack], stages=stages, warper=Warper(rig, smooth=smooth))
+                stages: tuple[str, ...] = STAGES,
+                mouths: Interiors | None = None) -> Iterator[np.ndarray]:
+    """Yield the synthesized photo for each clip frame (``FrameSynthesis``; ``mouths`` a
+    bank of real mouths for a drawn clip). The yielded array is reused: copy to keep."""
+    synthesis = FrameSynthesis(rig, [pack], stages=stages, warper=Warper(rig, smooth=smooth),
+                               mouths=mouths)
     for i in range(pack.frame_count):
         yield synthesis.frame(i)
 
@@ -48,10 +51,12 @@ def render(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack,
            write: Callable[[np.ndarray], None], *, options: RenderOptions = RenderOptions(),
            driving: Iterable[np.ndarray] | None = None,
            progress: Callable[[int], None] | None = None,
+           mouths: Interiors | None = None,
            backdrop: Backdrop | None = None) -> int:
     """Render every clip frame and hand it to ``write``. Returns the number of frames.
 
-    ``driving`` (the clip's own frames) is needed for ``options.side_by_side``.
+    ``driving`` (the clip's own frames) is needed for ``options.side_by_side``; ``mouths``
+    (``mouthbank.Interiors``): real mouths for a clip that has none of its own.
     ``backdrop``: the photo's person and still background (``io.target.photo_backdrop``);
     None warps the whole photo.
     """
@@ -61,7 +66,7 @@ def render(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack,
         raise ValueError("`driving` frames are needed for a side-by-side render")
     n = 0
     canvas = None
-    for frame in iter_frames(rig, pack, stages=options.stages):
+    for frame in iter_frames(rig, pack, stages=options.stages, mouths=mouths):
         if options.side_by_side:
             drv = next(drive_iter, None)
             if drv is None:  # the video decoded fewer frames than the pack holds
@@ -84,7 +89,8 @@ def _label(tile: np.ndarray, text: str) -> np.ndarray:
 
 
 def stage_strip(rig: Rig, pack: ClipPack, frames: list[int], *,
-                driving: list[np.ndarray] | None = None, tile_px: int = 256) -> np.ndarray:
+                driving: list[np.ndarray] | None = None, tile_px: int = 256,
+                mouths: Interiors | None = None) -> np.ndarray:
     """The paper's Fig. 6 as an image: per chosen frame a row of [driving], input, coarse,
     + hidden, + details, + eyes (ours: lids closed to the driver's closure, the eyes
     repainted with its gaze), each cropped to the face. (H, W, 3) uint8 RGB."""
@@ -95,12 +101,12 @@ def stage_strip(rig: Rig, pack: ClipPack, frames: list[int], *,
     warper = Warper(rig)
     # Each column one more stage; a stage the pack has no data for gets no column.
     columns = [("coarse", ("coarse",))]
-    if pack.mouth is not None:
-        columns.append(("+hidden", ("coarse", "hidden")))
+    columns.append(("+hidden", ("coarse", "hidden")))
     if pack.ratio is not None:
         columns.append(("+details", ("coarse", "hidden", "details")))
     columns.append(("+eyes", STAGES))
-    columns = [(label, FrameSynthesis(rig, [pack], stages=stages, warper=warper))
+    columns = [(label, FrameSynthesis(rig, [pack], stages=stages, warper=warper,
+                                      mouths=mouths))
                for label, stages in columns]
 
     def face_box(points, shape):

@@ -7,16 +7,16 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from scipy.spatial import Delaunay
 
 from reactive.core import landmarks as lm
 from reactive.core.closed_lid import harmonic_fill
 from reactive.core.eye_layer import GazeLayer
-from reactive.core.gaze import GazeFollower, clip_gaze, pointer_gaze
+from reactive.core.eyeball import iris_from_image, lid_coordinates
+from reactive.core.gaze import (GazeFollower, HeadTurn, clip_gaze, iris_hidden,
+                                iris_shift_scale, pointer_gaze, pointer_head_turn)
 from reactive.core.geometry import polygon_area
-from reactive.core.kernels.eyes import composite_eye, raster_triangles
 from reactive.core.landmarks import EYES, LEFT_EYE_TOPOLOGY, RIGHT_EYE_TOPOLOGY
-from reactive.core.lids import close_lids, eye_aspect_ratios, lid_closure
+from reactive.core.lids import close_lids, eye_aspect_ratios, lid_closure, lids_follow_gaze
 from reactive.params import EyeParams
 
 EYE_W = 60.0   # corner to corner, px
@@ -58,11 +58,13 @@ def synthetic_face(h_open: float = EYE_H, iris_dx: float = 0.0, seed: int = 0) -
             pts[eye.upper_skin[k]] = (x, cy - _lid_dy(x, cx, EYE_H) - 0.3 * EYE_W)
             pts[eye.crease[k]] = (x, cy - _lid_dy(x, cx, EYE_H) - 0.55 * EYE_W)
             pts[eye.lower_skin[k]] = (x, cy + _lid_dy(x, cx, EYE_H) + 0.25 * EYE_W)
-        # Ring ends: two beside each corner, outwards.
+        # Ring ends: two beside each corner, outwards (the first a little above the line
+        # through the corners, as on real faces: on it, the closed seam, the corner and the
+        # ring end would be collinear and the triangles between them squashed flat).
         left_pair, right_pair = eye.ring_ends[:2], eye.ring_ends[2:]
-        pts[left_pair[0]] = (cx - EYE_W / 2 - 0.15 * EYE_W, cy)
+        pts[left_pair[0]] = (cx - EYE_W / 2 - 0.15 * EYE_W, cy - 0.03 * EYE_W)
         pts[left_pair[1]] = (cx - EYE_W / 2 - 0.3 * EYE_W, cy + 0.05 * EYE_W)
-        pts[right_pair[0]] = (cx + EYE_W / 2 + 0.15 * EYE_W, cy)
+        pts[right_pair[0]] = (cx + EYE_W / 2 + 0.15 * EYE_W, cy - 0.03 * EYE_W)
         pts[right_pair[1]] = (cx + EYE_W / 2 + 0.3 * EYE_W, cy + 0.05 * EYE_W)
         # The second ring below, from beyond the outer corner (image-left for the subject's
         # right eye) to under the inner one.
@@ -373,6 +375,180 @@ def test_gaze_follower_clamps_and_is_stable_for_any_step():
         f.update((0, 0), -0.1)
 
 
+def _opening(eye=RIGHT_EYE_TOPOLOGY):
+    pts = synthetic_face().astype(np.float64)
+    return pts, pts[list(eye.corners)], pts[eye.upper], pts[eye.lower]
+
+
+def test_lid_coordinates_run_from_lid_to_lid_and_corner_to_corner():
+    pts, corners, upper, lower = _opening()
+    u, v = lid_coordinates(np.concatenate([corners, upper, lower]), corners, upper, lower)
+    np.testing.assert_allclose(u[:2], [0.0, 1.0], atol=1e-9)
+    np.testing.assert_allclose(v[2:9], 0.0, atol=1e-6)
+    np.testing.assert_allclose(v[9:], 1.0, atol=1e-6)
+    np.testing.assert_allclose(u[2:9], u[9:], atol=1e-3)   # lower[k] under upper[k]
+
+
+def test_iris_hidden_counts_what_the_lids_cover():
+    pts, corners, upper, lower = _opening()
+    c = pts[RIGHT_EYE_TOPOLOGY.iris]
+    small, big = iris_hidden(np.stack([c, c]), 4.0, corners, upper, lower), \
+        iris_hidden(c[None], 2 * EYE_H, corners, upper, lower)
+    assert small[0] < 0.02                       # well inside the opening
+    assert 0.3 < big[0] < 0.6                    # a disc twice the opening's height
+    assert iris_hidden((c + (0, -EYE_H))[None], IRIS_R, corners, upper, lower)[0] > 0.4
+
+
+@pytest.mark.parametrize("shift", [(0.0, -12.0), (0.0, 15.0), (25.0, 0.0), (-22.0, -8.0)])
+def test_the_iris_moves_no_farther_than_the_opening_lets_it(shift):
+    """Wherever the gaze asks it to go, no more than a third of the iris ends up under the
+    lids (the eye's own limit), and a gaze the opening allows is left whole."""
+    pts, corners, upper, lower = _opening()
+    c = pts[RIGHT_EYE_TOPOLOGY.iris]
+    shift = np.array(shift)
+    k = iris_shift_scale(c, shift, IRIS_R, corners, upper, lower)
+    assert 0.0 <= k < 1.0
+    hidden = iris_hidden((c + k * shift)[None], IRIS_R, corners, upper, lower)[0]
+    assert hidden == pytest.approx(EyeParams().max_iris_hidden, abs=0.02)
+    assert iris_shift_scale(c, 0.05 * shift, IRIS_R, corners, upper, lower) == 1.0
+    # Continuous: a slightly different opening, a slightly different limit.
+    k2 = iris_shift_scale(c, shift, IRIS_R, corners, upper + (0.0, -0.1), lower)
+    assert abs(k2 - k) < 0.02
+
+
+def test_both_eyes_stop_together_at_the_tighter_opening(eye_scene):
+    """The gaze goes as far as the tighter of the two openings lets its iris: an eye whose
+    opening is narrower limits both, so they never look in different directions."""
+    pts, photo, layer = eye_scene
+    now = pts.copy()
+    eye = LEFT_EYE_TOPOLOGY
+    now[eye.upper] += (0.0, 4.0)                 # this eye half as open above
+    gaze = (0.0, -0.3)
+    irises = layer.irises(now, gaze)
+    moved = irises[:, 1] - layer.irises(pts, (0.0, 0.0))[:, 1]
+    assert moved[0] < 0 and moved[0] == pytest.approx(moved[1], abs=0.05)
+    assert abs(moved[0]) < 0.3 * EYE_W        # limited: 0.3 eye widths up was asked for
+
+
+def test_lids_follow_the_vertical_gaze():
+    pts = synthetic_face()
+    rest = pts[:lm.N_MESH]
+    p = EyeParams()
+    for gy, up_share in ((0.1, p.upper_lid_follow_down), (-0.1, p.upper_lid_follow_up)):
+        off = np.zeros((lm.N_MESH, 2), np.float32)
+        lids_follow_gaze(off, rest, gy)
+        for eye in EYES:
+            mid = eye.upper[3]
+            assert off[mid, 1] == pytest.approx(up_share * gy * EYE_W, rel=0.02)
+            assert off[eye.lower[3], 1] == pytest.approx(p.lower_lid_follow * gy * EYE_W,
+                                                         rel=0.02)
+            np.testing.assert_allclose(off[list(eye.corners)], 0.0)    # corners stay
+            assert abs(off[eye.upper[0], 1]) < abs(off[mid, 1])        # less at the ends
+        moved = np.flatnonzero(np.abs(off).sum(axis=1) > 0)
+        allowed = np.concatenate([np.r_[e.upper, e.lower, e.upper_skin, e.crease, e.lower_skin]
+                                  for e in EYES])
+        assert set(moved.tolist()) <= set(allowed.tolist())
+    # No gaze, no change; a closed eye does not follow (its lids would cross).
+    off = np.zeros((lm.N_MESH, 2), np.float32)
+    lids_follow_gaze(off, rest, 0.0)
+    assert not off.any()
+    close_lids(off, rest, np.array([1.0, 1.0]))
+    before = off.copy()
+    lids_follow_gaze(off, rest, 0.1)
+    np.testing.assert_allclose(off, before, atol=1e-4)
+
+
+def test_head_turn_moves_the_middle_of_the_face_not_its_outline():
+    from tests.helpers import fake_face
+
+    face = fake_face().astype(np.float64)
+    # A face whose eyes are level (the fake face's eye contours are scattered): put them so.
+    for eye, x in ((RIGHT_EYE_TOPOLOGY, 80.0), (LEFT_EYE_TOPOLOGY, 120.0)):
+        face[eye.contour] = (x, 80.0) + np.random.default_rng(1).normal(0, 1, (16, 2))
+    turn = HeadTurn(face)
+    out = np.zeros((lm.N_MESH, 2), np.float32)
+    np.testing.assert_allclose(turn.offsets(0.0, 0.0, out), 0.0, atol=1e-9)
+    turn.offsets(np.deg2rad(6.0), 0.0, out)
+    centre = np.argmin(np.linalg.norm(face[:lm.N_MESH] - face[lm.FACE_OVAL].mean(axis=0), axis=1))
+    assert out[centre, 0] > 1.0 and abs(out[centre, 1]) < 0.2      # towards image right
+    assert np.abs(out[lm.FACE_OVAL]).max() < 0.15 * out[centre, 0]   # the outline stays
+    left = turn.offsets(np.deg2rad(-6.0), 0.0, out.copy())
+    np.testing.assert_allclose(left[centre], -turn.offsets(np.deg2rad(6.0), 0.0, out)[centre],
+                               rtol=0.05)
+    turn.offsets(0.0, np.deg2rad(4.0), out)
+    assert out[centre, 1] > 0.5 and abs(out[centre, 0]) < 0.2       # pitch: down
+
+
+def test_the_head_takes_a_share_of_the_look_and_the_eyes_the_rest():
+    p = EyeParams()
+    face = synthetic_face()
+    mid = face[np.r_[LEFT_EYE_TOPOLOGY.contour, RIGHT_EYE_TOPOLOGY.contour]].mean(axis=0)
+    head = pointer_head_turn(mid + (200.0, 0.0), face)
+    assert 0.0 < head[0] <= np.deg2rad(p.max_head_yaw_deg) and abs(head[1]) < 1e-4
+    far = pointer_head_turn(mid + (1e6, -1e6), face)
+    assert far[0] <= np.deg2rad(p.max_head_yaw_deg) + 1e-6
+    assert -np.deg2rad(p.max_head_pitch_deg) - 1e-6 <= far[1] < 0
+    alone = pointer_gaze(mid + (200.0, 0.0), face)
+    helped = pointer_gaze(mid + (200.0, 0.0), face, head=head)
+    assert 0.0 < helped[0] < alone[0]
+
+
+def test_iris_radius_is_read_where_the_photo_shows_its_edge():
+    """A drawn iris larger than the tracked one (a cartoon's): the edge found in the image,
+    on both sides; with no contrast, the tracked radius."""
+    pts = synthetic_face()
+    photo = synthetic_photo(pts)
+    eye = RIGHT_EYE_TOPOLOGY
+    c = pts[eye.iris].astype(np.float64)
+    big = photo.copy()
+    opening = np.zeros(photo.shape[:2], np.uint8)
+    cv2.fillPoly(opening, [np.round(pts[eye.contour] * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    disc = np.zeros_like(opening)
+    cv2.circle(disc, tuple(np.round(c * 16).astype(int)), int(14 * 16), 1, -1, cv2.LINE_8, 4)
+    big[(disc > 0) & (opening > 0)] = IRIS
+    bright = np.ascontiguousarray(big.min(axis=2).astype(np.float32))
+    centre, r = iris_from_image(bright, c, IRIS_R, opening > 0, np.array([1.0, 0.0]))
+    assert r == pytest.approx(14.0, abs=1.0)
+    np.testing.assert_allclose(centre, c, atol=1.0)
+    flat = np.full(photo.shape[:2], 120.0, np.float32)
+    _, r = iris_from_image(flat, c, IRIS_R, opening > 0, np.array([1.0, 0.0]))
+    assert r == IRIS_R
+
+
+def test_white_uncovered_by_the_iris_is_the_photo_s_white(eye_scene):
+    """The iris moves aside: where it was, the white shows, nearly as bright as the photo's
+    white beside it (the synthetic eye's white is flat; towards the upper lid its lash line
+    shades it, as the photo's own white is shaded there), never brighter; and nothing of the
+    old iris stays behind."""
+    pts, photo, layer = eye_scene
+    frame = photo.copy()
+    layer.apply(frame, pts, (0.2, 0.0))
+    for eye in EYES:
+        c = pts[eye.iris].astype(int)
+        r = int(IRIS_R)
+        was = frame[c[1] - 3:c[1] + 4, c[0] - r + 1:c[0] - 4].astype(int)  # its left part
+        assert was.max() <= max(SCLERA) + 2
+        assert was.min() >= 0.9 * min(SCLERA)
+        assert not _is_iris(was).any()
+
+
+def test_a_wider_opening_keeps_the_photo_s_lash_line_at_its_edge(eye_scene):
+    """Surprise (the upper lid lifted): the opening is repainted lid-relative, so its upper
+    edge shows the photo's dark lash line, moved up with the lid: no rim of new white."""
+    pts, photo, layer = eye_scene
+    now = pts.copy()
+    for eye in EYES:
+        now[eye.upper] += (0.0, -5.0)
+    frame = photo.copy()
+    layer.apply(frame, now, (0.0, 0.0))
+    for eye in EYES:
+        for k in (1, 5):                       # beside the iris, over the white
+            top = now[eye.upper[k]]
+            x = int(round(top[0]))
+            column = frame[int(round(top[1])):int(round(top[1])) + 4, x].astype(int)
+            assert column.sum(axis=1).min() < 0.6 * sum(SCLERA)
+
+
 # --- the eye layer ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -558,12 +734,14 @@ def test_harmonic_fill_reproduces_a_linear_ramp_exactly():
     np.testing.assert_allclose(harmonic_fill(damaged, hole), img, atol=1e-3)
 
 
-def _closed_photo(layer, photo):
-    out = photo.astype(np.float32)
-    for model in layer.eyes:
-        (x0, y0), d = model.closed_origin, model.closed_delta
-        out[y0:y0 + d.shape[0], x0:x0 + d.shape[1]] += d
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+def _closed_photo(photo, pts):
+    """``photo`` with both eyes closed at rest by the eye layer, without the lash line and
+    its shadow (drawn on top of the closed lid): what the closed lid itself shows."""
+    params = replace(EyeParams(), lash_opacity=0.0, lid_shadow_opacity=0.0)
+    layer = GazeLayer(photo, pts, params=params)
+    frame = photo.copy()
+    layer.apply(frame, _points_now(pts, (1.0, 1.0)), (0.0, 0.0))
+    return frame
 
 
 def _cartoon_photo(pts, below: int = 4):
@@ -583,8 +761,7 @@ def test_closed_lid_covers_a_drawn_eye_larger_than_the_contour():
     skin farther out alone."""
     pts = synthetic_face()
     photo = _cartoon_photo(pts)
-    layer = GazeLayer(photo, pts)
-    closed = _closed_photo(layer, photo)
+    closed = _closed_photo(photo, pts)
     for eye in EYES:
         c = pts[eye.contour].mean(axis=0).astype(int)
         box = closed[c[1] - 20:c[1] + 20, c[0] - 36:c[0] + 36].astype(int)
@@ -608,7 +785,7 @@ def test_closed_lid_covers_a_drawn_eye_reaching_past_the_first_ring():
     for eye in EYES:
         below_ring[int(pts[eye.lower_skin, 1].max()) + 1:] = True
     assert (white & below_ring).any()  # the drawing does reach past the first ring
-    closed = _closed_photo(GazeLayer(photo, pts), photo)
+    closed = _closed_photo(photo, pts)
     assert not np.any(np.all(np.abs(closed.astype(int) - SCLERA) <= 20, axis=2) & white)
 
 

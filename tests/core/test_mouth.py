@@ -1,46 +1,248 @@
-"""The mouth's Poisson blend (Sec. 5): a gain, solved small, with a bounded colour shift."""
+"""The mouth interior (Sec. 5): piecewise map, compositing, colour match, teeth, bank, drawn
+mouth. Kernels against their twins in tests/naive.py; exact answers where there are some."""
 
 from __future__ import annotations
-
-from dataclasses import replace
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 
+from reactive.core import landmarks as lm
+from reactive.core import mouthmap as mm
+from reactive.core.drawnmouth import draw_interior
 from reactive.core.geometry import polygon_area
-from reactive.core.mouth import MouthLayer
+from reactive.core.mouthbank import choose_frames, colour_match, lip_shape
 from reactive.params import MouthParams
+from tests import naive
+
+K = mm.N_COLUMNS
 
 
-def _scene(h=120, w=180):
-    """A driver's mouth: grey-white interior (teeth) on warm skin; the photo: cool skin."""
-    src = np.full((h, w, 3), (200, 150, 120), np.uint8)      # warm skin (RGB)
-    cv2.ellipse(src, (w // 2, h // 2), (50, 25), 0, 0, 360, (210, 210, 210), -1)
-    dst = np.full((h, w, 3), (150, 165, 200), np.uint8)      # cool skin
-    region = np.zeros((h, w), np.uint8)
-    cv2.ellipse(region, (w // 2, h // 2), (70, 40), 0, 0, 360, 255, -1)
-    return src, dst, region
+def _columns(rng, height, teeth=(0.3, 0.25)):
+    """(4, K) columns of a plausible opening: zero at the corners, ``height`` in the middle."""
+    u = mm.COLUMNS_U
+    top = -0.1 * height * np.sin(np.pi * u) + rng.normal(0, 0.3, K)
+    bot = top + height * np.sin(np.pi * u) ** 0.7
+    bot[[0, -1]] = top[[0, -1]]
+    h = bot - top
+    zu = np.minimum(teeth[0] * height, h)
+    zl = np.minimum(teeth[1] * height, h - zu)
+    return np.stack([top, zu, zl, bot])
 
 
-@pytest.mark.parametrize("poisson_px", [48, 1000])  # solved small and upsampled, or full size
-def test_colour_gain_bounds_the_tint_of_the_interior(poisson_px):
-    src, dst, region = _scene()
-    centre = (slice(55, 65), slice(80, 100))
-    spread = {}
-    for gain in (1.0, 0.5, 0.0):
-        layer = SimpleNamespace(params=replace(MouthParams(), colour_gain=gain,
-                                               poisson_px=poisson_px))
-        out = MouthLayer._poisson(layer, src, dst, region).astype(float)
-        rgb = out[centre].reshape(-1, 3).mean(axis=0)
-        spread[gain] = rgb[2] - rgb[0]  # blue minus red: the cool skin's tint
-    # Full colour matching tints the white interior blue; none keeps it grey; half between.
-    assert spread[1.0] > 30
-    assert abs(spread[0.0]) < 5
-    assert spread[0.0] < spread[0.5] < spread[1.0]
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_interior_map_kernel_matches_its_numpy_twin(seed):
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(-0.3, 0.3)
+    target = (np.array([40.0, 60.0]), np.array([np.cos(angle), np.sin(angle)]), 80.0)
+    source = (np.array([20.0, 30.0]), np.array([1.0, 0.0]), 55.0)
+    cols_t, cols_s = _columns(rng, 50.0), _columns(rng, 30.0)
+    cols_t[1, 5] = 0.0  # a column without an upper row
+    shape = (90, 120)
+    got = [np.zeros(shape, np.float32) for _ in range(3)]
+    mm.interior_map((25, 20), target, cols_t, source, cols_s, *got)
+    want = naive.interior_map((25, 20), target, cols_t, source, cols_s, shape)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-3)
+
+
+def test_the_same_mouth_maps_onto_itself():
+    rng = np.random.default_rng(3)
+    frame = (np.array([30.0, 40.0]), np.array([0.96, 0.28]), 70.0)
+    cols = _columns(rng, 40.0)
+    map_x, map_y, rigid = (np.zeros((60, 90), np.float32) for _ in range(3))
+    mm.interior_map((10, 15), frame, cols, frame, cols, map_x, map_y, rigid)
+    yy, xx = np.mgrid[0:60, 0:90]
+    np.testing.assert_allclose(map_x, xx + 10, atol=1e-3)
+    np.testing.assert_allclose(map_y, yy + 15, atol=1e-3)
+
+
+def test_teeth_hang_from_the_upper_lip_and_only_the_gap_stretches():
+    """Source: an opening 30 px tall with 10 px rows; target: the same mouth opened to 60 px.
+    Under the upper lip and over the lower one the map is a pure shift (the rows keep their
+    size); the middle stretches from 10 to 40 px."""
+    frame_s = (np.array([0.0, 100.0]), np.array([1.0, 0.0]), 100.0)
+    frame_t = (np.array([0.0, 200.0]), np.array([1.0, 0.0]), 100.0)
+    flat = lambda top, zu, zl, bot: np.stack([np.full(K, v, float) for v in (top, zu, zl, bot)])
+    cols_s, cols_t = flat(0, 10, 10, 30), flat(-5, 10, 10, 55)
+    map_x, map_y, rigid = (np.zeros((80, 1), np.float32) for _ in range(3))
+    mm.interior_map((50, 180), frame_t, cols_t, frame_s, cols_s, map_x, map_y, rigid)
+    b_t = np.arange(80) + 180 - 200.0          # target y in its mouth frame
+    b_s = map_y[:, 0] - 100.0
+    upper = (b_t > -5) & (b_t < 5)
+    np.testing.assert_allclose(b_s[upper], b_t[upper] + 5, atol=1e-4)       # shifted only
+    lower = (b_t > 45) & (b_t < 55)
+    np.testing.assert_allclose(b_s[lower], b_t[lower] - 25, atol=1e-4)
+    middle = (b_t > 5) & (b_t < 45)
+    np.testing.assert_allclose(np.diff(b_s[middle]), 10 / 40, atol=1e-4)     # stretched
+    assert rigid[upper].min() == 1.0 and rigid[lower].min() == 1.0
+    assert rigid[(b_t > 7) & (b_t < 43)].max() == 0.0
+    np.testing.assert_allclose(map_x, 50.0, atol=1e-4)                      # u -> u
+
+
+def test_compose_kernel_matches_its_twin_and_leaves_the_outside_alone():
+    rng = np.random.default_rng(4)
+    roi = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    interior = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    patch = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    inner = np.zeros((30, 40), np.uint8)
+    inner[5:25, 8:32] = rng.integers(0, 256, (20, 24), dtype=np.uint8)
+    patch_alpha = rng.uniform(0, 1, (30, 40)).astype(np.float32)
+    gain = np.array([0.9, 1.1, 1.3], np.float32)
+    for args in ((None, None), (patch, patch_alpha)):
+        got = roi.copy()
+        mm.compose(got, inner, interior, gain, 0.6, 0.7, *args)
+        want = naive.compose(roi, inner, interior, gain, 0.6, 0.7, *args)
+        assert np.abs(got.astype(int) - want).max() <= 1
+        np.testing.assert_array_equal(got[inner == 0], roi[inner == 0])
+    # Fully inside, gate open, neutral colour: the interior itself; a full patch wins.
+    full = np.full((30, 40), 255, np.uint8)
+    got = roi.copy()
+    mm.compose(got, full, interior, np.ones(3, np.float32), 1.0, 1.0)
+    np.testing.assert_array_equal(got, interior)
+    mm.compose(got, full, interior, np.ones(3, np.float32), 1.0, 1.0, patch,
+               np.ones((30, 40), np.float32))
+    np.testing.assert_array_equal(got, patch)
+
+
+def test_colour_match_keeps_teeth_near_white_and_follows_brightness():
+    p = MouthParams()
+    skin = np.array([200.0, 150.0, 130.0], np.float32)
+    gain, sat = colour_match(skin, skin, p)
+    np.testing.assert_allclose(gain, 1.0, atol=1e-6)
+    assert sat == 1.0
+    # A darker photo: the gain is the brightness ratio; the hue passes only within tint_max.
+    gain, _ = colour_match(0.5 * skin, skin, p)
+    np.testing.assert_allclose(gain, 0.5, atol=1e-6)
+    pale = np.array([150.0, 165.0, 200.0], np.float32)   # cool skin, another person
+    gain, _ = colour_match(pale, skin, p)
+    luma = np.array([0.299, 0.587, 0.114])
+    tint = gain / ((pale @ luma) / (skin @ luma))
+    assert np.all(np.abs(tint - 1.0) <= p.tint_max + 1e-6)
+    assert np.abs(tint - 1.0).max() == pytest.approx(p.tint_max)  # the full skin ratio is far
+    # A black-and-white photo: a grey interior.
+    _, sat = colour_match(np.array([140.0, 140.0, 140.0], np.float32), skin, p)
+    assert sat == 0.0
+
+
+def _mouth_scene(teeth_px: float, size=(200, 240)):
+    """A frontal mouth: skin, red lips, a 40 px tall opening with a white upper row of
+    ``teeth_px`` under a flat upper lip and a dark cavity. Returns image and landmarks."""
+    h, w = size
+    img = np.full((h, w, 3), (205, 160, 140), np.uint8)
+    points = np.zeros((lm.N_LANDMARKS, 2), np.float32)
+    cx, top, bot = 120.0, 90.0, 130.0
+    u = np.linspace(0, 1, 11)
+    xs = 60 + 120 * u
+    depth = np.sin(np.pi * u)
+    for ids, ys in ((mm.UPPER_INNER, top + 0 * u), (mm.LOWER_INNER, top + (bot - top) * depth)):
+        points[ids, 0], points[ids, 1] = xs, ys
+    points[mm.UPPER_INNER[[0, -1]], 1] = top
+    cv2.rectangle(img, (55, 75), (185, 145), (170, 70, 75), -1)            # lips
+    poly = np.round(points[lm.LIPS_INNER]).astype(np.int32)
+    cv2.fillPoly(img, [poly], (40, 20, 25))                                 # cavity
+    if teeth_px:
+        teeth = np.zeros(img.shape[:2], np.uint8)
+        cv2.fillPoly(teeth, [poly], 1)
+        teeth[int(top + teeth_px):] = 0
+        img[teeth > 0] = (235, 232, 225)
+    return img, points
+
+
+@pytest.mark.parametrize("teeth_px", [0, 12, 22])
+def test_teeth_extent_measures_the_upper_row(teeth_px):
+    img, points = _mouth_scene(teeth_px)
+    frame = mm.mouth_frame(points)
+    cols = mm.lip_columns(points, *frame)
+    up, low = mm.teeth_extent(img, frame, cols)
+    assert low == 0.0
+    assert up == pytest.approx(teeth_px, abs=1.5)
+
+
+def test_lip_shape_matches_the_landmark_measures():
+    rng = np.random.default_rng(5)
+    from reactive.live.app import SAMPLE_PORTRAIT
+    from reactive.io.photo import load_photo
+    from reactive.io.target import find_target_face
+
+    base = find_target_face(load_photo(SAMPLE_PORTRAIT)).astype(np.float64)
+    frames = base[None] + rng.normal(0, 1.0, (4, *base.shape))
+    got = lip_shape(frames, base)
+    for f, g in zip(frames, got):
+        assert g[0] == pytest.approx(float(lm.mouth_open_ratio(f)), abs=1e-9)
+        assert g[2] == pytest.approx(float(lm.smile_ratio(f)), abs=1e-9)
+    assert lip_shape(base[None], base)[0, 1] == pytest.approx(1.0)
+
+
+def test_bank_choice_is_nearest_and_holds_still():
+    bank = np.array([[0.0, 1.0, 0.0], [0.3, 1.0, 0.0], [0.6, 0.9, 0.05], [0.3, 1.01, 0.0]])
+    clip = np.array([[0.0, 1.0, 0.0], [0.3, 1.0, 0.0], [0.3, 1.012, 0.0], [0.3, 1.0, 0.0],
+                     [0.6, 0.9, 0.05]])
+    no_cost = choose_frames(bank, clip, MouthParams(bank_switch_cost=0.0))
+    np.testing.assert_array_equal(no_cost, [0, 1, 3, 1, 2])      # nearest each frame
+    held = choose_frames(bank, clip, MouthParams())
+    np.testing.assert_array_equal(held, [0, 1, 1, 1, 2])         # no flicker 1-3-1
+
+
+def test_drawn_mouth_has_separate_teeth_a_dark_cavity_and_no_teeth_when_asked():
+    colours = {"skin": np.array([200.0, 160.0, 140.0], np.float32),
+               "lips": np.array([170.0, 80.0, 85.0], np.float32)}
+    img, up, low = draw_interior(200.0, colours)
+    assert up > 0 and low > 0
+    luma = img.astype(float) @ [0.299, 0.587, 0.114]
+    m = int(np.ceil(0.15 * 200))
+    # Along the upper row, a few pixels under the lip: bright teeth parted by dark gaps.
+    row = luma[m + 8, m + 20:m + 180]
+    assert row.max() > 180
+    from scipy.ndimage import maximum_filter1d
+
+    # A gap: darker by a tenth than the teeth around it (within a tooth's width).
+    bright = row > 0.9 * maximum_filter1d(row, 15)
+    assert np.count_nonzero(np.diff(bright.astype(int)) == 1) >= 6   # >= 7 separate teeth
+    # The cavity (the middle of the opening) is dark, darker than the skin by far.
+    assert luma[m + 80, m + 100] < 0.35 * (colours["skin"] @ [0.299, 0.587, 0.114])
+    plain, up0, low0 = draw_interior(200.0, colours, teeth=False)
+    assert up0 == 0 and low0 == 0
+    assert plain.max() < 0.8 * img.max()
+
+
+def test_native_mouth_crop_copies_pixels():
+    from precompute.mouth import DRIVER_CROP_SIZE, mouth_crop
+
+    rng = np.random.default_rng(6)
+    frame = rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    points = np.zeros((lm.N_LANDMARKS, 2), np.float32)
+    points[lm.LIPS_OUTER] = rng.uniform(120, 180, (len(lm.LIPS_OUTER), 2))
+    points[61], points[291] = (120.3, 150.2), (181.7, 151.0)
+    crop, affine = mouth_crop(frame, points, DRIVER_CROP_SIZE, native=True)
+    assert crop.shape == (*DRIVER_CROP_SIZE, 3)
+    assert affine[0, 0] == 1.0 and float(affine[0, 2]).is_integer()
+    tx, ty = int(affine[0, 2]), int(affine[1, 2])
+    np.testing.assert_array_equal(crop[20:-20, 20:-20], frame[20 - ty:140 - ty, 20 - tx:140 - tx])
 
 
 def test_polygon_area_of_a_square_and_a_triangle():
     assert polygon_area(np.array([[0, 0], [4, 0], [4, 4], [0, 4]], float)) == 16.0
     assert polygon_area(np.array([[0, 0], [6, 0], [0, 3]], float)) == 9.0
+
+
+@pytest.mark.parametrize("teeth", [True, False])
+def test_a_mouth_at_rest_gives_the_photo_back(teeth):
+    """The sample shows her teeth: they are redrawn from the photo every frame; at rest
+    (no offsets) that is the photo itself, bit for bit, and nothing else is drawn."""
+    from reactive.live.app import SAMPLE_PORTRAIT
+    from reactive.io.clippack import load_pack
+    from reactive.live.clips import BUILTIN_CLIPS_DIR
+    from reactive.core.mouth import MouthLayer
+    from reactive.io.photo import load_photo
+    from reactive.core.rig import build_rig
+    from reactive.io.target import find_target_face
+
+    photo = load_photo(SAMPLE_PORTRAIT)
+    pack = load_pack(BUILTIN_CLIPS_DIR / "laugh.npz")
+    rig = build_rig(photo, find_target_face(photo), pack)
+    layer = MouthLayer(rig, pack, teeth=teeth)
+    assert layer.has_photo_teeth
+    frame = photo.copy()
+    layer.apply(frame, 0, np.zeros((len(rig.rest), 2), np.float32))
+    np.testing.assert_array_equal(frame, photo)

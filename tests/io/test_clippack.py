@@ -366,7 +366,8 @@ def test_mouth_arrays_round_trip_and_are_validated(tmp_path):
     pack = _pack()
     f = pack.frame_count
     pack.mouth = np.zeros((f, 64, 96, 3), np.uint8)
-    pack.mouth_affine = np.zeros((f, 2, 3), np.float32)
+    # frame -> crop: half scale, as precompute's crops of a 512 px clip
+    pack.mouth_affine = np.tile(np.array([[0.5, 0, 0], [0, 0.5, 0]], np.float32), (f, 1, 1))
     save_pack(pack, tmp_path / "m.npz")
     loaded = load_pack(tmp_path / "m.npz")
     np.testing.assert_array_equal(loaded.mouth, pack.mouth)

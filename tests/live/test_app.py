@@ -61,6 +61,12 @@ def test_missing_clips_folder(tmp_path):
                          "--record", str(tmp_path / "o.mp4")), "none")
 
 
+def test_missing_mouths_file(tmp_path):
+    _one_error_line(demo("--headless", "--duration", "1", "--mouths", str(tmp_path / "m.mp4"),
+                         "--record", str(tmp_path / "o.mp4")), "m.mp4", "not found")
+    assert list(tmp_path.iterdir()) == []
+
+
 def _frames(path: Path) -> list[np.ndarray]:
     from reactive.io.video import VideoReader
 

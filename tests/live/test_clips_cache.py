@@ -50,7 +50,7 @@ def test_broken_pack_is_a_one_line_error(tmp_path):
 
 
 def test_face_cache_hit_and_corrupt_entry(tmp_path):
-    photo = np.zeros((20, 30, 3), np.uint8)
+    photo = np.zeros((200, 300, 3), np.uint8)  # fake_face lies in it
     calls = []
 
     def find(p):
@@ -61,7 +61,7 @@ def test_face_cache_hit_and_corrupt_entry(tmp_path):
     b = cache.cached_face(photo, tmp_path, find)
     np.testing.assert_array_equal(a, b)
     assert len(calls) == 1
-    entry = next((tmp_path / "faces").glob("*.npy"))
+    entry = next((tmp_path / "faces").glob("*.npz"))
     entry.write_bytes(b"garbage")
     cache.cached_face(photo, tmp_path, find)
     assert len(calls) == 2

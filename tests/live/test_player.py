@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from reactive.core.synthesis import Layer
 from reactive.io.assets import BUILTIN_CLIPS_DIR, SAMPLE_PORTRAIT
 from reactive.live.build import build_player
 from reactive.live.headless import run_headless
@@ -129,6 +130,9 @@ def test_every_state_renders_without_error(make_player):
 
 
 def test_teeth_off_darkens_the_open_mouth(cache, monkeypatch, tmp_path):
+    """The sample smiles with her upper teeth: those are the photo's and stay; what opens
+    below them (the lower half of the opening) has the drawn lower teeth, or with
+    ``teeth = false`` only the dark cavity and tongue."""
     import cv2
 
     from reactive.core import landmarks as lm
@@ -150,9 +154,39 @@ def test_teeth_off_darkens_the_open_mouth(cache, monkeypatch, tmp_path):
         mask = np.zeros(frame.shape[:2], np.uint8)
         cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
         mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+        middle = 0.5 * (inner[5, 1] + inner[15, 1])   # between points 13 and 14
+        mask[:int(np.ceil(middle))] = 0
         assert mask.sum() > 20, "surprise does not open the mouth"
-        mouths[teeth] = frame[mask > 0].mean(axis=1)
-    bright = {t: float(np.percentile(v, 95)) for t, v in mouths.items()}
-    print(f"brightest 5% of the open mouth: teeth {bright[True]:.0f}, "
-          f"no teeth {bright[False]:.0f}")
-    assert bright[False] < 0.7 * bright[True]
+        mouths[teeth] = frame[mask > 0].astype(float)
+    bright = {t: float(np.percentile(v.mean(axis=1), 95)) for t, v in mouths.items()}
+    # Near-white: brighter than the tongue can be (lip colour, shaded) on this photo, and
+    # nearly grey (her pale lower lip, which moves with the lower lip, is as bright).
+    white = {t: float(((v.mean(axis=1) > 160) & (np.ptp(v, axis=1) < 35)).mean())
+             for t, v in mouths.items()}
+    print(f"lower half of the open mouth: brightest 5% teeth {bright[True]:.0f}, no teeth "
+          f"{bright[False]:.0f}; near-white pixels {100 * white[True]:.1f}% / "
+          f"{100 * white[False]:.1f}%")
+    assert bright[False] < bright[True]
+    assert white[True] > 0.05
+    assert white[False] < 0.01
+
+
+def test_the_pointer_turns_the_eyes_first_and_the_head_after(make_player):
+    """A pointer far to the right: the eyes turn quickly, the head follows more slowly (and
+    a little: the eyes then need to turn less); both come back when the pointer leaves."""
+    player = make_player()
+    h, w = player.shape
+    player.handle(Event(0.0, "pointer", x=w - 1.0, y=h / 3), 0.0)
+    pulls = [player.pointer_pull(n / FPS) for n in range(int(2 * FPS))]
+    gaze = np.array([p["gaze"][0] for p in pulls])
+    head = np.array([p["head"][0] for p in pulls])
+    # The eyes lead: half way in under half the head's time.
+    half_eyes = int(np.argmax(gaze >= 0.5 * gaze.max()))
+    half_head = int(np.argmax(head >= 0.5 * head[-1]))
+    assert 0 < half_eyes < 0.5 * half_head
+    assert 0.0 < head[-1] <= np.deg2rad(player.eye_params.max_head_yaw_deg)
+    assert gaze[-1] < gaze.max()                # the eyes turn back as the head arrives
+    # The frame's face-mesh points moved towards the pointer (the head turn, in the offsets).
+    player.synthesis.render([Layer(0, 0.0, 1.0)], **pulls[-1])
+    nose = player.synthesis.offsets[1]
+    assert nose[0] > 0.5

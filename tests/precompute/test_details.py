@@ -88,3 +88,94 @@ def test_patch_search_kernel_matches_naive(seed):
     want = naive.patch_distances(expressive.astype(np.float32), neutral.astype(np.float32),
                                  points, params.patch_window_px, angles)
     np.testing.assert_allclose(got, want, atol=1e-3)
+
+
+# Beyond the paper (issue 11): only expression creases reach the ratio images.
+
+def _frame_ratio(base, iod=100.0, params=DetailParams()):
+    from precompute.details import FrameRatio
+
+    return FrameRatio(base, np.zeros(base.shape, bool), iod, params)
+
+
+def test_a_feature_the_alignment_shifted_is_no_darkening_but_a_new_crease_is():
+    from precompute.details import robust_ratio
+
+    neutral, expressive = _skin(), _skin()
+    # A brow-like dark band in both frames, 2 px apart (the 2D alignment's error).
+    cv2.rectangle(neutral, (20, 50), (70, 56), (70, 50, 40), -1)
+    cv2.rectangle(expressive, (20, 52), (70, 58), (70, 50, 40), -1)
+    # A fold only in the expressive frame.
+    cv2.line(expressive, (110, 30), (130, 90), (150, 115, 100), 3)
+    base = _lum(np.clip(neutral, 0, 255).astype(np.uint8))
+    lum = _lum(np.clip(expressive, 0, 255).astype(np.uint8))
+    r = max(1, round(DetailParams().align_tolerance_iod * 100))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    ratio = robust_ratio(lum, cv2.erode(base, disk), cv2.dilate(base, disk))
+    naive = lum / base
+    assert naive[57:59, 25:65].min() < 0.6           # the plain ratio paints a dark stroke
+    assert ratio[45:65, 15:75].min() > 0.97          # the robust one sees nothing there
+    assert ratio[55:65, 115:125].min() < 0.9         # the fold stays
+
+
+def test_hair_over_the_forehead_is_dropped_whole_and_a_deep_narrow_fold_is_kept():
+    neutral = _skin(160, 200)
+    frame = neutral.copy()
+    # Hair: a wide, very dark lock with a soft edge, over skin that was bare.
+    lock = np.zeros(frame.shape[:2], np.float32)
+    cv2.ellipse(lock, (60, 50), (40, 18), 10, 0, 360, 1.0, -1)
+    lock = cv2.GaussianBlur(lock, (0, 0), 4.0)[..., None]
+    frame = frame * (1 - 0.7 * lock)
+    # A deep but narrow fold.
+    cv2.line(frame, (150, 60), (165, 140), (120, 90, 75), 2)
+    base = _lum(np.clip(neutral, 0, 255).astype(np.uint8))
+    lum = _lum(np.clip(frame, 0, 255).astype(np.uint8))
+    ratio, dropped = _frame_ratio(base)(lum)
+    assert dropped[50, 60] and dropped[35, 30]       # the lock, soft edge included
+    # Nothing of it is left but its outermost fringe, a few percent (which the noise floor
+    # takes after the temporal filter).
+    assert ratio[20:80, 10:110].min() > 0.95
+    assert not dropped[100, 158]
+    assert ratio[90:110, 150:168].min() < 0.85       # the fold is kept ...
+    assert ratio.min() >= DetailParams().crease_floor - 1e-4   # ... and never near black
+
+
+def test_broad_shading_is_neither_an_occluder_nor_a_crease():
+    """A face that tips away from the light darkens as a whole."""
+    neutral = _skin(160, 200)
+    ramp = np.linspace(1.0, 0.55, 200)[None, :, None]
+    base = _lum(np.clip(neutral, 0, 255).astype(np.uint8))
+    lum = _lum(np.clip(neutral * ramp, 0, 255).astype(np.uint8))
+    ratio, dropped = _frame_ratio(base)(lum)
+    assert not dropped.any()
+    inner = ratio[20:-20, 20:-20]                    # away from the blur's border
+    assert inner.min() > 0.9
+
+
+def test_noise_floor_is_subtracted_from_every_darkening():
+    from precompute.details import shrink_darkening
+
+    log_r = np.log2(np.array([1.0, 0.99, 0.97, 0.9, 0.7, 1.01], np.float32))
+    out = np.exp2(shrink_darkening(log_r.copy(), 0.03))
+    np.testing.assert_allclose(out[:3], 1.0, atol=1e-6)       # below the floor: gone
+    np.testing.assert_allclose(out[3:5], [0.9 / 0.97, 0.7 / 0.97], rtol=1e-5)
+    assert out[5] == pytest.approx(1.01)                       # brightening untouched
+
+
+def test_soft_floor_keeps_slight_darkening_and_never_goes_below_the_floor():
+    from precompute.details import soft_floor
+
+    r = np.array([1.0, 0.97, 0.8, 0.5, 0.1, 0.01], np.float32)
+    out = soft_floor(r.copy(), 0.7)
+    assert out[0] == 1.0 and out[1] == pytest.approx(0.97, abs=0.002)
+    assert np.all(np.diff(out) <= 0) and out.min() > 0.7 - 1e-6
+
+
+def test_broad_blur_is_a_gaussian_blur_at_low_resolution():
+    from precompute.details import broad_blur
+
+    rng = np.random.default_rng(3)
+    image = cv2.GaussianBlur(rng.uniform(0.6, 1.2, (150, 170)).astype(np.float32), (0, 0), 6)
+    for sigma in (1.5, 10.0, 30.0):
+        exact = cv2.GaussianBlur(image, (0, 0), sigma)
+        np.testing.assert_allclose(broad_blur(image, sigma), exact, atol=0.01)

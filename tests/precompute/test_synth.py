@@ -557,6 +557,31 @@ def test_ratio_images_darken_creases_where_the_expression_makes_them(packs):
     assert darkest("angry", fold) == 128
 
 
+def test_built_in_creases_follow_the_details_rules(packs):
+    """The rules a driver's ratio images follow (``DetailParams``, issue 11): darkening only
+    (checked above), never deeper than a fold of skin, never a thin drawn line, and the
+    inner and outer brow raisers crease the same forehead lines (two lines side by side
+    read as bright wavy stripes)."""
+    from precompute.synth.creases import CREASES, FOREHEAD_LINES, crease_maps
+    from reactive.core.details import decode_table
+    from reactive.params import DetailParams
+
+    floor = DetailParams().crease_floor
+    for name, pack in packs.items():
+        assert decode_table()[pack.ratio.min()] >= floor, name
+    for au, creases in CREASES.items():
+        for _, depth, half_width in creases:
+            assert half_width >= 0.04, au            # 4% of the inter-ocular distance
+            assert 2.0 ** depth >= floor, au
+    # A vertical profile through the forehead where both raisers act: one minimum per line.
+    ty, tx = np.mgrid[-0.8:-0.3:0.0025, 0.25:0.2501:1.0]
+    maps = crease_maps(tx, ty)
+    profile = (maps["AU1"] + maps["AU2"])[:, 0]
+    inner = profile[1:-1]
+    minima = np.flatnonzero((inner < profile[:-2]) & (inner <= profile[2:]) & (inner < -0.01))
+    assert len(minima) == len(FOREHEAD_LINES)
+
+
 def test_packs_round_trip_through_save_and_load(packs, tmp_path):
     for name, pack in packs.items():
         loaded = load_pack(save_pack(pack, tmp_path / f"{name}.npz"))

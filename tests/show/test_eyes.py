@@ -23,10 +23,12 @@ from reactive.core.lids import close_lids, eye_aspect_ratios, lid_closure
 from reactive.core.motion import frame_offsets
 from reactive.core.rig import build_rig
 from reactive.core.synthesis import FrameSynthesis, Layer
-from reactive.io.assets import BUILTIN_CLIPS_DIR
+from reactive.io.assets import BUILTIN_CLIPS_DIR, SAMPLE_PORTRAIT
 from reactive.io.photo import load_photo
 from reactive.io.target import find_target_face
 from reactive.io.tracker import detect_faces
+from reactive.live.build import build_player
+from reactive.tools.quality import edge_points, pointer_gaze_check
 from tests.helpers import shared_path
 
 pytestmark = pytest.mark.slow
@@ -351,6 +353,12 @@ def test_closed_eyes_show_nothing_of_the_eye(photo_name, warp, pack_cache):
     assert green(with_eyes) == 0
 
 
+def _mesh(frame: np.ndarray) -> np.ndarray:
+    faces = detect_faces(frame)
+    assert faces
+    return faces[0]
+
+
 def _iris_and_lids(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     faces = detect_faces(frame)
     assert faces
@@ -372,11 +380,16 @@ def test_gaze_follows_the_pointer(photo_name, pack_cache, show_dir):
     eye_w = float(np.mean([np.linalg.norm(now[e.corners[1]] - now[e.corners[0]])
                            for e in EYES]))
     iris0, lids0 = _iris_and_lids(base)
+    # The lids follow the gaze up and down (lids.lids_follow_gaze): the warp's triangles
+    # around the lid patches may change, nothing beyond them.
     outside = np.ones(base.shape[:2], bool)
-    for eye in EYES:
-        m = np.zeros(base.shape[:2], np.uint8)
-        cv2.fillPoly(m, [np.round(now[eye.contour]).astype(np.int32)], 1)
-        outside &= cv2.dilate(m, np.ones((3, 3), np.uint8), iterations=2) == 0
+    rig = scene.rig
+    patches = np.concatenate([e.lid_patch for e in EYES])
+    around = rig.triangles[np.isin(rig.triangles, patches).any(axis=1)]
+    m = np.zeros(base.shape[:2], np.uint8)
+    for t in (rig.rest + off)[around]:
+        cv2.fillConvexPoly(m, np.round(t * 16).astype(np.int32), 1, cv2.LINE_8, 4)
+    outside &= cv2.dilate(m, np.ones((3, 3), np.uint8), iterations=2) == 0
     pointers = {"left": (0.0, mid[1]), "right": (w - 1.0, mid[1]), "up": (mid[0], 0.0)}
     rows = [("rest", eye_crops(base, now))]
     for name, ptr in pointers.items():
@@ -397,18 +410,24 @@ def test_gaze_follows_the_pointer(photo_name, pack_cache, show_dir):
               f"max {lid_moves.max():.2f} px")
         # The rest of the face is untouched, pixel for pixel.
         np.testing.assert_array_equal(frame[outside], base[outside])
-        # The lids stay where they were: their pixels are the same (above). The face mesh's
-        # lid points still drift with the iris it sees (its model couples them; on the
-        # unchanged photo with noise of 2 grey levels they move 0.3 px): 1.3-1.6 px median
-        # at the largest gaze on s42 and s9.
-        assert np.median(lid_moves) < 2.0
-        if name == "left":
-            assert -0.3 < moved[0] < -0.05
-        elif name == "right":
-            assert 0.05 < moved[0] < 0.3
-        else:
+        if name == "up":
+            # The upper lid lifts a little with the eyes (the face mesh reads it).
+            upper = np.concatenate([e.upper for e in EYES])
+            lifted = float((_mesh(frame)[upper, 1] - _mesh(base)[upper, 1]).mean())
+            print(f"{photo_name} pointer up: upper lid moved {lifted:+.2f} px")
+            assert lifted < 0.0
             assert -0.2 < moved[1] < -0.02
             assert abs(moved[0]) < 0.05
+        else:
+            # Looking sideways the lids stay where they were. The face mesh's lid points
+            # still drift with the iris it sees (its model couples them; on the unchanged
+            # photo with noise of 2 grey levels they move 0.3 px): 1.3-2.0 px median at
+            # the largest gaze on s42 and s9.
+            assert np.median(lid_moves) < 2.1
+            if name == "left":
+                assert -0.3 < moved[0] < -0.05
+            else:
+                assert 0.05 < moved[0] < 0.3
     save(rows, show_dir / f"gaze_{photo_name}.png")
 
 
@@ -466,3 +485,57 @@ def test_the_far_eye_of_a_turned_head_closes(photo_name):
           f"{closed} the openings keep {np.round(left_open, 3).tolist()} of their area")
     assert (len(folded) > 0) == (photo_name != "s42")
     assert max(left_open) < EyeParams().closed_area_frac
+
+
+# Issue 11, "Gaze like a person's": the pointer at each corner and edge midpoint of the
+# photo, through the live player (build_player; Player.handle takes the pointer, its
+# pointer_pull turns the eyes and the head, FrameSynthesis draws the face at rest).
+GAZE_PORTRAITS = ["s0", "s1", "s7", "s9", "s10", "s12", "s42", "sample"]
+
+
+@pytest.mark.parametrize("photo_name", GAZE_PORTRAITS)
+def test_pointer_at_the_edges_keeps_the_iris_in_the_opening(photo_name, show_dir, monkeypatch,
+                                                            tmp_path):
+    """Wherever the pointer is, the iris centre the face mesh reads on the output lies
+    inside the opening it reads, at most 0.3 eye widths from the opening's centroid, and
+    the white of each eye is never more than 10% brighter than the photo's own white at
+    rest (``quality.sclera_brightness``: the mean over the white in view, and over the
+    white the moving iris uncovered, the eye layer's own making). An eye showing fewer than
+    8 pixels of white at rest (s0's, 18 px wide) is reported, not judged. s7, a cartoon
+    whose drawn eyes are larger than the face mesh's contours, is expected to fail the
+    white: its contour holds little of the white at rest and the drawn iris's rim."""
+    monkeypatch.setenv("REACTIVE_CACHE", str(tmp_path / "cache"))
+    path = SAMPLE_PORTRAIT if photo_name == "sample" else shared_path("portraits",
+                                                                      f"{photo_name}.jpg")
+    player = build_player(path, seed=0)
+    rest = player.rig.target_points
+    rows, worst = [], {"dist": 0.0, "outside": 0, "mean": -np.inf, "uncovered": -np.inf}
+    for label, xy in edge_points(player.rig.photo.shape).items():
+        r = pointer_gaze_check(player, xy)
+        assert r["face_found"], f"no face on the output with the pointer {label}"
+        mean = r["sclera"] / r["sclera_rest"] - 1.0
+        uncovered = r["uncovered"] / r["sclera_rest"] - 1.0
+        print(f"{photo_name} pointer {label:12s} gaze {np.round(r['gaze'], 3)} head "
+              f"{np.round(np.degrees(r['head']), 1)} deg; iris from the opening's centre "
+              f"{np.round(r['iris_dist'], 3)} eye widths, inside {r['inside'].tolist()}; "
+              f"white vs the photo's {np.round(100 * mean, 1)}%, uncovered "
+              f"{np.round(100 * uncovered, 1)}%")
+        worst["dist"] = max(worst["dist"], float(np.max(r["iris_dist"])))
+        worst["outside"] += int((~r["inside"]).sum())
+        for key, v in (("mean", mean), ("uncovered", uncovered)):
+            if np.isfinite(v).any():
+                worst[key] = max(worst[key], float(np.nanmax(v)))
+        rows.append((f"{photo_name} pointer {label}", eye_crops(r["frame"], rest)))
+    save(rows, show_dir / f"pointer_{photo_name}.png")
+    print(f"{photo_name}: iris at most {worst['dist']:.3f} eye widths from the centre, "
+          f"{worst['outside']} outside the opening; white at most {worst['mean']:+.1%} "
+          f"(uncovered {worst['uncovered']:+.1%}) against the photo's")
+    assert worst["outside"] == 0
+    assert worst["dist"] <= 0.3
+    if photo_name == "s0":
+        assert not np.isfinite(r["sclera_rest"]).any()  # too small to judge, as documented
+        return
+    if photo_name == "s7":
+        pytest.xfail("s7: the face mesh's contours lie inside the drawn eyes")
+    assert worst["mean"] <= 0.10
+    assert worst["uncovered"] <= 0.10

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reactive.io.assets import BUILTIN_CLIPS_DIR
 from tests.helpers import SHARED_DATA as DATA
 from tests.helpers import assert_one_line_error, listing, precompute, reactive
 
@@ -104,11 +105,12 @@ def test_text_file_as_clip_pack(tmp_path):
 
 
 def test_render_into_missing_folder(tmp_path):
+    """A missing output folder is created, and removed again when the command fails."""
     pack = _synthetic_pack(tmp_path / "pack.npz")
     before = listing(tmp_path)
     proc = reactive("render", "photo.jpg", "--clip", str(pack), "-o", "nodir/out.mp4",
                     cwd=tmp_path)
-    assert_one_line_error(proc, "nodir")
+    assert_one_line_error(proc, "photo.jpg")
     assert_nothing_written(tmp_path, before, tmp_path / "nodir" / "out.mp4")
     assert not (tmp_path / "nodir").exists()
 
@@ -119,6 +121,25 @@ def test_neutral_out_of_range_with_clip(tmp_path, d0_pack):
     proc = reactive("render", str(S42), "--clip", str(d0_pack), "--neutral", "99999",
                     "-o", "out.mp4", cwd=tmp_path)
     assert_one_line_error(proc, "--neutral", "99999")
+    assert_nothing_written(tmp_path, before, tmp_path / "out.mp4")
+
+
+@pytest.mark.parametrize("mouths, needle", [
+    ("none.npz", "not found"),           # missing
+    ("notes.txt", "clip pack (.npz) or a driving video"),   # another kind of file
+    ("text.npz", "text.npz"),            # not a pack
+    ("builtin", "built-in"),             # a drawn clip has no real mouths
+])
+def test_bad_mouths_path(tmp_path, mouths, needle):
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "text.npz").write_text("not a clip pack\n")
+    if mouths == "builtin":
+        mouths = str(BUILTIN_CLIPS_DIR / "laugh.npz")
+    pack = str(BUILTIN_CLIPS_DIR / "smile.npz")
+    before = listing(tmp_path)
+    proc = reactive("render", "photo.jpg", "--clip", pack, "--mouths", mouths, "-o",
+                    "out.mp4", cwd=tmp_path)
+    assert_one_line_error(proc, needle)
     assert_nothing_written(tmp_path, before, tmp_path / "out.mp4")
 
 
@@ -140,11 +161,13 @@ def test_precompute_missing_video(tmp_path):
 
 
 def test_precompute_into_missing_folder(tmp_path):
+    """A missing output folder is created, and removed again when the command fails."""
     (tmp_path / "clip.mp4").write_text("not a video\n")
     before = listing(tmp_path)
     proc = precompute("clip.mp4", "-o", "nodir/pack.npz", cwd=tmp_path)
-    assert_one_line_error(proc, "nodir")
+    assert_one_line_error(proc, "clip.mp4")
     assert_nothing_written(tmp_path, before, tmp_path / "nodir" / "pack.npz")
+    assert not (tmp_path / "nodir").exists()
 
 
 # --- the happy path -------------------------------------------------------------------------

@@ -47,26 +47,109 @@ def raster_triangles(photo, tri_now, lin, off, live, out):
 
 
 @njit(cache=True)
-def composite_eye(frame, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris):
+def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, shaded,
+                          lin_s, off_s, shade):
+    """Like ``raster_triangles``, but the source is premultiplied RGBA (float32, (h, w, 4),
+    transparent outside) laid over ``out``: out = out (1 - a o) + rgb r o, with o the
+    ``opacity`` and r, when ``shade``, the ratio ``shaded`` / ``photo`` ((H, W, 3) uint8
+    each, sampled through ``lin_s``, ``off_s``, clipped to [1/4, 4]): the layer takes on the
+    shading that the detail stage put on the photo where the pixel came from."""
+    h, w = out.shape[0], out.shape[1]
+    sh, sw = rgba.shape[0], rgba.shape[1]
+    for t in range(tri_now.shape[0]):
+        if not live[t]:
+            continue
+        ax, ay = tri_now[t, 0, 0], tri_now[t, 0, 1]
+        bx, by = tri_now[t, 1, 0], tri_now[t, 1, 1]
+        cx, cy = tri_now[t, 2, 0], tri_now[t, 2, 1]
+        area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+        if abs(area) < 1e-9:
+            continue
+        xa = max(int(np.ceil(min(ax, min(bx, cx)))), 0)
+        xb = min(int(np.floor(max(ax, max(bx, cx)))), w - 1)
+        ya = max(int(np.ceil(min(ay, min(by, cy)))), 0)
+        yb = min(int(np.floor(max(ay, max(by, cy)))), h - 1)
+        eps = -1e-6
+        for y in range(ya, yb + 1):
+            for x in range(xa, xb + 1):
+                wa = ((bx - x) * (cy - y) - (by - y) * (cx - x)) / area
+                wb = ((cx - x) * (ay - y) - (cy - y) * (ax - x)) / area
+                wc = 1.0 - wa - wb
+                if wa < eps or wb < eps or wc < eps:
+                    continue
+                sx = lin[t, 0, 0] * x + lin[t, 0, 1] * y + off[t, 0]
+                sy = lin[t, 1, 0] * x + lin[t, 1, 1] * y + off[t, 1]
+                if sx <= -1.0 or sy <= -1.0 or sx >= sw or sy >= sh:
+                    continue
+                a = bilinear_zero(rgba, sx, sy, 3) * opacity
+                if a <= 0.0:
+                    continue
+                px = lin_s[t, 0, 0] * x + lin_s[t, 0, 1] * y + off_s[t, 0]
+                py = lin_s[t, 1, 0] * x + lin_s[t, 1, 1] * y + off_s[t, 1]
+                for c in range(3):
+                    r = 1.0
+                    if shade:
+                        r = (bilinear(shaded, px, py, c) + 1.0) / (bilinear(photo, px, py, c)
+                                                                  + 1.0)
+                        r = min(max(r, 0.25), 4.0)
+                    v = out[y, x, c] * (1.0 - a) + bilinear_zero(rgba, sx, sy, c) * r * opacity
+                    out[y, x, c] = np.uint8(min(max(v + 0.5, 0.0), 255.0))
+
+
+@njit(cache=True)
+def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
+                  m_iris):
     """Eyeball, then the iris over it, blended into ``frame`` where ``mask`` > 0.
 
     frame : (H, W, 3) uint8, changed in place. mask : (h, w) uint8 coverage of the region
-    whose top-left pixel is (x0, y0) in ``frame``. eyeball : (he, we, 3) uint8, sampled at
-    ``m_ball @ (x, y, 1)`` (edge replicated). iris : (s, s, 4) float32 premultiplied RGB and
-    alpha, sampled at ``m_iris @ (x, y, 1)``, transparent outside.
+    whose top-left pixel is (x0, y0) in ``frame``. eyeball : (he, we, 3) uint8, sampled
+    piecewise-affinely (edge replicated): a pixel takes the affine ``lin``, ``off`` ((T, 2,
+    2), (T, 2)) of the live triangle of ``tri_now`` (T, 3, 2) it lies in (at an edge, the
+    one it lies least outside of, among those whose bounding box grown by a pixel holds
+    it); a pixel no such triangle holds is left alone. iris : (s, s, 4) float32
+    premultiplied RGB and alpha, sampled at ``m_iris @ (x, y, 1)``, transparent outside.
     """
     h, w = mask.shape
     si, sj = iris.shape[0], iris.shape[1]
+    # Which triangle each pixel takes: one pass over each triangle's box.
+    which = np.full((h, w), -1, np.int32)
+    best = np.full((h, w), -1e30)
+    for t in range(tri_now.shape[0]):
+        if not live[t]:
+            continue
+        ax, ay = tri_now[t, 0, 0], tri_now[t, 0, 1]
+        bx, by = tri_now[t, 1, 0], tri_now[t, 1, 1]
+        cx, cy = tri_now[t, 2, 0], tri_now[t, 2, 1]
+        area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+        if abs(area) < 1e-9:
+            continue
+        ia = max(int(np.floor(min(ax, min(bx, cx)))) - 1 - x0, 0)
+        ib = min(int(np.ceil(max(ax, max(bx, cx)))) + 1 - x0, w - 1)
+        ja = max(int(np.floor(min(ay, min(by, cy)))) - 1 - y0, 0)
+        jb = min(int(np.ceil(max(ay, max(by, cy)))) + 1 - y0, h - 1)
+        for j in range(ja, jb + 1):
+            y = float(y0 + j)
+            for i in range(ia, ib + 1):
+                if mask[j, i] == 0:
+                    continue
+                x = float(x0 + i)
+                wa = ((bx - x) * (cy - y) - (by - y) * (cx - x)) / area
+                wb = ((cx - x) * (ay - y) - (cy - y) * (ax - x)) / area
+                low = min(wa, min(wb, 1.0 - wa - wb))
+                if low > best[j, i]:
+                    best[j, i] = low
+                    which[j, i] = t
     for j in range(h):
         for i in range(w):
             m = mask[j, i]
-            if m == 0:
+            bt = which[j, i]
+            if m == 0 or bt < 0:
                 continue
-            a = m * (strength / 255.0)
             x = float(x0 + i)
             y = float(y0 + j)
-            bx = m_ball[0, 0] * x + m_ball[0, 1] * y + m_ball[0, 2]
-            by = m_ball[1, 0] * x + m_ball[1, 1] * y + m_ball[1, 2]
+            a = m * (strength / 255.0)
+            bx_ = lin[bt, 0, 0] * x + lin[bt, 0, 1] * y + off[bt, 0]
+            by_ = lin[bt, 1, 0] * x + lin[bt, 1, 1] * y + off[bt, 1]
             ix = m_iris[0, 0] * x + m_iris[0, 1] * y + m_iris[0, 2]
             iy = m_iris[1, 0] * x + m_iris[1, 1] * y + m_iris[1, 2]
             inside = ix > -1.0 and iy > -1.0 and ix < sj and iy < si
@@ -74,7 +157,7 @@ def composite_eye(frame, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris):
             if inside:
                 ai = bilinear_zero(iris, ix, iy, 3)
             for c in range(3):
-                v = bilinear(eyeball, bx, by, c) * (1.0 - ai)
+                v = bilinear(eyeball, bx_, by_, c) * (1.0 - ai)
                 if inside:
                     v += bilinear_zero(iris, ix, iy, c)
                 f = frame[y0 + j, x0 + i, c]

@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 from scipy.spatial import Delaunay
 
-from reactive.core.kernels.eyes import (blur_under_mask, composite_eye, paint_under_mask,
-                                        raster_triangles)
+from reactive.core.kernels.eyes import (
+    blur_under_mask,
+    composite_eye,
+    paint_under_mask,
+    raster_triangles,
+    raster_triangles_over,
+)
 from tests import naive
 
 
@@ -31,24 +36,77 @@ def test_raster_triangles_matches_naive(seed):
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
 
 
-def test_composite_eye_matches_naive():
-    rng = np.random.default_rng(2)
+@pytest.mark.parametrize("shade", [False, True])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_raster_triangles_over_matches_naive(seed, shade):
+    """The closed lid laid over the frame: premultiplied RGBA (transparent outside it and
+    where its alpha is 0), with and without the detail stage's shading ratio."""
+    rng = np.random.default_rng(seed)
+    out = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    photo = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    shaded = (photo * rng.uniform(0.5, 1.0, photo.shape)).astype(np.uint8)
+    pts = np.concatenate([rng.uniform(2, [37, 27], (10, 2)), [[5.0, 5.0], [5.5, 5.0]]])
+    tris = Delaunay(pts).simplices
+    tri_now = pts[tris] + rng.normal(0, 1.0, (len(tris), 3, 2))
+    tri_now[0, 2] = tri_now[0, 0]                      # one squashed flat
+    live = np.ones(len(tris), bool)
+    live[1] = False
+    alpha = rng.uniform(0, 1, (20, 25, 1)).astype(np.float32)
+    alpha[:5] = 0.0
+    rgba = np.concatenate([rng.uniform(0, 255, (20, 25, 3)).astype(np.float32) * alpha, alpha],
+                          axis=2)
+    lin = np.eye(2)[None] * 0.7 + rng.normal(0, 0.05, (len(tris), 2, 2))
+    off = rng.normal(-2, 2, (len(tris), 2))
+    lin_s = np.eye(2)[None] + rng.normal(0, 0.05, (len(tris), 2, 2))
+    off_s = rng.normal(0, 1, (len(tris), 2))
+    got, want = out.copy(), out.copy()
+    raster_triangles_over(rgba, tri_now, lin, off, live, got, 0.7, photo, shaded, lin_s,
+                          off_s, shade)
+    naive.raster_triangles_over(rgba, tri_now, lin, off, live, want, 0.7, photo, shaded, lin_s,
+                                off_s, shade)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    assert not np.array_equal(got, out)
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_composite_eye_matches_naive(seed):
+    """The eyeball through an opening's triangles (one squashed flat, one not live, pixels
+    of the mask outside every triangle), the iris over it."""
+    rng = np.random.default_rng(seed)
     frame = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    x0, y0, strength = 7, 9, 0.8
     mask = np.zeros((20, 30), np.uint8)
-    cv2.ellipse(mask, (15, 10), (12, 7), 0, 0, 360, 255, -1, cv2.LINE_AA)
+    cv2.ellipse(mask, (15, 10), (13, 8), 0, 0, 360, 255, -1, cv2.LINE_AA)
+    # An opening as the face mesh's: corners, four points on each lid, fanned.
+    xs = np.linspace(x0 + 2, x0 + 28, 6)
+    upper = np.stack([xs[1:-1], y0 + 10 - 7 * np.sin(np.linspace(0.6, 2.5, 4))], 1)
+    lower = np.stack([xs[1:-1], y0 + 10 + 6 * np.sin(np.linspace(0.6, 2.5, 4))], 1)
+    pts = np.concatenate([[[xs[0], y0 + 10.0]], upper, [[xs[-1], y0 + 10.0]], lower])
+    tris = Delaunay(pts).simplices
+    tri_now = pts[tris] + rng.normal(0, 0.3, (len(tris), 3, 2))
+    tri_now[0, 2] = tri_now[0, 0]                      # one squashed flat
+    live = np.ones(len(tris), bool)
+    live[1] = False
+    lin = np.eye(2)[None] * 0.9 + rng.normal(0, 0.05, (len(tris), 2, 2))
+    off = rng.normal(-4, 1.0, (len(tris), 2))
     eyeball = rng.integers(0, 256, (25, 35, 3), dtype=np.uint8)
     alpha = np.clip(6.5 - np.hypot(*np.mgrid[-7:8, -7:8]), 0, 1).astype(np.float32)
     iris = np.concatenate([rng.uniform(0, 255, (15, 15, 3)).astype(np.float32)
                            * alpha[..., None], alpha[..., None]], axis=2)
-    m_ball = np.array([[0.9, 0.1, -3.0], [-0.1, 0.9, -4.0]])
     m_iris = np.array([[0.9, 0.1, -8.5], [-0.1, 0.9, -12.0]])
-    x0, y0, strength = 7, 9, 0.8
     got = frame.copy()
-    composite_eye(got, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris)
+    composite_eye(got, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris, m_iris)
     want = frame.copy()
-    naive.composite_eye(want, x0, y0, mask, strength, eyeball, m_ball, iris, m_iris)
+    naive.composite_eye(want, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
+                        m_iris)
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
     np.testing.assert_array_equal(got[:y0], frame[:y0])
+    assert not np.array_equal(got, frame)
+    # No live triangle at all: nothing is painted.
+    none = frame.copy()
+    composite_eye(none, x0, y0, mask, strength, eyeball, tri_now, lin, off,
+                  np.zeros(len(tris), bool), iris, m_iris)
+    np.testing.assert_array_equal(none, frame)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -1,0 +1,80 @@
+"""Numba kernels of the mouth interior (``mouthmap``): the piecewise map of the interior into
+the output's opening, and the compositing. Each has a plain-numpy twin in ``tests/naive.py``."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def interior_map_kernel(x0, y0, o_t, ex_t, w_t, cols_t, o_s, ex_s, w_s, cols_s,
+                  map_x, map_y, rigid):
+    h, w = map_x.shape
+    n = cols_t.shape[1]
+    k = w_t / w_s
+    for r in range(h):
+        for c in range(w):
+            dx = x0 + c - o_t[0]
+            dy = y0 + r - o_t[1]
+            a = dx * ex_t[0] + dy * ex_t[1]
+            b = -dx * ex_t[1] + dy * ex_t[0]
+            f = min(max(a / w_t, 0.0), 1.0) * (n - 1)
+            j = min(int(f), n - 2)
+            t = f - j
+            top_t = cols_t[0, j] + t * (cols_t[0, j + 1] - cols_t[0, j])
+            zu_t = cols_t[1, j] + t * (cols_t[1, j + 1] - cols_t[1, j])
+            zl_t = cols_t[2, j] + t * (cols_t[2, j + 1] - cols_t[2, j])
+            bot_t = cols_t[3, j] + t * (cols_t[3, j + 1] - cols_t[3, j])
+            top_s = cols_s[0, j] + t * (cols_s[0, j + 1] - cols_s[0, j])
+            zu_s = cols_s[1, j] + t * (cols_s[1, j + 1] - cols_s[1, j])
+            zl_s = cols_s[2, j] + t * (cols_s[2, j + 1] - cols_s[2, j])
+            bot_s = cols_s[3, j] + t * (cols_s[3, j + 1] - cols_s[3, j])
+            # Knots of the piecewise-linear vertical map, target -> source.
+            t1 = top_t + zu_t
+            t2 = bot_t - zl_t
+            s1 = top_s + zu_s
+            s2 = bot_s - zl_s
+            if b <= top_t:
+                bs = top_s + (b - top_t) / k
+            elif b < t1:
+                bs = top_s + (b - top_t) * (zu_s / zu_t)
+            elif b < t2:
+                bs = s1 + (b - t1) * ((s2 - s1) / (t2 - t1))
+            elif b < bot_t:
+                bs = s2 + (b - t2) * (zl_s / zl_t) if zl_t > 0.0 else bot_s
+            else:
+                bs = bot_s + (b - bot_t) / k
+            a_s = a / k
+            map_x[r, c] = o_s[0] + a_s * ex_s[0] - bs * ex_s[1]
+            map_y[r, c] = o_s[1] + a_s * ex_s[1] + bs * ex_s[0]
+            # 1 in the rigid rows (a pixel-wide ramp at their inner edges), 0 in the middle;
+            # where the rows meet (no middle) the ramps add up to 1.
+            up = min(max(t1 - b + 0.5, 0.0), 1.0)
+            lo = min(max(b - t2 + 0.5, 0.0), 1.0)
+            rigid[r, c] = min(up + lo, 1.0)
+
+
+@njit(cache=True)
+def compose_kernel(roi, inner, interior, gain, saturation, alpha, patch, patch_alpha, use_patch):
+    h, w = inner.shape
+    for r in range(h):
+        for c in range(w):
+            m = inner[r, c]
+            if m == 0:
+                continue
+            mi = m * (1.0 / 255.0)
+            pa = patch_alpha[r, c] if use_patch else 0.0
+            v0 = interior[r, c, 0] * gain[0]
+            v1 = interior[r, c, 1] * gain[1]
+            v2 = interior[r, c, 2] * gain[2]
+            y = 0.299 * v0 + 0.587 * v1 + 0.114 * v2
+            for ch in range(3):
+                v = v0 if ch == 0 else (v1 if ch == 1 else v2)
+                v = min(max(y + saturation * (v - y), 0.0), 255.0)
+                base = float(roi[r, c, ch])
+                v = base + alpha * (v - base)
+                if use_patch:
+                    v += pa * (patch[r, c, ch] - v)
+                v = base + mi * (v - base)
+                roi[r, c, ch] = np.uint8(min(max(v + 0.5, 0.0), 255.0))

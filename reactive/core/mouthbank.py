@@ -1,0 +1,229 @@
+"""Mouth interiors to draw from: a clip's own crops, a bank of real mouths, or one image.
+
+``Interiors`` holds a stack of mouth images with, per image, its mouth frame and inner-lip
+columns (``mouthmap``), how far its teeth reach, the skin colour around it (to match the
+photo's light) and its lip shape (to be found by shape). A driving clip's pack gives one per
+frame (``from_packs``); a *bank* is the open-mouthed frames of any tracked clips, from which
+the built-in clips take, frame by frame, the real mouth whose inner lips are shaped most
+like theirs (as Face2Face's mouth database does; ``choose_frames``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from reactive.core import landmarks as lm
+from reactive.core import mouthmap as mm
+from reactive.core.clip import ClipPack
+from reactive.params import MouthParams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Interiors:
+    """F mouth images and what the mouth layer needs to know of each.
+
+    images : (F, h, w, 3) uint8 RGB. origin, axis : (F, 2) float64 and width : (F,) the
+    mouth frames (``mouthmap.mouth_frame``) in image pixels. lips : (F, 2, N_COLUMNS)
+    inner-lip columns. teeth : (F, 2) reach of the upper and lower teeth (px). skin : (F, 3)
+    float32 skin colour beside and below the mouth. shape : (F, 3) lip shape
+    (``lip_shape``). in_photo_colours: drawn for the photo already (no colour match).
+    """
+
+    images: np.ndarray
+    origin: np.ndarray
+    axis: np.ndarray
+    width: np.ndarray
+    lips: np.ndarray
+    teeth: np.ndarray
+    skin: np.ndarray
+    shape: np.ndarray
+    in_photo_colours: bool = False
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def frame(self, j: int) -> tuple[np.ndarray, np.ndarray, float]:
+        return self.origin[j], self.axis[j], float(self.width[j])
+
+
+def lip_shape(points: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """What a mouth retrieval compares (Face2Face's mouth database uses the same kind of
+    descriptor): inner-lip opening over mouth width, mouth width relative to the person's
+    neutral width (after the faces' scale, the inter-ocular distance), and the smile (lip
+    corners above the middle of the lips, over the width). ``points`` (..., 478, 2),
+    ``neutral`` (478, 2); returns (..., 3)."""
+    points = np.asarray(points, np.float64)
+    left, right = lm.MOUTH_CORNERS
+    width = np.maximum(np.linalg.norm(points[..., left, :] - points[..., right, :], axis=-1),
+                       1e-6)
+    rel = width / lm.interocular(points)
+    rel0 = float(np.linalg.norm(neutral[left] - neutral[right]) / lm.interocular(neutral))
+    # The smile as lm.smile_ratio, for many frames at once: across the eye line.
+    eyes = points[..., lm.LEFT_EYE, :].mean(axis=-2) - points[..., lm.RIGHT_EYE, :].mean(axis=-2)
+    eyes /= np.maximum(np.linalg.norm(eyes, axis=-1, keepdims=True), 1e-6)
+    down = np.stack([-eyes[..., 1], eyes[..., 0]], axis=-1)
+    middle = (0.5 * (points[..., lm.UPPER_LIP_BOTTOM, :] + points[..., lm.LOWER_LIP_TOP, :])
+              * down).sum(axis=-1)
+    corners = (0.5 * (points[..., left, :] + points[..., right, :]) * down).sum(axis=-1)
+    smile = (middle - corners) / width
+    return np.stack([lm.mouth_open_ratio(points), rel / rel0, smile], axis=-1)
+
+
+def skin_colour(image: np.ndarray, frame: tuple, lips: np.ndarray) -> np.ndarray:
+    """Median RGB (3,) float32 of three small patches of skin: beside both mouth corners
+    and on the chin below the lower lip. ``lips`` (2, N_COLUMNS) inner-lip columns."""
+    origin, ex, width = frame
+    r = max(1, int(round(0.07 * width)))
+    low = float(lips[1, mm.N_COLUMNS // 2])
+    spots = [(-0.2 * width, 0.0), (1.2 * width, 0.0), (0.5 * width, low + 0.33 * width)]
+    h, w = image.shape[:2]
+    pixels = []
+    for a, b in spots:
+        x = origin[0] + a * ex[0] - b * ex[1]
+        y = origin[1] + a * ex[1] + b * ex[0]
+        x0, y0 = int(np.clip(round(x) - r, 0, w - 1)), int(np.clip(round(y) - r, 0, h - 1))
+        x1, y1 = int(np.clip(round(x) + r + 1, 1, w)), int(np.clip(round(y) + r + 1, 1, h))
+        pixels.append(image[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)].reshape(-1, 3))
+    return np.median(np.concatenate(pixels), axis=0).astype(np.float32)
+
+
+def colour_match(photo_skin: np.ndarray, source_skin: np.ndarray,
+                 params: MouthParams = MouthParams()) -> tuple[np.ndarray, float]:
+    """Per-channel gain (3,) float32 and saturation that bring an interior lit like
+    ``source_skin`` into a photo whose skin is ``photo_skin``.
+
+    The gain is mostly a brightness ratio (a dim painting gets a dim mouth); of the
+    difference in hue only a bounded part passes (``tint_max``), or white teeth would take
+    on the skin-tone difference between two people (teal on a pale face). A photo with
+    hardly any colour (black and white, sepia) gets a correspondingly grey interior.
+    """
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    yt = max(float(photo_skin @ luma), 1.0)
+    ys = max(float(source_skin @ luma), 1.0)
+    gain = float(np.clip(yt / ys, *params.brightness_range))
+    tint = (np.maximum(photo_skin, 1.0) / yt) / (np.maximum(source_skin, 1.0) / ys)
+    tint /= float(tint @ luma)  # hue only, not brightness
+    tint = np.clip(tint, 1.0 - params.tint_max, 1.0 + params.tint_max)
+    chroma_t = float(np.ptp(photo_skin)) / yt
+    chroma_s = max(float(np.ptp(source_skin)) / ys, 1e-3)
+    saturation = float(np.clip(chroma_t / chroma_s / params.grey_below, 0.0, 1.0))
+    return (gain * tint).astype(np.float32), saturation
+
+
+def from_packs(packs: list[ClipPack], *, frames: list[np.ndarray] | None = None
+               ) -> Interiors:
+    """The mouth crops of ``packs`` (those with crops), all frames or ``frames[k]`` of pack
+    k. Raises ValueError when no pack has mouth crops."""
+    images, origins, axes, widths, lips, teeth, skins, shapes = ([] for _ in range(8))
+    for k, pack in enumerate(packs):
+        if pack.mouth is None:
+            continue
+        ids = np.arange(pack.frame_count) if frames is None else np.asarray(frames[k], int)
+        if len(ids) == 0:
+            continue
+        neutral = pack.landmarks[pack.neutral_index]
+        shapes.append(lip_shape(pack.landmarks[ids], neutral))
+        crops = pack.mouth[ids]
+        if images and crops.shape[1:] != images[0].shape[1:]:
+            crops = np.stack([_fit(c, images[0].shape[1:3]) for c in crops])
+            scale_to = images[0].shape[1:3]
+        else:
+            scale_to = None
+        for j, i in enumerate(ids):
+            a = pack.mouth_affine[i].astype(np.float64)
+            if scale_to is not None:
+                a = _scaled_affine(a, pack.mouth.shape[1:3], scale_to)
+            pts = pack.landmarks[i].astype(np.float64) @ a[:, :2].T + a[:, 2]
+            frame = mm.mouth_frame(pts)
+            cols = mm.lip_columns(pts, *frame)
+            origins.append(frame[0])
+            axes.append(frame[1])
+            widths.append(frame[2])
+            lips.append(cols)
+            skins.append(skin_colour(crops[j], frame, cols))
+            up, low = mm.teeth_extent(crops[j], frame, cols)
+            # Teeth are told by colour, which fails in dim or warm light: never assume
+            # less than a typical row (a photo's own teeth must cover the driver's).
+            teeth.append((max(up, 0.2 * frame[2]), max(low, 0.15 * frame[2])))
+        images.append(crops)
+    if not images:
+        raise ValueError("`packs` hold no mouth crops (packs of format version 1)")
+    return Interiors(images=np.concatenate(images), origin=np.array(origins),
+                     axis=np.array(axes), width=np.array(widths), lips=np.array(lips),
+                     teeth=np.array(teeth), skin=np.array(skins, np.float32),
+                     shape=np.concatenate(shapes))
+
+
+def _fit(crop: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(crop, (size[1], size[0]), interpolation=cv2.INTER_AREA
+                      if crop.shape[0] > size[0] else cv2.INTER_CUBIC)
+
+
+def _scaled_affine(a: np.ndarray, old: tuple[int, int], new: tuple[int, int]) -> np.ndarray:
+    s = np.array([[new[1] / old[1]], [new[0] / old[0]]])
+    return a * s
+
+
+def bank_frames(packs: list[ClipPack], params: MouthParams = MouthParams()
+                ) -> list[np.ndarray]:
+    """Which frames of each pack go into a bank: open mouths (a closed one shows nothing),
+    evenly thinned to at most ``bank_max_frames`` in all."""
+    chosen = [np.flatnonzero(lm.mouth_open_ratio(p.landmarks) > params.bank_min_open)
+              if p.mouth is not None else np.zeros(0, int) for p in packs]
+    total = sum(len(c) for c in chosen)
+    if total > params.bank_max_frames:
+        step = total / params.bank_max_frames
+        chosen = [c[np.floor(np.arange(0, len(c), step)).astype(int)] for c in chosen]
+    return chosen
+
+
+def build_bank(packs: list[ClipPack], params: MouthParams = MouthParams()) -> Interiors | None:
+    """A bank of real mouth interiors from ``packs`` (tracked clips), or None when none of
+    them opens its mouth."""
+    real = [p for p in packs if p.mouth is not None and not p.extra.get("synthetic")]
+    frames = bank_frames(real, params)
+    if sum(len(f) for f in frames) == 0:
+        return None
+    bank = from_packs(real, frames=frames)
+    log.info("mouth bank: %d open-mouthed frames from %d clip(s)", len(bank), len(real))
+    return bank
+
+
+def choose_frames(bank_shape: np.ndarray, clip_shape: np.ndarray,
+                  params: MouthParams = MouthParams()) -> np.ndarray:
+    """For each clip frame, the bank frame to show: (F,) int.
+
+    Nearest in lip shape (``lip_shape``, each feature over its ``bank_scales``), smoothed
+    over time by dynamic programming: changing to another bank frame costs
+    ``bank_switch_cost``, moving on to the next frame of the same bank clip a quarter of it
+    (real mouths move on between frames), staying nothing; so a mouth holds still while the
+    clip's mouth does, instead of flickering between look-alikes.
+    """
+    scales = np.asarray(params.bank_scales)
+    d = (((clip_shape[:, None, :] - bank_shape[None, :, :]) / scales) ** 2).sum(axis=-1)
+    f, n = d.shape
+    cost = d[0].copy()
+    back = np.zeros((f, n), np.int64)
+    switch = params.bank_switch_cost
+    for i in range(1, f):
+        best = int(np.argmin(cost))
+        stay = cost
+        step = np.full(n, np.inf)
+        step[1:] = cost[:-1] + 0.25 * switch
+        choice = np.where(stay <= step, np.arange(n), np.arange(n) - 1)
+        via = np.minimum(stay, step)
+        jump = cost[best] + switch
+        back[i] = np.where(via <= jump, choice, best)
+        cost = np.minimum(via, jump) + d[i]
+    out = np.empty(f, np.int64)
+    out[-1] = int(np.argmin(cost))
+    for i in range(f - 1, 0, -1):
+        out[i - 1] = back[i, out[i]]
+    return out

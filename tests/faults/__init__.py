@@ -1,0 +1,1 @@
+"""Fault injection: broken inputs and faults, each ending cleanly (issue 13)."""
