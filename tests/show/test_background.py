@@ -105,3 +105,21 @@ def test_face_still_follows_the_head(clip, pack_cache, record_property):
                       for k, v in err.items()))
     assert err["still"]["with_head"] <= err["today"]["with_head"] + 0.005
     assert err["still"]["expression_only"] < NAIVE_EXPRESSION_ERROR[clip]
+
+
+def test_a_tight_crop_is_warped_whole(pack_cache):
+    """No clear background (a face cropped to its hair line): no split, and the player and
+    the renderer warp the whole photo as before (``backdrop.person_alpha``'s None path)."""
+    pack = pack_cache("d12")
+    photo, points = _photo("s42")
+    box = np.round(np.r_[points[lm.FACE_OVAL].min(axis=0), points[lm.FACE_OVAL].max(axis=0)]
+                   ).astype(int)
+    crop = np.ascontiguousarray(photo[box[1]:box[3], box[0]:box[2]])
+    crop_points = find_target_face(crop)
+    assert photo_backdrop(crop, crop_points) is None
+    rig = build_rig(crop, crop_points, pack, dense=False, grid=True)
+    frames = _live_frames(rig, pack)
+    assert all(f.shape == crop.shape for f in frames)
+    # The face moves (nothing is frozen by a split that did not happen).
+    assert max(np.abs(f.astype(int) - crop).mean() for f in frames) > 5
+
