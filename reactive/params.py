@@ -96,6 +96,71 @@ class WarpParams:
 
 
 @dataclass(frozen=True)
+class TurnParams:
+    """reactive: head turns limited to what a 2D warp can show (beyond the paper, which
+    assumes moderate head motion; ``core.turns``)."""
+
+    # Yaw as ``landmarks.yaw_ratio`` (0 frontal, 1 profile; the built-in look_left clip's
+    # 7 degrees read 0.08), the driver's relative to its neutral frame. Turns up to the knee
+    # pass untouched; beyond, the turn (what the face does beyond the head's rigid motion)
+    # is scaled so the yaw shown bends smoothly towards max_yaw. Further, the far cheek of a
+    # 2D warp squashes into a strip and its contour folds over the face (d3 and d12 turn to
+    # 0.45-0.53: on s42 and the Mona Lisa that reads as a squashed face, 0.3 as turned).
+    # Lower values look calmer still (0.10 / 0.22), but every turn not shown counts against
+    # the expression measure (``tools.quality``: s42 x d3 expression-only 0.430 -> 0.443 at
+    # these values, 0.469 at those), which compares with Eq. 1's full turn.
+    yaw_knee: float = 0.15
+    max_yaw: float = 0.30
+
+
+@dataclass(frozen=True)
+class BackdropParams:
+    """reactive: the person warped over a still background (beyond the paper, whose warp
+    lets the background near the head wobble: one of its stated limitations)."""
+
+    # The segmentation's probability is refined to the photo's own edges by a guided filter
+    # (He et al. 2010) of this radius (fraction of the longer side; ~8 px at 1024) and
+    # regularization (on 0..1 intensities): the model sees the photo at 256 x 256, so its
+    # edge alone is a blur some 4 px wide at 1024.
+    guided_radius_frac: float = 0.008
+    guided_eps: float = 1e-3
+    # The refined probability ramps to the person's alpha over this range (smoothstep): a
+    # soft edge a few pixels wide, no faint veil of "maybe person" far out.
+    alpha_low: float = 0.2
+    alpha_high: float = 0.8
+    # No split when the segmentation calls less than this share of the face oval a person
+    # (a statue, a painted or drawn face the model does not see as a person) ...
+    min_face_coverage: float = 0.6
+    # ... or leaves less than this share of the photo as background (a tight crop): the
+    # whole photo is then warped, as the paper does.
+    min_background_share: float = 0.03
+    # The filled area reaches this far beyond the person (fraction of the longer side):
+    # the pixels just outside a segmentation's edge still hold a little hair or skin, which
+    # the fill must not continue into the background it paints.
+    fill_margin_frac: float = 0.006
+    # The fill (made once per photo): a smooth pyramid fill of the background's colours, and
+    # within fill_band_frac of the person's edge (fraction of the longer side) the
+    # background's fine texture mirrored across that edge, its high-pass (Gaussian of
+    # texture_sigma_frac) clipped to texture_clip times its median amplitude in the
+    # background: grain and foliage continue, while no edge strong enough to read as a
+    # duplicate (a window frame, lettering) is copied.
+    fill_band_frac: float = 0.15
+    texture_sigma_frac: float = 0.004
+    texture_clip: float = 2.0
+    # Hair moves with the head: control points on rings around the face (the face oval
+    # grown by these factors about its centre) follow the head's rigid motion. Without them
+    # the hair between the moving face and the still frame border is squeezed and folds.
+    # Only down to the nose tip's height: what holds the jaw, chin and neck is the warp's
+    # own business. Beyond the head's rigid motion, each ring point may take a share of
+    # what the contour beside it does (this much at the oval, falling to none at the
+    # outermost ring). None by default: the hair then moves as the head, and the face
+    # measures are closest to the whole photo warped (s42 x d3 expression-only 0.434
+    # with none, 0.440 with 1; 0.431 without a ring, 0.429 without a backdrop).
+    ring_scales: tuple[float, ...] = (1.3, 1.7)
+    ring_contour_follow: float = 0.0
+
+
+@dataclass(frozen=True)
 class DetailParams:
     """precompute + reactive: fine-scale details, expression ratio images (Sec. 6)."""
 

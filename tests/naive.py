@@ -1,6 +1,7 @@
 """Slow, obvious numpy twins of the numba kernels (stumpy's tests/naive.py habit): the warp's
-(``reactive.core.kernels.warp``), the eye layer's (``reactive.core.kernels.eyes``) and the
-ratio images' patch search (``precompute.details``)."""
+(``reactive.core.kernels.warp``), the still background's (``reactive.core.kernels.composite``),
+the eye layer's (``reactive.core.kernels.eyes``) and the ratio images' patch search
+(``precompute.details``)."""
 
 from __future__ import annotations
 
@@ -148,6 +149,87 @@ def inverse_sample(photo: np.ndarray, field: np.ndarray, iterations: int) -> np.
     sx_all, sy_all = inverse_coords(field, iterations)
     v = _bilinear(photo, sx_all, sy_all)
     return np.clip(np.floor(v + 0.5), 0, 255).astype(np.uint8)
+
+
+# --- the still background's kernels (``reactive.core.kernels.composite``) -------------------
+
+def inverse_composite(person, alpha, plate, field, iterations):
+    """``inverse_coords``, then the person sampled there mixed over the plate here by the
+    alpha sampled there; the plate alone where that alpha is 0."""
+    sx, sy = inverse_coords(field, iterations)
+    a = _bilinear(alpha, sx, sy)[..., :1] / 255.0
+    colour = _bilinear(person, sx, sy)
+    mixed = np.floor(a * colour + (1 - a) * plate.astype(np.float64) + 0.5)
+    out = np.where(a > 0, np.clip(mixed, 0, 255), plate)
+    return out.astype(np.uint8)
+
+
+def classify_cells(source, depth, own, still, scale):
+    """Per cell: its corners' sources in px, how far each lies from the person's soft
+    edge inside and outside (the point's own distance less how far its source is; where
+    both leave less than 12 px, the pixel maps read bilinearly, less their slack), and
+    whether every pixel's source (within 0.5774 of the diagonal of the corners' bounding
+    box of one of them) is surely person or surely still background. Returns (disp (h, w, 2), cells:
+    list of (row, column, kind))."""
+    steps, slack, cover = 4.0, 0.7072 + 0.125, 0.5774
+    gh, gw = source.shape[:2]
+    gy, gx = np.mgrid[0:gh, 0:gw]
+    disp = np.stack([(source[..., 0] - gx) * scale[0], (source[..., 1] - gy) * scale[1]], -1)
+    px = (source[..., 0] + 0.5) * scale[0] - 0.5
+    py = (source[..., 1] + 0.5) * scale[1] - 0.5
+    both = _bilinear(depth, px.ravel(), py.ravel()) / steps - slack
+    moved = np.hypot(disp[..., 0], disp[..., 1])
+    deep_in, deep_out = own[..., 0] - moved, own[..., 1] - moved
+    read = (deep_in < 12.0) & (deep_out < 12.0)
+    deep_in = np.where(read, both[:, 0].reshape(gh, gw), deep_in)
+    deep_out = np.where(read, both[:, 1].reshape(gh, gw), deep_out)
+    kinds = {}
+    moving = np.zeros((gh, gw), bool)
+    for i in range(gh - 1):
+        for j in range(gw - 1):
+            corners = np.stack([px[i:i + 2, j:j + 2].ravel(), py[i:i + 2, j:j + 2].ravel()], 1)
+            reach = cover * np.linalg.norm(corners.max(axis=0) - corners.min(axis=0))
+            a = deep_in[i:i + 2, j:j + 2].min()
+            b = deep_out[i:i + 2, j:j + 2].min()
+            if a > 0 and a > reach:
+                kinds[i, j] = "person"
+            elif b > 0 and b > reach and still[i, j]:
+                kinds[i, j] = "background"
+                continue
+            else:
+                kinds[i, j] = "mix"
+            moving[i:i + 2, j:j + 2] = True
+    disp[~moving] = 0.0
+    cells = []
+    for (i, j), kind in sorted(kinds.items()):
+        if kind == "mix":
+            cells.append((i, j, 2))
+        elif kind == "background" and moving[i:i + 2, j:j + 2].any():
+            cells.append((i, j, 1))
+    return disp.astype(np.float32), cells
+
+
+def composite_cells(frame, pixel_map, alpha, plate, cells, row_start, col_start):
+    """The listed cells of ``frame`` rewritten: the plate (kind 1), or frame over plate by
+    the alpha at the pixel nearest each pixel's source (kind 2). Returns a new frame."""
+    h, w = frame.shape[:2]
+    out = frame.copy()
+    rows = list(row_start) + [h]
+    cols = list(col_start) + [w]
+    for i, j, kind in cells:
+        ys, xs = slice(rows[i], rows[i + 1]), slice(cols[j], cols[j + 1])
+        if kind == 1:
+            out[ys, xs] = plate[ys, xs]
+            continue
+        m = pixel_map[ys, xs].reshape(-1, 2)
+        sx = np.clip(np.floor(m[:, 0] + 0.5), 0, w - 1).astype(int)
+        sy = np.clip(np.floor(m[:, 1] + 0.5), 0, h - 1).astype(int)
+        a = alpha[sy, sx, 0].astype(np.int64)[:, None]
+        f = frame[ys, xs].reshape(-1, 3).astype(np.int64)
+        p = plate[ys, xs].reshape(-1, 3).astype(np.int64)
+        mixed = (a * f + (255 - a) * p + 127) // 255
+        out[ys, xs] = mixed.reshape(out[ys, xs].shape).astype(np.uint8)
+    return out
 
 
 # --- the eye layer's kernels ---------------------------------------------------------------

@@ -116,6 +116,14 @@ class Unfolder:
         adj.data[:] = 1.0  # duplicate edges summed: back to 0/1
         self.adjacency = adj
         self.degree = np.maximum(np.asarray(adj.sum(axis=1)).ravel(), 1.0)
+        # A fold among moving points is relaxed towards the moving neighbours only: a held
+        # point's zero offset says nothing about where they belong, and averaging it in
+        # drags a face that moved far towards the border back whole, folding it elsewhere.
+        # A fold against a held point is relaxed towards all neighbours, held ones included.
+        free = adj @ coo_matrix((movable.astype(np.float64), (np.arange(k), np.arange(k))),
+                                shape=(k, k)).tocsr()
+        self.free_adjacency = free
+        self.free_degree = np.maximum(np.asarray(free.sum(axis=1)).ravel(), 1.0)
         area = signed_areas(self.rest, triangles)
         self.orientation = np.sign(area)
         # A fold worth undoing: the triangle turned over by a quarter of its rest area, and by
@@ -134,22 +142,61 @@ class Unfolder:
         for ring in openings:
             self.watched &= ~np.isin(triangles, ring).all(axis=1)
 
-    def __call__(self, offsets: np.ndarray) -> int:
-        """Relax ``offsets`` (K, 2) float32 in place. Returns the number of iterations used."""
-        off = offsets.astype(np.float64)
-        for it in range(self.max_iterations):
-            area = signed_areas(self.rest + off, self.triangles) * self.orientation
-            flipped = (area < -self.tolerance) & self.watched
-            if not flipped.any():
-                break
-            verts = np.unique(self.triangles[flipped])
-            verts = verts[self.movable[verts]]
-            if len(verts) == 0:
-                break
-            mean = (self.adjacency[verts] @ off) / self.degree[verts, None]
-            off[verts] = 0.5 * off[verts] + 0.5 * mean
+    def _folded(self, off: np.ndarray) -> np.ndarray:
+        area = signed_areas(self.rest + off, self.triangles) * self.orientation
+        return (area < -self.tolerance) & self.watched
+
+    def _relax(self, off: np.ndarray, flipped: np.ndarray, towards_held: bool) -> bool:
+        """One step on the corners of the ``flipped`` triangles, in place on ``off``;
+        False when none can move. ``towards_held``: corners of folds against a held point
+        move towards all their neighbours, held ones included (the fold is undone by pulling
+        back); otherwise every corner moves towards its moving neighbours only."""
+        folded = self.triangles[flipped]
+        if towards_held:
+            at_held = ~self.movable[folded].all(axis=1)
+            held_side = np.unique(folded[at_held])
+            held_side = held_side[self.movable[held_side]]
         else:
-            it = self.max_iterations
-        if it:
-            offsets[:] = off
-        return it
+            at_held = np.zeros(len(folded), bool)
+            held_side = np.zeros(0, np.int64)
+        free_side = np.setdiff1d(np.unique(folded[~at_held]), held_side)
+        free_side = free_side[self.movable[free_side]]
+        if len(held_side) + len(free_side) == 0:
+            return False
+        mean_held = (self.adjacency[held_side] @ off) / self.degree[held_side, None]
+        mean_free = (self.free_adjacency[free_side] @ off) / self.free_degree[free_side, None]
+        off[held_side] = 0.5 * off[held_side] + 0.5 * mean_held
+        off[free_side] = 0.5 * off[free_side] + 0.5 * mean_free
+        return True
+
+    def __call__(self, offsets: np.ndarray) -> int:
+        """Relax ``offsets`` (K, 2) float32 in place. Returns the number of steps taken
+        (at most twice ``max_iterations``).
+
+        Where a fold cannot be undone (a face pressed against held border points), pulling
+        towards the held points can spread it instead; then the folds among moving points
+        alone are relaxed. The offsets left are those with the fewest folded triangles
+        seen, the input's when no step improved on them."""
+        start = offsets.astype(np.float64)
+        best, fewest = None, int(self._folded(start).sum())
+        used = 0
+        if fewest:
+            for towards_held in (True, False):
+                off = start.copy() if best is None else best.copy()
+                for _ in range(self.max_iterations):
+                    flipped = self._folded(off)
+                    count = int(flipped.sum())
+                    if count < fewest:
+                        best, fewest = off.copy(), count
+                    if not count or not self._relax(off, flipped, towards_held):
+                        break
+                    used += 1
+                else:
+                    count = int(self._folded(off).sum())
+                    if count < fewest:
+                        best, fewest = off.copy(), count
+                if not fewest:
+                    break
+        if best is not None:
+            offsets[:] = best
+        return used

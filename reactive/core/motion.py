@@ -1,4 +1,5 @@
-"""Control-point offsets of a clip frame in the photo: Eq. 1, closed lids, no folds (Sec. 4).
+"""Control-point offsets of a clip frame in the photo: Eq. 1, turns limited, closed lids, no
+folds (Sec. 4).
 
 ``frame_offsets`` is the per-frame motion of the rig's control points for one clip frame;
 ``offset_tables`` computes it for every frame of every clip (the live player blends rows of
@@ -34,6 +35,8 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
     n0 = pack.neutral_index
     face = pack.landmarks[i, :lm.N_MESH] - pack.landmarks[n0, :lm.N_MESH]
     out[:rig.n_face] = face @ a.T
+    if rig.turn is not None:
+        rig.turn(out[:lm.N_MESH], pack, i, a)
     if closure is not None:
         close_lids(out[:lm.N_MESH], rig.rest[:lm.N_MESH], closure)
     p = b.peripheral.shape[0]
@@ -41,16 +44,26 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
         per = pack.peripheral[i] - pack.peripheral[n0]
         out[rig.n_face:rig.n_face + p] = b.peripheral @ (per @ a.T)
     out[rig.n_face + p:] = 0.0
+    # The head's rigid move in the photo: phi o (neutral -> frame i) o phi^-1.
+    head = as3x3(pack.head[i]) @ inverse_similarity3x3(pack.head[n0])
+    move = b.phi3 @ head @ b.phi3_inv
+    ring = slice(rig.n_face + p, rig.n_face + p + rig.n_ring)
+    if rig.n_ring:
+        # With a backdrop, the hair follows the head (``backdrop.head_ring``): its rigid
+        # motion, and a share of what the face's contour does beyond it.
+        at = rig.rest[ring].astype(np.float64)
+        anchor = rig.rest[rig.ring_anchor].astype(np.float64)
+        beyond = out[rig.ring_anchor] - (anchor @ move[:2, :2].T + move[:2, 2] - anchor)
+        out[ring] = (at @ move[:2, :2].T + move[:2, 2] - at
+                     + rig.ring_share[:, None] * beyond)
     if rig.params.max_squeeze > 0:
-        f, n = rig.n_face, rig.n_face + p
-        # The head's rigid move in the photo: phi o (neutral -> frame i) o phi^-1.
-        head = as3x3(pack.head[i]) @ inverse_similarity3x3(pack.head[n0])
-        move = b.phi3 @ head @ b.phi3_inv
+        f, n = rig.n_face, ring.stop
         rest = rig.rest[:f].astype(np.float64)
         rigid = rest @ move[:2, :2].T + move[:2, 2] - rest
         scale = head_scale(rigid, rig.room[:f], rig.params.max_squeeze)
         if scale < 1.0:
             out[:f] -= ((1.0 - scale) * rigid).astype(np.float32)
+            out[ring] *= np.float32(scale)
         # The expression itself is never capped: a jaw drop towards a border close below
         # may fold the strip under the chin (the chin covering the neck), a lesser evil than
         # a mouth that does not open.

@@ -12,6 +12,9 @@ changed (a frozen dataclass over read-only arrays; per-frame inputs are argument
   (``GridGeometry``, real time) triangle vertices and barycentric weights.
 - Smoothing radius per pixel (0 inside the face, growing with distance outside) and the
   border hold.
+- The person and the still background plate (``backdrop.Backdrop``, beyond the paper), when
+  the photo is split: the warp then moves the person only, and rings of control points
+  around the head (``backdrop.head_ring``) carry the head's rigid motion into the hair.
 
 The per-frame motion of the control points is ``motion.frame_offsets``; the warp itself
 ``warper.Warper`` / ``warper.GridWarper``.
@@ -27,12 +30,14 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from reactive.core import landmarks as lm
+from reactive.core.backdrop import Backdrop, head_ring
 from reactive.core.clip import ClipPack
 from reactive.core.folds import Unfolder, point_room
 from reactive.core.geometry import smoothstep, triangulate
 from reactive.core.lids import folded_over_eyes
 from reactive.core.similarity import apply_similarity, as3x3, fit_similarity
-from reactive.params import WarpParams
+from reactive.core.turns import TurnLimiter
+from reactive.params import TurnParams, WarpParams
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +98,8 @@ class GridGeometry:
 
 @dataclass(frozen=True)
 class Rig:
-    """Per photo + clip(s). K control points = 468 face + P peripheral + B border.
+    """Per photo + clip(s). K control points = 468 face + P peripheral + R head ring (only
+    with a backdrop) + B border.
 
     ``dense`` (offline, exact warp) and ``grid`` (real time) are what ``build_rig`` was asked
     to build; None when not built."""
@@ -113,6 +119,19 @@ class Rig:
     bindings: tuple[ClipBinding, ...]
     dense: DenseGeometry | None = None
     grid: GridGeometry | None = None
+    # The person over a still background (beyond the paper); None: the photo warped whole.
+    backdrop: Backdrop | None = None
+    # The head-ring points (``backdrop.head_ring``; none without a backdrop), which follow
+    # the peripheral ones: the face-oval point each grows from, (R,) int, and the share of
+    # its motion beyond the head's rigid motion that it takes, (R,) float32.
+    ring_anchor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ring_share: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+
+    @property
+    def n_ring(self) -> int:
+        return len(self.ring_anchor)
+    # Head turns limited to what the warp can show (beyond the paper); None: Eq. 1 whole.
+    turn: TurnLimiter | None = None
 
     @property
     def phi(self) -> np.ndarray:
@@ -268,7 +287,8 @@ def grid_geometry(tri: Delaunay, face_points: np.ndarray, shape: tuple[int, int]
 
 def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | list[ClipPack]",
               *, params: WarpParams = WarpParams(), dense: bool = True,
-              grid: bool = False) -> Rig:
+              grid: bool = False, backdrop: Backdrop | None = None,
+              turns: TurnParams | None = TurnParams()) -> Rig:
     """Fit phi and build the per-photo warp structures.
 
     Parameters
@@ -280,6 +300,9 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
         and each clip drives the others' through its nearest own points.
     dense : build the exact per-pixel structures (offline rendering, ``Warper``).
     grid : build the coarse grid of the real-time warp (``GridWarper``).
+    backdrop : the photo's person and still background (``io.target.photo_backdrop``): the
+        warp moves the person over the still plate. None warps the whole photo.
+    turns : how far a driver's head turn is shown (``core.turns``); None: all of it.
     """
     if target_points.shape != (lm.N_LANDMARKS, 2):
         raise ValueError(f"`target_points` must be ({lm.N_LANDMARKS}, 2); got {target_points.shape}")
@@ -287,6 +310,9 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
     if not packs:
         raise ValueError("`pack` must name at least one clip")
     h, w = photo.shape[:2]
+    if backdrop is not None and backdrop.shape != (h, w):
+        raise ValueError(f"`backdrop` must be of the photo's size ({h}, {w}); got "
+                         f"{backdrop.shape}")
     t0 = target_points.astype(np.float64)
     phis, hallucs = [], []
     for p in packs:
@@ -300,8 +326,15 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
     band = params.border_hold_frac * min(h, w)
     candidates = np.concatenate(hallucs) if hallucs else np.zeros((0, 2))
     owner = np.concatenate([np.full(len(hh), k) for k, hh in enumerate(hallucs)])
-    ids = select_peripheral(candidates, np.concatenate([border]), target_points, (h, w),
-                            params.min_point_spacing_frac * face_size, band)
+    spacing = params.min_point_spacing_frac * face_size
+    ring = np.zeros((0, 2), np.float32)
+    ring_anchor, ring_share = np.zeros(0, np.int64), np.zeros(0, np.float32)
+    if backdrop is not None:
+        ring, ring_anchor, ring_share = head_ring(target_points, params=backdrop.params)
+        kept = select_peripheral(ring, border, target_points, (h, w), spacing, band)
+        ring, ring_anchor, ring_share = ring[kept], ring_anchor[kept], ring_share[kept]
+    ids = select_peripheral(candidates, np.concatenate([border, ring]), target_points, (h, w),
+                            spacing, band)
     anchors = candidates[ids]
     bindings = []
     for k, (p, phi, hh) in enumerate(zip(packs, phis, hallucs)):
@@ -313,7 +346,8 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
                 weights_k[j, cid - start] = 1.0
         bindings.append(ClipBinding(phi=_read_only(phi),
                                     peripheral=_read_only(weights_k)))
-    rest = np.concatenate([face_rest, anchors.astype(np.float32), border]).astype(np.float32)
+    rest = np.concatenate([face_rest, anchors.astype(np.float32), ring, border]
+                          ).astype(np.float32)
     skip = np.zeros(len(rest), bool)
     skip[:lm.N_MESH] = folded_over_eyes(target_points)
     if skip.any():
@@ -328,16 +362,21 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
         geometry = DenseGeometry(vertex_ids=_read_only(vertex_ids), weights=_read_only(weights),
                                  blur_level=_read_only(level), blur_radii=_read_only(radii),
                                  hold=_read_only(border_hold((h, w), params)))
-    log.debug("rig: %d face + %d peripheral + %d border points, %d triangles, %d clips",
-              len(face_rest), len(ids), len(border), len(tri.simplices), len(packs))
+    log.debug("rig: %d face + %d peripheral + %d ring + %d border points, %d triangles, "
+              "%d clips", len(face_rest), len(ids), len(ring), len(border), len(tri.simplices),
+              len(packs))
     triangles = index[tri.simplices].astype(np.int32)
+    unfold = Unfolder(rest, triangles, movable=np.arange(len(rest)) < len(rest) - len(border),
+                      openings=(lm.LIPS_INNER, lm.LEFT_EYE, lm.RIGHT_EYE))
+    turn = None if turns is None else TurnLimiter.for_face(face_rest, turns)
     return Rig(photo=_read_only(np.ascontiguousarray(photo)),
                target_points=_read_only(target_points.astype(np.float32)),
                rest=_read_only(rest), n_face=len(face_rest), triangles=_read_only(triangles),
                face_mask=_read_only(face_mask), params=params,
                room=_read_only(point_room(rest, (h, w), params)),
-               unfold=Unfolder(rest, triangles,
-                               movable=np.arange(len(rest)) < len(rest) - len(border),
-                               openings=(lm.LIPS_INNER, lm.LEFT_EYE, lm.RIGHT_EYE)),
+               unfold=unfold,
                bindings=tuple(bindings), dense=geometry,
-               grid=grid_geometry(tri, target_points, (h, w), params, index) if grid else None)
+               grid=grid_geometry(tri, target_points, (h, w), params, index) if grid else None,
+               backdrop=backdrop, ring_anchor=_read_only(ring_anchor),
+               ring_share=_read_only(ring_share),
+               turn=turn)

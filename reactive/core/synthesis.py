@@ -7,7 +7,8 @@ tests. Per frame:
 1. the layers' control-point offsets, blended (``motion.frame_offsets`` rows, computed once
    per clip frame: Eq. 1, closed lids, no folds);
 2. details (Sec. 6): the photo shaded by the layers' ratio images;
-3. the warp (Sec. 4) of the shaded photo;
+3. the warp (Sec. 4) of the shaded photo; with a backdrop (``rig.backdrop``, beyond the
+   paper), of its person only, composited over the still background plate;
 4. hidden regions (Sec. 5): the mouth interior of the dominant layer's clip;
 5. eyes (beyond the paper): the eyeball and iris repainted with the gaze, lids redrawn.
 
@@ -22,7 +23,7 @@ weight 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -118,7 +119,10 @@ class FrameSynthesis:
         self.warper = warper
         self.details: RatioMixer | DetailLayer | None = None
         if "details" in stages and any(p.ratio is not None for p in packs):
-            self.details = RatioMixer(rig, packs) if realtime else DetailLayer(rig, packs[0])
+            # With a backdrop the warp moves the person layer: shade that.
+            shaded_rig = rig if rig.backdrop is None else replace(rig, photo=rig.backdrop.person)
+            self.details = (RatioMixer(shaded_rig, packs) if realtime
+                            else DetailLayer(shaded_rig, packs[0]))
         self.mouths = {}
         if "hidden" in stages:
             drawn_needed = not teeth or not all(is_filmed(p) for p in packs)

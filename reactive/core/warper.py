@@ -2,7 +2,8 @@
 
 ``Warper`` is the exact, per-pixel path (offline rendering); ``GridWarper`` its real-time twin
 on a coarse grid (the live player). Both take the same offsets and return a frame of the
-photo's size, in a buffer they reuse.
+photo's size, in a buffer they reuse. When the rig has a backdrop (``core.backdrop``), both
+move the person only and composite it over the still background plate.
 """
 
 from __future__ import annotations
@@ -11,6 +12,12 @@ import cv2
 import numba
 import numpy as np
 
+from reactive.core.kernels.composite import (
+    DEPTH_STEPS,
+    classify_cells,
+    composite_cells,
+    inverse_composite,
+)
 from reactive.core.kernels.warp import (
     interpolate_offsets,
     inverse_map,
@@ -51,10 +58,17 @@ class Warper:
         return self.field
 
     def __call__(self, offsets: np.ndarray, photo: np.ndarray | None = None) -> np.ndarray:
-        """Warp ``photo`` (default: the rig's; e.g. a shaded copy of the same size)."""
+        """Warp ``photo`` (default: the rig's, or its person layer when the rig has a
+        backdrop; e.g. a shaded copy of the same size), over the still plate if any."""
         self.compute_field(offsets)
-        return inverse_sample(self.rig.photo if photo is None else photo, self.field,
-                              iterations=self.rig.params.inverse_iterations, out=self.frame)
+        iterations = self.rig.params.inverse_iterations
+        backdrop = self.rig.backdrop
+        if backdrop is None:
+            return inverse_sample(self.rig.photo if photo is None else photo, self.field,
+                                  iterations=iterations, out=self.frame)
+        return inverse_composite(backdrop.person if photo is None else photo,
+                                 backdrop.alpha[..., None], backdrop.plate, self.field,
+                                 iterations=iterations, out=self.frame)
 
 
 class GridWarper:
@@ -63,6 +77,10 @@ class GridWarper:
     displacement is then upsampled bilinearly to every pixel (``cv2.resize``, whose cell
     alignment the grid follows) and the photo sampled with ``cv2.remap``. Preallocated:
     nothing is allocated per frame.
+
+    With a backdrop, the map itself composites (``kernels.composite``): grid points whose
+    cells lie deep in the still background keep their place (the remap reads the still
+    photo there), and only the cells along the person's edge are mixed per pixel.
 
     ``warper(offsets, photo)`` returns the frame buffer (overwritten by the next call).
     """
@@ -89,6 +107,56 @@ class GridWarper:
         self._ident = np.dstack([px, py])
         self.pixel_map = np.zeros((h, w, 2), np.float32)
         self.frame = np.zeros_like(rig.photo)
+        self._cells = None
+        if rig.backdrop is not None:
+            self._composite_setup()
+
+    def _composite_setup(self) -> None:
+        """The backdrop for the grid (once per photo): each pixel's distance to the person's
+        soft edge from inside and outside, which cells are still (the person layer is the
+        plate there), the pixels of each cell, and the per-frame scratch."""
+        b, g = self.rig.backdrop, self.rig.grid
+        gh, gw = g.shape
+        h, w = self.rig.shape
+        sx, sy = g.scale
+
+        def distance(region):
+            return cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2,
+                                         cv2.DIST_MASK_PRECISE)
+
+        inside, outside = distance(b.alpha == 255), distance(b.alpha == 0)
+        # Inside and outside side by side: one cache line serves both.
+        self._depth = np.minimum(np.dstack([inside, outside]) * DEPTH_STEPS, 255
+                                 ).astype(np.uint8)
+        # At the grid points themselves (between pixels: the lower of the nearest four).
+        gx = (np.arange(gw) + 0.5) * sx - 0.5
+        gy = (np.arange(gh) + 0.5) * sy - 0.5
+        x0 = np.clip(np.floor(gx), 0, w - 1).astype(np.intp)
+        y0 = np.clip(np.floor(gy), 0, h - 1).astype(np.intp)
+        x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+        own = [np.minimum.reduce([d[np.ix_(y0, x0)], d[np.ix_(y0, x1)], d[np.ix_(y1, x0)],
+                                  d[np.ix_(y1, x1)]]) - 1.0 for d in (inside, outside)]
+        self._own = np.dstack(own).astype(np.float32)
+        # The pixels cv2.resize interpolates between grid rows i and i + 1 (and those before
+        # the first / after the last grid point, which copy it).
+        self._row_start = self._cell_starts(h, gh, sy)
+        self._col_start = self._cell_starts(w, gw, sx)
+        same = (b.person == b.plate).all(axis=2)
+        per_row = np.logical_and.reduceat(same, self._row_start, axis=0)
+        self._still = np.logical_and.reduceat(per_row, self._col_start, axis=1)
+        self._alpha = b.alpha[..., None]
+        self._deep_in = np.zeros((gh, gw), np.float32)
+        self._deep_out = np.zeros((gh, gw), np.float32)
+        self._moving = np.zeros((gh, gw), np.uint8)
+        self._kinds = np.zeros((gh - 1, gw - 1), np.uint8)
+        self._cells = np.zeros(((gh - 1) * (gw - 1), 3), np.int32)
+        self._n_cells = 0
+
+    @staticmethod
+    def _cell_starts(size: int, points: int, scale: float) -> np.ndarray:
+        """First pixel of each of the ``points - 1`` cells along an axis of ``size`` px."""
+        cell = np.clip(np.floor((np.arange(size) + 0.5) / scale - 0.5), 0, points - 2)
+        return np.searchsorted(cell, np.arange(points - 1)).astype(np.int32)
 
     def compute_map(self, offsets: np.ndarray) -> np.ndarray:
         """Inverse map on the grid for ``offsets`` (K, 2) float32 photo px: (h, w, 2)
@@ -108,17 +176,33 @@ class GridWarper:
             numba.set_num_threads(threads)
 
     def compute_pixel_map(self, offsets: np.ndarray) -> np.ndarray:
-        """Source position of every output pixel, (H, W, 2) float32 photo px; internal."""
+        """Source position of every output pixel, (H, W, 2) float32 photo px; internal.
+        With a backdrop, pixels deep in the still background keep their place."""
         self.compute_map(offsets)
-        np.subtract(self.map, self._grid_ident, out=self._disp)
-        np.multiply(self._disp, self._scale, out=self._disp)
+        if self._cells is None:
+            np.subtract(self.map, self._grid_ident, out=self._disp)
+            np.multiply(self._disp, self._scale, out=self._disp)
+        else:
+            self._n_cells = classify_cells(self.map, self._depth, self._own, self._still,
+                                           self.rig.grid.scale, disp=self._disp,
+                                           deep_in=self._deep_in, deep_out=self._deep_out,
+                                           moving=self._moving, kinds=self._kinds,
+                                           cells=self._cells)
         h, w = self.rig.shape
         cv2.resize(self._disp, (w, h), dst=self.pixel_map, interpolation=cv2.INTER_LINEAR)
         cv2.add(self.pixel_map, self._ident, dst=self.pixel_map)
         return self.pixel_map
 
     def __call__(self, offsets: np.ndarray, photo: np.ndarray | None = None) -> np.ndarray:
-        """Warp ``photo`` (default: the rig's; e.g. a shaded copy of the same size)."""
+        """Warp ``photo`` (default: the rig's, or its person layer when the rig has a
+        backdrop; e.g. a shaded copy of the same size), over the still plate if any."""
         self.compute_pixel_map(offsets)
-        return cv2.remap(self.rig.photo if photo is None else photo, self.pixel_map, None,
-                         cv2.INTER_LINEAR, dst=self.frame, borderMode=cv2.BORDER_REPLICATE)
+        backdrop = self.rig.backdrop
+        if photo is None:
+            photo = self.rig.photo if backdrop is None else backdrop.person
+        cv2.remap(photo, self.pixel_map, None, cv2.INTER_LINEAR, dst=self.frame,
+                  borderMode=cv2.BORDER_REPLICATE)
+        if backdrop is not None:
+            composite_cells(self.frame, self.pixel_map, self._alpha, backdrop.plate,
+                            self._cells, self._n_cells, self._row_start, self._col_start)
+        return self.frame

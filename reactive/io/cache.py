@@ -1,6 +1,7 @@
-"""On-disk cache of what a start computes once per photo: the face's landmarks and every
-clip frame's offsets, keyed by content hashes and a format version (so the second start
-of the same photo with the same clips skips face detection and Eq. 1 entirely).
+"""On-disk cache of what a start computes once per photo: the face's landmarks, the person
+and background split (``core.backdrop``) and every clip frame's offsets, keyed by content
+hashes and a format version (so the second start of the same photo with the same clips
+skips face detection, segmentation, the background fill and Eq. 1 entirely).
 
 Plain ``.npy``/``.npz`` arrays, read with ``allow_pickle=False`` and validated; an
 unreadable or mismatched entry is recomputed, never trusted. Written atomically.
@@ -17,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from reactive.core import folds, lids, motion, rig, similarity
+from reactive import params as params_mod
+from reactive.core import backdrop, folds, lids, motion, rig, similarity, turns
 from reactive.core import landmarks as lm
+from reactive.core.backdrop import Backdrop
 from reactive.core.clip import ClipPack
 from reactive.io.atomic import write_atomically
 from reactive.io.safeio import BadFile, Member, read_npz
@@ -127,13 +130,43 @@ def discard(path: Path, what: str, reason: object, then: str) -> None:
         pass
 
 
+def cached_backdrop(photo: np.ndarray, points: np.ndarray, folder: Path, make,
+                    params) -> Backdrop | None:
+    """``make(photo, points)`` -> ``Backdrop`` or None (the photo is not split), remembered
+    under the photo's pixels, the face, the splitting code and ``params``."""
+    extra = f"backdrop|{code_digest(_BACKDROP_CODE)}|{asdict(params)!r}"
+    path = folder / "backdrops" / f"{array_digest(photo, points, extra=extra)}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if not bool(z["split"]):
+                    return None
+                h, w = photo.shape[:2]
+                arrays = {name: z[name] for name in ("alpha", "person", "plate")}
+            if arrays["alpha"].shape == (h, w) and all(
+                    a.dtype == np.uint8 for a in arrays.values()):
+                return Backdrop(**arrays, params=params)
+        except (OSError, ValueError, KeyError):
+            pass
+        log.warning("%s: cached background plate unreadable, making it again", path)
+    made = make(photo, points)
+    if made is None:
+        _atomic_save(path, lambda fh: np.savez(fh, split=np.array(False)))
+    else:
+        _atomic_save(path, lambda fh: np.savez(fh, split=np.array(True), alpha=made.alpha,
+                                               person=made.person, plate=made.plate))
+    return made
+
+
 # The modules whose code decides the offsets: a new version of any of them makes new tables.
-_OFFSET_CODE = (rig, motion, folds, lids, similarity, lm)
+_OFFSET_CODE = (rig, motion, folds, lids, similarity, turns, lm, params_mod)
+# ... and the person / background split.
+_BACKDROP_CODE = (backdrop, lm, params_mod)
 
 
-def code_digest() -> str:
+def code_digest(modules=_OFFSET_CODE) -> str:
     h = hashlib.sha256()
-    for module in _OFFSET_CODE:
+    for module in modules:
         h.update(Path(module.__file__).read_bytes())
     return h.hexdigest()[:16]
 

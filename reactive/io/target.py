@@ -1,15 +1,19 @@
-"""The target photo's face: find it, pick one, and say when it breaks the paper's assumptions."""
+"""The target photo's face: find it, pick one, and say when it breaks the paper's assumptions;
+the person around it, split from the background (``photo_backdrop``)."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 
 from reactive.core import landmarks as lm
+from reactive.core.backdrop import Backdrop, make_backdrop
 from reactive.errors import InputError
-from reactive.io.tracker import detect_faces
-from reactive.params import PhotoParams
+from reactive.io.cache import cached_backdrop
+from reactive.io.tracker import detect_faces, segment_person
+from reactive.params import BackdropParams, PhotoParams
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +55,17 @@ def warn_about_face(points: np.ndarray, faces: int, *, source: str = "photo",
     elif float(lm.smile_ratio(points)) > params.max_smile_warn:
         log.warning("%s: the face is smiling; expressions are added on top of it (results "
                     "are best with a neutral face)", source)
+
+
+def photo_backdrop(photo: np.ndarray, points: np.ndarray, *, folder: Path | None = None,
+                   params: BackdropParams = BackdropParams()) -> Backdrop | None:
+    """The person around the face ``points`` (478, 2) split from the still background of
+    ``photo`` (H, W, 3) uint8 RGB (``core.backdrop``), or None when the photo is better
+    warped whole. Cached under ``folder`` when given (``io.cache``)."""
+
+    def make(image, face):
+        return make_backdrop(image, segment_person(image), face, params=params)
+
+    if folder is None:
+        return make(photo, points)
+    return cached_backdrop(photo, points, folder, make, params)

@@ -1,4 +1,5 @@
-"""The face tracker: MediaPipe face mesh, the only module that imports MediaPipe.
+"""The face tracker: MediaPipe face mesh (and its selfie segmentation, ``segment_person``),
+the only module that imports MediaPipe.
 
 It turns images into landmark arrays, ``(478, 2) float32`` ``(x, y)`` pixels in MediaPipe's
 topology (``reactive.core.landmarks`` names the indices). Swapping the tracker means changing
@@ -129,3 +130,30 @@ def detect_faces(image: np.ndarray, *, max_faces: int = 5, depth: bool = False
         return float(span[0] * span[1])
 
     return sorted(faces, key=area, reverse=True)
+
+
+def segment_person(image: np.ndarray) -> np.ndarray:
+    """Where the people are in a still image: MediaPipe's selfie segmentation (its general
+    model, which sees whole upper bodies at a distance too; its model is in the same wheel
+    as the face mesh's, offline).
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 RGB
+
+    Returns
+    -------
+    (H, W) float32 in [0, 1], the probability that a pixel is a person.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"`image` must be (H, W, 3) uint8; got {image.shape} {image.dtype}")
+    mp = _import_mediapipe()
+    h, w = image.shape[:2]
+    with _quiet_stderr():
+        with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
+            result = seg.process(np.ascontiguousarray(image))
+    mask = result.segmentation_mask
+    if mask is None or mask.shape[:2] != (h, w):
+        raise RuntimeError(f"selfie segmentation returned {None if mask is None else mask.shape}"
+                           f" for a {w}x{h} image")
+    return np.clip(np.asarray(mask, np.float32), 0.0, 1.0)

@@ -101,6 +101,7 @@ class Profile:
     # A clip pack or driving video whose open mouths fill the built-in clips' mouths; a
     # relative path is taken from the profile file's folder; "" = none.
     mouths: str = ""
+    still_background: bool = True  # false: the whole photo is warped, background included
     keys: tuple[tuple[str, str], ...] = (("space", RANDOM),)
     hold: HoldSettings = field(default_factory=HoldSettings)
     mouse: MouseSettings = field(default_factory=MouseSettings)
@@ -113,7 +114,7 @@ class Profile:
 
 _SECTIONS = {"hold": HoldSettings, "mouse": MouseSettings, "microphone": MicrophoneSettings,
              "idle": IdleSettings, "gaze": GazeSettings}
-_TOP_LEVEL = ("transition_s", "teeth", "mouths")
+_TOP_LEVEL = ("transition_s", "teeth", "mouths", "still_background")
 _TYPE_NAMES = {"float": "a number", "bool": "true or false", "str": "a string",
                "tuple[str, ...]": "a list of strings"}
 
@@ -402,6 +403,10 @@ teeth = true
 # this file's folder. "" = the open mouths of the filmed clips given with --clips, else a
 # mouth drawn in the photo's colours. (--mouths PATH on the command line wins.)
 mouths = ""
+# The person moves over a still background (found by a person segmentation; a photo where
+# none is found, or nearly no background is seen, is warped whole anyway); false warps
+# the whole photo, background included, as the paper does.
+still_background = true
 
 [keys]
 # key = "state", "random" (a random emotion) or "" (nothing).

@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     source = args.photo or SAMPLE_PORTRAIT
     photo = load_photo(source, max_side=None)
     photo = cv2.resize(photo, (args.size, args.size), interpolation=cv2.INTER_AREA)
-    player = build_player(source, clips_dir=args.clips, seed=0, photo=photo)
+    player = build_player(source, clips_dir=args.clips, seed=0, photo=photo,
+                          still_background=not args.warp_background)
     emotions = list(player.triggers.emotions) or player.state_names
     fps = player.params.fps
     # Warm up (numba kernels load from their cache; every clip's first frame touches its
@@ -64,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
         remap[n] = time.perf_counter() - t
     synth_ms = float(np.median(times)) * 1e3
     remap_ms = float(np.median(remap)) * 1e3
-    print(f"photo {args.size}x{args.size}, {len(player.clips)} clips "
+    background = ("still background" if player.rig.backdrop is not None
+                  else "whole photo warped")
+    print(f"photo {args.size}x{args.size}, {background}, {len(player.clips)} clips "
           f"({', '.join(player.state_names)}), {args.frames} frames")
     print(f"synthesis median {synth_ms:.2f} ms, p95 {np.percentile(times, 95) * 1e3:.2f} ms, "
           f"max {times.max() * 1e3:.2f} ms; cv2.remap median {remap_ms:.2f} ms")

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma list of stages: the paper's coarse (warp), hidden (mouth "
                           "interior), details (creases), and eyes (lids close fully, the "
                           "clip's gaze); default all four")
+    ren.add_argument("--warp-background", action="store_true",
+                     help="warp the whole photo, background included, as the paper does "
+                          "(default: the person moves over a still background)")
     ren.add_argument("--mouths", metavar="PATH",
                      help="clip pack or driving video whose real open mouths fill the mouth "
                           "of a built-in (drawn) clip; default: a mouth drawn in the photo's "
@@ -84,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     ben.add_argument("--frames", type=int, default=300, help="frames to time (default 300)")
     ben.add_argument("--photo", help="photo (default: the bundled sample portrait)")
     ben.add_argument("--clips", metavar="DIR", help="clips folder (default: built-in clips)")
+    ben.add_argument("--warp-background", action="store_true",
+                     help="warp the whole photo (default: the person over a still background)")
     ben.set_defaults(func=_bench)
 
     play = sub.add_parser("play", add_help=False,

@@ -4,6 +4,7 @@
   for, over mouth, brow and eye landmarks; with head motion, or expression only (each
   frame's head similarity removed).
 - ``masked_psnr``: PSNR inside a region, for self-reenactment against the real frames.
+- ``background_stillness``: how much of the photo's background changes in a render.
 - ``pointer_gaze_check``: the live player's eyes with the pointer at a point of the photo:
   the iris centre the face mesh reads on the output (inside the opening? how far from its
   centre?) and the brightness of the white of the eye against the photo's own.
@@ -25,7 +26,7 @@ from reactive.core.eyeball import lid_coordinates
 from reactive.core.rig import Rig
 from reactive.core.similarity import apply_similarity, fit_similarity
 from reactive.core.synthesis import STAGES, Layer
-from reactive.io.tracker import FaceMeshTracker, detect_faces
+from reactive.io.tracker import FaceMeshTracker, detect_faces, segment_person
 from reactive.live.player import Player
 from reactive.live.states import IDLE
 from reactive.live.triggers import Event
@@ -182,6 +183,49 @@ def face_ssim(real: list[np.ndarray], rendered: list[np.ndarray], pack: ClipPack
         total += ssim_map(real[i], rendered[i])[m].sum()
         n += m.sum()
     return float(total / max(n, 1))
+
+
+def _background(image: np.ndarray, erode_px: int) -> np.ndarray:
+    """(H, W) bool: where the segmentation sees no person, eroded by ``erode_px``."""
+    bg = (segment_person(image) < 0.5).astype(np.uint8)
+    if erode_px > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode_px + 1,) * 2)
+        bg = cv2.erode(bg, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1)
+    return bg.astype(bool)
+
+
+def background_stillness(photo: np.ndarray, frames: list[np.ndarray], *,
+                         erode_frac: float = 0.02, grey_levels: int = 6) -> dict[str, float]:
+    """Share of the photo's background that changes in a render (issue 11).
+
+    The background is the segmentation's (``io.tracker.segment_person``, probability
+    below one half) on ``photo``, eroded by ``erode_frac`` of the image width. A pixel
+    counts when its grey level differs from the photo's by more than ``grey_levels`` in
+    any of ``frames``:
+
+    - ``changed``: over all of that background, wherever the person goes (a head that
+      moves over the background covers some of it: that counts too);
+    - ``changed_visible``: only where the frame still shows background (the same
+      segmentation on the frame, eroded alike, calls it background): what swims.
+
+    Both are shares of the photo's eroded background, 0..1; ``background_share`` is that
+    background's share of the photo.
+    """
+    h, w = photo.shape[:2]
+    erode = int(round(erode_frac * w))
+    bg = _background(photo, erode)
+    grey0 = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.int16)
+    changed = np.zeros((h, w), bool)
+    visible = np.zeros((h, w), bool)
+    for frame in frames:
+        moved = np.abs(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.int16) - grey0) \
+            > grey_levels
+        changed |= moved
+        visible |= moved & _background(frame, erode)
+    total = max(int(bg.sum()), 1)
+    return {"changed": float((changed & bg).sum() / total),
+            "changed_visible": float((visible & bg).sum() / total),
+            "background_share": float(bg.mean())}
 
 
 # --- the eyes ------------------------------------------------------------------------------

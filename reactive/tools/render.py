@@ -8,6 +8,7 @@ from typing import Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
+from reactive.core.backdrop import Backdrop
 from reactive.core.clip import ClipPack
 from reactive.core.mouthbank import Interiors
 from reactive.core.rig import Rig, build_rig
@@ -50,13 +51,16 @@ def render(photo: np.ndarray, target_points: np.ndarray, pack: ClipPack,
            write: Callable[[np.ndarray], None], *, options: RenderOptions = RenderOptions(),
            driving: Iterable[np.ndarray] | None = None,
            progress: Callable[[int], None] | None = None,
-           mouths: Interiors | None = None) -> int:
+           mouths: Interiors | None = None,
+           backdrop: Backdrop | None = None) -> int:
     """Render every clip frame and hand it to ``write``. Returns the number of frames.
 
     ``driving`` (the clip's own frames) is needed for ``options.side_by_side``; ``mouths``
     (``mouthbank.Interiors``): real mouths for a clip that has none of its own.
+    ``backdrop``: the photo's person and still background (``io.target.photo_backdrop``);
+    None warps the whole photo.
     """
-    rig = build_rig(photo, target_points, pack, params=options.warp)
+    rig = build_rig(photo, target_points, pack, params=options.warp, backdrop=backdrop)
     drive_iter = iter(driving) if driving is not None else None
     if options.side_by_side and drive_iter is None:
         raise ValueError("`driving` frames are needed for a side-by-side render")

@@ -16,7 +16,7 @@ from reactive.guard import prepare_output
 from reactive.io.cache import cache_dir, cached_face
 from reactive.io.clippack import load_pack
 from reactive.io.photo import MIN_MAX_SIDE_PX, load_photo
-from reactive.io.target import detect_target_face, warn_about_face
+from reactive.io.target import detect_target_face, photo_backdrop, warn_about_face
 from reactive.io.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoReader, VideoWriter, write_image
 from reactive.live.clips import load_mouth_bank
 from reactive.progress import Progress
@@ -98,13 +98,14 @@ def run(args: argparse.Namespace) -> int:
     source = str(args.photo)
     points = cached_face(photo, cache, lambda p: detect_target_face(p, source=source),
                          report=lambda pts, n: warn_about_face(pts, n, source=source))
+    backdrop = None if args.warp_background else photo_backdrop(photo, points, folder=cache)
     driving_path = None
     if args.driving:
         # Tracked once, then cached by the video's content (as clip folders are).
         pack = video_pack(Path(args.driving), cache, not args.quiet, neutral=args.neutral)
         driving_path = Path(args.driving)
     if args.strip is not None:
-        _write_strip(args, photo, points, pack, driving_path, strip_frames, mouths)
+        _write_strip(args, photo, points, pack, driving_path, strip_frames, mouths, backdrop)
     if args.output is None:
         return 0
     out = Path(args.output)
@@ -115,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
             n = render(photo, points, pack, writer.write,
                        options=RenderOptions(side_by_side=args.side_by_side,
                                              stages=stages),
-                       driving=reader, progress=bar.update, mouths=mouths)
+                       driving=reader, progress=bar.update, mouths=mouths,
+                       backdrop=backdrop)
         bar.close()
     finally:
         if reader is not None:
@@ -124,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_strip(args, photo, points, pack, driving_path, frames, mouths=None) -> None:
+def _write_strip(args, photo, points, pack, driving_path, frames, mouths=None,
+                 backdrop=None) -> None:
     frames = frames or expressive_frames(pack)
     bad = [i for i in frames if not 0 <= i < pack.frame_count]
     if bad:
@@ -134,7 +137,7 @@ def _write_strip(args, photo, points, pack, driving_path, frames, mouths=None) -
     if driving_path is not None:
         with VideoReader(driving_path) as reader:
             driving = [f for _, f in zip(range(max(frames) + 1), reader)]
-    strip = stage_strip(build_rig(photo, points, pack), pack, frames, driving=driving,
-                        mouths=mouths)
+    strip = stage_strip(build_rig(photo, points, pack, backdrop=backdrop), pack, frames,
+                        driving=driving, mouths=mouths)
     write_image(args.strip, strip)
     print(f"wrote {args.strip}: frames {', '.join(map(str, frames))}")

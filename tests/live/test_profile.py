@@ -42,8 +42,8 @@ def test_example_profile_loads_and_states_exactly_the_defaults(tmp_path):
     assert load_profile(path) == Profile()
     # Every section and key is in the example, so it documents them all.
     data = tomllib.loads(EXAMPLE_PROFILE)
-    assert set(data) == {"transition_s", "teeth", "mouths", "keys", "hold", "mouse",
-                         "microphone", "idle", "gaze"}
+    assert set(data) == {"transition_s", "teeth", "mouths", "still_background", "keys",
+                         "hold", "mouse", "microphone", "idle", "gaze"}
     assert set(data["microphone"]) == {"enabled", "state", "onset_db", "min_level_dbfs",
                                        "refractory_s"}
 
@@ -95,7 +95,7 @@ def test_values_override_the_defaults():
 
 @pytest.mark.parametrize("text, message", [
     ("[sound]\non = true", r"\[sound\]: unknown section; expected one of transition_s, teeth, "
-                           r"mouths, \[keys\]"),
+                           r"mouths, still_background, \[keys\]"),
     ("transitions = 1", r"transitions: unknown key; expected one of"),
     ("[idle]\nafter_s = 3", r"\[idle\] after_s: unknown key; expected one of reaction_after_s, "
                             r"jitter_s, reactions"),

@@ -1,0 +1,306 @@
+"""The person and the still background of a photo (beyond the paper: its warp moves the
+background next to the head with the head, so wallpaper, hair edges and shoulders swim).
+
+Once per photo, from a person segmentation (``io.tracker.segment_person``):
+
+- ``person_alpha``: the segmentation refined to the photo's edges, the person around the
+  animated face only; None where a split would do harm (no person seen around the face: a
+  statue, a painted or drawn face the model does not recognise; a tight crop).
+- ``fill_background``: the plate, the photo with the person removed and painted over with
+  the background around it, so whatever a moving head uncovers is background, never a hole
+  or a copy of the person's edge.
+- ``unmix_person``: the person's colours with the background taken out of their soft edge,
+  so that the person composited back over the plate at rest is the photo (to a grey level).
+
+Per frame the warp moves the person layer only and composites it over the plate, which
+never moves (``warper.Warper`` / ``warper.GridWarper``, through ``rig.Rig.backdrop``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from reactive.core import landmarks as lm
+from reactive.core.geometry import smoothstep
+from reactive.params import BackdropParams
+
+log = logging.getLogger(__name__)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    v = np.ascontiguousarray(a).view()
+    v.flags.writeable = False
+    return v
+
+
+@dataclass(frozen=True)
+class Backdrop:
+    """One photo split into a person layer and a still background plate (read-only).
+
+    ``person`` over ``plate`` with ``alpha`` gives the photo back (to a grey level).
+    """
+
+    alpha: np.ndarray   # (H, W) uint8, the person's coverage 0..255
+    person: np.ndarray  # (H, W, 3) uint8 RGB: the photo, its soft edge unmixed from the plate
+    plate: np.ndarray   # (H, W, 3) uint8 RGB: the photo, the person removed and filled
+    params: BackdropParams = BackdropParams()  # what it was made with; the head ring's
+
+    def __post_init__(self):
+        h, w = self.alpha.shape[:2]
+        if self.alpha.shape != (h, w) or self.alpha.dtype != np.uint8:
+            raise ValueError(f"`alpha` must be (H, W) uint8; got {self.alpha.shape} "
+                             f"{self.alpha.dtype}")
+        for name in ("person", "plate"):
+            a = getattr(self, name)
+            if a.shape != (h, w, 3) or a.dtype != np.uint8:
+                raise ValueError(f"`{name}` must be ({h}, {w}, 3) uint8 like `alpha`; got "
+                                 f"{a.shape} {a.dtype}")
+        for name in ("alpha", "person", "plate"):
+            object.__setattr__(self, name, _read_only(getattr(self, name)))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.alpha.shape
+
+
+def _face_oval(face_points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(lm.face_polygon(face_points)).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def person_alpha(probability: np.ndarray, photo: np.ndarray, face_points: np.ndarray, *,
+                 params: BackdropParams = BackdropParams()) -> np.ndarray | None:
+    """The animated person's alpha, or None when the photo should not be split.
+
+    Parameters
+    ----------
+    probability : (H, W) float32 in [0, 1], the segmentation's person probability.
+    photo : (H, W, 3) uint8 RGB, the guide that sharpens the probability's edge.
+    face_points : (478, 2) float32, the animated face's landmarks.
+
+    Returns (H, W) float32 in [0, 1]: 1 on the person (the face oval always), 0 on the
+    background; other people and things the segmentation found apart from the animated
+    person count as background (they stay still).
+    """
+    h, w = photo.shape[:2]
+    if probability.shape != (h, w):
+        raise ValueError(f"`probability` must be ({h}, {w}) like `photo`; got "
+                         f"{probability.shape}")
+    oval = _face_oval(face_points, (h, w))
+    if not oval.any():
+        return None
+    coverage = float(probability[oval].mean())
+    if coverage < params.min_face_coverage:
+        log.info("no still background: the segmentation sees a person on %.0f%% of the face "
+                 "(a statue or a drawn face?); the whole photo is warped", 100 * coverage)
+        return None
+    radius = max(2, int(round(params.guided_radius_frac * max(h, w))))
+    guide = photo.astype(np.float32) * np.float32(1 / 255)
+    refined = cv2.ximgproc.guidedFilter(guide, probability.astype(np.float32), radius,
+                                        params.guided_eps)
+    span = max(params.alpha_high - params.alpha_low, 1e-6)
+    alpha = smoothstep((refined - params.alpha_low) / span).astype(np.float32)
+    # The animated person: the parts of the segmentation that touch the face, with their
+    # soft fringe; anything else it found (another person, a chair) stays with the background.
+    count, labels = cv2.connectedComponents((alpha > 0.5).astype(np.uint8))
+    keep = np.unique(labels[oval & (alpha > 0.5)])
+    keep = keep[keep > 0]
+    body = np.isin(labels, keep).astype(np.uint8)
+    reach = cv2.dilate(body, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                       (4 * radius + 1, 4 * radius + 1)))
+    alpha[reach == 0] = 0.0
+    alpha[oval] = 1.0
+    background = float((alpha < 0.5).mean())
+    if background < params.min_background_share:
+        log.info("no still background: %.1f%% of the photo is background (a tight crop); "
+                 "the whole photo is warped", 100 * background)
+        return None
+    return alpha
+
+
+def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill where ``known`` (H, W) float32 is 0 with a pyramid of known-weighted means of
+    ``image`` (H, W, 3) float32: smooth, follows the colours around each hole, no streaks."""
+    levels = []
+    colour = image * known[..., None]
+    weight = known.astype(np.float32)
+    while min(weight.shape) > 4:
+        levels.append((colour, weight))
+        colour, weight = cv2.pyrDown(colour), cv2.pyrDown(weight)
+    total = max(float(weight.sum()), 1e-6)
+    mean = colour.reshape(-1, 3).sum(axis=0) / total
+    out = np.where(weight[..., None] > 1e-6, colour / np.maximum(weight, 1e-6)[..., None],
+                   mean.astype(np.float32))
+    for colour, weight in reversed(levels):
+        up = cv2.pyrUp(out, dstsize=(colour.shape[1], colour.shape[0]))
+        own = colour / np.maximum(weight, 1e-6)[..., None]
+        k = np.clip(weight, 0.0, 1.0)[..., None]
+        out = np.where(weight[..., None] > 1e-6, k * own + (1.0 - k) * up, up)
+    return out.astype(np.float32)
+
+
+def _mirror_sources(hole: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each pixel of ``hole`` (H, W) bool: its nearest pixel q outside the hole and the
+    pixel mirrored across it, 2q - p. Returns (map_x, map_y, distance, usable): the mirror
+    as float32 maps for ``cv2.remap``, the distance to q, and whether the mirror lands
+    inside the photo and outside the hole."""
+    h, w = hole.shape
+    dist, labels = cv2.distanceTransformWithLabels(hole.astype(np.uint8), cv2.DIST_L2, 5,
+                                                   labelType=cv2.DIST_LABEL_PIXEL)
+    # Each pixel outside the hole has its own label: map labels to their coordinates.
+    ys, xs = np.nonzero(~hole)
+    qx = np.zeros(int(labels.max()) + 1, np.float32)
+    qy = np.zeros_like(qx)
+    qx[labels[ys, xs]] = xs
+    qy[labels[ys, xs]] = ys
+    py, px = np.mgrid[0:h, 0:w].astype(np.float32)
+    mx = 2.0 * qx[labels] - px
+    my = 2.0 * qy[labels] - py
+    inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+    mxi = np.clip(np.round(mx), 0, w - 1).astype(np.intp)
+    myi = np.clip(np.round(my), 0, h - 1).astype(np.intp)
+    usable = inside & ~hole[myi, mxi]
+    return mx, my, dist, usable
+
+
+def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
+                    params: BackdropParams = BackdropParams()) -> np.ndarray:
+    """The background plate: ``photo`` (H, W, 3) uint8 with the person (``alpha`` (H, W)
+    float32 > 0) painted over from the background around it, read no closer to the person
+    than ``params.fill_margin_frac``. Returns (H, W, 3) uint8; the photo itself where
+    ``alpha`` is 0.
+
+    A smooth pyramid fill carries the colours in; near the person's edge, where a moving
+    head uncovers it, the background's fine texture mirrored across the edge is added,
+    its amplitude clipped so no strong edge is duplicated (see ``BackdropParams``).
+    """
+    h, w = alpha.shape
+    side = max(h, w)
+    grow = max(1, int(round(params.fill_margin_frac * side)))
+    hole = cv2.dilate((alpha > 0).astype(np.uint8),
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)) > 0
+    if not hole.any():
+        return photo.copy()
+    if hole.all():
+        raise ValueError("`alpha` covers the whole photo: there is no background to fill from")
+    image = photo.astype(np.float32)
+    smooth = _push_pull(image, (~hole).astype(np.float32))
+    mx, my, dist, usable = _mirror_sources(hole)
+    mirrored = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    sigma = max(1.0, params.texture_sigma_frac * side)
+    detail = mirrored - cv2.GaussianBlur(mirrored, (0, 0), sigma)
+    grain = np.abs(image - cv2.GaussianBlur(image, (0, 0), sigma))[~hole]
+    limit = params.texture_clip * float(np.median(grain)) + 1.0
+    np.clip(detail, -limit, limit, out=detail)
+    band = max(params.fill_band_frac * side, 1.0)
+    # Texture fades out with depth into the hole (deep inside, mirrors of different edge
+    # points meet in seams) and where the mirror has no background to read.
+    weight = (usable & hole).astype(np.float32) * np.clip(1.5 - dist / band, 0.0, 1.0)
+    weight = cv2.GaussianBlur(weight, (0, 0), 2.0)
+    filled = smooth + weight[..., None] * detail
+    # The margin only kept its pixels out of the fill's sources: they are background (alpha
+    # 0), seen at rest, and stay the photo's.
+    person = alpha > 0
+    plate = photo.copy()
+    plate[person] = np.clip(filled[person] + 0.5, 0, 255).astype(np.uint8)
+    return plate
+
+
+def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The person's own colours where ``alpha`` is between 0 and 1: the matting equation
+    photo = a F + (1 - a) B solved for F with B = ``plate``, so that the person composited
+    over the plate at rest is the photo again.
+
+    Where no F in 0..255 solves it, the segmentation has underestimated the person there (a
+    dark strand of hair against a light wall given a tenth of coverage): the alpha is raised
+    to the least that explains the photo, rather than leaving that part of the person in the
+    plate (it would stay behind as a ghost of the outline when the head moves).
+
+    ``photo``, ``plate`` (H, W, 3) uint8; ``alpha`` (H, W) uint8. Returns (person (H, W, 3)
+    uint8, alpha (H, W) uint8); the photo and the alpha themselves where alpha is 0 or 255.
+    """
+    soft = (alpha > 0) & (alpha < 255)
+    person = photo.copy()
+    new_alpha = alpha.copy()
+    if not soft.any():
+        return person, new_alpha
+    image = photo[soft].astype(np.float64)
+    back = plate[soft].astype(np.float64)
+    a = alpha[soft].astype(np.float64)[:, None] / 255.0
+    # photo - (1 - a) B >= 0 and <= 255 a, per channel, solved for a.
+    darker = np.where(back > image, (back - image) / np.maximum(back, 1e-6), 0.0)
+    lighter = np.where(image > back, (image - back) / np.maximum(255.0 - back, 1e-6), 0.0)
+    need = np.maximum(darker, lighter).max(axis=1, keepdims=True)
+    a8 = np.clip(np.ceil(np.maximum(a, need) * 255.0 - 1e-6), 1, 255)
+    a = a8 / 255.0
+    f = np.clip((image - (1.0 - a) * back) / a, 0.0, 255.0)
+    person[soft] = np.round(f).astype(np.uint8)
+    new_alpha[soft] = a8[:, 0].astype(np.uint8)
+    return person, new_alpha
+
+
+def make_backdrop(photo: np.ndarray, probability: np.ndarray, face_points: np.ndarray, *,
+                  params: BackdropParams = BackdropParams()) -> Backdrop | None:
+    """Split ``photo`` (H, W, 3) uint8 RGB into person and plate, from the segmentation's
+    ``probability`` (H, W) float32 and the animated face's ``face_points`` (478, 2).
+    None when the photo is better warped whole (see ``person_alpha``)."""
+    if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
+        raise ValueError(f"`photo` must be (H, W, 3) uint8; got {photo.shape} {photo.dtype}")
+    alpha = person_alpha(probability, photo, face_points, params=params)
+    if alpha is None:
+        return None
+    alpha8 = np.round(alpha * 255.0).astype(np.uint8)
+    plate = fill_background(photo, alpha8.astype(np.float32) * np.float32(1 / 255),
+                            params=params)
+    person, alpha8 = unmix_person(photo, alpha8, plate)
+    return Backdrop(alpha=alpha8, person=person, plate=plate, params=params)
+
+
+def composite(person: np.ndarray, alpha: np.ndarray, plate: np.ndarray,
+              out: np.ndarray | None = None) -> np.ndarray:
+    """``person`` over ``plate`` with ``alpha`` (uint8 0..255): (H, W, 3) uint8, rounded."""
+    a = alpha.astype(np.float32)[..., None] * np.float32(1 / 255)
+    mixed = a * person.astype(np.float32) + (1.0 - a) * plate.astype(np.float32) + 0.5
+    if out is None:
+        out = np.empty_like(plate)
+    np.copyto(out, np.clip(mixed, 0, 255).astype(np.uint8))
+    return out
+
+
+def head_ring(face_points: np.ndarray, *, params: BackdropParams = BackdropParams()
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Control points around the head that move with it, so the hair moves with the head
+    (``rig.build_rig`` adds them when the photo has a backdrop; their offsets are
+    ``motion.frame_offsets``'s).
+
+    The face oval grown by each of ``params.ring_scales`` about its centre, down to the
+    nose tip's height: lower, thin triangles from the ring's last points across under the
+    chin would flip as soon as the jaw moves otherwise than the head. Each point takes the
+    head's rigid motion, plus a share of what its face-oval point does beyond it (a turn
+    moves the contour, and the hair beside it with it), falling from 1 at the oval to 0
+    at the outermost ring, so the strip between face and ring is neither squeezed nor torn.
+
+    Returns (points (R, 2) float32, anchors (R,) int: the face-oval landmark each grows
+    from, share (R,) float32).
+    """
+    oval = lm.face_polygon(face_points).astype(np.float64)
+    centre = oval.mean(axis=0)
+    right = face_points[lm.LEFT_EYE].mean(axis=0) - face_points[lm.RIGHT_EYE].mean(axis=0)
+    down = np.array([-right[1], right[0]], np.float64)
+    down /= max(float(np.linalg.norm(down)), 1e-9)
+    scales = np.asarray(params.ring_scales, np.float64)
+    outer = float(scales.max()) if len(scales) else 1.0
+    rings = [centre + s * (oval - centre) for s in scales]
+    points = np.concatenate(rings + [np.zeros((0, 2))])
+    anchors = np.tile(lm.FACE_OVAL, len(scales))
+    share = params.ring_contour_follow * np.repeat(
+        np.clip((outer - scales) / max(outer - 1.0, 1e-6), 0.0, 1.0), len(oval))
+    keep = points @ down <= float(face_points[lm.NOSE_TIP] @ down)
+    return (points[keep].astype(np.float32), anchors[keep].astype(np.int64),
+            share[keep].astype(np.float32))

@@ -1,0 +1,259 @@
+"""Per-frame kernels of the still background: the warped person over the still plate
+(``core.backdrop``; beyond the paper).
+
+Offline (``warper.Warper``), exact: ``inverse_composite`` solves every pixel's source as
+``inverse_sample`` does and mixes the person there over the plate here, by the person's
+alpha there.
+
+Real time (``warper.GridWarper``), cheap: the photo is still sampled by one ``cv2.remap`` of
+the person layer; what changes is the map. ``classify_cells`` sorts the grid's cells by
+where their corners' sources lie: deep in the person (warped as before), deep in the
+background (the map set to the identity, so the remap reads the still photo there: the
+plate), or near the person's edge. Only the cells near the edge, a band along the
+silhouette, are then mixed per pixel by ``composite_cells``. The plain-numpy twins live in
+``tests/naive.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from reactive.core.kernels.warp import _solve_continued, bilinear
+
+# Cell kinds of ``classify_cells``: nothing to do (the remap is right), copy the plate
+# (background cells next to moving ones, whose map the upsampling blends), mix per pixel.
+CELL_DONE = 0
+CELL_PLATE = 1
+CELL_MIX = 2
+
+# The distance maps of ``classify_cells`` hold px times this, in uint8 (so up to 63.75 px:
+# farther is deep enough for any cell).
+DEPTH_STEPS = 4.0
+# Bilinear interpolation of a distance map overestimates the distance by at most half a
+# pixel's diagonal; the uint8 steps add half a step.
+_DEPTH_SLACK_PX = 0.7072 + 0.5 / DEPTH_STEPS
+# A grid point's own distance less how far its source is suffices when it leaves this
+# much (px): more than a cell of the usual grid needs; nearer the edge the map is read.
+_ENOUGH_PX = 12.0
+# Every point of a quadrilateral lies within this share of its diameter of one of its
+# corners (a triangle's circumradius is at most its longest side over sqrt(3); an obtuse
+# one's farthest point is half its longest side away).
+_COVER = 0.5774
+
+
+@njit(cache=True, inline="always")
+def _mix(person, alpha, plate, sx, sy, x, y, out):
+    """out[y, x] = person over plate by alpha, person and alpha read at (sx, sy)."""
+    a = bilinear(alpha, sx, sy, 0) * (1.0 / 255.0)
+    if a <= 0.0:
+        for c in range(3):
+            out[y, x, c] = plate[y, x, c]
+    else:
+        for c in range(3):
+            val = a * bilinear(person, sx, sy, c) + (1.0 - a) * plate[y, x, c] + 0.5
+            out[y, x, c] = np.uint8(min(max(val, 0.0), 255.0))
+
+
+@njit(cache=True, parallel=True)
+def _inverse_composite(person, alpha, plate, field, iterations, out):
+    h, w = person.shape[0], person.shape[1]
+    for y in prange(h):
+        px = 0.0
+        py = 0.0
+        prev_ok = False
+        for x in range(w):
+            sx, sy, prev_ok = _solve_continued(field, x, y, px, py, prev_ok, iterations)
+            px = sx
+            py = sy
+            _mix(person, alpha, plate, sx, sy, x, y, out)
+
+
+def inverse_composite(person: np.ndarray, alpha: np.ndarray, plate: np.ndarray,
+                      field: np.ndarray, *, iterations: int, out: np.ndarray) -> np.ndarray:
+    """Warp the person and composite it over the still plate.
+
+    Parameters
+    ----------
+    person : (H, W, 3) uint8, the layer the warp moves (the photo's person, maybe shaded).
+    alpha : (H, W, 1) uint8, the person's coverage 0..255, moved with it.
+    plate : (H, W, 3) uint8, the still background.
+    field : (H, W, 2) float32 forward displacement; the inverse as ``inverse_sample``.
+    iterations : Newton steps, as ``inverse_sample``.
+    out : (H, W, 3) uint8, written in place and returned.
+    """
+    _inverse_composite(person, alpha, plate, field, iterations, out)
+    return out
+
+
+@njit(cache=True)
+def _classify_cells(source, depth, own, still, scale_x, scale_y, disp, deep_in, deep_out,
+                    moving, kinds, cells):
+    gh, gw = source.shape[0], source.shape[1]
+    # Per grid point: the displacement to upsample (px), and how far its source lies from
+    # the person's soft edge, inside and outside (px, a safe lower bound): the point's own
+    # distance less how far its source is (distance changes no faster than position), or,
+    # where that leaves less than _ENOUGH_PX, the distance map read at the source.
+    for i in range(gh):
+        for j in range(gw):
+            sx = source[i, j, 0]
+            sy = source[i, j, 1]
+            dx = (sx - j) * scale_x
+            dy = (sy - i) * scale_y
+            disp[i, j, 0] = dx
+            disp[i, j, 1] = dy
+            moved = np.sqrt(dx * dx + dy * dy)
+            din = own[i, j, 0] - moved
+            dout = own[i, j, 1] - moved
+            if din < _ENOUGH_PX and dout < _ENOUGH_PX:
+                px = (sx + 0.5) * scale_x - 0.5
+                py = (sy + 0.5) * scale_y - 0.5
+                din = bilinear(depth, px, py, 0) * (1.0 / DEPTH_STEPS) - _DEPTH_SLACK_PX
+                dout = bilinear(depth, px, py, 1) * (1.0 / DEPTH_STEPS) - _DEPTH_SLACK_PX
+            deep_in[i, j] = din
+            deep_out[i, j] = dout
+            moving[i, j] = 0
+    for i in range(gh - 1):
+        for j in range(gw - 1):
+            a = min(min(deep_in[i, j], deep_in[i, j + 1]),
+                    min(deep_in[i + 1, j], deep_in[i + 1, j + 1]))
+            b = min(min(deep_out[i, j], deep_out[i, j + 1]),
+                    min(deep_out[i + 1, j], deep_out[i + 1, j + 1]))
+            kind = CELL_MIX
+            if a > 0.0 or (b > 0.0 and still[i, j]):
+                # Every pixel of the cell takes its source from inside the quadrilateral of
+                # its corners' sources: within _COVER of its diameter (at most its bounding
+                # box's diagonal) of a corner's.
+                x0 = min(min(source[i, j, 0], source[i, j + 1, 0]),
+                         min(source[i + 1, j, 0], source[i + 1, j + 1, 0]))
+                x1 = max(max(source[i, j, 0], source[i, j + 1, 0]),
+                         max(source[i + 1, j, 0], source[i + 1, j + 1, 0]))
+                y0 = min(min(source[i, j, 1], source[i, j + 1, 1]),
+                         min(source[i + 1, j, 1], source[i + 1, j + 1, 1]))
+                y1 = max(max(source[i, j, 1], source[i, j + 1, 1]),
+                         max(source[i + 1, j, 1], source[i + 1, j + 1, 1]))
+                dx = (x1 - x0) * scale_x
+                dy = (y1 - y0) * scale_y
+                reach2 = _COVER * _COVER * (dx * dx + dy * dy)
+                if a > 0.0 and a * a > reach2:
+                    kind = CELL_DONE               # deep in the person: as warped
+                elif b > 0.0 and b * b > reach2 and still[i, j]:
+                    kinds[i, j] = 3                # deep in the still background
+                    continue
+            kinds[i, j] = kind
+            moving[i, j] = 1
+            moving[i, j + 1] = 1
+            moving[i + 1, j] = 1
+            moving[i + 1, j + 1] = 1
+    # Background only around it: the point stays where it is, so the remap reads the still
+    # photo (which is the plate there).
+    for i in range(gh):
+        for j in range(gw):
+            if not moving[i, j]:
+                disp[i, j, 0] = 0.0
+                disp[i, j, 1] = 0.0
+    n = 0
+    for i in range(gh - 1):
+        for j in range(gw - 1):
+            kind = kinds[i, j]
+            if kind == 3:
+                if moving[i, j] or moving[i, j + 1] or moving[i + 1, j] or moving[i + 1, j + 1]:
+                    kind = CELL_PLATE
+                else:
+                    continue
+            elif kind == CELL_DONE:
+                continue
+            cells[n, 0] = i
+            cells[n, 1] = j
+            cells[n, 2] = kind
+            n += 1
+    return n
+
+
+def classify_cells(source: np.ndarray, depth: np.ndarray, own: np.ndarray, still: np.ndarray,
+                   scale: tuple[float, float], *, disp: np.ndarray, deep_in: np.ndarray,
+                   deep_out: np.ndarray, moving: np.ndarray, kinds: np.ndarray,
+                   cells: np.ndarray) -> int:
+    """Sort the grid's cells for compositing; write the displacement to upsample.
+
+    Parameters
+    ----------
+    source : (h, w, 2) float32, each grid point's source (x, y) in grid units (the inverse
+        map, ``inverse_map``).
+    depth : (H, W, 2) uint8, each photo pixel's distance to the person's soft edge, px
+        times DEPTH_STEPS, capped at 255: [..., 0] to the nearest pixel not fully person
+        (0 outside the person), [..., 1] to the nearest with any person (0 on it).
+    own : (h, w, 2) float32, the same two distances at each grid point itself (px).
+    still : (h - 1, w - 1) bool, the cell's pixels are the same in the person layer and
+        the plate (the background the fill left alone).
+    scale : photo px per grid unit (x, y); grid point (i, j) sits at photo px
+        ((j + 0.5) scale_x - 0.5, (i + 0.5) scale_y - 0.5).
+    disp : (h, w, 2) float32, written: the displacement in px, 0 at points whose cells
+        are all deep in the still background.
+    deep_in, deep_out : (h, w) float32 scratch; moving : (h, w) uint8 scratch;
+    kinds : (h - 1, w - 1) uint8 scratch.
+    cells : ((h - 1) * (w - 1), 3) int32, written: row, column and kind (CELL_PLATE or
+        CELL_MIX) of each cell that ``composite_cells`` must do.
+
+    Returns the number of cells written.
+    """
+    return _classify_cells(source, depth, own, still, float(scale[0]), float(scale[1]), disp,
+                           deep_in, deep_out, moving, kinds, cells)
+
+
+@njit(cache=True)
+def _composite_cells(frame, pixel_map, alpha, plate, cells, n, row_start, col_start):
+    h, w = frame.shape[0], frame.shape[1]
+    for k in range(n):
+        i = cells[k, 0]
+        j = cells[k, 1]
+        y0 = row_start[i]
+        y1 = row_start[i + 1] if i + 1 < row_start.shape[0] else h
+        x0 = col_start[j]
+        x1 = col_start[j + 1] if j + 1 < col_start.shape[0] else w
+        if cells[k, 2] == CELL_PLATE:
+            for y in range(y0, y1):
+                for x in range(x0, x1):
+                    for c in range(3):
+                        frame[y, x, c] = plate[y, x, c]
+            continue
+        for y in range(y0, y1):
+            for x in range(x0, x1):
+                # The alpha at the nearest pixel of the source: the person's edge is soft
+                # over several pixels, and a pixel's shift of it is not seen.
+                sx = min(max(int(pixel_map[y, x, 0] + 0.5), 0), w - 1)
+                sy = min(max(int(pixel_map[y, x, 1] + 0.5), 0), h - 1)
+                a = np.int32(alpha[sy, sx, 0])
+                if a == 255:
+                    continue
+                if a == 0:
+                    for c in range(3):
+                        frame[y, x, c] = plate[y, x, c]
+                    continue
+                for c in range(3):
+                    frame[y, x, c] = np.uint8((a * np.int32(frame[y, x, c])
+                                               + (255 - a) * np.int32(plate[y, x, c]) + 127)
+                                              // 255)
+
+
+def composite_cells(frame: np.ndarray, pixel_map: np.ndarray, alpha: np.ndarray,
+                    plate: np.ndarray, cells: np.ndarray, n: int, row_start: np.ndarray,
+                    col_start: np.ndarray) -> np.ndarray:
+    """Finish the cells ``classify_cells`` listed, in place on ``frame``.
+
+    Parameters
+    ----------
+    frame : (H, W, 3) uint8, the remapped person layer; its listed cells are rewritten:
+        the plate (CELL_PLATE), or the person mixed over the plate by its alpha at each
+        pixel's source, its nearest pixel (CELL_MIX: the remap read the person's colour
+        there already).
+    pixel_map : (H, W, 2) float32, each pixel's source (x, y) in px, as the remap used.
+    alpha : (H, W, 1) uint8, the person's coverage; plate : (H, W, 3) uint8.
+    cells, n : as from ``classify_cells``.
+    row_start : (h - 1,) int32, the first pixel row of each cell row (the pixels the
+        upsampling interpolates between grid rows i and i + 1; the first and last cell
+        rows also hold the rows beyond the grid's first and last point); the next cell
+        row's start ends it, the last ends at H. col_start : (w - 1,) the same for columns.
+    """
+    _composite_cells(frame, pixel_map, alpha, plate, cells, n, row_start, col_start)
+    return frame

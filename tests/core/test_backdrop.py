@@ -1,0 +1,212 @@
+"""The person over a still background (``core.backdrop``) on synthetic photos: the split,
+the plate, the photo back at rest, a still background while the person moves (both warps)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from reactive.core import backdrop as bd
+from reactive.core import landmarks as lm
+from reactive.core.motion import frame_offsets
+from reactive.core.rig import build_rig
+from reactive.core.warper import GridWarper, Warper
+from reactive.params import BackdropParams, WarpParams
+from tests.helpers import fake_face, fake_pack
+
+H, W = 180, 200
+
+
+def _face():
+    """``fake_face`` with its eyes and nose tip where a face has them (the head ring reads
+    the face's up from the eye line)."""
+    pts = fake_face()
+    ang = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    ring = np.stack([8 * np.cos(ang), 4 * np.sin(ang)], 1)
+    pts[lm.LEFT_EYE] = ring + (118, 80)     # the subject's left: the image's right
+    pts[lm.RIGHT_EYE] = ring + (82, 80)
+    pts[lm.NOSE_TIP] = (100, 100)
+    return pts
+
+
+def _scene(seed=0):
+    """A textured background, a person (head and shoulders) around ``fake_face``, and the
+    segmentation's probability for it: soft at the edge, as MediaPipe's is."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    back = np.dstack([60 + 20 * np.sin(xx / 5.0), 110 + 15 * np.cos(yy / 7.0),
+                      160 + 10 * np.sin((xx + yy) / 9.0)])
+    back += rng.normal(0, 3, back.shape)
+    person = np.zeros((H, W), np.uint8)
+    cv2.ellipse(person, (100, 85), (55, 70), 0, 0, 360, 1, -1)      # head and hair
+    cv2.ellipse(person, (100, 200), (90, 60), 0, 0, 360, 1, -1)     # shoulders
+    skin = np.dstack([200 + 30 * np.sin(yy / 3.0), 150 + 0 * xx, 120 + 20 * np.cos(xx / 4.0)])
+    soft = cv2.GaussianBlur(person.astype(np.float32), (0, 0), 2.0)
+    photo = np.clip(soft[..., None] * skin + (1 - soft[..., None]) * back, 0, 255)
+    return photo.astype(np.uint8), soft, _face()
+
+
+def test_split_composites_back_to_the_photo_exactly():
+    photo, prob, pts = _scene()
+    b = bd.make_backdrop(photo, prob, pts)
+    assert b is not None
+    np.testing.assert_array_equal(bd.composite(b.person, b.alpha, b.plate), photo)
+    background = b.alpha == 0
+    np.testing.assert_array_equal(b.plate[background], photo[background])
+    np.testing.assert_array_equal(b.person[b.alpha == 255], photo[b.alpha == 255])
+    face = np.zeros((H, W), np.uint8)
+    cv2.fillPoly(face, [np.round(lm.face_polygon(pts)).astype(np.int32)], 1)
+    assert (b.alpha[face > 0] == 255).all()
+
+
+def test_plate_is_background_coloured_under_the_person():
+    photo, prob, pts = _scene()
+    b = bd.make_backdrop(photo, prob, pts)
+    under = b.alpha == 255
+    seen = b.alpha == 0
+    # The skin is red (200+) and the background's red at most ~85: the fill took none of it.
+    assert b.plate[under][:, 0].max() < photo[seen][:, 0].max() + 10
+    assert abs(float(b.plate[under][:, 1].mean()) - float(photo[seen][:, 1].mean())) < 15
+
+
+def test_fill_copies_no_strong_edge_from_the_background():
+    """A dark line beside the person: mirrored whole it would show a second line inside the
+    fill when the head moves away; the texture is clipped to the background's grain."""
+    photo, prob, pts = _scene()
+    x_edge = int(np.flatnonzero(prob[85] > 0.5)[0])
+    photo[:, x_edge - 12:x_edge - 9] = 0
+    b = bd.make_backdrop(photo, prob, pts)
+    grey = b.plate.astype(np.float32).mean(axis=2)
+    filled = b.alpha[:, x_edge:x_edge + 30] == 255
+    assert grey[:, x_edge:x_edge + 30][filled].min() > 40   # the line is 0
+
+
+def test_unmix_raises_the_alpha_where_the_segmentation_underestimated():
+    photo = np.full((4, 4, 3), 40, np.uint8)        # a dark strand ...
+    plate = np.full((4, 4, 3), 220, np.uint8)       # ... over a light wall ...
+    alpha = np.full((4, 4), 26, np.uint8)           # ... given a tenth of coverage
+    person, new_alpha = bd.unmix_person(photo, alpha, plate)
+    assert (new_alpha > 26).all()
+    np.testing.assert_array_equal(bd.composite(person, new_alpha, plate), photo)
+
+
+def test_no_split_without_a_person_on_the_face_or_without_background(caplog):
+    photo, prob, pts = _scene()
+    with caplog.at_level("INFO", logger="reactive.core.backdrop"):
+        assert bd.make_backdrop(photo, np.zeros_like(prob), pts) is None
+        assert bd.make_backdrop(photo, np.ones_like(prob), pts) is None
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "statue" in text and "tight crop" in text
+
+
+def test_only_the_animated_person_is_split_off():
+    photo, prob, pts = _scene()
+    prob = prob.copy()
+    prob[10:40, 165:195] = 1.0                      # someone else, apart from the face
+    alpha = bd.person_alpha(prob, photo, pts)
+    assert alpha[15:35, 170:190].max() == 0.0
+    assert alpha[80:90, 95:105].min() == 1.0
+
+
+def test_backdrop_checks_its_arrays():
+    a = np.zeros((4, 5), np.uint8)
+    with pytest.raises(ValueError, match="`plate` must be"):
+        bd.Backdrop(alpha=a, person=np.zeros((4, 5, 3), np.uint8),
+                    plate=np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(ValueError, match="`alpha` must be"):
+        bd.Backdrop(alpha=a.astype(np.float32), person=np.zeros((4, 5, 3), np.uint8),
+                    plate=np.zeros((4, 5, 3), np.uint8))
+
+
+def test_head_ring_lies_around_the_face_down_to_the_nose():
+    pts = _face()
+    ring, anchors, share = bd.head_ring(pts, params=BackdropParams(ring_scales=(1.3, 1.7),
+                                                                   ring_contour_follow=1.0))
+    oval = lm.face_polygon(pts).reshape(-1, 1, 2)
+    assert len(ring) > 5 and set(anchors) <= set(lm.FACE_OVAL)
+    np.testing.assert_allclose(np.unique(share), [0.0, 0.4 / 0.7], atol=1e-6)  # outer: rigid
+    assert all(cv2.pointPolygonTest(oval, (float(x), float(y)), False) < 0 for x, y in ring)
+    assert ring[:, 1].max() <= pts[lm.NOSE_TIP, 1] + 1e-3
+
+
+# --- the warps with a backdrop -------------------------------------------------------------
+
+def _rig(photo, prob, pts, offsets, **kw):
+    b = bd.make_backdrop(photo, prob, pts)
+    pack = fake_pack(pts, np.asarray(offsets, np.float32))
+    rig = build_rig(photo, pts, pack, backdrop=b, params=WarpParams(max_squeeze=0.0), **kw)
+    return rig, pack
+
+
+@pytest.mark.parametrize("grid", [False, True])
+def test_zero_offsets_give_the_photo_back_with_a_backdrop(grid):
+    photo, prob, pts = _scene()
+    rig, pack = _rig(photo, prob, pts, [[0, 0]], dense=not grid, grid=grid)
+    assert rig.n_ring > 0
+    warper = GridWarper(rig) if grid else Warper(rig)
+    out = warper(frame_offsets(rig, pack, 0))
+    assert np.abs(out.astype(int) - photo).max() <= (1 if grid else 0)
+
+
+@pytest.mark.parametrize("grid", [False, True])
+def test_the_background_stays_still_while_the_person_moves(grid):
+    photo, prob, pts = _scene()
+    rig, pack = _rig(photo, prob, pts, [[0, 0], [6.0, -4.0]], dense=not grid, grid=grid)
+    warper = GridWarper(rig) if grid else Warper(rig)
+    out = warper(frame_offsets(rig, pack, 1)).astype(int)
+    person = cv2.dilate((rig.backdrop.alpha > 0).astype(np.uint8), np.ones((31, 31))) > 0
+    np.testing.assert_array_equal(out[~person], photo[~person])
+    # ... and without a backdrop the same background moves.
+    plain = build_rig(photo, pts, pack, dense=not grid, grid=grid,
+                      params=WarpParams(max_squeeze=0.0))
+    moved = (GridWarper(plain) if grid else Warper(plain))(frame_offsets(plain, pack, 1))
+    assert (moved.astype(int) != photo)[~person].mean() > 0.3
+    # The face itself moved with the driver: 6 px right, 4 px up.
+    ys, xs = np.mgrid[75:100, 88:112]
+    assert np.abs(out[ys, xs] - photo[ys + 4, xs - 6]).mean() < 3
+
+
+def test_grid_warp_with_a_backdrop_agrees_with_the_exact_one():
+    photo, prob, pts = _scene()
+    rig, pack = _rig(photo, prob, pts, [[0, 0], [5.0, 3.0], [-4.0, -2.0]], grid=True)
+    exact, fast = Warper(rig), GridWarper(rig)
+    for i in range(3):
+        off = frame_offsets(rig, pack, i)
+        diff = np.abs(exact(off).astype(int) - fast(off).astype(int))
+        assert diff.mean() < 1.5
+        assert np.percentile(diff, 99) <= 20
+
+
+def test_grid_warp_with_a_backdrop_allocates_nothing_per_frame():
+    import tracemalloc
+
+    photo, prob, pts = _scene()
+    rig, pack = _rig(photo, prob, pts, [[0, 0], [4.0, 2.0]], dense=False, grid=True)
+    warper = GridWarper(rig)
+    off = frame_offsets(rig, pack, 1)
+    warper(off)
+    tracemalloc.start()
+    for _ in range(3):
+        warper(off)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < min(warper.field.nbytes, warper.frame.nbytes) // 4
+
+
+def test_hair_follows_the_head_with_a_backdrop():
+    """The head ring carries the head's rigid motion: a head moved 6 px moves the hair above
+    it about as far (the whole photo warped: the border band still holds it less)."""
+    photo, prob, pts = _scene()
+    rig, pack = _rig(photo, prob, pts, [[0, 0], [6.0, 0.0]])
+    from reactive.core.similarity import fit_similarity
+    pack.head[1] = fit_similarity(pack.landmarks[0, lm.STABLE_POINTS],
+                                  pack.landmarks[1, lm.STABLE_POINTS]).astype(np.float32)
+    off = frame_offsets(rig, pack, 1)
+    ring = off[rig.n_face + rig.bindings[0].peripheral.shape[0]:][:rig.n_ring]
+    np.testing.assert_allclose(ring, np.tile([6.0, 0.0], (rig.n_ring, 1)), atol=1e-3)
+    no_ring = build_rig(photo, pts, pack, backdrop=replace(
+        rig.backdrop, params=BackdropParams(ring_scales=())), params=rig.params)
+    assert no_ring.n_ring == 0

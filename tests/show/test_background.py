@@ -1,0 +1,169 @@
+"""Issue 11, the background and head turns: the person moves over a still background, the
+face still follows the head, on real clips in ../shared/data.
+
+Slow (whole clips rendered and measured); each clip is tracked once per session
+(``pack_cache``). "Today" is the whole photo warped (no backdrop) with turns shown whole:
+what the renderer did before the still background and the turn limit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reactive.core import landmarks as lm
+from reactive.core.motion import frame_offsets
+from reactive.core.rig import build_rig
+from reactive.core.synthesis import FrameSynthesis, Layer
+from reactive.io.clippack import load_pack
+from reactive.io.photo import load_photo
+from reactive.io.target import find_target_face, photo_backdrop
+from reactive.params import TurnParams
+from reactive.tools import quality
+from tests.helpers import ROOT, shared_path
+
+pytestmark = pytest.mark.slow
+
+
+def _photo(name):
+    photo = load_photo(shared_path("portraits", f"{name}.jpg"))
+    return photo, find_target_face(photo)
+
+
+def _live_frames(rig, pack):
+    """Every clip frame as the live player makes it (grid warp), copies."""
+    synthesis = FrameSynthesis(rig, [pack], realtime=True)
+    return [synthesis.render([Layer(0, float(i), 1.0)]).copy() for i in range(pack.frame_count)]
+
+
+@pytest.mark.parametrize("name", ["s9", "s12", "s42"])
+def test_background_stays_still_under_large_head_motion(name, pack_cache):
+    pack = pack_cache("d12")
+    photo, points = _photo(name)
+    backdrop = photo_backdrop(photo, points)
+    assert backdrop is not None
+    today = build_rig(photo, points, pack, turns=None, dense=False, grid=True)
+    still = build_rig(photo, points, pack, backdrop=backdrop, dense=False, grid=True)
+    before = quality.background_stillness(photo, _live_frames(today, pack))
+    after = quality.background_stillness(photo, _live_frames(still, pack))
+    exact = quality.background_stillness(
+        photo, quality.render_all(build_rig(photo, points, pack, backdrop=backdrop), pack))
+    print(f"{name} x d12: background changed where still seen {before['changed_visible']:.1%}"
+          f" today -> {after['changed_visible']:.2%} live, {exact['changed_visible']:.2%} "
+          f"offline; anywhere (the head covering it included) {before['changed']:.1%} -> "
+          f"{after['changed']:.1%}; background {after['background_share']:.0%} of the photo")
+    assert before["changed_visible"] > 0.2       # the measure sees today's swimming
+    assert after["changed_visible"] <= 0.01
+    assert exact["changed_visible"] <= 0.01
+
+
+def test_background_stays_still_under_a_nod():
+    pack = load_pack(ROOT / "assets" / "clips" / "nod.npz")
+    photo, points = _photo("s42")
+    still = build_rig(photo, points, pack, backdrop=photo_backdrop(photo, points),
+                      dense=False, grid=True)
+    today = build_rig(photo, points, pack, turns=None, dense=False, grid=True)
+    before = quality.background_stillness(photo, _live_frames(today, pack))
+    after = quality.background_stillness(photo, _live_frames(still, pack))
+    print(f"s42 x nod: background changed {before['changed']:.1%} today -> "
+          f"{after['changed']:.2%}")
+    assert after["changed"] <= 0.01
+
+
+# The foundation's bar (tests/show/test_foundation.py): the naive face-only warp's error.
+NAIVE_EXPRESSION_ERROR = {"d0": 0.34, "d3": 0.48}
+
+
+@pytest.mark.parametrize("clip", ["d0", "d3"])
+def test_face_still_follows_the_head(clip, pack_cache, record_property):
+    """The foundation's expression measure (coarse warp, s42), today and with the still
+    background and the turn limit. With head motion no worse than today; the expression
+    alone within the foundation's bar, and printed next to today's: it compares with
+    Eq. 1's full turn, so every degree of a turn past the limit that is not shown counts
+    (s42 x d3: 0.429 today, about 0.443 with the limit alone), and the tracker reads the
+    face a little differently with the hair moving with the head (+0.005)."""
+    pack = pack_cache(clip)
+    photo, points = _photo("s42")
+    backdrop = photo_backdrop(photo, points)
+    rigs = {"today": build_rig(photo, points, pack, turns=None),
+            "still": build_rig(photo, points, pack, backdrop=backdrop)}
+    intended = quality.intended_points(rigs["today"], pack)
+    yaw = np.abs(lm.yaw_ratio(pack.landmarks) - lm.yaw_ratio(pack.landmarks[pack.neutral_index]))
+    within = np.union1d([0], np.flatnonzero(yaw <= TurnParams().yaw_knee))
+    err = {}
+    for key, rig in rigs.items():
+        detected = quality.track_frames(quality.render_all(rig, pack, stages=("coarse",)))
+        err[key] = {
+            "with_head": quality.expression_error(detected, intended, expression_only=False),
+            "expression_only": quality.expression_error(detected, intended,
+                                                        expression_only=True),
+            "expression_within": quality.expression_error(detected[within], intended[within],
+                                                          expression_only=True)}
+    record_property("expression_error", err)
+    print(f"s42 x {clip} ({len(within)} of {pack.frame_count} frames turn within the limit): "
+          + "; ".join(f"{k} with head {v['with_head']:.3f}, expression only "
+                      f"{v['expression_only']:.3f} (those frames {v['expression_within']:.3f})"
+                      for k, v in err.items()))
+    assert err["still"]["with_head"] <= err["today"]["with_head"] + 0.005
+    assert err["still"]["expression_only"] < NAIVE_EXPRESSION_ERROR[clip]
+
+
+def test_a_tight_crop_is_warped_whole(pack_cache):
+    """No clear background (a face cropped to its hair line): no split, and the player and
+    the renderer warp the whole photo as before (``backdrop.person_alpha``'s None path)."""
+    pack = pack_cache("d12")
+    photo, points = _photo("s42")
+    box = np.round(np.r_[points[lm.FACE_OVAL].min(axis=0), points[lm.FACE_OVAL].max(axis=0)]
+                   ).astype(int)
+    crop = np.ascontiguousarray(photo[box[1]:box[3], box[0]:box[2]])
+    crop_points = find_target_face(crop)
+    assert photo_backdrop(crop, crop_points) is None
+    rig = build_rig(crop, crop_points, pack, dense=False, grid=True)
+    frames = _live_frames(rig, pack)
+    assert all(f.shape == crop.shape for f in frames)
+    # The face moves (nothing is frozen by a split that did not happen).
+    assert max(np.abs(f.astype(int) - crop).mean() for f in frames) > 5
+
+
+
+def _half_widths(points):
+    """The face's width either side of the nose tip along the eyes' line, (2,) px."""
+    right = points[lm.LEFT_EYE].mean(axis=0) - points[lm.RIGHT_EYE].mean(axis=0)
+    right = right / np.linalg.norm(right)
+    x = (points[lm.FACE_OVAL] - points[lm.NOSE_TIP]) @ right
+    return np.array([-x.min(), x.max()])
+
+
+def test_a_strongly_turning_driver_does_not_squash_the_face(pack_cache):
+    """s42 x d12 at its most turned frames (the driver's yaw ratio past 0.45): the narrower
+    half of the face (nose tip to contour) keeps far more of its width than with the whole
+    turn shown (at least 60%), and the face triangles folded over their neighbours cover
+    less than half as much of the face. (Some slivers along the far contour and the jaw
+    still fold: the tracker's own far-side contour, collapsed at that yaw, is carried as
+    expression.)"""
+    pack = pack_cache("d12")
+    photo, points = _photo("s42")
+    yaw = np.abs(lm.yaw_ratio(pack.landmarks) - lm.yaw_ratio(pack.landmarks[pack.neutral_index]))
+    frames = np.argsort(-yaw)[:8]
+    rest = _half_widths(points[:lm.N_MESH].astype(np.float64))
+    backdrop = photo_backdrop(photo, points)
+    kept = {}
+    for key, turns in (("today", None), ("limited", TurnParams())):
+        rig = build_rig(photo, points, pack, turns=turns, dense=False, backdrop=backdrop)
+        tri = rig.triangles[(rig.triangles < lm.N_MESH).all(axis=1)]
+        r = rig.rest.astype(np.float64)
+        rest_area = np.cross(r[tri[:, 1]] - r[tri[:, 0]], r[tri[:, 2]] - r[tri[:, 0]])
+        share, folded = [], []
+        for i in frames:
+            now = (rig.rest + frame_offsets(rig, pack, int(i))).astype(np.float64)
+            share.append((_half_widths(now[:lm.N_MESH]) / rest).min())
+            area = np.cross(now[tri[:, 1]] - now[tri[:, 0]], now[tri[:, 2]] - now[tri[:, 0]])
+            flipped = np.sign(area) != np.sign(rest_area)
+            folded.append(np.abs(area[flipped]).sum() / np.abs(area).sum())
+        kept[key] = (float(np.min(share)), float(np.max(folded)))
+    print(f"s42 x d12, the {len(frames)} most turned frames (driver yaw {yaw[frames].min():.2f}-"
+          f"{yaw.max():.2f}): "
+          + "; ".join(f"{k}: the narrower half of the face keeps {v[0]:.0%} of its width, "
+                      f"folded triangles cover {v[1]:.2%} of the face" for k, v in kept.items()))
+    assert kept["limited"][0] >= 0.6 and kept["limited"][0] > kept["today"][0] + 0.1
+    assert kept["limited"][1] < 0.5 * kept["today"][1]
