@@ -819,3 +819,33 @@ def test_params_are_replaceable():
     p = replace(EyeParams(), max_gaze_x=0.1)
     f = GazeFollower(p)
     assert f.update((1.0, 0.0), 10.0)[0] == pytest.approx(0.1)
+
+
+def test_white_filled_where_the_iris_was_meets_the_white_beside_it():
+    """The photo's white darkens towards the corners and under the upper lid; the fill
+    where the iris was continues that shading from the white on either side at each
+    height (a linear ramp along the eye is carried across the hole), so it shows no
+    seam against the white around it and no flat grey disc."""
+    from reactive.core.eyeball import fill_iris_hole
+
+    w, h = 90, 40
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    corners = np.array([[5.0, 20.0], [85.0, 20.0]])
+    xs = np.linspace(5.0, 85.0, 9)[1:-1]
+    half = 14.0 * np.sqrt(np.clip(1 - ((xs - 45.0) / 40.0) ** 2, 0, 1))
+    upper = np.stack([xs, 20.0 - half], axis=1)
+    lower = np.stack([xs, 20.0 + half], axis=1)
+    u, v = lid_coordinates(np.stack([xx.ravel(), yy.ravel()], axis=1), corners, upper, lower)
+    u, v = u.reshape(h, w), v.reshape(h, w)
+    opening = (u > 0.02) & (u < 0.98) & (v > 0.03) & (v < 0.97)
+    # White: 150 at the image-left corner rising to 230 at the other, 30 darker under the
+    # upper lid.
+    white = 150.0 + 80.0 * np.clip(u, 0, 1) - 30.0 * np.clip(1.0 - v, 0, 1)
+    crop = np.repeat(np.clip(white, 0, 255)[..., None], 3, axis=2).astype(np.uint8)
+    hole = opening & (np.hypot(xx - 45.0, yy - 20.0) <= 13.0)
+    crop[hole] = (90, 60, 40)
+    fill = fill_iris_hole(crop, opening & ~hole, u, v, 80.0)
+    err = np.abs(fill[..., 0] - white)[hole]
+    print(f"fill against the ramp: mean {err.mean():.1f}, max {err.max():.1f} grey levels")
+    assert err.mean() < 3.0
+    assert err.max() < 8.0
