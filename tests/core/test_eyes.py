@@ -849,3 +849,33 @@ def test_white_filled_where_the_iris_was_meets_the_white_beside_it():
     print(f"fill against the ramp: mean {err.mean():.1f}, max {err.max():.1f} grey levels")
     assert err.mean() < 3.0
     assert err.max() < 8.0
+
+
+def test_closed_lid_fades_into_a_shaded_socket_without_an_outline():
+    """A photo whose skin darkens towards the eye (eye shadow, a shaded socket): the closed
+    lid, filled with skin from around it, meets that shading over a band
+    (``closed_feather_w``) instead of at a one-pixel edge: no step between neighbouring
+    pixels around the closed eye larger than the socket's own shading makes. (A lid faded in
+    over 1.5 px only: steps of 12-13 grey levels here; over 0.08 eye widths: 5-6.)"""
+    pts = synthetic_face()
+    photo = synthetic_photo(pts)
+    shade = np.zeros(photo.shape[:2], np.float32)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0)
+        cv2.ellipse(shade, (int(c[0]), int(c[1])), (int(0.75 * EYE_W), int(0.45 * EYE_W)), 0,
+                    0, 360, 1.0, -1)
+    shade = cv2.GaussianBlur(shade, (0, 0), 0.12 * EYE_W)
+    photo = np.clip(photo * (1.0 - 0.45 * shade[..., None]), 0, 255).astype(np.uint8)
+    closed = _closed_photo(photo, pts)
+    luma = cv2.cvtColor(closed, cv2.COLOR_RGB2GRAY).astype(int)
+    own = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(int)
+    steps = []
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0).astype(int)
+        box = (slice(c[1] - 28, c[1] + 28), slice(c[0] - 45, c[0] + 45))
+        changed = np.abs(luma[box] - own[box]) > 0
+        step = np.maximum(np.abs(np.diff(luma[box], axis=0))[:, :-1],
+                          np.abs(np.diff(luma[box], axis=1))[:-1])
+        steps.append(int(step[changed[:-1, :-1]].max()))
+    print(f"largest step between neighbouring pixels around the closed eyes: {steps}")
+    assert max(steps) <= 8
