@@ -141,8 +141,8 @@ def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.nda
     height between the lids, a straight blend along the eye from the white just beside the
     hole on one side to the white just beside it on the other (one side only: that side's
     white). The white under the upper lid is in shadow and the corners are darker, and the
-    fill follows: it meets the white around it without a seam, and is never brighter than
-    the brighter of the two whites beside it at that height (a flat, bright middle reads
+    fill follows: it meets the white around it without a seam; away from it, it dims to
+    no brighter than the white across the whole eye at that height (a bright middle reads
     as a stare). A height with no white in view on either side takes the nearest height's.
     Returns (h, w, 3) float32 (meaningful inside the opening)."""
     # Bins of about 1 px along the eye and across an opening ~0.35 eye widths high.
@@ -169,6 +169,22 @@ def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.nda
         cols = np.flatnonzero(seen[j])
         for c in range(3):
             grid[j, :, c] = np.interp(at, cols, local[j, cols, c])
+    # Away from the white beside it, no brighter than the white across the whole eye at
+    # that height: the white beside the iris is often the brightest of it, and a middle
+    # lit as brightly as that reads as a stare. Dimmed gradually (over ``taper`` bins from
+    # the nearest white in view), so the fill still meets the white beside it.
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    row_count = counts.sum(axis=1)
+    cap = (sums @ luma).sum(axis=1) / np.maximum(row_count, 1e-6)
+    taper = max(0.08 * nu, 2.0)
+    for j in rows:
+        cols = np.flatnonzero(seen[j])
+        gap = np.abs(at[:, None] - cols[None]).min(axis=1)
+        t = np.clip(gap / taper, 0.0, 1.0)
+        t = t * t * (3.0 - 2.0 * t)
+        here = grid[j] @ luma
+        scale = np.minimum(1.0, cap[j] / np.maximum(here, 1e-6))
+        grid[j] *= (1.0 + t * (scale - 1.0))[:, None].astype(np.float32)
     if len(rows) < nv:   # heights with no white in view: the nearest height's
         nearest = rows[np.abs(np.arange(nv)[:, None] - rows[None]).argmin(axis=1)]
         grid = grid[nearest]
