@@ -460,6 +460,10 @@ class EyeParams:
     closed_skin_dist: float = 3.0
     closed_reach_w: float = 0.3
     closed_grain: float = 0.5
+    # ... and faded into the skin around it over this many eye widths: its edge against
+    # a photo's darker surroundings (eye shadow, eyeliner, a shaded socket) would otherwise
+    # outline the lid as a pasted patch.
+    closed_feather_w: float = 0.08
     # The lid skin fades in as the opening's area falls from lid_skin_area_frac of the rest
     # area to closed_area_frac (smoothstep): an eye half open keeps its own lids.
     lid_skin_area_frac: float = 0.3

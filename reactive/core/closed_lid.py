@@ -227,9 +227,15 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
         base = np.where(stretched[..., None], local, base)
         # Around the covered region, what is not skin is not interpolated from.
         base = np.where((~skin & ~stretched & seen)[..., None], local, base)
-    unknown = covered & cv2.erode(np.ones(shape, np.uint8), _KERNEL3).astype(bool)
+    # Faded into what surrounds it over ``closed_feather_w`` eye widths, outside what must
+    # be covered: the fill meets the skin around it (whose non-skin pixels it ignored)
+    # without an outline.
+    feather = max(ramp, params.closed_feather_w * width)
+    region = cv2.dilate((covered | stretched).astype(np.uint8), _disc(feather)) > 0
+    region &= inner
+    unknown = (covered | (region & ~stretched)) \
+        & cv2.erode(np.ones(shape, np.uint8), _KERNEL3).astype(bool)
     fill = harmonic_fill(base, unknown)
-    region = covered | stretched
     if reference is not None and params.closed_grain > 0.0:
         # One noise for all channels: grain is in brightness, colour noise looks like dust.
         # Seeded, so that a photo always gets the same lid.
@@ -238,9 +244,8 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
         noise /= max(float(noise.std()), 1e-6)
         fill += (params.closed_grain * noise)[..., None] * reference[2]
         # (Outside the region the layer is transparent: only its alpha matters there.)
-    # Faded in from the region's edge over a pixel or two: no seam where it starts.
     dist = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
-    alpha = np.clip(dist / ramp, 0.0, 1.0).astype(np.float32)
+    alpha = np.clip(dist / feather, 0.0, 1.0).astype(np.float32)
     rgba = np.empty(shape + (4,), np.float32)
     rgba[..., :3] = np.clip(fill, 0.0, 255.0) * alpha[..., None]
     rgba[..., 3] = alpha

@@ -20,7 +20,7 @@ from scipy.ndimage import maximum_filter1d
 
 from precompute.details import aligned_frames, luminance
 from reactive.core import landmarks as lm
-from reactive.core.clip import ClipPack, expressiveness
+from reactive.core.clip import ClipPack, expressiveness, peak_frame
 from reactive.core.details import DetailLayer, ratio_geometry
 from reactive.core.eyeball import lid_coordinates
 from reactive.core.rig import Rig
@@ -322,6 +322,57 @@ def sclera_brightness(image: np.ndarray, points: np.ndarray, irises: np.ndarray,
         if was_iris.sum() >= 8:
             uncovered[k] = float(luma[ys[was_iris], xs[was_iris]].mean())
     return mean, uncovered
+
+
+def rim_brightness(image: np.ndarray, points: np.ndarray, irises: np.ndarray,
+                   *, band_w: float = 0.06) -> np.ndarray:
+    """How bright each eye's opening is along its edge: the mean luma (0-255) over the band
+    ``band_w`` eye widths wide just inside the opening (contours of ``points``), less the
+    iris (``irises`` (2, 3), as ``GazeLayer.irises``). On a photo that band holds the lash
+    line and the lids' shadow; white there is the crisp rim that makes eyes look pasted in.
+    Returns (2,) float64, NaN for an eye with fewer than 8 such pixels."""
+    h, w = image.shape[:2]
+    luma = image.astype(np.float64) @ _LUMA
+    out = np.full(len(lm.EYES), np.nan)
+    pts = np.asarray(points, np.float64)
+    for k, eye in enumerate(lm.EYES):
+        width = float(np.linalg.norm(pts[eye.corners[1]] - pts[eye.corners[0]]))
+        mask = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(mask, [np.round(pts[eye.contour] * 16).astype(np.int32)], 1,
+                     cv2.LINE_8, 4)
+        inner = cv2.erode(mask, np.ones((3, 3), np.uint8),
+                          iterations=max(1, int(round(band_w * width))))
+        band = (mask > 0) & (inner == 0)
+        x, y, r = irises[k]
+        disc = np.zeros((h, w), np.uint8)
+        cv2.circle(disc, (int(round(x * 16)), int(round(y * 16))), int(round(r * 16)), 1, -1,
+                   cv2.LINE_8, 4)
+        band &= disc == 0
+        if band.sum() >= 8:
+            out[k] = float(luma[band].mean())
+    return out
+
+
+def clip_white_check(player: Player, clip: str, frame: int | None = None) -> dict:
+    """The live player's eyes on clip ``clip`` (a state name) at ``frame`` (default its
+    peak), held still, no pointer: the white of each eye (``sclera_brightness``) and the
+    opening's edge (``rim_brightness``) on the output, and the same on the photo at rest.
+    Returns a dict of (2,) arrays ``sclera``, ``sclera_rest``, ``rim``, ``rim_rest``, and
+    ``frame`` (H, W, 3) uint8."""
+    syn = player.synthesis
+    if syn.eyes is None:
+        raise ValueError("`player` renders no eyes stage")
+    k = player.state_names.index(clip)
+    i = peak_frame(player.clips[k].pack) if frame is None else int(frame)
+    out = syn.render([Layer(k, float(i), 1.0)]).copy()
+    irises = syn.eyes.irises(syn.points_now, syn.gaze_now)
+    rest_points = player.rig.target_points
+    rest_irises = syn.eyes.irises(rest_points[:lm.N_MESH], np.zeros(2))
+    sclera, _ = sclera_brightness(out, syn.points_now, irises)
+    sclera_rest, _ = sclera_brightness(player.rig.photo, rest_points, rest_irises)
+    return {"frame": out, "index": i, "sclera": sclera, "sclera_rest": sclera_rest,
+            "rim": rim_brightness(out, syn.points_now, irises),
+            "rim_rest": rim_brightness(player.rig.photo, rest_points, rest_irises)}
 
 
 def rest_layer(player: Player) -> Layer:

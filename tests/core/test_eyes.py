@@ -819,3 +819,63 @@ def test_params_are_replaceable():
     p = replace(EyeParams(), max_gaze_x=0.1)
     f = GazeFollower(p)
     assert f.update((1.0, 0.0), 10.0)[0] == pytest.approx(0.1)
+
+
+def test_white_filled_where_the_iris_was_meets_the_white_beside_it():
+    """The photo's white darkens towards the corners and under the upper lid; the fill
+    where the iris was continues that shading from the white on either side at each
+    height (a linear ramp along the eye is carried across the hole), so it shows no
+    seam against the white around it and no flat grey disc."""
+    from reactive.core.eyeball import fill_iris_hole
+
+    w, h = 90, 40
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    corners = np.array([[5.0, 20.0], [85.0, 20.0]])
+    xs = np.linspace(5.0, 85.0, 9)[1:-1]
+    half = 14.0 * np.sqrt(np.clip(1 - ((xs - 45.0) / 40.0) ** 2, 0, 1))
+    upper = np.stack([xs, 20.0 - half], axis=1)
+    lower = np.stack([xs, 20.0 + half], axis=1)
+    u, v = lid_coordinates(np.stack([xx.ravel(), yy.ravel()], axis=1), corners, upper, lower)
+    u, v = u.reshape(h, w), v.reshape(h, w)
+    opening = (u > 0.02) & (u < 0.98) & (v > 0.03) & (v < 0.97)
+    # White: 150 at the image-left corner rising to 230 at the other, 30 darker under the
+    # upper lid.
+    white = 150.0 + 80.0 * np.clip(u, 0, 1) - 30.0 * np.clip(1.0 - v, 0, 1)
+    crop = np.repeat(np.clip(white, 0, 255)[..., None], 3, axis=2).astype(np.uint8)
+    hole = opening & (np.hypot(xx - 45.0, yy - 20.0) <= 13.0)
+    crop[hole] = (90, 60, 40)
+    fill = fill_iris_hole(crop, opening & ~hole, u, v, 80.0)
+    err = np.abs(fill[..., 0] - white)[hole]
+    print(f"fill against the ramp: mean {err.mean():.1f}, max {err.max():.1f} grey levels")
+    assert err.mean() < 3.0
+    assert err.max() < 8.0
+
+
+def test_closed_lid_fades_into_a_shaded_socket_without_an_outline():
+    """A photo whose skin darkens towards the eye (eye shadow, a shaded socket): the closed
+    lid, filled with skin from around it, meets that shading over a band
+    (``closed_feather_w``) instead of at a one-pixel edge: no step between neighbouring
+    pixels around the closed eye larger than the socket's own shading makes. (A lid faded in
+    over 1.5 px only: steps of 12-13 grey levels here; over 0.08 eye widths: 5-6.)"""
+    pts = synthetic_face()
+    photo = synthetic_photo(pts)
+    shade = np.zeros(photo.shape[:2], np.float32)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0)
+        cv2.ellipse(shade, (int(c[0]), int(c[1])), (int(0.75 * EYE_W), int(0.45 * EYE_W)), 0,
+                    0, 360, 1.0, -1)
+    shade = cv2.GaussianBlur(shade, (0, 0), 0.12 * EYE_W)
+    photo = np.clip(photo * (1.0 - 0.45 * shade[..., None]), 0, 255).astype(np.uint8)
+    closed = _closed_photo(photo, pts)
+    luma = cv2.cvtColor(closed, cv2.COLOR_RGB2GRAY).astype(int)
+    own = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(int)
+    steps = []
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0).astype(int)
+        box = (slice(c[1] - 28, c[1] + 28), slice(c[0] - 45, c[0] + 45))
+        changed = np.abs(luma[box] - own[box]) > 0
+        step = np.maximum(np.abs(np.diff(luma[box], axis=0))[:, :-1],
+                          np.abs(np.diff(luma[box], axis=1))[:-1])
+        steps.append(int(step[changed[:-1, :-1]].max()))
+    print(f"largest step between neighbouring pixels around the closed eyes: {steps}")
+    assert max(steps) <= 8

@@ -28,7 +28,7 @@ from reactive.io.photo import load_photo
 from reactive.io.target import find_target_face
 from reactive.io.tracker import detect_faces
 from reactive.live.build import build_player
-from reactive.tools.quality import edge_points, pointer_gaze_check
+from reactive.tools.quality import clip_white_check, edge_points, pointer_gaze_check
 from tests.helpers import shared_path
 
 pytestmark = pytest.mark.slow
@@ -539,3 +539,33 @@ def test_pointer_at_the_edges_keeps_the_iris_in_the_opening(photo_name, show_dir
         pytest.xfail("s7: the face mesh's contours lie inside the drawn eyes")
     assert worst["mean"] <= 0.10
     assert worst["uncovered"] <= 0.10
+
+
+@pytest.mark.parametrize("photo_name", GAZE_PORTRAITS)
+def test_wide_eyes_show_no_new_white(photo_name, show_dir, monkeypatch, tmp_path):
+    """Issue 11: surprise opens the eyes wide; the white it shows is the photo's, no brighter
+    than the photo's own white at rest by more than 10% (``quality.sclera_brightness``),
+    and no crisp rim of white runs round the opening: the band along the opening's edge
+    (``quality.rim_brightness``, 0.06 eye widths, where the lash line and the lids' shadow
+    are) stays no brighter than it is on the photo by more than 10%. The built-in surprise
+    clip at its peak, through the live player. s0's eyes (18 px) show too little white to
+    judge: reported only; s7 (a cartoon) as in the pointer test."""
+    monkeypatch.setenv("REACTIVE_CACHE", str(tmp_path / "cache"))
+    path = SAMPLE_PORTRAIT if photo_name == "sample" else shared_path("portraits",
+                                                                      f"{photo_name}.jpg")
+    player = build_player(path, seed=0)
+    r = clip_white_check(player, "surprise")
+    white = r["sclera"] / r["sclera_rest"] - 1.0
+    rim = r["rim"] / r["rim_rest"] - 1.0
+    print(f"{photo_name} surprise frame {r['index']}: white vs the photo's "
+          f"{np.round(100 * white, 1)}%, opening's edge vs the photo's {np.round(100 * rim, 1)}%")
+    save([(f"{photo_name} surprise #{r['index']}", eye_crops(r["frame"], player.synthesis.points_now)),
+          (f"{photo_name} photo", eye_crops(player.rig.photo, player.rig.target_points))],
+         show_dir / f"surprise_{photo_name}.png")
+    assert np.isfinite(rim).all()
+    assert np.max(rim) <= 0.10
+    if photo_name == "s0":
+        return
+    if photo_name == "s7" and np.nanmax(white) > 0.10:
+        pytest.xfail("s7: the face mesh's contours lie inside the drawn eyes")
+    assert np.nanmax(white) <= 0.10
