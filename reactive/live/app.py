@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--kiosk", action="store_true",
                    help="fullscreen, cursor hidden, recovers from errors; quit with Ctrl+Shift+Q")
     p.add_argument("--no-mic", action="store_true", help="do not listen to the microphone")
+    p.add_argument("--camera", metavar="SOURCE",
+                   help="visitor mode: a camera index (0) or a video file standing in for "
+                        "one; the portrait greets, smiles back and looks at the person in "
+                        "front of it (profile [camera])")
     p.add_argument("--headless", action="store_true", help="no window: record to --record")
     p.add_argument("--duration", type=float, metavar="S", help="headless: seconds to record")
     p.add_argument("--events", metavar="FILE", help="headless: scripted events")

@@ -16,7 +16,8 @@ from reactive.guard import prepare_output
 from reactive.io.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoWriter
 from reactive.live.build import build_player
 from reactive.live.player import Player
-from reactive.live.triggers import Event, load_script
+from reactive.live.triggers import Event, EventQueue, load_script
+from reactive.live.visitor import open_visitor
 from reactive.params import PlayerParams
 from reactive.progress import Progress
 
@@ -25,9 +26,11 @@ MAX_DURATION_S = 24 * 3600.0  # a headless recording of a day is a mistake, not 
 
 def run_headless(player: Player, *, duration_s: float, fps: float, events: list[Event],
                  write: Callable[[np.ndarray], None],
-                 on_frame: Callable[[int, float], None] | None = None) -> int:
+                 on_frame: Callable[[int, float], None] | None = None,
+                 live: Callable[[float], list[Event]] | None = None) -> int:
     """The player loop on a simulated clock: frame n at t = n / fps, every event due by
-    then handled first. Returns the number of frames written."""
+    then handled first (the script's, then ``live(t)``'s: the camera's, stepped to t).
+    Returns the number of frames written."""
     if duration_s <= 0:
         raise ValueError(f"`duration_s` must be > 0; got {duration_s}")
     if fps <= 0:
@@ -42,6 +45,8 @@ def run_headless(player: Player, *, duration_s: float, fps: float, events: list[
             k += 1
             if action is not None and action.kind == "quit":
                 return n
+        for event in live(now) if live is not None else ():
+            player.handle(event, now)
         write(player.render(now))
         if on_frame is not None:
             on_frame(n, now)
@@ -69,10 +74,27 @@ def record(photo: str, args: argparse.Namespace) -> int:
                           status=lambda s: print(s, file=sys.stderr) if args.verbose else None)
     fps = args.fps or player.params.fps
     n = int(round(args.duration * fps))
+    live, camera = None, None
+    if getattr(args, "camera", None):
+        queue = EventQueue()
+        clock_now = [0.0]
+        camera = open_visitor(args.camera, queue, lambda: clock_now[0],
+                              player.profile.camera.params())
+        if camera is not None:
+            def live(now: float) -> list[Event]:
+                clock_now[0] = now
+                camera.step(now)  # every camera frame due by now: reproducible
+                player.camera_aspect = camera.camera_aspect
+                return queue.drain()
     bar = Progress(f"recording {out.name}", n, enabled=sys.stderr.isatty())
     with VideoWriter(out, fps=fps) as writer:
-        frames = run_headless(player, duration_s=args.duration, fps=fps, events=events,
-                              write=writer.write, on_frame=lambda i, _t: bar.update(i + 1))
+        try:
+            frames = run_headless(player, duration_s=args.duration, fps=fps, events=events,
+                                  write=writer.write, on_frame=lambda i, _t: bar.update(i + 1),
+                                  live=live)
+        finally:
+            if camera is not None:
+                camera.stop()
         if frames == 0:  # the script quit before the first frame
             quit_at = next((e.time_s for e in events if e.kind == "key"
                             and e.key in ("escape", "q", "quit_chord")), 0.0)
