@@ -454,6 +454,9 @@ class CameraParams:
     # 2D measure).
     rest_tau_s: float = 4.0
     max_yaw: float = 0.25
+    # A new visitor's rest is the mean of their calm frames over the first rest_settle_s;
+    # no expression is judged before (d0's smile starts 0.7 s in).
+    rest_settle_s: float = 0.4
     # Eye contact: the camera sits at the top centre of the screen with this horizontal
     # field of view (60-78 degrees for common webcams), and the visitor stands
     # distance_screens screen heights in front of it.

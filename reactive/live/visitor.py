@@ -47,7 +47,8 @@ VISITOR_EVENTS = ("arrive", "leave", "smile", "surprise", "look")
 @dataclass(frozen=True)
 class FaceMeasures:
     """One face, scale-free. ``width``: mouth corners apart, in inter-ocular distances;
-    ``corners``: ``landmarks.smile_ratio``; ``brows``: the brows' height above the eye
+    ``corners``: the lower lip corner's height above the lips' middle, over the mouth's
+    width (``landmarks.smile_ratio`` per side, the smaller); ``brows``: the brows' height above the eye
     centres, in inter-ocular distances; ``opening``: ``landmarks.mouth_open_ratio``;
     ``yaw``: ``landmarks.yaw_ratio``; ``size``: the face's height over the frame's;
     ``centre``: the eyes' midpoint, (x, y) in 0..1 of the frame."""
@@ -75,9 +76,14 @@ def face_measures(points: np.ndarray, frame_shape: tuple[int, int]) -> FaceMeasu
     eyes_mid = 0.5 * (left_eye + right_eye)
     brows = np.concatenate([p[lm.LEFT_BROW], p[lm.RIGHT_BROW]]).mean(axis=0)
     span = p[:, 1].max() - p[:, 1].min()
+    width = float(np.linalg.norm(p[lm.MOUTH_CORNERS[1]] - p[lm.MOUTH_CORNERS[0]]))
+    # Each lip corner's height above the lips' middle (as landmarks.smile_ratio, per side):
+    # the lower of the two, since a smile raises both and a wince or a sneer only one.
+    middle = 0.5 * (p[lm.UPPER_LIP_BOTTOM] + p[lm.LOWER_LIP_TOP]) @ y_axis
+    raised = min(middle - p[c] @ y_axis for c in lm.MOUTH_CORNERS) / max(width, 1e-6)
     return FaceMeasures(
-        width=float(np.linalg.norm(p[lm.MOUTH_CORNERS[1]] - p[lm.MOUTH_CORNERS[0]])) / iod,
-        corners=float(lm.smile_ratio(p)),
+        width=width / iod,
+        corners=float(raised),
         brows=float((eyes_mid - brows) @ y_axis) / iod,
         opening=float(lm.mouth_open_ratio(p)),
         yaw=float(lm.yaw_ratio(p)),
@@ -148,6 +154,8 @@ class VisitorDetector:
         self.look: np.ndarray | None = None
         self._last_s: float | None = None
         self._new_visitor = False
+        self._rest_since = 0.0
+        self._rest_frames = 0
         self.smile = _Onset(params, sudden=False)
         self.surprise = _Onset(params, sudden=True)
 
@@ -213,15 +221,24 @@ class VisitorDetector:
         p = self.p
         values = np.array([m.width, m.corners, m.brows])
         frontal = abs(m.yaw) <= p.max_yaw
+        calm = frontal and m.opening < 0.5 * p.surprise_open
         if self.rest is None:
-            if frontal and m.opening < 0.5 * p.surprise_open:
-                self.rest = values
+            if calm:
+                self.rest, self._rest_since, self._rest_frames = values, now_s, 1
+            return []
+        settling = now_s - self._rest_since < p.rest_settle_s
+        if settling:
+            # The first calm frames, averaged alike: one odd first frame must not be the
+            # rest every later frame is judged against.
+            if calm:
+                self._rest_frames += 1
+                self.rest = self.rest + (values - self.rest) / self._rest_frames
             return []
         smile, surprise = self.scores(m)
         if frontal and smile < p.release and surprise < p.release:
             a = 1.0 - math.exp(-dt / p.rest_tau_s) if p.rest_tau_s > 0 else 1.0
             self.rest = self.rest + a * (values - self.rest)
-        if not frontal:  # a turned head changes every 2D measure: no expressions
+        if not frontal or not self.present:  # a turned head changes every 2D measure
             return []
         events = []
         if self.smile.update(smile, now_s):
@@ -301,6 +318,8 @@ class VisitorTracker:
         self.failed = False
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        # The player's time at which a file camera started playing (its frame 0).
+        self._origin_s = 0.0
 
     def step(self, now_s: float) -> int:
         """Track the frames due by ``now_s``; returns how many were tracked."""
@@ -353,7 +372,14 @@ class VisitorTracker:
 
     # -- background thread ---------------------------------------------------------------
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
     def start(self) -> None:
+        """Track on a background thread from now on (a file plays from its first frame
+        now)."""
+        self._origin_s = float(self.clock())
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="reactive-camera", daemon=True)
         self._thread.start()
@@ -363,12 +389,14 @@ class VisitorTracker:
             now = self.clock()
             try:
                 if self.camera.is_file:
-                    due = self.camera.frames_due(now)
+                    file_now = now - self._origin_s
+                    due = self.camera.frames_due(file_now)
                     if due == 0:
                         self._stop.wait(0.5 / self.camera.fps)
                         continue
-                    frame = self.camera.read(now)  # the newest due frame; older ones dropped
-                    t_frame = frame.time_s if frame is not None else now
+                    # The newest due frame; older ones are dropped, as a camera would.
+                    frame = self.camera.read(file_now)
+                    t_frame = frame.time_s + self._origin_s if frame is not None else now
                 else:
                     frame = self.camera.read(now)
                     t_frame = now

@@ -56,6 +56,7 @@ from reactive.live.keeper import PlayerKeeper
 from reactive.live.kiosk import disable_blanking
 from reactive.live.letterbox import fit_window, letterbox, window_to_photo
 from reactive.live.triggers import KEY_NAMES, Event, EventQueue, MicrophoneSource
+from reactive.live.visitor import open_visitor
 from reactive.live.window_probe import TEST_HOOK_ENV, WindowProbe
 from reactive.params import PhotoParams, PlayerParams
 
@@ -146,6 +147,7 @@ class _LiveWindow:
         self.events = EventQueue()
         self.player = None
         self.mic = None
+        self.camera = None  # visitor.VisitorTracker, with --camera
         self.fps = float(args.fps or PlayerParams().fps)
         self.help_visible = False
         self.fps_visible = False
@@ -214,6 +216,8 @@ class _LiveWindow:
                 signal.signal(signal.SIGTERM, previous)
             if self.mic is not None:
                 self.mic.stop()
+            if self.camera is not None:
+                self.camera.stop()
             self.window.close()
         if self._error is not None:
             raise self._error
@@ -246,6 +250,7 @@ class _LiveWindow:
         if not self._mic_tried:
             self._mic_tried = True
             self._start_microphone(player)
+            self._start_camera(player)
         return player
 
     def _warm_player(self, player) -> None:
@@ -261,6 +266,15 @@ class _LiveWindow:
         mic = MicrophoneSource(self.events, self.now, player.profile.microphone.params())
         if mic.start():  # False: it has said why, once; the portrait runs on without it
             self.mic = mic
+
+    def _start_camera(self, player) -> None:
+        if not getattr(self.args, "camera", None):
+            return
+        camera = open_visitor(self.args.camera, self.events, self.now,
+                              player.profile.camera.params())
+        # None: it has said why, once; the portrait runs on. Started once the portrait is
+        # live (a file camera plays from then on).
+        self.camera = camera
 
     def _collect_build(self, now: float) -> None:
         try:
@@ -286,6 +300,8 @@ class _LiveWindow:
             self._layout()
         self._set_help_text()
         self.events.drain()  # what arrived while preparing is stale
+        if self.camera is not None and not self.camera.running:
+            self.camera.start()
         log.info("%s: live after %.1f s", self.name, now)
 
     def _recover(self, exc: Exception, now: float) -> None:
@@ -333,6 +349,8 @@ class _LiveWindow:
 
     def _update(self, now: float) -> None:
         player = self.player
+        if self.camera is not None:
+            player.camera_aspect = self.camera.camera_aspect
         for event in self.events.drain():
             action = player.handle(event, now)
             if action is None:
@@ -515,6 +533,11 @@ class _LiveWindow:
             "help": self.help_visible, "fps_overlay": self.fps_visible,
             "rebuilds": self.keeper.rebuilds, "kiosk": self.kiosk, "live": player is not None,
             "fullscreen": bool(self.window.fullscreen), "mic": self.mic is not None,
+            "camera_frames": None if self.camera is None else self.camera.frames,
+            "visitor": None if player is None or player.visitor is None else
+            [float(v) for v in player.visitor],
+            "gaze": None if player is None else
+            [float(v) for v in player.synthesis.gaze_now],
             # Top-left origin: the help's darkened box and the face it keeps clear of.
             "help_box": rect_list(self.hud.help_place.box if self.hud.help_place else None),
             "face_box": rect_list(self.hud.help_face),
