@@ -481,6 +481,9 @@ class PuppetParams:
     max_open: float = 0.06
     min_eye_open: float = 0.2
     max_motion_iod: float = 0.02
+    # A visitor who never holds still that long (talking): the calmest frame of their first
+    # neutral_timeout_s.
+    neutral_timeout_s: float = 2.0
     # The face lost for lost_s: the portrait blends back to its idle clips; lost for
     # CameraParams.absence_s, the next face is a new visitor and its neutral is taken anew.
     lost_s: float = 0.3

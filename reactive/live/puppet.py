@@ -59,8 +59,17 @@ def is_calm(points: np.ndarray, previous: np.ndarray | None,
     return True
 
 
+def calm_score(points: np.ndarray) -> float:
+    """How far from a neutral face a frame is (0 = frontal, mouth closed, eyes open);
+    the same terms as ``is_calm``, summed."""
+    return (abs(float(lm.yaw_ratio(points))) + float(lm.mouth_open_ratio(points))
+            + max(0.0, 0.25 - float(lm.eye_open_ratio(points))))
+
+
 class CalmNeutral:
-    """The neutral face from ``params.calm_s`` of consecutive calm frames (their mean).
+    """The neutral face from ``params.calm_s`` of consecutive calm frames (their mean); a
+    visitor who never holds still that long (talking) gets the calmest frame seen in their
+    first ``params.neutral_timeout_s``.
 
     ``update(points, time_s)`` returns the neutral (478, 2) float32 once it is complete,
     else None; ``reset()`` starts over (the N key, a new visitor)."""
@@ -74,15 +83,27 @@ class CalmNeutral:
         self._n = 0
         self._since: float | None = None
         self._previous: np.ndarray | None = None
+        self._first: float | None = None
+        self._best: np.ndarray | None = None
+        self._best_score = math.inf
 
     def update(self, points: np.ndarray | None, time_s: float) -> np.ndarray | None:
         if points is None:
-            self.reset()
+            self._sum, self._n, self._since, self._previous = None, 0, None, None
             return None
+        if self._first is None:
+            self._first = time_s
+        score = calm_score(points)
+        if score < self._best_score:
+            self._best_score, self._best = score, points.copy()
         calm = is_calm(points, self._previous, self.params)
         self._previous = points.copy()
         if not calm:
             self._sum, self._n, self._since = None, 0, None
+            if time_s - self._first >= self.params.neutral_timeout_s:
+                neutral = self._best.astype(np.float32)
+                self.reset()
+                return neutral
             return None
         if self._since is None:
             self._since = time_s

@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     ben.add_argument("--frames", type=int, default=300, help="frames to time (default 300)")
     ben.add_argument("--photo", help="photo (default: the bundled sample portrait)")
     ben.add_argument("--clips", metavar="DIR", help="clips folder (default: built-in clips)")
+    ben.add_argument("--puppet", action="store_true",
+                     help="time the live puppet end to end (camera -> tracking -> synthesis), "
+                          "in real time; ends with puppet_fps=... latency_frames=...")
+    ben.add_argument("--camera", metavar="SOURCE",
+                     help="--puppet: camera index or a video file standing in for one "
+                          "(default 0)")
     ben.set_defaults(func=_bench)
 
     rec = sub.add_parser("record", parents=[common],
