@@ -378,7 +378,13 @@ class VisitorTracker:
 
     def start(self) -> None:
         """Track on a background thread from now on (a file plays from its first frame
-        now)."""
+        now). The tracker runs once first: MediaPipe's first frame loads its models (about
+        a second), which would otherwise skip the file's first second."""
+        try:
+            self.tracker(np.zeros((64, 64, 3), np.uint8))
+        except Exception as exc:
+            self._fail(exc)
+            return
         self._origin_s = float(self.clock())
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="reactive-camera", daemon=True)
@@ -388,6 +394,10 @@ class VisitorTracker:
         while not self._stop.is_set() and not self.failed:
             now = self.clock()
             try:
+                if self.camera.ended:  # nobody can be seen any more
+                    self._put(self.detector.update(now, None, (1, 1)))
+                    self._stop.wait(0.1)
+                    continue
                 if self.camera.is_file:
                     file_now = now - self._origin_s
                     due = self.camera.frames_due(file_now)
@@ -401,9 +411,6 @@ class VisitorTracker:
                     frame = self.camera.read(now)
                     t_frame = now
                 if frame is None:
-                    if self.camera.ended:
-                        self._put(self.detector.update(now, None, (1, 1)))
-                        self._stop.wait(0.1)
                     continue
                 self._track(frame.image, t_frame)
             except Exception as exc:

@@ -504,3 +504,63 @@ def test_kiosk_fullscreen_ignores_plain_quit_recovers_from_errors_and_quits_on_c
 
     run.key("ctrl+shift+q", "Q")
     assert run.wait_exit() == 0, run.stderr()
+
+
+@pytest.mark.slow
+def test_window_with_a_file_camera_greets_the_visitor_and_the_puppet_follows(demo, tmp_path):
+    """d0.mp4 as the camera (neutral, a broad smile 0.7-2.6 s, ends at 3.1 s)."""
+    photo = shared_path("portraits", "s42.jpg")
+    camera = shared_path("driving", "d0.mp4")
+    profile = tmp_path / "camera.toml"
+    profile.write_text('[camera]\narrive = "d0"\n')  # the greeting: the clips' d0 smile
+    run = demo(photo, "--no-mic", "--camera", str(camera), "--profile", str(profile))
+    ready = run.ready()
+    assert ready["live"] and ready["camera_frames"] is not None
+    # The camera file starts when the portrait is live: within its first second a face
+    # arrives, the portrait plays the greeting and looks at the visitor.
+    deadline = time.monotonic() + 10
+    greeted = None
+    while time.monotonic() < deadline:
+        stats = run.stats(f"v{int(time.monotonic() * 1000)}")
+        weights = {layer["clip"]: layer["weight"] for layer in stats["layers"]}
+        if weights.get("d0", 0) > 0.5:
+            greeted = stats
+            break
+        time.sleep(0.1)
+    assert greeted is not None, "no greeting"
+    assert greeted["camera_frames"] > 3 and greeted["visitor"] is not None
+    # The file ends (3.1 s): the visitor leaves (1.5 s later), the gaze is the pointer's.
+    names = (f"s{k}" for k in range(10_000))  # a stats file per question
+    deadline = time.monotonic() + 15
+    while run.stats(next(names))["visitor"] is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run.stats(next(names))["visitor"] is None
+    run.key("Escape", "ESCAPE")
+    assert run.wait_exit() == 0, run.stderr()
+
+    # The puppet: the same file drives the portrait's face; N takes the neutral again.
+    run = demo(photo, "--no-mic", "--camera", str(camera), "--puppet")
+    run.ready()
+    deadline = time.monotonic() + 10
+    while not run.stats(next(names))["puppet"]["ready"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert run.stats(next(names))["puppet"]["ready"]
+    time.sleep(0.6)   # into d0's smile (0.8-2.6 s of the file)
+    smile, stats = run.screenshot("puppet_smile")
+    assert stats["puppet"]["camera_time"] is not None
+    rest = idle_reference(photo)
+    assert mean_change(mouth_area(smile, stats, photo),
+                       mouth_area(cv2_resize_like(rest, smile), stats,
+                                  photo)) > 4
+    run.key("n", "N")
+    time.sleep(0.3)
+    assert run.stats("retake")["puppet"]["retakes"] == 1
+    run.key("Escape", "ESCAPE")
+    assert run.wait_exit() == 0, run.stderr()
+
+
+def cv2_resize_like(image: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``image`` drawn as a full-window screenshot the size of ``like`` (no bars)."""
+    import cv2
+
+    return cv2.resize(image, (like.shape[1], like.shape[0]), interpolation=cv2.INTER_AREA)
