@@ -18,7 +18,7 @@ from reactive.live.headless import run_headless
 from reactive.live.triggers import Event, EventQueue, parse_script
 from reactive.live.visitor import VisitorDetector, VisitorTracker, face_measures, look_target
 from reactive.params import CameraParams
-from tests.helpers import shared_path, write_clip
+from tests.helpers import ROOT, run_python, shared_path, write_clip
 
 FPS = 30.0
 SHAPE = (512, 512)
@@ -254,3 +254,17 @@ def test_d3_as_the_camera_surprise_and_no_smile(tmp_path):
     assert "smile" not in [k for _, k in events], events
     surprises = [t for t, k in events if k == "surprise"]
     assert len(surprises) == 1 and 9.8 <= surprises[0] <= 10.2, events
+
+
+@pytest.mark.slow
+def test_a_missing_camera_is_one_line_and_the_portrait_runs_on(tmp_path):
+    out = tmp_path / "out.mp4"
+    done = run_python([str(ROOT / "demo.py"), "--camera", str(tmp_path / "nope.mp4"),
+                       "--headless", "--duration", "1", "--record", str(out), "--max-side",
+                       "320"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "camera" in line]
+    assert len(lines) == 1 and "no camera" in lines[0] and "nope.mp4" in lines[0] \
+        and "running without it" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert out.is_file()
