@@ -489,3 +489,26 @@ class PuppetParams:
     lost_s: float = 0.3
     # Between the puppet and the idle portrait: a cross-fade this long, each way.
     fade_s: float = 0.25
+
+
+@dataclass(frozen=True)
+class RecordParams:
+    """tools: ``reactive record``, when a take is good enough to be a clip (beyond the paper,
+    which assumes a well-filmed driver)."""
+
+    # Face lost in more than this fraction of a take's frames: the tracker's gaps would be
+    # interpolated guesses, not the performance.
+    max_lost_fraction: float = 0.1
+    # The face's height at least this fraction of the frame's: below it the mouth crop
+    # (Sec. 5) and the ratio images (Sec. 6) hold too few pixels of the driver.
+    min_face_frac: float = 0.25
+    # Turned: |landmarks.yaw_ratio| above max_yaw (about 20 degrees) in more than
+    # max_turned_fraction of the frames; the paper's transfer assumes a frontal driver.
+    max_yaw: float = 0.25
+    max_turned_fraction: float = 0.2
+    # The guided window: a countdown before each take, each take's length, the neutral's
+    # and the idle minute's.
+    countdown_s: float = 3.0
+    take_s: float = 3.0
+    neutral_s: float = 2.0
+    idle_take_s: float = 60.0

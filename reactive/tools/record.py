@@ -118,6 +118,54 @@ def check_take(pack: ClipPack, params: RecordParams = RecordParams()) -> str | N
     return None
 
 
+def take_neutral(frames: list[np.ndarray], fps: float,
+                 params: RecordParams = RecordParams()) -> tuple[np.ndarray | None, str | None]:
+    """The neutral take -> (its most neutral frame, None), or (None, why it is refused)."""
+    if len(frames) < 2:
+        return None, f"only {len(frames)} frame(s)"
+    try:
+        pack = track_clip(frames, fps=fps, tag=NEUTRAL, source=f"{NEUTRAL} take",
+                          details=False)
+    except InputError as exc:
+        return None, _tracker_refusal(exc)
+    reason = check_take(pack, params)
+    if reason is not None:
+        return None, reason
+    k = choose_neutral(pack.landmarks, pack.face_detected)
+    log.info("neutral: frame %d of the take is every take's neutral face", k)
+    return frames[k], None
+
+
+def write_take(state: str, frames: list[np.ndarray], fps: float, out: Path, *,
+               neutral_frame: np.ndarray | None = None,
+               params: RecordParams = RecordParams()) -> str | None:
+    """Track, check and write one take as ``out/<state>.mp4`` and ``.npz``; None when
+    written, else why it is refused (nothing written)."""
+    if len(frames) < 2:
+        return f"only {len(frames)} frame(s)"
+    clip = frames if neutral_frame is None else [neutral_frame, *frames]
+    try:
+        pack = track_clip(clip, fps=fps, neutral=0 if neutral_frame is not None else "auto",
+                          tag=state, source=f"{state} take")
+    except InputError as exc:
+        return _tracker_refusal(exc)
+    reason = check_take(pack, params)
+    if reason is not None:
+        return reason
+    pack.source = f"{state}.mp4"
+    with VideoWriter(out / f"{state}.mp4", fps=fps) as writer:
+        for frame in clip:
+            writer.write(frame)
+    save_pack(pack, out / f"{state}.npz")
+    return None
+
+
+def _tracker_refusal(exc: InputError) -> str:
+    """The tracker's own refusal (too many frames without a face) as a take's reason."""
+    detail = str(exc).split(": ", 1)[-1].split(";")[0]
+    return f"the {detail} ({_LOST_ADVICE})"
+
+
 def record_takes(camera: CameraSource, takes: list[Take], out: Path,
                  params: RecordParams = RecordParams()) -> tuple[list[str], dict[str, str]]:
     """Cut, check, track and write the takes. Returns (written states, refused state ->
@@ -132,39 +180,19 @@ def record_takes(camera: CameraSource, takes: list[Take], out: Path,
                                    f"{camera.name} (it ends sooner?)")
     neutral_frame = None
     if NEUTRAL in frames and NEUTRAL not in refused:
-        pack = track_clip(frames[NEUTRAL], fps=fps, tag=NEUTRAL, source=f"{NEUTRAL} take",
-                          details=False)
-        reason = check_take(pack, params)
+        neutral_frame, reason = take_neutral(frames[NEUTRAL], fps, params)
         if reason is not None:
             refused[NEUTRAL] = reason
-        else:
-            k = choose_neutral(pack.landmarks, pack.face_detected)
-            neutral_frame = frames[NEUTRAL][k]
-            log.info("neutral: frame %d of the take is every take's neutral face", k)
     written = []
     for take in takes:
         if take.state == NEUTRAL or take.state in refused:
             continue
-        clip = frames[take.state]
-        if neutral_frame is not None:
-            clip = [neutral_frame, *clip]
-        try:
-            pack = track_clip(clip, fps=fps, neutral=0 if neutral_frame is not None else "auto",
-                              tag=take.state, source=f"{take.state} take")
-        except InputError as exc:  # the tracker's own refusal: too many frames lost
-            detail = str(exc).split(": ", 1)[-1].split(";")[0]
-            refused[take.state] = f"the {detail} ({_LOST_ADVICE})"
-            continue
-        reason = check_take(pack, params)
+        reason = write_take(take.state, frames[take.state], fps, out,
+                            neutral_frame=neutral_frame, params=params)
         if reason is not None:
             refused[take.state] = reason
-            continue
-        pack.source = f"{take.state}.mp4"
-        with VideoWriter(out / f"{take.state}.mp4", fps=fps) as writer:
-            for frame in clip:
-                writer.write(frame)
-        save_pack(pack, out / f"{take.state}.npz")
-        written.append(take.state)
+        else:
+            written.append(take.state)
     return written, refused
 
 
