@@ -224,6 +224,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.takes:
         raise InputError("--takes goes with --headless (the window prompts for each take)")
-    raise InputError("the guided capture in a window is not written yet; cut takes from a "
-                     "video: reactive record --camera FILE --headless --takes "
-                     "\"neutral:0-2,smile:2-5\" -o DIR")
+    from reactive.tools.record_window import run_record_window  # noqa: PLC0415 - pyglet
+
+    return run_record_window(args)

@@ -183,32 +183,6 @@ START_TIMEOUT_S = 120.0   # a cold cache tracks the clip and rigs the photo firs
 
 
 @pytest.fixture(scope="module")
-def xdisplay():
-    """DISPLAY of a running X server: the session's, or an Xvfb started here."""
-    if os.environ.get("DISPLAY"):
-        yield os.environ["DISPLAY"]
-        return
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        pytest.skip("no DISPLAY and no Xvfb (apt-get install xvfb libgl1-mesa-dri)")
-    read, write = os.pipe()
-    proc = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", "1280x1024x24",
-                             "-nolisten", "tcp"], pass_fds=(write,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        number = pipe.readline().strip()  # Xvfb writes it once it accepts connections
-    if not number:
-        proc.kill()
-        pytest.skip("Xvfb did not start")
-    try:
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
 def demo_env(tmp_path_factory, xdisplay):
     """What every demo run shares: the display, one cache (the later runs start warm) and a
     clips folder (linked, not copied): the emotion d0, a video tracked on first use (neutral

@@ -3,6 +3,8 @@ written as clips that play."""
 
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -102,3 +104,69 @@ def test_headless_takes_from_d0_play_and_bad_takes_are_refused(tmp_path):
         played = reader.read_all()
     change = np.abs(played[-1].astype(int) - played[0].astype(int)).mean()
     assert change > 1.0, change   # the portrait moved: it smiled
+
+
+# --- the guided window -----------------------------------------------------------------------
+
+def test_guided_capture_prompts_counts_down_records_and_redoes(tmp_path):
+    from reactive.tools.record_window import PROMPTS, GuidedCapture, TakeResult, draw_guide
+
+    p = RecordParams(countdown_s=1.0, neutral_s=0.5)
+    cap = GuidedCapture(tmp_path, 10.0, p, take_s=0.5, process=False)
+    image = np.zeros((48, 64, 3), np.uint8)
+    t = 0.0
+
+    def run(seconds):
+        nonlocal t
+        for _ in range(int(round(seconds * 10))):
+            cap.frame(t, image)
+            t += 0.1
+
+    run(0.5)
+    assert cap.phase == "countdown" and cap.state == "neutral"
+    assert "in 1" in cap.lines(t)[1] and "neutral" in cap.lines(t)[0].lower()
+    run(1.0)
+    assert cap.phase == "recording" and len(cap.frames) >= 3
+    run(0.5)
+    assert cap.phase == "processing"
+    cap._pending = TakeResult("neutral", None)          # what the worker hands back
+    run(0.1)
+    assert cap.state == "smile" and cap.phase == "countdown"
+    run(1.8)
+    cap._pending = TakeResult("smile", "the face is too small (10%): come closer")
+    run(0.1)
+    assert cap.phase == "refused" and "too small" in cap.lines(t)[0]
+    cap.key("r", t)                                      # film it again
+    assert cap.phase == "countdown" and cap.state == "smile"
+    run(1.8)
+    cap._pending = TakeResult("smile", "turned away")
+    run(0.1)
+    cap.key("space", t)                                  # skip it
+    assert cap.state == PROMPTS[2][0] and cap.phase == "countdown"
+    cap.key("escape", t)
+    assert cap.done and "saved: no clips" in cap.summary()[0]
+    shown = draw_guide(image + 40, cap.lines(t), recording=True)
+    assert shown.shape == image.shape and (shown != 40).any()
+
+
+@pytest.mark.slow
+def test_guided_capture_window_with_a_file_camera(tmp_path, xdisplay):
+    d0 = shared_path("driving", "d0.mp4")
+    with VideoReader(d0) as reader:
+        frames, fps = reader.read_all(), reader.fps
+    film = tmp_path / "film.mp4"   # d0 back and forth for 16 s: always a frontal face
+    with VideoWriter(film, fps=fps) as writer:
+        for k in range(int(16 * fps)):
+            cycle = (k // len(frames)) % 2
+            i = k % len(frames)
+            writer.write(frames[i if cycle == 0 else len(frames) - 1 - i])
+    out = tmp_path / "mine"
+    env = dict(os.environ, DISPLAY=xdisplay)
+    done = run_python(["-m", "reactive", "record", "--camera", str(film), "-o", str(out),
+                       "--seconds", "1"], cwd=tmp_path, env=env, timeout=240)
+    assert done.returncode == 0, done.stderr
+    # Neutral at 3-5 s, checked; the smile's countdown, its take of 1 s, checked; the file
+    # ends in a later take.
+    assert "saved: smile" in done.stdout, done.stdout
+    assert {"smile.mp4", "smile.npz"} <= {p.name for p in out.iterdir()}
+    assert load_pack(out / "smile.npz").neutral_index == 0
