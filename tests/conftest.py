@@ -35,6 +35,13 @@ def pack_cache(tmp_path_factory):
     return get
 
 
+@pytest.fixture(scope="session")
+def sample_player_cache(tmp_path_factory):
+    """One cache folder for the tests that build a player on the bundled sample at 320 px
+    (its tables are computed once per session, not once per test module)."""
+    return tmp_path_factory.mktemp("sample-cache")
+
+
 @pytest.fixture(scope="module")
 def xdisplay():
     """DISPLAY of a running X server: the session's, or an Xvfb started here."""

@@ -202,16 +202,16 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise InputError(f"-o {out}: is a file; give a folder for the clips")
     if args.headless:
+        if not args.takes:
+            raise InputError("record --headless needs --takes, e.g. "
+                             "--takes \"neutral:0-2,smile:2-5\"")
         if isinstance(parse_source(args.camera), int):
             raise InputError(f"--camera {args.camera}: record --headless cuts takes from a "
                              "video file standing in for the camera (--camera FILE); a live "
                              "camera records in the window (drop --headless)")
-        if not args.takes:
-            raise InputError("record --headless needs --takes, e.g. "
-                             "--takes \"neutral:0-2,smile:2-5\"")
         takes = parse_takes(args.takes)
-        prepare_output(out / "probe.npz", suffixes=(".npz",), what="clips folder")
-        with open_camera(args.camera) as camera:
+        with open_camera(args.camera) as camera:  # a bad camera file: nothing created
+            prepare_output(out / "probe.npz", suffixes=(".npz",), what="clips folder")
             written, refused = record_takes(camera, takes, out)
         for state in written:
             print(f"wrote {out / state}.mp4 and {state}.npz")

@@ -214,8 +214,8 @@ def run_record_window(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if args.seconds is not None and not 0.5 <= args.seconds <= 600:
         raise InputError(f"--seconds {args.seconds:g}: expected 0.5-600")
-    prepare_output(out / "probe.npz", suffixes=(".npz",), what="clips folder")
     camera = open_camera(args.camera)
+    prepare_output(out / "probe.npz", suffixes=(".npz",), what="clips folder")
     try:
         import pyglet  # noqa: PLC0415 - opens the display: only when a window is wanted
     except Exception as exc:

@@ -48,14 +48,9 @@ def test_the_neutral_comes_from_calm_frames(faces):
     assert np.allclose(got[first], n + (s - n) * 0.3)
 
 
-@pytest.fixture(scope="module")
-def player_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
-
-
 @pytest.fixture
-def player(player_cache, monkeypatch):
-    monkeypatch.setenv("REACTIVE_CACHE", str(player_cache))
+def player(sample_player_cache, monkeypatch):
+    monkeypatch.setenv("REACTIVE_CACHE", str(sample_player_cache))
     return build_player(SAMPLE_PORTRAIT, max_side=320, seed=0)
 
 
@@ -93,8 +88,8 @@ def test_the_puppet_shows_the_visitors_face_and_the_idle_portrait_without_one(pl
     # The face is lost: back to the idle portrait after the cross-fade.
     t += 1 / FPS
     mode.on_camera(np.zeros((512, 512, 3), np.uint8), None, t)
-    for k in range(int(FPS)):
-        back = mode.frame(t + k / FPS)
+    for k in range(12):  # the cross-fade: 0.25 s
+        back = mode.frame(t + (k + 1) / FPS)
     assert np.abs(back.astype(int) - photo).mean() < 10
     assert mode._mix == 0.0
     # N: the neutral is taken again from the next calm frames.

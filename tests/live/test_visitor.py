@@ -170,14 +170,9 @@ def test_script_visitor_events():
 
 # --- the player --------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def player_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
-
-
 @pytest.fixture
-def player(player_cache, monkeypatch):
-    monkeypatch.setenv("REACTIVE_CACHE", str(player_cache))
+def player(sample_player_cache, monkeypatch):
+    monkeypatch.setenv("REACTIVE_CACHE", str(sample_player_cache))
     return build_player(SAMPLE_PORTRAIT, max_side=320, seed=0)
 
 
