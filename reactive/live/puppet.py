@@ -217,7 +217,6 @@ class PuppetMode:
         self.calm = CalmNeutral(params)
         self.last_seen_s: float | None = None
         self._last_points_time: float | None = None
-        self._size = (1, 1)
         self._mix = 0.0          # 0: the player's frame, 1: the puppet's
         self._last_now: float | None = None
         self._blend: np.ndarray | None = None
@@ -225,14 +224,15 @@ class PuppetMode:
         self.shown_camera_time: float | None = None  # of the camera frame last shown
         self.retakes = 0
         self._take_now = False
+        self._retake_asked = False
         # The newest tracked camera frame: (points or None, its time), swapped as a whole.
         self.latest: tuple[np.ndarray | None, float] | None = None
 
     def retake(self) -> None:
-        """The N key: the neutral face again, from the next calm frames."""
-        self.calm.reset()
+        """The N key: the neutral face again, from the next calm frames. (Only a request:
+        the calm frames are the camera thread's, which starts over at its next frame.)"""
         self.retakes += 1
-        self._take_now = True
+        self._retake_asked = True
 
     def on_camera(self, image: np.ndarray, points: np.ndarray | None, time_s: float) -> None:
         """``VisitorTracker``'s ``on_frame``: every tracked camera frame, in order (on the
@@ -243,7 +243,10 @@ class PuppetMode:
 
     def camera(self, points: np.ndarray | None, time_s: float, size: tuple[int, int]) -> None:
         """A tracked camera frame (call for every one, in order)."""
-        self._size = size
+        if self._retake_asked:
+            self._retake_asked = False
+            self.calm.reset()
+            self._take_now = True
         if points is None:
             if self.last_seen_s is not None and time_s - self.last_seen_s >= self.absence_s:
                 self.calm.reset()  # the next face is a new visitor: a new neutral
