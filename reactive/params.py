@@ -471,3 +471,113 @@ class EyeParams:
     # lashes), this many eye widths high, this dark at the line (towards the lash colour).
     lid_shadow_w: float = 0.15
     lid_shadow_opacity: float = 0.35
+
+
+@dataclass(frozen=True)
+class CameraParams:
+    """live: the camera (beyond the paper): what the visitor does, read from their face.
+
+    Expression thresholds are relative to the visitor's own rest (each face is measured
+    against itself, so a wide mouth or high brows at rest do not count); the profile's
+    [camera] section sets them.
+    """
+
+    # Camera frames are scaled down to this longer side before tracking: the face mesh
+    # crops and resamples the face to 192 px anyway, and the puppet's mouth crops and ratio
+    # images gain nothing from more.
+    max_side: int = 640
+    # Faces: the largest of up to this many; faces smaller than min_face_frac of the frame's
+    # height are passers-by in the background.
+    max_faces: int = 3
+    min_face_frac: float = 0.12
+    # A face seen for arrive_confirm_s after absence_s without one is a new visitor (a
+    # greeting); a face gone for leave_after_s has left. A second's glance away or a tracker
+    # dropout is not a departure; three seconds is a new person.
+    arrive_confirm_s: float = 0.3
+    absence_s: float = 3.0
+    leave_after_s: float = 1.5
+    # Smile: the mouth wider than the visitor's rest by smile_widen (fraction of the rest
+    # width) and the lip corners raised by smile_corners (of the mouth width, as
+    # landmarks.smile_ratio). Both must hold: talking widens the mouth without raising the
+    # corners. On d0's broad smile the two reach +0.43 and +0.10; talking in d10, +0.28
+    # and +0.00.
+    smile_widen: float = 0.15
+    smile_corners: float = 0.04
+    # Surprise: brows raised by surprise_brows (fraction of their rest height above the
+    # eyes) and the jaw dropped to surprise_open (inner-lip gap over mouth width), rising
+    # from below the release level within onset_window_s: sudden, not a slow drift. d3's
+    # surprise reaches +0.18 and 0.55.
+    surprise_brows: float = 0.10
+    surprise_open: float = 0.25
+    onset_window_s: float = 0.5
+    # Hysteresis: an expression ends (and can fire again) only when its score falls below
+    # this fraction of the thresholds; it must hold over the threshold for hold_s to count
+    # (one jittery frame is not a smile).
+    release: float = 0.5
+    hold_s: float = 0.06
+    # After an event of one kind, none of the same kind for this long: the portrait smiles
+    # back once per smile, not at every flicker.
+    refractory_s: float = 4.0
+    # The visitor's rest: a running average (time constant rest_tau_s) of the frames without
+    # an expression, with the head within max_yaw of frontal (a turned head changes every
+    # 2D measure).
+    rest_tau_s: float = 4.0
+    max_yaw: float = 0.25
+    # A new visitor's rest is the mean of their calm frames over the first rest_settle_s;
+    # no expression is judged before (d0's smile starts 0.7 s in).
+    rest_settle_s: float = 0.4
+    # Eye contact: the camera sits at the top centre of the screen with this horizontal
+    # field of view (60-78 degrees for common webcams), and the visitor stands
+    # distance_screens screen heights in front of it.
+    fov_deg: float = 60.0
+    distance_screens: float = 2.0
+    # The visitor's face position is smoothed with this time constant (the gaze follower
+    # smooths again, this removes the tracker's jitter before it).
+    look_tau_s: float = 0.1
+
+
+@dataclass(frozen=True)
+class PuppetParams:
+    """live: the visitor's face drives the portrait (the paper's method, the camera as the
+    driving clip)."""
+
+    # The neutral face s* is taken automatically from calm_s of calm frames: face frontal
+    # (|yaw| below max_yaw), mouth closed (inner-lip gap under max_open of the width),
+    # eyes open (eye aspect ratio above min_eye_open), head still (landmarks moving less
+    # than max_motion_iod inter-ocular distances per frame).
+    calm_s: float = 0.4
+    max_yaw: float = 0.12
+    max_open: float = 0.06
+    min_eye_open: float = 0.2
+    max_motion_iod: float = 0.02
+    # A visitor who never holds still that long (talking): the calmest frame of their first
+    # neutral_timeout_s.
+    neutral_timeout_s: float = 2.0
+    # The face lost for lost_s: the portrait blends back to its idle clips; lost for
+    # CameraParams.absence_s, the next face is a new visitor and its neutral is taken anew.
+    lost_s: float = 0.3
+    # Between the puppet and the idle portrait: a cross-fade this long, each way.
+    fade_s: float = 0.25
+
+
+@dataclass(frozen=True)
+class RecordParams:
+    """tools: ``reactive record``, when a take is good enough to be a clip (beyond the paper,
+    which assumes a well-filmed driver)."""
+
+    # Face lost in more than this fraction of a take's frames: the tracker's gaps would be
+    # interpolated guesses, not the performance.
+    max_lost_fraction: float = 0.1
+    # The face's height at least this fraction of the frame's: below it the mouth crop
+    # (Sec. 5) and the ratio images (Sec. 6) hold too few pixels of the driver.
+    min_face_frac: float = 0.25
+    # Turned: |landmarks.yaw_ratio| above max_yaw (about 20 degrees) in more than
+    # max_turned_fraction of the frames; the paper's transfer assumes a frontal driver.
+    max_yaw: float = 0.25
+    max_turned_fraction: float = 0.2
+    # The guided window: a countdown before each take, each take's length, the neutral's
+    # and the idle minute's.
+    countdown_s: float = 3.0
+    take_s: float = 3.0
+    neutral_s: float = 2.0
+    idle_take_s: float = 60.0

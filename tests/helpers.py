@@ -88,3 +88,16 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *names: str) -> str
     for name in names:
         assert name in errors[0], f"{name!r} not named in {errors[0]!r}"
     return errors[0]
+
+
+def write_clip(path: Path, *, frames: int = 10, fps: float = 10.0,
+               size: tuple[int, int] = (96, 64)) -> Path:
+    """A small video whose frame k is uniformly grey level 20 * k (mod 250): each frame
+    says which it is."""
+    from reactive.io.video import VideoWriter
+
+    w, h = size
+    with VideoWriter(path, fps=fps) as writer:
+        for k in range(frames):
+            writer.write(np.full((h, w, 3), (20 * k) % 250, np.uint8))
+    return path

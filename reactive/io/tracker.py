@@ -64,14 +64,17 @@ class FaceMeshTracker:
     """MediaPipe face mesh in video mode: one face, tracked from frame to frame.
 
     Call it on consecutive RGB frames ``(H, W, 3) uint8``; it returns ``(478, 2) float32``
-    pixel coordinates, or None where no face was found.
+    pixel coordinates, or None where no face was found. ``max_faces`` > 1 (a camera with
+    passers-by): the largest of the faces found.
     """
 
-    def __init__(self, params: TrackingParams = TrackingParams()):
+    def __init__(self, params: TrackingParams = TrackingParams(), *, max_faces: int = 1):
+        if max_faces < 1:
+            raise ValueError(f"`max_faces` must be >= 1; got {max_faces}")
         mp = _import_mediapipe()
         with _quiet_stderr():
             self._mesh = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+                static_image_mode=False, max_num_faces=max_faces, refine_landmarks=True,
                 min_detection_confidence=params.min_detection_confidence,
                 min_tracking_confidence=params.min_tracking_confidence)
         self._first = True
@@ -84,9 +87,12 @@ class FaceMeshTracker:
             self._first = False
         else:
             result = self._mesh.process(frame)
-        if not result.multi_face_landmarks:
+        faces = result.multi_face_landmarks
+        if not faces:
             return None
-        return _to_pixels(result.multi_face_landmarks[0], w, h)
+        if len(faces) == 1:
+            return _to_pixels(faces[0], w, h)
+        return max((_to_pixels(f, w, h) for f in faces), key=_area)
 
     def close(self) -> None:
         self._mesh.close()
@@ -124,12 +130,7 @@ def detect_faces(image: np.ndarray, *, max_faces: int = 5, depth: bool = False
                 min_detection_confidence=0.5) as mesh:
             result = mesh.process(np.ascontiguousarray(image))
     faces = [_to_pixels(f, w, h, depth) for f in (result.multi_face_landmarks or [])]
-
-    def area(p):
-        span = p.max(axis=0) - p.min(axis=0)
-        return float(span[0] * span[1])
-
-    return sorted(faces, key=area, reverse=True)
+    return sorted(faces, key=_area, reverse=True)
 
 
 def segment_person(image: np.ndarray) -> np.ndarray:
@@ -157,3 +158,8 @@ def segment_person(image: np.ndarray) -> np.ndarray:
         raise RuntimeError(f"selfie segmentation returned {None if mask is None else mask.shape}"
                            f" for a {w}x{h} image")
     return np.clip(np.asarray(mask, np.float32), 0.0, 1.0)
+
+
+def _area(points: np.ndarray) -> float:
+    span = points[:, :2].max(axis=0) - points[:, :2].min(axis=0)
+    return float(span[0] * span[1])

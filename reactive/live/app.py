@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--kiosk", action="store_true",
                    help="fullscreen, cursor hidden, recovers from errors; quit with Ctrl+Shift+Q")
     p.add_argument("--no-mic", action="store_true", help="do not listen to the microphone")
+    p.add_argument("--camera", metavar="SOURCE",
+                   help="visitor mode: a camera index (0) or a video file standing in for "
+                        "one; the portrait greets, smiles back and looks at the person in "
+                        "front of it (profile [camera])")
+    p.add_argument("--puppet", action="store_true",
+                   help="with --camera: the visitor's own face drives the portrait live "
+                        "(neutral face taken from the first calm frames; N takes it again)")
     p.add_argument("--headless", action="store_true", help="no window: record to --record")
     p.add_argument("--duration", type=float, metavar="S", help="headless: seconds to record")
     p.add_argument("--events", metavar="FILE", help="headless: scripted events")
@@ -95,6 +102,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.mouths and not Path(args.mouths).is_file():
         raise InputError(f"{args.mouths}: mouths file not found (give a clip pack .npz or a "
                          "driving video)")
+    if args.puppet and not args.camera:
+        raise InputError("--puppet needs --camera SOURCE (a camera index such as 0, or a "
+                         "video file)")
     if args.headless:
         from reactive.live.headless import record  # noqa: PLC0415 - heavy (OpenCV, the player)
 

@@ -1,7 +1,8 @@
 """Where the player's states come from: a folder of clip packs and/or driving videos, or the
 built-in procedural clips in ``assets/clips``.
 
-A clip's state name is its pack's tag, or for a video its file stem (``happy.mp4`` -> happy);
+A clip's state name is its pack's tag, or for a video its file stem (``happy.mp4`` -> happy;
+a video beside a pack of the same stem is that pack's source and not loaded again);
 names starting with ``idle`` are idle clips. Videos are precomputed on first use and cached
 by content hash, so the second start does not track them again.
 """
@@ -48,6 +49,10 @@ def load_clips(folder: str | os.PathLike | None = None, *, show_progress: bool =
     if not files:
         raise InputError(f"{root}: no clip packs (.npz) or driving videos "
                          f"({', '.join(INPUT_VIDEO_SUFFIXES)}) in this folder")
+    # A video beside its own pack (``reactive record`` writes both): the pack is that
+    # video tracked already; the video is only for watching.
+    packed = {p.stem for p in files if p.suffix.lower() == PACK_SUFFIX}
+    files = [p for p in files if p.suffix.lower() == PACK_SUFFIX or p.stem not in packed]
     cache = cache or cache_dir()
     clips: list[Clip] = []
     seen: dict[str, Path] = {}

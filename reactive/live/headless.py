@@ -16,7 +16,9 @@ from reactive.guard import prepare_output
 from reactive.io.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoWriter
 from reactive.live.build import build_player
 from reactive.live.player import Player
-from reactive.live.triggers import Event, load_script
+from reactive.live.puppet import puppet_for
+from reactive.live.triggers import Event, EventQueue, load_script
+from reactive.live.visitor import open_visitor
 from reactive.params import PlayerParams
 from reactive.progress import Progress
 
@@ -25,14 +27,19 @@ MAX_DURATION_S = 24 * 3600.0  # a headless recording of a day is a mistake, not 
 
 def run_headless(player: Player, *, duration_s: float, fps: float, events: list[Event],
                  write: Callable[[np.ndarray], None],
-                 on_frame: Callable[[int, float], None] | None = None) -> int:
+                 on_frame: Callable[[int, float], None] | None = None,
+                 live: Callable[[float], list[Event]] | None = None,
+                 render: Callable[[float], np.ndarray] | None = None) -> int:
     """The player loop on a simulated clock: frame n at t = n / fps, every event due by
-    then handled first. Returns the number of frames written."""
+    then handled first (the script's, then ``live(t)``'s: the camera's, stepped to t).
+    ``render(t)``: the frame at t (default ``player.render``; the puppet's).
+    Returns the number of frames written."""
     if duration_s <= 0:
         raise ValueError(f"`duration_s` must be > 0; got {duration_s}")
     if fps <= 0:
         raise ValueError(f"`fps` must be > 0; got {fps}")
     pending = sorted(events, key=lambda e: e.time_s)
+    render = render or player.render
     k = 0
     n_frames = int(round(duration_s * fps))
     for n in range(n_frames):
@@ -42,7 +49,9 @@ def run_headless(player: Player, *, duration_s: float, fps: float, events: list[
             k += 1
             if action is not None and action.kind == "quit":
                 return n
-        write(player.render(now))
+        for event in live(now) if live is not None else ():
+            player.handle(event, now)
+        write(render(now))
         if on_frame is not None:
             on_frame(n, now)
     return n_frames
@@ -69,10 +78,31 @@ def record(photo: str, args: argparse.Namespace) -> int:
                           status=lambda s: print(s, file=sys.stderr) if args.verbose else None)
     fps = args.fps or player.params.fps
     n = int(round(args.duration * fps))
+    live, camera, render = None, None, None
+    if getattr(args, "camera", None):
+        queue = EventQueue()
+        clock_now = [0.0]
+        camera_params = player.profile.camera.params()
+        mode = puppet_for(player, absence_s=camera_params.absence_s) if args.puppet else None
+        camera = open_visitor(args.camera, queue, lambda: clock_now[0], camera_params,
+                              on_frame=None if mode is None else mode.on_camera)
+        if camera is not None:
+            render = None if mode is None else mode.frame
+
+            def live(now: float) -> list[Event]:
+                clock_now[0] = now
+                camera.step(now)  # every camera frame due by now: reproducible
+                player.camera_aspect = camera.camera_aspect
+                return queue.drain()
     bar = Progress(f"recording {out.name}", n, enabled=sys.stderr.isatty())
     with VideoWriter(out, fps=fps) as writer:
-        frames = run_headless(player, duration_s=args.duration, fps=fps, events=events,
-                              write=writer.write, on_frame=lambda i, _t: bar.update(i + 1))
+        try:
+            frames = run_headless(player, duration_s=args.duration, fps=fps, events=events,
+                                  write=writer.write, on_frame=lambda i, _t: bar.update(i + 1),
+                                  live=live, render=render)
+        finally:
+            if camera is not None:
+                camera.stop()
         if frames == 0:  # the script quit before the first frame
             quit_at = next((e.time_s for e in events if e.kind == "key"
                             and e.key in ("escape", "q", "quit_chord")), 0.0)

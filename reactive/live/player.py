@@ -27,6 +27,7 @@ from reactive.core.synthesis import FrameSynthesis, Layer
 from reactive.live.profile import Action, Profile, TriggerMap
 from reactive.live.states import EMOTION, IDLE, ClipInfo, StateMachine
 from reactive.live.triggers import Event, IdleTimer
+from reactive.live.visitor import look_target
 from reactive.params import EyeParams, PlayerParams, StateParams, WarpParams
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,11 @@ class Player:
         self.follower = GazeFollower(eyes)
         self.head_follower = HeadFollower(eyes)
         self.pointer: tuple[float, float] | None = None
+        # The visitor's face in the camera frame (0..1), while one is there; width / height
+        # of the camera's frames (the window sets it from the camera).
+        self.visitor: tuple[float, float] | None = None
+        self.camera_aspect = 4.0 / 3.0
+        self._camera_params = profile.camera.params()
         self._last_s: float | None = None
         self.last_layers: list[Layer] = []
 
@@ -145,6 +151,12 @@ class Player:
             self.machine.release(action.state, now_s)
         elif action.kind == "pointer":
             self.pointer = (action.x, action.y)
+        elif action.kind == "look":
+            self.visitor = (action.x, action.y)
+        elif action.kind == "leave":
+            self.visitor = None
+            if action.state:
+                self.machine.trigger(action.state, now_s)
         else:
             return action
         return None
@@ -189,13 +201,27 @@ class Player:
         added unsmoothed). Advances the smoothing: call once per frame."""
         dt = 0.0 if self._last_s is None else max(0.0, now_s - self._last_s)
         self._last_s = now_s
+        point = self.look_point()
         head_target = np.zeros(2)
-        if self.gaze_enabled and self.pointer is not None:
-            head_target = pointer_head_turn(self.pointer, self.rig.target_points,
+        if point is not None:
+            head_target = pointer_head_turn(point, self.rig.target_points,
                                             params=self.eye_params)
         head = self.head_follower.update(head_target, dt)
         target = np.zeros(2)
-        if self.gaze_enabled and self.pointer is not None:
-            target = pointer_gaze(self.pointer, self.rig.target_points, params=self.eye_params,
+        if point is not None:
+            target = pointer_gaze(point, self.rig.target_points, params=self.eye_params,
                                   head=head)
         return {"gaze": self.follower.update(target, dt), "head": head}
+
+    def look_point(self) -> np.ndarray | None:
+        """Where the eyes look, in photo pixels: the visitor (eye contact, camera at the
+        top centre of the screen) while one is seen, else the pointer; None for straight
+        ahead."""
+        camera = self.profile.camera
+        if self.visitor is not None and camera.gaze:
+            return look_target(self.visitor, self.rig.target_points, self.rig.shape,
+                               camera_aspect=self.camera_aspect, params=self._camera_params,
+                               eyes=self.eye_params, mirrored=camera.mirrored)
+        if self.gaze_enabled and self.pointer is not None:
+            return np.asarray(self.pointer, np.float64)
+        return None

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 from reactive.errors import InputError
 from reactive.live.triggers import Event
-from reactive.params import IdleParams, MicrophoneParams
+from reactive.params import CameraParams, IdleParams, MicrophoneParams
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,40 @@ class GazeSettings:
 
 
 @dataclass(frozen=True)
+class CameraSettings:
+    """[camera]: what the visitor in front of the camera (``--camera``) triggers.
+
+    Each event plays a state ("" = nothing). ``leave`` = "" lets the current state finish
+    and the idle return."""
+
+    arrive: str = "smile"
+    leave: str = ""
+    smile: str = "smile"
+    surprise: str = "surprise"
+    # The eyes (and a slight head turn) follow the visitor's face; the pointer when nobody
+    # is seen.
+    gaze: bool = True
+    # The camera delivers mirrored images (some drivers do): the visitor's side flips.
+    mirrored: bool = False
+    smile_widen: float = CameraParams.smile_widen
+    smile_corners: float = CameraParams.smile_corners
+    surprise_brows: float = CameraParams.surprise_brows
+    surprise_open: float = CameraParams.surprise_open
+    refractory_s: float = CameraParams.refractory_s
+    absence_s: float = CameraParams.absence_s
+    leave_after_s: float = CameraParams.leave_after_s
+    fov_deg: float = CameraParams.fov_deg
+    distance_screens: float = CameraParams.distance_screens
+
+    def params(self) -> CameraParams:
+        return replace(CameraParams(), smile_widen=self.smile_widen,
+                       smile_corners=self.smile_corners, surprise_brows=self.surprise_brows,
+                       surprise_open=self.surprise_open, refractory_s=self.refractory_s,
+                       absence_s=self.absence_s, leave_after_s=self.leave_after_s,
+                       fov_deg=self.fov_deg, distance_screens=self.distance_screens)
+
+
+@dataclass(frozen=True)
 class HoldSettings:
     """[hold]: keys whose state stays at its peak while the key is down."""
 
@@ -108,12 +142,13 @@ class Profile:
     microphone: MicrophoneSettings = field(default_factory=MicrophoneSettings)
     idle: IdleSettings = field(default_factory=IdleSettings)
     gaze: GazeSettings = field(default_factory=GazeSettings)
+    camera: CameraSettings = field(default_factory=CameraSettings)
 
 
 # --- loading and validation ------------------------------------------------------------------
 
 _SECTIONS = {"hold": HoldSettings, "mouse": MouseSettings, "microphone": MicrophoneSettings,
-             "idle": IdleSettings, "gaze": GazeSettings}
+             "idle": IdleSettings, "gaze": GazeSettings, "camera": CameraSettings}
 _TOP_LEVEL = ("transition_s", "teeth", "mouths", "still_background")
 _TYPE_NAMES = {"float": "a number", "bool": "true or false", "str": "a string",
                "tuple[str, ...]": "a list of strings"}
@@ -161,6 +196,11 @@ def _check(name: str, value: Any, settings: Any) -> None:
         raise _Bad(f"must be > 0 dB, got {value}")
     if name == "min_level_dbfs" and value > 0:
         raise _Bad(f"must be <= 0 dBFS (0 is full scale), got {value}")
+    if name in ("smile_widen", "smile_corners", "surprise_brows", "surprise_open",
+                "distance_screens") and not 0 < value <= 10:
+        raise _Bad(f"must be > 0 (and at most 10), got {value}")
+    if name == "fov_deg" and not 10 <= value <= 170:
+        raise _Bad(f"must be 10-170 degrees, got {value}")
     if name == "reactions" and "" in value:
         raise _Bad("state names must not be empty")
     if name == "keys" and isinstance(settings, HoldSettings):
@@ -263,7 +303,8 @@ def load_profile(path: str | Path) -> Profile:
 
 # --- events -> actions -----------------------------------------------------------------------
 
-ACTION_KINDS = ("play", "random", "release", "toggle_help", "toggle_fps", "quit", "pointer")
+ACTION_KINDS = ("play", "random", "release", "toggle_help", "toggle_fps", "quit", "pointer",
+                "look", "leave")
 
 
 @dataclass(frozen=True)
@@ -275,6 +316,8 @@ class Action:
     - ``release``: a held key went up; let ``state`` finish and return to idle.
     - ``toggle_help``, ``toggle_fps``, ``quit``: the window's business.
     - ``pointer``: the pointer is at ``(x, y)`` in photo pixels (gaze).
+    - ``look``: the visitor's face is at ``(x, y)`` in 0..1 of the camera frame (gaze).
+    - ``leave``: the visitor left: play ``state`` if any; the gaze returns to the pointer.
     """
 
     kind: str
@@ -329,10 +372,17 @@ class TriggerMap:
         mic = profile.microphone
         self.loud_state = mic.state if mic.enabled and usable(mic.state) else ""
         self.idle_reactions = tuple(r for r in profile.idle.reactions if usable(r))
+        cam = profile.camera
+        #: visitor event -> state ("" = nothing)
+        self.visitor_states = {what: state if usable(state) else ""
+                               for what, state in (("arrive", cam.arrive), ("leave", cam.leave),
+                                                   ("smile", cam.smile),
+                                                   ("surprise", cam.surprise))}
         # Names the user chose are worth a warning; the built-in ones (say "blink" without
         # a blink clip) are the normal case and only noted.
         defaults = Profile()
-        builtin = {defaults.mouse.click, defaults.microphone.state, *defaults.idle.reactions}
+        builtin = {defaults.mouse.click, defaults.microphone.state, *defaults.idle.reactions,
+                   defaults.camera.arrive, defaults.camera.smile, defaults.camera.surprise}
         for level, names in ((logging.WARNING, missing - builtin),
                              (logging.INFO, missing & builtin)):
             if names:
@@ -355,6 +405,14 @@ class TriggerMap:
             return Action("play", state=self.loud_state) if self.loud_state else None
         if event.kind == "idle":
             return Action("random", choices=self.idle_reactions) if self.idle_reactions else None
+        if event.kind == "visitor":
+            if event.key == "look":
+                return Action("look", x=event.x, y=event.y) if self.profile.camera.gaze \
+                    else None
+            if event.key == "leave":
+                return Action("leave", state=self.visitor_states["leave"])
+            state = self.visitor_states.get(event.key, "")
+            return Action("play", state=state) if state else None
         return None
 
     def _key(self, key: str) -> Action | None:
@@ -445,4 +503,34 @@ reactions = ["blink", "look_left", "look_right", "nod"]
 [gaze]
 # The eyes follow the mouse pointer.
 enabled = true
+
+[camera]
+# With --camera: the visitor in front of the camera triggers states ("" = nothing).
+# A face appears after an absence of absence_s seconds (a greeting) ...
+arrive = "smile"
+# ... and is gone for leave_after_s seconds ("" = the idle returns).
+leave = ""
+# The visitor smiles (the portrait smiles back), or looks surprised (brows up, mouth open
+# suddenly); each at most once per refractory_s seconds.
+smile = "smile"
+surprise = "surprise"
+# The eyes and a slight head turn follow the visitor's face (the pointer when nobody is
+# seen), as if the camera sat at the top centre of the screen.
+gaze = true
+# The camera delivers mirrored images (the visitor's left and right swapped).
+mirrored = false
+# Smile: the mouth this much wider than the visitor's own rest face (fraction of its
+# width) and the lip corners raised by smile_corners of the mouth width; both must hold.
+smile_widen = 0.15
+smile_corners = 0.04
+# Surprise: brows raised by this fraction of their rest height, mouth opened this wide
+# (inner-lip gap over mouth width).
+surprise_brows = 0.1
+surprise_open = 0.25
+refractory_s = 4.0
+absence_s = 3.0
+leave_after_s = 1.5
+# The camera's horizontal field of view, and how far the visitor stands (screen heights).
+fov_deg = 60.0
+distance_screens = 2.0
 '''

@@ -27,7 +27,10 @@ from reactive.params import IdleParams, MicrophoneParams
 
 log = logging.getLogger(__name__)
 
-KINDS = ("key", "key_release", "click", "pointer", "loud", "idle")
+KINDS = ("key", "key_release", "click", "pointer", "loud", "idle", "visitor")
+#: What a "visitor" event says (its ``key``): the camera's person arrives, leaves, smiles,
+#: looks surprised, or is at ``(x, y)`` (0..1 of the camera frame) for "look".
+VISITOR_KEYS = ("arrive", "leave", "smile", "surprise", "look")
 
 #: Normalised key names. ``quit_chord`` is what the window sends for Ctrl+Shift+Q, the only
 #: way to quit in kiosk mode (plain Esc and Q do nothing there).
@@ -41,7 +44,8 @@ class Event:
     """Something that happened, at ``time_s`` on the player's clock.
 
     ``kind`` is one of :data:`KINDS`; ``key`` (for "key" and "key_release") one of
-    :data:`KEY_NAMES`; ``x, y`` (for "click" and "pointer") are in photo pixels.
+    :data:`KEY_NAMES`, for "visitor" one of :data:`VISITOR_KEYS`; ``x, y`` (for "click" and
+    "pointer") are in photo pixels, for a visitor's "look" in 0..1 of the camera frame.
     """
 
     time_s: float
@@ -79,11 +83,13 @@ class EventQueue:
 
 _SCRIPT_HELP = (
     "expected 'TIME key NAME', 'TIME release NAME', 'TIME click X Y', 'TIME pointer X Y', "
-    "'TIME loud' or 'TIME idle'"
+    "'TIME loud', 'TIME idle', 'TIME visitor arrive|leave|smile|surprise' or "
+    "'TIME visitor look X Y'"
 )
 _SCRIPT_KINDS = {  # word in the script -> (event kind, argument count)
     "key": ("key", 1), "release": ("key_release", 1), "click": ("click", 2),
     "pointer": ("pointer", 2), "loud": ("loud", 0), "idle": ("idle", 0),
+    "visitor": ("visitor", -1),
 }
 
 
@@ -99,7 +105,8 @@ def parse_script(text: str, *, source: str) -> list[Event]:
     """Events from a script, one per line, sorted by time (stable for equal times).
 
     Lines: ``1.5 key 2``, ``5.0 release 2``, ``4.0 click 200 310``, ``4.5 pointer 120 80``,
-    ``3.0 loud``, ``9.0 idle``; ``#`` starts a comment; blank lines are skipped. Times in
+    ``3.0 loud``, ``9.0 idle``, ``2.0 visitor arrive`` (leave, smile, surprise),
+    ``4.0 visitor look 0.3 0.4`` (0..1 of the camera frame); ``#`` starts a comment; blank lines are skipped. Times in
     seconds from the start of the run, coordinates in photo pixels, key names as in
     :data:`KEY_NAMES` (case does not matter). ``source`` names the script in errors.
 
@@ -124,6 +131,9 @@ def parse_script(text: str, *, source: str) -> list[Event]:
             raise bad(f"unknown event {words[1]!r}")
         kind, n_args = _SCRIPT_KINDS[word]
         args = words[2:]
+        if kind == "visitor":
+            events.append(_visitor_event(time_s, args, bad))
+            continue
         if len(args) != n_args:
             raise bad(f"'{word}' takes {n_args} argument(s), got {len(args)}")
         if kind in ("key", "key_release"):
@@ -140,6 +150,24 @@ def parse_script(text: str, *, source: str) -> list[Event]:
         else:
             events.append(Event(time_s, kind))
     return sorted(events, key=lambda e: e.time_s)
+
+
+def _visitor_event(time_s: float, args: list[str], bad) -> Event:
+    """``visitor arrive`` ... ``visitor look X Y`` (X, Y in 0..1 of the camera frame)."""
+    what = args[0].lower() if args else ""
+    if what not in VISITOR_KEYS:
+        raise bad(f"'visitor' takes one of {', '.join(VISITOR_KEYS)}, got "
+                  f"{args[0] if args else 'nothing'!r}")
+    rest = args[1:]
+    if what != "look":
+        if rest:
+            raise bad(f"'visitor {what}' takes no arguments, got {len(rest)}")
+        return Event(time_s, "visitor", key=what)
+    xy = [_finite(a) for a in rest]
+    if len(xy) != 2 or None in xy or not all(0.0 <= v <= 1.0 for v in xy):
+        raise bad(f"'visitor look' takes X Y in 0..1 of the camera frame, got "
+                  f"{' '.join(rest)!r}")
+    return Event(time_s, "visitor", key="look", x=xy[0], y=xy[1])
 
 
 def load_script(path: str | Path) -> list[Event]:

@@ -56,6 +56,8 @@ from reactive.live.keeper import PlayerKeeper
 from reactive.live.kiosk import disable_blanking
 from reactive.live.letterbox import fit_window, letterbox, window_to_photo
 from reactive.live.triggers import KEY_NAMES, Event, EventQueue, MicrophoneSource
+from reactive.live.puppet import puppet_for
+from reactive.live.visitor import open_visitor
 from reactive.live.window_probe import TEST_HOOK_ENV, WindowProbe
 from reactive.params import PhotoParams, PlayerParams
 
@@ -146,6 +148,8 @@ class _LiveWindow:
         self.events = EventQueue()
         self.player = None
         self.mic = None
+        self.camera = None  # visitor.VisitorTracker, with --camera
+        self.puppet = None  # puppet.PuppetMode, with --puppet
         self.fps = float(args.fps or PlayerParams().fps)
         self.help_visible = False
         self.fps_visible = False
@@ -214,6 +218,8 @@ class _LiveWindow:
                 signal.signal(signal.SIGTERM, previous)
             if self.mic is not None:
                 self.mic.stop()
+            if self.camera is not None:
+                self.camera.stop()
             self.window.close()
         if self._error is not None:
             raise self._error
@@ -246,6 +252,7 @@ class _LiveWindow:
         if not self._mic_tried:
             self._mic_tried = True
             self._start_microphone(player)
+            self._start_camera(player)
         return player
 
     def _warm_player(self, player) -> None:
@@ -261,6 +268,15 @@ class _LiveWindow:
         mic = MicrophoneSource(self.events, self.now, player.profile.microphone.params())
         if mic.start():  # False: it has said why, once; the portrait runs on without it
             self.mic = mic
+
+    def _start_camera(self, player) -> None:
+        if not getattr(self.args, "camera", None):
+            return
+        camera = open_visitor(self.args.camera, self.events, self.now,
+                              player.profile.camera.params())
+        # None: it has said why, once; the portrait runs on. Started once the portrait is
+        # live (a file camera plays from then on).
+        self.camera = camera
 
     def _collect_build(self, now: float) -> None:
         try:
@@ -286,6 +302,13 @@ class _LiveWindow:
             self._layout()
         self._set_help_text()
         self.events.drain()  # what arrived while preparing is stale
+        if self.camera is not None:
+            if getattr(self.args, "puppet", False):
+                # A kiosk rebuild: the puppet of the new player, the camera feeding it.
+                self.puppet = puppet_for(player, absence_s=self.camera.detector.p.absence_s)
+                self.camera.on_frame = self.puppet.on_camera
+            if not self.camera.running:
+                self.camera.start()
         log.info("%s: live after %.1f s", self.name, now)
 
     def _recover(self, exc: Exception, now: float) -> None:
@@ -333,7 +356,12 @@ class _LiveWindow:
 
     def _update(self, now: float) -> None:
         player = self.player
+        if self.camera is not None:
+            player.camera_aspect = self.camera.camera_aspect
         for event in self.events.drain():
+            if self.puppet is not None and event.kind == "key" and event.key == "n":
+                self.puppet.retake()  # N: take the neutral face again
+                continue
             action = player.handle(event, now)
             if action is None:
                 continue
@@ -345,7 +373,7 @@ class _LiveWindow:
             elif action.kind == "toggle_fps":
                 self.fps_visible = not self.fps_visible
         t = time.perf_counter()
-        frame = player.render(now)
+        frame = player.render(now) if self.puppet is None else self.puppet.frame(now)
         self._upload(frame)
         ms = 1000.0 * (time.perf_counter() - t)
         self._frame_ms_ema = ms if self._frame_ms_ema is None else \
@@ -515,6 +543,14 @@ class _LiveWindow:
             "help": self.help_visible, "fps_overlay": self.fps_visible,
             "rebuilds": self.keeper.rebuilds, "kiosk": self.kiosk, "live": player is not None,
             "fullscreen": bool(self.window.fullscreen), "mic": self.mic is not None,
+            "camera_frames": None if self.camera is None else self.camera.frames,
+            "puppet": None if self.puppet is None else {
+                "ready": self.puppet.puppet.ready, "retakes": self.puppet.retakes,
+                "camera_time": self.puppet.shown_camera_time},
+            "visitor": None if player is None or player.visitor is None else
+            [float(v) for v in player.visitor],
+            "gaze": None if player is None else
+            [float(v) for v in player.synthesis.gaze_now],
             # Top-left origin: the help's darkened box and the face it keeps clear of.
             "help_box": rect_list(self.hud.help_place.box if self.hud.help_place else None),
             "face_box": rect_list(self.hud.help_face),

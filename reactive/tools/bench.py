@@ -10,6 +10,17 @@ same per-pixel map the player computed, measured in the same run. The last line 
     synthesis_fps=<float> remap_ratio=<float>
 
 (ratio = median synthesis time / median remap time).
+
+``reactive bench --puppet --camera SOURCE [--size N]``: the live puppet end to end, in real
+time: the camera (a file plays at its own rate on the wall clock) tracked on its background
+thread as in the window, each new tracked frame synthesized at once on the main thread. The
+last line is
+
+    puppet_fps=<float> latency_frames=<float>
+
+(camera frames shown per second, at most the camera's own rate; the mean time from a camera
+frame being due to its puppet frame being ready, in frames of the player's 30 fps). A real
+camera's own capture delay is not in it (it cannot be measured from here).
 """
 
 from __future__ import annotations
@@ -24,7 +35,12 @@ from reactive.errors import InputError
 from reactive.io.assets import SAMPLE_PORTRAIT
 from reactive.io.photo import load_photo
 from reactive.live.build import build_player
-from reactive.live.triggers import Event
+from reactive.io.camera import open_camera
+from reactive.io.tracker import FaceMeshTracker
+from reactive.live.puppet import puppet_for
+from reactive.live.triggers import Event, EventQueue
+from reactive.live.visitor import VisitorTracker
+from reactive.params import CameraParams
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,9 +49,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--size {args.size}: expected 64-4096")
     if args.frames < 10:
         raise InputError(f"--frames {args.frames}: expected at least 10")
+    if getattr(args, "camera", None) and not args.puppet:
+        raise InputError("--camera goes with --puppet (bench --puppet --camera SOURCE)")
     source = args.photo or SAMPLE_PORTRAIT
     photo = load_photo(source, max_side=None)
     photo = cv2.resize(photo, (args.size, args.size), interpolation=cv2.INTER_AREA)
+    if args.puppet:
+        return run_puppet(args, source, photo)
     player = build_player(source, clips_dir=args.clips, seed=0, photo=photo,
                           still_background=not args.warp_background)
     emotions = list(player.triggers.emotions) or player.state_names
@@ -72,4 +92,67 @@ def run(args: argparse.Namespace) -> int:
     print(f"synthesis median {synth_ms:.2f} ms, p95 {np.percentile(times, 95) * 1e3:.2f} ms, "
           f"max {times.max() * 1e3:.2f} ms; cv2.remap median {remap_ms:.2f} ms")
     print(f"synthesis_fps={1e3 / synth_ms:.1f} remap_ratio={synth_ms / remap_ms:.2f}")
+    return 0
+
+
+def run_puppet(args: argparse.Namespace, source, photo: np.ndarray) -> int:
+    """``reactive bench --puppet``: see the module docstring."""
+    camera_text = args.camera or "0"
+    try:
+        camera = open_camera(camera_text, max_side=CameraParams().max_side)
+    except InputError as exc:
+        raise InputError(f"bench --puppet needs a camera: {exc}; or give a video file, "
+                         "--camera clip.mp4") from None
+    player = build_player(source, clips_dir=args.clips, seed=0, photo=photo)
+    player.warm_up()
+    mode = puppet_for(player)
+    t0 = time.monotonic()
+    clock = lambda: time.monotonic() - t0  # noqa: E731 - the injected clock
+    tracker = VisitorTracker(camera, FaceMeshTracker(max_faces=CameraParams().max_faces),
+                             EventQueue(), clock, on_frame=mode.on_camera)
+    display_fps = player.params.fps
+    shown: list[tuple[float, float]] = []   # (camera frame due, puppet frame ready)
+    synth: list[float] = []
+    warm_until = None
+    last = None
+    tracker.start()
+    try:
+        while len(shown) < args.frames and not tracker.failed:
+            latest = mode.latest
+            if camera.ended and (latest is None or latest[1] == last):
+                break
+            if latest is None or latest[1] == last or not mode.puppet.ready:
+                time.sleep(0.001)
+                if clock() > 30.0 and not mode.puppet.ready:
+                    raise InputError(f"{camera.name}: no calm frontal face within 30 s to "
+                                     "take the neutral from; use a clip with a visible face")
+                continue
+            last = latest[1]
+            if warm_until is None:  # the first puppet frames fade in from the player's
+                warm_until = clock() + 2 * mode.params.fade_s
+            t = time.perf_counter()
+            mode.frame(clock())
+            took = time.perf_counter() - t
+            if clock() >= warm_until and latest[0] is not None:
+                shown.append((latest[1], clock()))
+                synth.append(took)
+    finally:
+        tracker.stop()
+    if len(shown) < 10:
+        raise InputError(f"{camera.name}: only {len(shown)} puppet frames (the face must be "
+                         "seen; a longer clip, or a camera)")
+    due = np.array([d for d, _ in shown])
+    ready = np.array([r for _, r in shown])
+    span = ready[-1] - ready[0]
+    fps = (len(shown) - 1) / max(span, 1e-9)
+    latency = (ready - due) * display_fps
+    track_ms = 1e3 * tracker.track_s / max(tracker.frames, 1)
+    print(f"photo {args.size}x{args.size}, camera {camera.name} at {camera.fps:g} fps, "
+          f"{len(shown)} puppet frames in {span:.1f} s")
+    print(f"tracking {track_ms:.1f} ms per camera frame (mean), synthesis median "
+          f"{np.median(synth) * 1e3:.2f} ms, p95 {np.percentile(synth, 95) * 1e3:.2f} ms; "
+          f"latency median {np.median(latency):.2f} frames, p95 "
+          f"{np.percentile(latency, 95):.2f}, max {latency.max():.2f} "
+          f"(frames of {display_fps:g} fps)")
+    print(f"puppet_fps={fps:.1f} latency_frames={float(np.mean(latency)):.2f}")
     return 0

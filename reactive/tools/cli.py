@@ -26,6 +26,12 @@ def _bench(args: argparse.Namespace) -> int:
     return bench.run(args)
 
 
+def _record(args: argparse.Namespace) -> int:
+    from reactive.tools import record  # noqa: PLC0415 - heavy; see the docstring
+
+    return record.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # -v/-q work before or after the subcommand; SUPPRESS keeps a subcommand's default from
     # overwriting what was given before it.
@@ -89,7 +95,28 @@ def build_parser() -> argparse.ArgumentParser:
     ben.add_argument("--clips", metavar="DIR", help="clips folder (default: built-in clips)")
     ben.add_argument("--warp-background", action="store_true",
                      help="warp the whole photo (default: the person over a still background)")
+    ben.add_argument("--puppet", action="store_true",
+                     help="time the live puppet end to end (camera -> tracking -> synthesis), "
+                          "in real time; ends with puppet_fps=... latency_frames=...")
+    ben.add_argument("--camera", metavar="SOURCE",
+                     help="--puppet: camera index or a video file standing in for one "
+                          "(default 0)")
     ben.set_defaults(func=_bench)
+
+    rec = sub.add_parser("record", parents=[common],
+                         help="film your own clips: a guided capture with a camera (or "
+                              "takes cut from a video with --headless)")
+    rec.add_argument("-o", "--output", default="my_clips", metavar="DIR",
+                     help="folder for the clips, <state>.mp4 + <state>.npz (default my_clips)")
+    rec.add_argument("--camera", metavar="SOURCE", default="0",
+                     help="camera index or a video file standing in for one (default 0)")
+    rec.add_argument("--seconds", type=float, default=None, metavar="S",
+                     help="length of each expression take in the window (default 3)")
+    rec.add_argument("--headless", action="store_true",
+                     help="no window: cut --takes from the --camera video file")
+    rec.add_argument("--takes", metavar="STATE:START-END,...",
+                     help='headless: the takes in seconds, e.g. "neutral:0-2,smile:2-5"')
+    rec.set_defaults(func=_record)
 
     play = sub.add_parser("play", add_help=False,
                           help="the live portrait (same as python demo.py; --help for more)")

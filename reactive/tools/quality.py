@@ -110,6 +110,15 @@ def expression_fidelity(rig: Rig, pack: ClipPack, frames: list[np.ndarray]) -> d
             "expression_only": expression_error(detected, intended, expression_only=True)}
 
 
+def expression_fidelity_of(frames: list[np.ndarray], intended: np.ndarray
+                           ) -> dict[str, float]:
+    """Expression error of ``frames`` against ``intended`` (F, 478, 2) points (the live
+    puppet's own Eq. 1), with and without head motion."""
+    detected = track_frames(frames)
+    return {"with_head": expression_error(detected, intended, expression_only=False),
+            "expression_only": expression_error(detected, intended, expression_only=True)}
+
+
 def self_reenactment_psnr(real: list[np.ndarray], rendered: list[np.ndarray],
                           pack: ClipPack) -> dict[str, float]:
     """PSNR inside each real frame's face oval: rendered vs real, and still photo vs real.

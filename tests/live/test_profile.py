@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 
@@ -13,6 +13,7 @@ from reactive.errors import InputError
 from reactive.live.profile import (
     EXAMPLE_PROFILE,
     Action,
+    CameraSettings,
     GazeSettings,
     HoldSettings,
     IdleSettings,
@@ -24,7 +25,7 @@ from reactive.live.profile import (
     parse_profile,
 )
 from reactive.live.triggers import Event
-from reactive.params import IdleParams, MicrophoneParams
+from reactive.params import CameraParams, IdleParams, MicrophoneParams
 
 STATES = ["idle", "idle_2", "smile", "surprise", "frown", "blink", "disgust"]
 EMOTIONS = ("disgust", "frown", "smile", "surprise")  # sorted; idle* and reactions left out
@@ -43,9 +44,33 @@ def test_example_profile_loads_and_states_exactly_the_defaults(tmp_path):
     # Every section and key is in the example, so it documents them all.
     data = tomllib.loads(EXAMPLE_PROFILE)
     assert set(data) == {"transition_s", "teeth", "mouths", "still_background", "keys",
-                         "hold", "mouse", "microphone", "idle", "gaze"}
+                         "hold", "mouse", "microphone", "idle", "gaze", "camera"}
     assert set(data["microphone"]) == {"enabled", "state", "onset_db", "min_level_dbfs",
                                        "refractory_s"}
+    assert set(data["camera"]) == {f.name for f in fields(CameraSettings)}
+
+
+def test_camera_section_maps_visitor_events_and_checks_values():
+    profile = parse_profile('[camera]\narrive = "laugh"\nleave = "sad"\nsmile = ""\n'
+                            "gaze = false\nsmile_widen = 0.2\n", source="p.toml")
+    assert profile.camera.params().smile_widen == 0.2
+    assert Profile().camera.params() == CameraParams()
+    tmap = TriggerMap(profile, ["idle", "laugh", "sad", "smile", "surprise"])
+    assert tmap.action_for(Event(0, "visitor", key="arrive")) == Action("play", state="laugh")
+    assert tmap.action_for(Event(0, "visitor", key="leave")) == Action("leave", state="sad")
+    assert tmap.action_for(Event(0, "visitor", key="smile")) is None
+    assert tmap.action_for(Event(0, "visitor", key="surprise")) == \
+        Action("play", state="surprise")
+    assert tmap.action_for(Event(0, "visitor", key="look", x=0.1, y=0.2)) is None  # gaze off
+    assert TriggerMap(Profile(), ["smile"]).action_for(
+        Event(0, "visitor", key="look", x=0.1, y=0.2)) == Action("look", x=0.1, y=0.2)
+    for bad, what in (("fov_deg = 5", "fov_deg: must be 10-170"),
+                      ("smile_widen = -1", "smile_widen: must be > 0"),
+                      ("refractory_s = -2", "refractory_s: must be >= 0"),
+                      ("gaze = 1", "gaze: must be true or false"),
+                      ("wink = \"x\"", "wink: unknown key")):
+        with pytest.raises(InputError, match=f"p.toml: \\[camera\\] {what}"):
+            parse_profile(f"[camera]\n{bad}\n", source="p.toml")
 
 
 def test_defaults_are_sensible_and_params_come_from_params_py():

@@ -1,0 +1,118 @@
+"""Live puppet: the neutral from calm frames, the photo driven by camera points, the idle
+portrait when nobody is seen. Fast tests drive it with the built-in clips' landmarks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reactive.core import landmarks as lm
+from reactive.core.clip import peak_frame
+from reactive.io.assets import BUILTIN_CLIPS_DIR, SAMPLE_PORTRAIT
+from reactive.io.clippack import load_pack
+from reactive.io.video import VideoReader
+from reactive.live.build import build_player
+from reactive.live.puppet import CalmNeutral, is_calm, puppet_for
+from reactive.params import PuppetParams
+from tests.helpers import ROOT, run_python, shared_path
+
+FPS = 30.0
+pytestmark = pytest.mark.skipif(not any(BUILTIN_CLIPS_DIR.glob("*.npz")),
+                                reason=f"no built-in clips in {BUILTIN_CLIPS_DIR}")
+
+
+@pytest.fixture(scope="module")
+def faces():
+    smile, surprise = (load_pack(BUILTIN_CLIPS_DIR / f"{n}.npz") for n in ("smile", "surprise"))
+    return {"neutral": smile.landmarks[smile.neutral_index],
+            "smile": smile.landmarks[peak_frame(smile)],
+            "surprise": surprise.landmarks[peak_frame(surprise)]}
+
+
+def test_the_neutral_comes_from_calm_frames(faces):
+    p = PuppetParams()
+    n, s = faces["neutral"], faces["surprise"]
+    assert is_calm(n, n, p) and not is_calm(s, s, p)        # the surprise opens the mouth
+    assert not is_calm(n + 0.5 * lm.interocular(n) * p.max_motion_iod * 4, n, p)  # moving
+    calm = CalmNeutral(p)
+    got = [calm.update(n + 0.1 * k, k / FPS) for k in range(int(FPS))]
+    done = [k for k, g in enumerate(got) if g is not None]
+    assert done[0] == int(np.ceil(p.calm_s * FPS))           # after calm_s of calm frames
+    assert np.abs(got[done[0]] - n).max() < 0.1 * done[0]    # their mean
+    # A visitor who talks (mouth open) without a pause: the calmest frame after a while.
+    calm = CalmNeutral(p)
+    shapes = [s if k % 3 else n + (s - n) * 0.3 for k in range(int(3 * FPS))]
+    got = [calm.update(x, k / FPS) for k, x in enumerate(shapes)]
+    first = next(k for k, g in enumerate(got) if g is not None)
+    assert first / FPS == pytest.approx(p.neutral_timeout_s, abs=1.5 / FPS)
+    assert np.allclose(got[first], n + (s - n) * 0.3)
+
+
+@pytest.fixture
+def player(sample_player_cache, monkeypatch):
+    monkeypatch.setenv("REACTIVE_CACHE", str(sample_player_cache))
+    return build_player(SAMPLE_PORTRAIT, max_side=320, seed=0)
+
+
+def _mouth(frame, points):
+    x0, y0 = points[lm.LIPS_OUTER].min(axis=0).astype(int) - 6
+    x1, y1 = points[lm.LIPS_OUTER].max(axis=0).astype(int) + 6
+    return frame[y0:y1, x0:x1].astype(np.int16)
+
+
+def test_the_puppet_shows_the_visitors_face_and_the_idle_portrait_without_one(player, faces):
+    mode = puppet_for(player)
+    size = (512, 512)
+    photo = player.rig.photo
+    target = player.rig.target_points
+    # Nobody yet: the player's own frames.
+    assert not mode.puppet.ready
+    idle = mode.frame(0.0).copy()
+    assert np.abs(idle.astype(int) - photo).mean() < 10
+    # Calm frames: the neutral is taken, and at rest the puppet gives the photo back.
+    n = faces["neutral"]
+    t = 0.0
+    for k in range(int(FPS)):
+        t = k / FPS
+        mode.on_camera(np.zeros((*size[::-1], 3), np.uint8), n, t)
+    assert mode.puppet.ready
+    for k in range(10):  # through the cross-fade
+        rest = mode.frame(t + k / FPS).copy()
+    assert np.abs(rest.astype(int) - photo).mean() < 1.5
+    # The visitor smiles: the portrait's mouth changes, the rest of it hardly.
+    t += 1 / FPS
+    mode.on_camera(np.zeros((512, 512, 3), np.uint8), faces["smile"], t)
+    smile = mode.frame(t).copy()
+    mouth_change = np.abs(_mouth(smile, target) - _mouth(rest, target)).mean()
+    assert mouth_change > 8, mouth_change
+    # The face is lost: back to the idle portrait after the cross-fade.
+    t += 1 / FPS
+    mode.on_camera(np.zeros((512, 512, 3), np.uint8), None, t)
+    for k in range(12):  # the cross-fade: 0.25 s
+        back = mode.frame(t + (k + 1) / FPS)
+    assert np.abs(back.astype(int) - photo).mean() < 10
+    assert mode._mix == 0.0
+    # N: the neutral is taken again from the next calm frames.
+    mode.retake()
+    before = mode.puppet.synthesis
+    for k in range(int(FPS)):
+        mode.on_camera(np.zeros((512, 512, 3), np.uint8), n + 1.0, t + (k + 1) / FPS)
+    assert mode.puppet.synthesis is not before
+    assert np.allclose(mode.puppet.neutral, n + 1.0)
+
+
+@pytest.mark.slow
+def test_headless_puppet_with_d0_as_the_camera(tmp_path):
+    d0 = shared_path("driving", "d0.mp4")
+    out = tmp_path / "puppet.mp4"
+    done = run_python([str(ROOT / "demo.py"), str(shared_path("portraits", "s42.jpg")),
+                       "--camera", str(d0), "--puppet", "--headless", "--duration", "4",
+                       "--record", str(out), "--no-mic"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with VideoReader(out) as reader:
+        frames = reader.read_all()
+    assert len(frames) == 120
+    # d0: neutral until 0.7 s, a broad smile 0.8-2.6 s; the portrait's mouth follows.
+    def mouth_energy(f):
+        return float(np.abs(np.diff(f[300:380, 200:320].astype(int), axis=0)).mean())
+    assert mouth_energy(frames[int(1.5 * FPS)]) > 1.3 * mouth_energy(frames[int(0.5 * FPS)])
