@@ -101,11 +101,21 @@ class Unfolder:
     are pulled halfway towards the mean of their neighbours', repeatedly, until no triangle is
     flipped: the fold becomes a local squeeze. A triangle squashed to zero area (a lid
     closing onto the other) is not flipped and is left alone. Fixed points never move.
+    ``stiff`` points (the lips) give way only in a flipped triangle with no other movable
+    corner: a driver's lower lip rolling down over the skin beneath, on a face whose lip
+    sits closer to that skin, keeps its thickness and the skin yields (s42 x d10: the lower
+    lip had lost 14% of its thickness). Orientation and shape are read on ``layout`` (K, 2)
+    when given: the positions the mesh was triangulated on (``jaw.part_lips``).
     """
 
     def __init__(self, rest: np.ndarray, triangles: np.ndarray, movable: np.ndarray,
-                 max_iterations: int = 30, openings: tuple[np.ndarray, ...] = ()):
+                 max_iterations: int = 30, openings: tuple[np.ndarray, ...] = (),
+                 layout: np.ndarray | None = None, stiff: np.ndarray | None = None):
         self.rest = rest.astype(np.float64)
+        shape_of = self.rest if layout is None else np.asarray(layout, np.float64)
+        self.soft = movable.copy()
+        if stiff is not None:
+            self.soft[np.asarray(stiff)] = False
         self.triangles = triangles
         self.movable = movable
         self.max_iterations = max_iterations
@@ -116,7 +126,7 @@ class Unfolder:
         adj.data[:] = 1.0  # duplicate edges summed: back to 0/1
         self.adjacency = adj
         self.degree = np.maximum(np.asarray(adj.sum(axis=1)).ravel(), 1.0)
-        area = signed_areas(self.rest, triangles)
+        area = signed_areas(shape_of, triangles)
         self.orientation = np.sign(area)
         # A fold worth undoing: the triangle turned over by a quarter of its rest area, and by
         # at least a pixel (area2 2). Small dense-mesh triangles flip a little under landmark
@@ -125,7 +135,7 @@ class Unfolder:
         # Slivers are not watched: across closed lips (or any two points that nearly touch at
         # rest) a triangle has no area to fold, and opening the mouth flips it legitimately.
         # Healthy: twice the area at least 5% of the longest edge squared (~3 degrees).
-        pts = self.rest[triangles]
+        pts = shape_of[triangles]
         edges = np.stack([pts[:, 1] - pts[:, 0], pts[:, 2] - pts[:, 1], pts[:, 0] - pts[:, 2]], 1)
         longest2 = (edges ** 2).sum(axis=2).max(axis=1)
         self.watched = np.abs(area) >= 0.05 * longest2
@@ -142,7 +152,9 @@ class Unfolder:
             flipped = (area < -self.tolerance) & self.watched
             if not flipped.any():
                 break
-            verts = np.unique(self.triangles[flipped])
+            tris = self.triangles[flipped]
+            soft = self.soft[tris]
+            verts = np.unique(np.concatenate([tris[soft], tris[~soft.any(axis=1)].ravel()]))
             verts = verts[self.movable[verts]]
             if len(verts) == 0:
                 break

@@ -11,7 +11,7 @@ changed (a frozen dataclass over read-only arrays; per-frame inputs are argument
   ``lids.folded_over_eyes``) and per-pixel (``DenseGeometry``, offline) or per-grid-point
   (``GridGeometry``, real time) triangle vertices and barycentric weights.
 - Smoothing radius per pixel (0 inside the face, growing with distance outside) and the
-  border hold.
+  border hold, released under a dropping jaw (``jaw.JawGive``).
 
 The per-frame motion of the control points is ``motion.frame_offsets``; the warp itself
 ``warper.Warper`` / ``warper.GridWarper``.
@@ -29,7 +29,9 @@ from scipy.spatial import Delaunay
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack
 from reactive.core.folds import Unfolder, point_room
-from reactive.core.geometry import smoothstep, triangulate
+from reactive.core.geometry import locate_pixels, smoothstep, triangulate
+from reactive.core.jaw import (JawGive, jaw_give, jaw_holds, outside_jaw_zone,
+                               part_lips)
 from reactive.core.lids import folded_over_eyes
 from reactive.core.similarity import apply_similarity, as3x3, fit_similarity
 from reactive.params import WarpParams
@@ -69,6 +71,7 @@ class DenseGeometry:
     blur_level: np.ndarray      # (H, W) float32 smoothing level, 0 inside the face
     blur_radii: np.ndarray      # (L,) int32 box half-width of each level
     hold: np.ndarray            # (H, W) float32 border hold, 0 at the edge .. 1 inside
+    hold_give: np.ndarray       # (H, W) float32 hold released under the jaw (jaw.frame_hold)
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class GridGeometry:
     blur_level: np.ndarray      # (h, w) float32
     blur_radii: np.ndarray      # (L,) int32, in grid units
     hold: np.ndarray            # (h, w) float32
+    hold_give: np.ndarray       # (h, w) float32
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ class Rig:
     # One per clip the rig serves (the player's rig serves several); bindings[0] is the
     # clip this view of the rig belongs to (``for_clip``).
     bindings: tuple[ClipBinding, ...]
+    jaw: JawGive | None = None  # the bottom edge giving way under a dropping jaw
     dense: DenseGeometry | None = None
     grid: GridGeometry | None = None
 
@@ -140,19 +145,22 @@ def border_points(width: int, height: int, per_side: int) -> np.ndarray:
 
 
 def select_peripheral(candidates: np.ndarray, taken: np.ndarray, face_points: np.ndarray,
-                      shape: tuple[int, int], min_spacing: float, border_band: float
-                      ) -> np.ndarray:
+                      shape: tuple[int, int], min_spacing: float, border_band: float,
+                      allowed: np.ndarray | None = None) -> np.ndarray:
     """Which hallucinated peripheral points to keep (indices into ``candidates``).
 
     Dropped: points outside the photo or in the held border band, inside the photo's face
-    oval (the driver's head may be wider than the target's), and points closer than
-    ``min_spacing`` to a point already taken (slivers).
+    oval (the driver's head may be wider than the target's), not ``allowed`` (N,) bool
+    (``jaw.outside_jaw_zone``), and points closer than ``min_spacing`` to a point already
+    taken (slivers).
     """
     h, w = shape
     oval = lm.face_polygon(face_points).reshape(-1, 1, 2)
     keep = []
     pts = [p for p in taken]
     for k, (x, y) in enumerate(candidates):
+        if allowed is not None and not allowed[k]:
+            continue
         if not (border_band <= x <= w - 1 - border_band and border_band <= y <= h - 1 - border_band):
             continue
         if cv2.pointPolygonTest(oval, (float(x), float(y)), True) > -min_spacing:
@@ -246,24 +254,26 @@ def _peripheral_weights(anchors: np.ndarray, own: np.ndarray, scale: float,
     return out
 
 
-def grid_geometry(tri: Delaunay, face_points: np.ndarray, shape: tuple[int, int],
-                  params: WarpParams, index: np.ndarray | None = None) -> GridGeometry:
+def grid_geometry(points: np.ndarray, triangles: np.ndarray, face_points: np.ndarray,
+                  shape: tuple[int, int], params: WarpParams, face_size: float) -> GridGeometry:
     """The coarse grid of the real-time warp: ``params.grid_cells`` cells along the longer
-    side (fewer for a small photo: never more points than pixels). ``tri`` and ``index``
-    as from ``triangulate``."""
+    side (fewer for a small photo: never more points than pixels). ``triangles`` (T, 3) of
+    the control points ``points`` (K, 2), as the rig's."""
     h, w = shape
     step = max(1.0, max(h, w) / params.grid_cells)
     gh = max(2, int(round(h / step)))
     gw = max(2, int(round(w / step)))
     scale = (w / gw, h / gh)
-    vertex_ids, weights = pixel_barycentrics(tri, (gh, gw), scale, index)
+    vertex_ids, weights = locate_pixels(points, triangles, (gh, gw), scale)
     mask = face_mask_from_points((face_points + 0.5) / np.asarray(scale, np.float32) - 0.5,
                                  (gh, gw))
     level, radii = smoothing_levels(mask, params)
+    hold, give = jaw_holds(face_points, mask, border_hold((gh, gw), params), params, face_size,
+                           scale)
     return GridGeometry(shape=(gh, gw), scale=scale, vertex_ids=_read_only(vertex_ids),
                         weights=_read_only(weights), blur_level=_read_only(level),
                         blur_radii=_read_only(radii),
-                        hold=_read_only(border_hold((gh, gw), params)))
+                        hold=_read_only(hold), hold_give=_read_only(give))
 
 
 def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | list[ClipPack]",
@@ -300,8 +310,10 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
     band = params.border_hold_frac * min(h, w)
     candidates = np.concatenate(hallucs) if hallucs else np.zeros((0, 2))
     owner = np.concatenate([np.full(len(hh), k) for k, hh in enumerate(hallucs)])
+    # None where the dropping jaw goes: on the neck or collar it would hold the jaw.
+    allowed = outside_jaw_zone(candidates, target_points, params.jaw_zone_frac * face_size)
     ids = select_peripheral(candidates, np.concatenate([border]), target_points, (h, w),
-                            params.min_point_spacing_frac * face_size, band)
+                            params.min_point_spacing_frac * face_size, band, allowed)
     anchors = candidates[ids]
     bindings = []
     for k, (p, phi, hh) in enumerate(zip(packs, phis, hallucs)):
@@ -319,18 +331,23 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
     if skip.any():
         log.debug("rig: face points %s lie over an eye (a turned head); not triangulated",
                   np.flatnonzero(skip).tolist())
-    tri, index = triangulate(rest, skip)
+    # Triangulated with closed lips parted (``jaw.part_lips``); the rest positions stay.
+    layout = rest.astype(np.float64)
+    layout[:lm.N_MESH] = part_lips(layout[:lm.N_MESH], params.lip_part_frac)
+    tri, index = triangulate(layout, skip)
+    triangles = index[tri.simplices].astype(np.int32)
     face_mask = face_mask_from_points(target_points, (h, w))
     geometry = None
     if dense:
-        vertex_ids, weights = pixel_barycentrics(tri, (h, w), index=index)
+        vertex_ids, weights = locate_pixels(rest, triangles, (h, w))
         level, radii = smoothing_levels(face_mask, params)
+        hold, give = jaw_holds(target_points, face_mask, border_hold((h, w), params), params,
+                               face_size)
         geometry = DenseGeometry(vertex_ids=_read_only(vertex_ids), weights=_read_only(weights),
                                  blur_level=_read_only(level), blur_radii=_read_only(radii),
-                                 hold=_read_only(border_hold((h, w), params)))
+                                 hold=_read_only(hold), hold_give=_read_only(give))
     log.debug("rig: %d face + %d peripheral + %d border points, %d triangles, %d clips",
               len(face_rest), len(ids), len(border), len(tri.simplices), len(packs))
-    triangles = index[tri.simplices].astype(np.int32)
     return Rig(photo=_read_only(np.ascontiguousarray(photo)),
                target_points=_read_only(target_points.astype(np.float32)),
                rest=_read_only(rest), n_face=len(face_rest), triangles=_read_only(triangles),
@@ -338,6 +355,11 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
                room=_read_only(point_room(rest, (h, w), params)),
                unfold=Unfolder(rest, triangles,
                                movable=np.arange(len(rest)) < len(rest) - len(border),
-                               openings=(lm.LIPS_INNER, lm.LEFT_EYE, lm.RIGHT_EYE)),
-               bindings=tuple(bindings), dense=geometry,
-               grid=grid_geometry(tri, target_points, (h, w), params, index) if grid else None)
+                               openings=(lm.LIPS_INNER, lm.LEFT_EYE, lm.RIGHT_EYE),
+                               layout=layout, stiff=np.concatenate([lm.LIPS_INNER,
+                                                                    lm.LIPS_OUTER])),
+               bindings=tuple(bindings), jaw=jaw_give(target_points, rest, (h, w), params,
+                                                      face_size),
+               dense=geometry,
+               grid=grid_geometry(rest, triangles, target_points, (h, w), params, face_size)
+               if grid else None)

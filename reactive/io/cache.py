@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reactive.core import folds, lids, motion, rig, similarity
+from reactive.core import folds, geometry, jaw, lids, motion, rig, similarity
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack
 from reactive.io.atomic import write_atomically
@@ -128,7 +128,7 @@ def discard(path: Path, what: str, reason: object, then: str) -> None:
 
 
 # The modules whose code decides the offsets: a new version of any of them makes new tables.
-_OFFSET_CODE = (rig, motion, folds, lids, similarity, lm)
+_OFFSET_CODE = (rig, motion, folds, jaw, geometry, lids, similarity, lm)
 
 
 def code_digest() -> str:
