@@ -88,6 +88,37 @@ class WarpParams:
     # A hallucinated peripheral point closer than this (fraction of the face size) to another
     # control point is dropped: near-duplicate points make slivers.
     min_point_spacing_frac: float = 0.03
+    # The jaw is never held (issue 10, beyond the paper; core/jaw.py). The mesh is
+    # triangulated with closed lips parted this far (fraction of the mouth's width,
+    # mid-mouth; at most half the thinner lip's thickness): no triangle then joins the upper
+    # lip to the lower one, which an opening mouth would turn over (jaw.part_lips). Only the
+    # triangulation's layout moves; the rest positions stay the photo's.
+    lip_part_frac: float = 0.04
+    # No peripheral point is kept this far below the jaw line (fraction of the face size, the
+    # square root of the face oval's area): a point on the neck or collar there would hold
+    # the jaw, or fold under it. A wide open mouth drops the chin by up to about a fifth of
+    # the face size (d3: 0.16).
+    jaw_zone_frac: float = 0.25
+    # The frame's bottom edge under the jaw (jaw.JawGive): a chin close above it must not be
+    # held by the border band. In the column under the jaw the face and this margin round it
+    # (fraction of the face size) are never held ...
+    jaw_face_fade_frac: float = 0.05
+    # ... the column's sides fade out over this width (fraction of the face size): the
+    # band beside it is released less, a shear, not a tear ...
+    jaw_side_fade_frac: float = 0.15
+    # ... and the band under the jaw is released as the jaw's drop grows from jaw_give_start
+    # to jaw_give_full of its distance to the bottom edge (smoothstep). The held band's ramp
+    # multiplies a field that falls from the drop to 0 across that distance, which makes it
+    # about twice as steep: at a drop of half the distance the strip folds. Below the start
+    # the band stays still (a chin far above the edge never moves it).
+    jaw_give_start: float = 0.3
+    jaw_give_full: float = 0.5
+    # With the band released, the strip under the jaw may lose at most this fraction of its
+    # height; a drop beyond (a head nodding the chin out of a close crop, as d3 does) moves
+    # the bottom edge under the jaw down, out of the frame, by the rest, instead of folding
+    # the strip or holding the head. 0.7, not more: the triangles under the chin are steeper
+    # than the strip's mean (0.8 folded a pixel under a 60 px drop 40 px above the edge).
+    jaw_squeeze_max: float = 0.7
     # Real-time warp (beyond the paper, for speed): field, smoothing and inverse on a grid of
     # this many cells along the photo's longer side (4 px at 1024); one fused pass then
     # upsamples the inverse map and samples the photo. The field is smooth at that scale

@@ -101,11 +101,21 @@ class Unfolder:
     are pulled halfway towards the mean of their neighbours', repeatedly, until no triangle is
     flipped: the fold becomes a local squeeze. A triangle squashed to zero area (a lid
     closing onto the other) is not flipped and is left alone. Fixed points never move.
+    ``stiff`` points (the lips) give way only in a flipped triangle with no other movable
+    corner: a driver's lower lip rolling down over the skin beneath, on a face whose lip
+    sits closer to that skin, keeps its thickness and the skin yields (s42 x d10: the lower
+    lip had lost 14% of its thickness). Orientation and shape are read on ``layout`` (K, 2)
+    when given: the positions the mesh was triangulated on (``jaw.part_lips``).
     """
 
     def __init__(self, rest: np.ndarray, triangles: np.ndarray, movable: np.ndarray,
-                 max_iterations: int = 30, openings: tuple[np.ndarray, ...] = ()):
+                 max_iterations: int = 30, openings: tuple[np.ndarray, ...] = (),
+                 layout: np.ndarray | None = None, stiff: np.ndarray | None = None):
         self.rest = rest.astype(np.float64)
+        shape_of = self.rest if layout is None else np.asarray(layout, np.float64)
+        self.soft = movable.copy()
+        if stiff is not None:
+            self.soft[np.asarray(stiff)] = False
         self.triangles = triangles
         self.movable = movable
         self.max_iterations = max_iterations
@@ -124,7 +134,7 @@ class Unfolder:
                                 shape=(k, k)).tocsr()
         self.free_adjacency = free
         self.free_degree = np.maximum(np.asarray(free.sum(axis=1)).ravel(), 1.0)
-        area = signed_areas(self.rest, triangles)
+        area = signed_areas(shape_of, triangles)
         self.orientation = np.sign(area)
         # A fold worth undoing: the triangle turned over by a quarter of its rest area, and by
         # at least a pixel (area2 2). Small dense-mesh triangles flip a little under landmark
@@ -133,7 +143,7 @@ class Unfolder:
         # Slivers are not watched: across closed lips (or any two points that nearly touch at
         # rest) a triangle has no area to fold, and opening the mouth flips it legitimately.
         # Healthy: twice the area at least 5% of the longest edge squared (~3 degrees).
-        pts = self.rest[triangles]
+        pts = shape_of[triangles]
         edges = np.stack([pts[:, 1] - pts[:, 0], pts[:, 2] - pts[:, 1], pts[:, 0] - pts[:, 2]], 1)
         longest2 = (edges ** 2).sum(axis=2).max(axis=1)
         self.watched = np.abs(area) >= 0.05 * longest2
@@ -152,14 +162,17 @@ class Unfolder:
         move towards all their neighbours, held ones included (the fold is undone by pulling
         back); otherwise every corner moves towards its moving neighbours only."""
         folded = self.triangles[flipped]
+        # Stiff corners (the lips) give way only in a triangle with no soft corner.
+        soft = self.soft[folded]
+        chosen = soft | ~soft.any(axis=1, keepdims=True)
         if towards_held:
             at_held = ~self.movable[folded].all(axis=1)
-            held_side = np.unique(folded[at_held])
+            held_side = np.unique(folded[at_held][chosen[at_held]])
             held_side = held_side[self.movable[held_side]]
         else:
             at_held = np.zeros(len(folded), bool)
             held_side = np.zeros(0, np.int64)
-        free_side = np.setdiff1d(np.unique(folded[~at_held]), held_side)
+        free_side = np.setdiff1d(np.unique(folded[~at_held][chosen[~at_held]]), held_side)
         free_side = free_side[self.movable[free_side]]
         if len(held_side) + len(free_side) == 0:
             return False

@@ -64,3 +64,49 @@ def triangle_affines(d: np.ndarray, src: np.ndarray
     lin = f @ inv
     off = src[:, 0] - (lin @ d[:, 0, :, None])[..., 0]
     return lin, off, live
+
+
+def locate_pixels(points: np.ndarray, triangles: np.ndarray, shape: tuple[int, int],
+                  scale: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Triangle vertices and barycentric weights of every pixel centre (of a coarse grid's
+    points when ``scale``, photo px per grid unit, is not 1), for any triangulation
+    ``triangles`` (T, 3) of ``points`` (K, 2) that covers the frame: not only a Delaunay one
+    (the rig's is Delaunay on a layout with closed lips parted, ``jaw.part_lips``). A pixel
+    on a triangle of no area, or on two (lips pressed so that their contours cross by a
+    fraction of a pixel), goes to the triangle that holds it best (largest smallest
+    barycentric). Returns ``(vertex_ids (h, w, 3) int32, weights (h, w, 3) float32)``."""
+    h, w = shape
+    sx, sy = float(scale[0]), float(scale[1])
+    pts = np.asarray(points, np.float64)
+    ids = np.zeros((h, w, 3), np.int32)
+    wts = np.zeros((h, w, 3), np.float32)
+    wts[..., 0] = 1.0
+    best = np.full((h, w), -np.inf)
+    corners = pts[triangles]                                  # (T, 3, 2)
+    lo = np.floor((corners.min(axis=1) + 0.5) / (sx, sy) - 0.5).astype(int)
+    hi = np.ceil((corners.max(axis=1) + 0.5) / (sx, sy) - 0.5).astype(int)
+    for t, (a, b, c) in enumerate(corners):
+        j0, i0 = max(lo[t, 0], 0), max(lo[t, 1], 0)
+        j1, i1 = min(hi[t, 0], w - 1), min(hi[t, 1], h - 1)
+        if j1 < j0 or i1 < i0:
+            continue
+        det = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+        if abs(det) < 1e-12:
+            continue
+        x = (np.arange(j0, j1 + 1) + 0.5) * sx - 0.5 - a[0]
+        y = ((np.arange(i0, i1 + 1) + 0.5) * sy - 0.5 - a[1])[:, None]
+        l1 = (x * (c[1] - a[1]) - y * (c[0] - a[0])) / det
+        l2 = ((b[0] - a[0]) * y - (b[1] - a[1]) * x) / det
+        l0 = 1.0 - l1 - l2
+        held = np.minimum(np.minimum(l0, l1), l2)
+        region = best[i0:i1 + 1, j0:j1 + 1]
+        take = held > region
+        if not take.any():
+            continue
+        region[take] = held[take]
+        ids[i0:i1 + 1, j0:j1 + 1][take] = triangles[t]
+        bary = np.stack(np.broadcast_arrays(l0, l1, l2), axis=-1)[take]
+        wts[i0:i1 + 1, j0:j1 + 1][take] = bary
+    wts = np.clip(wts, 0.0, 1.0)
+    wts /= np.maximum(wts.sum(axis=-1, keepdims=True), 1e-12)
+    return ids, wts.astype(np.float32)

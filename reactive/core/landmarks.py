@@ -43,6 +43,9 @@ CHEEK_EDGES = (234, 454)         # the face oval's widest points, at the ears
 # The inner lips without their corners, image-left to image-right.
 UPPER_INNER_LIP = np.array([191, 80, 81, 82, 13, 312, 311, 310, 415])
 LOWER_INNER_LIP = np.array([95, 88, 178, 87, 14, 317, 402, 318, 324])
+# The jaw line: the face oval's lower part, from the subject's right jaw angle round the
+# chin (152) to the left one.
+JAW_LINE = FACE_OVAL[10:27][::-1].copy()
 
 
 @dataclass(frozen=True)

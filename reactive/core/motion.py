@@ -68,6 +68,8 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
         # may fold the strip under the chin (the chin covering the neck), a lesser evil than
         # a mouth that does not open.
         soft_cap(out[f:n], rig.room[f:n], rig.params.max_squeeze)
+    if rig.jaw is not None:
+        rig.jaw.give_edge(out)  # a jaw dropping past the bottom edge pushes it out
     if rig.unfold is not None:
         rig.unfold(out)
     return out

@@ -11,7 +11,7 @@ changed (a frozen dataclass over read-only arrays; per-frame inputs are argument
   ``lids.folded_over_eyes``) and per-pixel (``DenseGeometry``, offline) or per-grid-point
   (``GridGeometry``, real time) triangle vertices and barycentric weights.
 - Smoothing radius per pixel (0 inside the face, growing with distance outside) and the
-  border hold.
+  border hold, released under a dropping jaw (``jaw.JawGive``).
 - The person and the still background plate (``backdrop.Backdrop``, beyond the paper), when
   the photo is split: the warp then moves the person only, and rings of control points
   around the head (``backdrop.head_ring``) carry the head's rigid motion into the hair.
@@ -33,7 +33,9 @@ from reactive.core import landmarks as lm
 from reactive.core.backdrop import Backdrop, head_ring
 from reactive.core.clip import ClipPack
 from reactive.core.folds import Unfolder, point_room
-from reactive.core.geometry import smoothstep, triangulate
+from reactive.core.geometry import locate_pixels, smoothstep, triangulate
+from reactive.core.jaw import (JawGive, jaw_give, jaw_holds, outside_jaw_zone,
+                               part_lips)
 from reactive.core.lids import folded_over_eyes
 from reactive.core.similarity import apply_similarity, as3x3, fit_similarity
 from reactive.core.turns import TurnLimiter
@@ -74,6 +76,7 @@ class DenseGeometry:
     blur_level: np.ndarray      # (H, W) float32 smoothing level, 0 inside the face
     blur_radii: np.ndarray      # (L,) int32 box half-width of each level
     hold: np.ndarray            # (H, W) float32 border hold, 0 at the edge .. 1 inside
+    hold_give: np.ndarray       # (H, W) float32 hold released under the jaw (jaw.frame_hold)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class GridGeometry:
     blur_level: np.ndarray      # (h, w) float32
     blur_radii: np.ndarray      # (L,) int32, in grid units
     hold: np.ndarray            # (h, w) float32
+    hold_give: np.ndarray       # (h, w) float32
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ class Rig:
     # One per clip the rig serves (the player's rig serves several); bindings[0] is the
     # clip this view of the rig belongs to (``for_clip``).
     bindings: tuple[ClipBinding, ...]
+    jaw: JawGive | None = None  # the bottom edge giving way under a dropping jaw
     dense: DenseGeometry | None = None
     grid: GridGeometry | None = None
     # The person over a still background (beyond the paper); None: the photo warped whole.
@@ -159,19 +164,22 @@ def border_points(width: int, height: int, per_side: int) -> np.ndarray:
 
 
 def select_peripheral(candidates: np.ndarray, taken: np.ndarray, face_points: np.ndarray,
-                      shape: tuple[int, int], min_spacing: float, border_band: float
-                      ) -> np.ndarray:
+                      shape: tuple[int, int], min_spacing: float, border_band: float,
+                      allowed: np.ndarray | None = None) -> np.ndarray:
     """Which hallucinated peripheral points to keep (indices into ``candidates``).
 
     Dropped: points outside the photo or in the held border band, inside the photo's face
-    oval (the driver's head may be wider than the target's), and points closer than
-    ``min_spacing`` to a point already taken (slivers).
+    oval (the driver's head may be wider than the target's), not ``allowed`` (N,) bool
+    (``jaw.outside_jaw_zone``), and points closer than ``min_spacing`` to a point already
+    taken (slivers).
     """
     h, w = shape
     oval = lm.face_polygon(face_points).reshape(-1, 1, 2)
     keep = []
     pts = [p for p in taken]
     for k, (x, y) in enumerate(candidates):
+        if allowed is not None and not allowed[k]:
+            continue
         if not (border_band <= x <= w - 1 - border_band and border_band <= y <= h - 1 - border_band):
             continue
         if cv2.pointPolygonTest(oval, (float(x), float(y)), True) > -min_spacing:
@@ -265,24 +273,26 @@ def _peripheral_weights(anchors: np.ndarray, own: np.ndarray, scale: float,
     return out
 
 
-def grid_geometry(tri: Delaunay, face_points: np.ndarray, shape: tuple[int, int],
-                  params: WarpParams, index: np.ndarray | None = None) -> GridGeometry:
+def grid_geometry(points: np.ndarray, triangles: np.ndarray, face_points: np.ndarray,
+                  shape: tuple[int, int], params: WarpParams, face_size: float) -> GridGeometry:
     """The coarse grid of the real-time warp: ``params.grid_cells`` cells along the longer
-    side (fewer for a small photo: never more points than pixels). ``tri`` and ``index``
-    as from ``triangulate``."""
+    side (fewer for a small photo: never more points than pixels). ``triangles`` (T, 3) of
+    the control points ``points`` (K, 2), as the rig's."""
     h, w = shape
     step = max(1.0, max(h, w) / params.grid_cells)
     gh = max(2, int(round(h / step)))
     gw = max(2, int(round(w / step)))
     scale = (w / gw, h / gh)
-    vertex_ids, weights = pixel_barycentrics(tri, (gh, gw), scale, index)
+    vertex_ids, weights = locate_pixels(points, triangles, (gh, gw), scale)
     mask = face_mask_from_points((face_points + 0.5) / np.asarray(scale, np.float32) - 0.5,
                                  (gh, gw))
     level, radii = smoothing_levels(mask, params)
+    hold, give = jaw_holds(face_points, mask, border_hold((gh, gw), params), params, face_size,
+                           scale)
     return GridGeometry(shape=(gh, gw), scale=scale, vertex_ids=_read_only(vertex_ids),
                         weights=_read_only(weights), blur_level=_read_only(level),
                         blur_radii=_read_only(radii),
-                        hold=_read_only(border_hold((gh, gw), params)))
+                        hold=_read_only(hold), hold_give=_read_only(give))
 
 
 def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | list[ClipPack]",
@@ -327,14 +337,18 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
     candidates = np.concatenate(hallucs) if hallucs else np.zeros((0, 2))
     owner = np.concatenate([np.full(len(hh), k) for k, hh in enumerate(hallucs)])
     spacing = params.min_point_spacing_frac * face_size
+    jaw_zone = params.jaw_zone_frac * face_size
     ring = np.zeros((0, 2), np.float32)
     ring_anchor, ring_share = np.zeros(0, np.int64), np.zeros(0, np.float32)
     if backdrop is not None:
         ring, ring_anchor, ring_share = head_ring(target_points, params=backdrop.params)
-        kept = select_peripheral(ring, border, target_points, (h, w), spacing, band)
+        kept = select_peripheral(ring, border, target_points, (h, w), spacing, band,
+                                 outside_jaw_zone(ring, target_points, jaw_zone))
         ring, ring_anchor, ring_share = ring[kept], ring_anchor[kept], ring_share[kept]
+    # None where the dropping jaw goes: on the neck or collar it would hold the jaw.
+    allowed = outside_jaw_zone(candidates, target_points, jaw_zone)
     ids = select_peripheral(candidates, np.concatenate([border, ring]), target_points, (h, w),
-                            spacing, band)
+                            spacing, band, allowed)
     anchors = candidates[ids]
     bindings = []
     for k, (p, phi, hh) in enumerate(zip(packs, phis, hallucs)):
@@ -353,21 +367,27 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
     if skip.any():
         log.debug("rig: face points %s lie over an eye (a turned head); not triangulated",
                   np.flatnonzero(skip).tolist())
-    tri, index = triangulate(rest, skip)
+    # Triangulated with closed lips parted (``jaw.part_lips``); the rest positions stay.
+    layout = rest.astype(np.float64)
+    layout[:lm.N_MESH] = part_lips(layout[:lm.N_MESH], params.lip_part_frac)
+    tri, index = triangulate(layout, skip)
+    triangles = index[tri.simplices].astype(np.int32)
     face_mask = face_mask_from_points(target_points, (h, w))
     geometry = None
     if dense:
-        vertex_ids, weights = pixel_barycentrics(tri, (h, w), index=index)
+        vertex_ids, weights = locate_pixels(rest, triangles, (h, w))
         level, radii = smoothing_levels(face_mask, params)
+        hold, give = jaw_holds(target_points, face_mask, border_hold((h, w), params), params,
+                               face_size)
         geometry = DenseGeometry(vertex_ids=_read_only(vertex_ids), weights=_read_only(weights),
                                  blur_level=_read_only(level), blur_radii=_read_only(radii),
-                                 hold=_read_only(border_hold((h, w), params)))
+                                 hold=_read_only(hold), hold_give=_read_only(give))
     log.debug("rig: %d face + %d peripheral + %d ring + %d border points, %d triangles, "
               "%d clips", len(face_rest), len(ids), len(ring), len(border), len(tri.simplices),
               len(packs))
-    triangles = index[tri.simplices].astype(np.int32)
     unfold = Unfolder(rest, triangles, movable=np.arange(len(rest)) < len(rest) - len(border),
-                      openings=(lm.LIPS_INNER, lm.LEFT_EYE, lm.RIGHT_EYE))
+                      openings=(lm.LIPS_INNER, lm.LEFT_EYE, lm.RIGHT_EYE),
+                      layout=layout, stiff=np.concatenate([lm.LIPS_INNER, lm.LIPS_OUTER]))
     turn = None if turns is None else TurnLimiter.for_face(face_rest, turns)
     return Rig(photo=_read_only(np.ascontiguousarray(photo)),
                target_points=_read_only(target_points.astype(np.float32)),
@@ -375,8 +395,11 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
                face_mask=_read_only(face_mask), params=params,
                room=_read_only(point_room(rest, (h, w), params)),
                unfold=unfold,
-               bindings=tuple(bindings), dense=geometry,
-               grid=grid_geometry(tri, target_points, (h, w), params, index) if grid else None,
+               bindings=tuple(bindings),
+               jaw=jaw_give(target_points, rest, (h, w), params, face_size),
+               dense=geometry,
+               grid=grid_geometry(rest, triangles, target_points, (h, w), params, face_size)
+               if grid else None,
                backdrop=backdrop, ring_anchor=_read_only(ring_anchor),
                ring_share=_read_only(ring_share),
                turn=turn)

@@ -24,6 +24,7 @@ from reactive.core.kernels.warp import (
     inverse_sample,
     smooth_field,
 )
+from reactive.core.jaw import frame_hold
 from reactive.core.rig import Rig
 
 
@@ -43,18 +44,20 @@ class Warper:
         self.field = np.zeros((h, w, 2), np.float32)
         self._scratch = np.zeros((h, w, 2), np.float32)
         self._sat = np.zeros((2, h + 1, w + 1), np.float64)
+        self._hold = np.zeros((h, w), np.float32)
         self.frame = np.zeros_like(rig.photo)
 
     def compute_field(self, offsets: np.ndarray) -> np.ndarray:
         """Dense forward field for ``offsets`` (K, 2) float32; returns the internal buffer."""
         d = self.rig.dense
         interpolate_offsets(d.vertex_ids, d.weights, offsets, self.field)
+        hold = frame_hold(d.hold, d.hold_give, self.rig.jaw, offsets, self._hold)
         if self.smooth:
-            smooth_field(self.field, d.blur_level, d.blur_radii, d.hold,
+            smooth_field(self.field, d.blur_level, d.blur_radii, hold,
                          passes=self.rig.params.blur_passes,
                          sat=self._sat, scratch=self._scratch)
         else:
-            self.field *= d.hold[..., None]
+            self.field *= hold[..., None]
         return self.field
 
     def __call__(self, offsets: np.ndarray, photo: np.ndarray | None = None) -> np.ndarray:
@@ -96,6 +99,7 @@ class GridWarper:
         self.map = np.zeros((gh, gw, 2), np.float32)
         self._scratch = np.zeros((gh, gw, 2), np.float32)
         self._sat = np.zeros((2, gh + 1, gw + 1), np.float64)
+        self._hold = np.zeros((gh, gw), np.float32)
         self._offsets = np.zeros((len(rig.rest), 2), np.float32)
         self._to_grid = np.array([1.0 / g.scale[0], 1.0 / g.scale[1]], np.float32)
         # Full-size, so the multiply needs no broadcasting (numpy would buffer it).
@@ -169,7 +173,8 @@ class GridWarper:
         numba.set_num_threads(1)
         try:
             interpolate_offsets(g.vertex_ids, g.weights, self._offsets, self.field)
-            smooth_field(self.field, g.blur_level, g.blur_radii, g.hold,
+            hold = frame_hold(g.hold, g.hold_give, r.jaw, offsets, self._hold)
+            smooth_field(self.field, g.blur_level, g.blur_radii, hold,
                          passes=r.params.blur_passes, sat=self._sat, scratch=self._scratch)
             return inverse_map(self.field, iterations=r.params.inverse_iterations, out=self.map)
         finally:

@@ -5,6 +5,9 @@
   frame's head similarity removed).
 - ``masked_psnr``: PSNR inside a region, for self-reenactment against the real frames.
 - ``background_stillness``: how much of the photo's background changes in a render.
+- ``mouth_opening``: how far the output's lips and chin move (re-detected, head removed)
+  compared with Eq. 1, on the frames where the driver's mouth is widest open
+  (``widest_open_frames``); ``placed_points``: where the warp itself puts the landmarks.
 - ``pointer_gaze_check``: the live player's eyes with the pointer at a point of the photo:
   the iris centre the face mesh reads on the output (inside the opening? how far from its
   centre?) and the brightness of the white of the eye against the photo's own.
@@ -23,6 +26,8 @@ from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack, expressiveness, peak_frame
 from reactive.core.details import DetailLayer, ratio_geometry
 from reactive.core.eyeball import lid_coordinates
+from reactive.core.jaw import frame_hold
+from reactive.core.motion import frame_offsets
 from reactive.core.rig import Rig
 from reactive.core.similarity import apply_similarity, fit_similarity
 from reactive.core.synthesis import STAGES, Layer
@@ -72,6 +77,112 @@ def expression_error(detected: np.ndarray, intended: np.ndarray, *,
     t_disp = (t - t[:1])[:, points]
     err = np.linalg.norm(d_disp - t_disp, axis=-1).sum()
     return float(err / max(np.linalg.norm(t_disp, axis=-1).sum(), 1e-9))
+
+
+# Landmarks whose mean position stands for a part of the mouth: the upper lip's outer and
+# inner edge at the middle, the lower lip's, the chin.
+MOUTH_PARTS = {"upper_lip": (lm.UPPER_LIP_TOP, lm.UPPER_LIP_BOTTOM),
+               "lower_lip": (lm.LOWER_LIP_BOTTOM, lm.LOWER_LIP_TOP), "chin": (lm.CHIN,)}
+# Vertical spans whose length should follow Eq. 1: each lip's thickness (outer to inner
+# edge) and the opening between the inner edges.
+MOUTH_SPANS = {"upper_lip_thickness": (lm.UPPER_LIP_TOP, lm.UPPER_LIP_BOTTOM),
+               "lower_lip_thickness": (lm.LOWER_LIP_TOP, lm.LOWER_LIP_BOTTOM),
+               "opening": (lm.UPPER_LIP_BOTTOM, lm.LOWER_LIP_TOP)}
+
+
+def widest_open_frames(pack: ClipPack, fraction: float = 0.1) -> np.ndarray:
+    """The ``fraction`` of clip frames (at least one) where the driver's inner-lip gap over
+    mouth width is largest, in clip order. (N,) int."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"`fraction` must be in (0, 1]; got {fraction}")
+    opening = lm.mouth_open_ratio(pack.landmarks.astype(np.float64))
+    n = max(1, int(round(fraction * pack.frame_count)))
+    return np.sort(np.argsort(-opening, kind="stable")[:n])
+
+
+def _onto(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Each frame of ``points`` (F, 478, 2) mapped onto ``ref`` (478, 2) by a similarity on
+    the stable points (eye corners, nose ridge): the head's move removed. Not the phi points
+    (Sec. 4): their eye contours follow the lids, and eyes opened wide in surprise (d10)
+    rescale the whole face by a tenth or more, moving the chin by a third of its travel."""
+    out = np.empty_like(points, dtype=np.float64)
+    for i, p in enumerate(points):
+        out[i] = apply_similarity(fit_similarity(p[lm.STABLE_POINTS], ref[lm.STABLE_POINTS]), p)
+    return out
+
+
+def mouth_opening(detected: np.ndarray, intended: np.ndarray, frames: np.ndarray,
+                  reference: int) -> dict[str, float]:
+    """Achieved / intended vertical motion of the mouth's parts, head motion removed.
+
+    Every frame is mapped onto the ``reference`` (neutral) frame by a similarity on the
+    stable points, separately for the detected and the intended points; "vertical" is the
+    face's own axis, perpendicular to the line between the intended reference's eye centres.
+    For each part of ``MOUTH_PARTS``: the sum over ``frames`` of the detected part's
+    vertical move from the reference over the sum of the intended one (1 = as far as the
+    driver, scaled by phi). Also ``<part>_px``: the mean intended move, and
+    ``<part>_err_px``: the mean of |detected - intended| vertical move, photo px (a part the
+    driver hardly moves, as the upper lip in a jaw drop, has a ratio of noise: read this).
+    And for each span of ``MOUTH_SPANS`` (lip thickness, opening): detected / intended
+    vertical length summed over ``frames`` (1 = the lips keep the thickness Eq. 1 gives).
+
+    Parameters
+    ----------
+    detected : (F, 478, 2) landmarks detected on the output frames.
+    intended : (F, 478, 2) where Eq. 1 puts them (``intended_points``).
+    frames : (N,) int, the frames measured (``widest_open_frames``).
+    reference : the frame of no expression (the clip's neutral frame).
+    """
+    if detected.shape != intended.shape or detected.ndim != 3:
+        raise ValueError(f"`detected` {detected.shape} and `intended` {intended.shape} must "
+                         "both be (F, 478, 2)")
+    frames = np.asarray(frames, dtype=np.int64)
+    if frames.size == 0:
+        raise ValueError("`frames` is empty")
+    t_ref = intended[reference].astype(np.float64)
+    eye_line = t_ref[lm.LEFT_EYE].mean(axis=0) - t_ref[lm.RIGHT_EYE].mean(axis=0)
+    eye_line /= max(float(np.linalg.norm(eye_line)), 1e-9)
+    down = np.array([-eye_line[1], eye_line[0]])  # image y grows downwards
+    d = _onto(detected[frames], detected[reference])
+    t = _onto(intended[frames], t_ref)
+    out = {}
+    for name, ids in MOUTH_PARTS.items():
+        ids = list(ids)
+        got = (d[:, ids].mean(axis=1) - detected[reference, ids].mean(axis=0)) @ down
+        want = (t[:, ids].mean(axis=1) - t_ref[ids].mean(axis=0)) @ down
+        out[name] = float(got.sum() / want.sum()) if abs(want.sum()) > 1e-9 else float("nan")
+        out[f"{name}_px"] = float(want.mean())
+        out[f"{name}_err_px"] = float(np.abs(got - want).mean())
+    for name, (a, b) in MOUTH_SPANS.items():
+        got = ((d[:, b] - d[:, a]) @ down).sum()
+        want = ((t[:, b] - t[:, a]) @ down).sum()
+        out[name] = float(got / want) if abs(want) > 1e-9 else float("nan")
+    return out
+
+
+def placed_points(rig: Rig, pack: ClipPack, frames: np.ndarray) -> np.ndarray:
+    """Where the warp itself puts the photo's landmarks in ``frames``: each face point's
+    offset (``frame_offsets``: Eq. 1 after the caps, the lids and the unfolding) times the
+    frame's border hold at its rest position (inside the face the field is not smoothed, so
+    that is the field there). The face mesh read on rendered frames has its own bias: it
+    reads a chin moved down by a plain stretch of the lower face at half to two thirds of
+    the move, so this is the geometry's own account. (F, 478, 2) float64: the photo's
+    landmarks in every other frame, the irises as Eq. 1 puts them. Needs ``rig.dense``."""
+    if rig.dense is None:
+        raise ValueError("`rig` has no dense geometry: build it with build_rig(..., dense=True)")
+    out = intended_points(rig, pack)
+    out[:, :lm.N_MESH] = rig.target_points[:lm.N_MESH]
+    h, w = rig.shape
+    rest = rig.rest[:lm.N_MESH]
+    xi = np.clip(np.round(rest[:, 0]).astype(int), 0, w - 1)
+    yi = np.clip(np.round(rest[:, 1]).astype(int), 0, h - 1)
+    offsets = np.zeros((len(rig.rest), 2), np.float32)
+    scratch = np.zeros(rig.shape, np.float32)
+    for i in np.asarray(frames, dtype=np.int64):
+        frame_offsets(rig, pack, int(i), offsets)
+        hold = frame_hold(rig.dense.hold, rig.dense.hold_give, rig.jaw, offsets, scratch)
+        out[i, :lm.N_MESH] = rest + offsets[:lm.N_MESH] * hold[yi, xi, None]
+    return out
 
 
 def masked_psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:

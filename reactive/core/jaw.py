@@ -1,0 +1,196 @@
+"""The jaw is never held (issue 10; beyond the paper, whose border points never move).
+
+An open mouth drops the chin by up to about a fifth of the face size. Three things held it
+back, each undone here, once per photo (``rig.build_rig``) or per frame:
+
+- closed lips: the face mesh reads their inner contours within a fraction of a pixel of each
+  other, Delaunay joins the upper lip to the lower across the line where they touch, and
+  opening the mouth turns those triangles over (the Unfolder then pulled the lips back
+  together). The mesh is triangulated on a layout with the lips parted (``part_lips``); the
+  rest positions stay the photo's.
+- a peripheral point on the neck or collar where the dropping jaw goes: tracked still, it
+  held the chin (the Unfolder relaxing the fold over it). None is kept there (``jaw_zone``).
+- the frame's bottom border band on a photo cropped close under the chin: its hold folded
+  the strip under the chin or held it. Under the jaw the band gives way as the chin comes
+  down, the neck compressed, and past ``jaw_squeeze_max`` of its height the bottom edge
+  there is pushed out of the frame (``JawGive``, ``jaw_holds``, ``frame_hold``). Beside
+  the jaw the band stays still.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from reactive.core import landmarks as lm
+from reactive.core.geometry import smoothstep
+from reactive.params import WarpParams
+
+
+def face_down(points: np.ndarray) -> np.ndarray:
+    """The face's own downward axis: unit (2,) float64 perpendicular to the line between the
+    eye centres, towards the chin. ``points`` (>= 468, 2)."""
+    pts = np.asarray(points, np.float64)
+    eyes = pts[lm.LEFT_EYE].mean(axis=0) - pts[lm.RIGHT_EYE].mean(axis=0)
+    eyes = eyes / max(float(np.linalg.norm(eyes)), 1e-9)
+    return np.array([-eyes[1], eyes[0]], np.float64)
+
+
+def part_lips(points: np.ndarray, gap_frac: float) -> np.ndarray:
+    """The face points with the inner lip contours at least ``gap_frac`` of the mouth's width
+    apart in the middle (in proportion towards the corners): the layout the mesh is
+    triangulated on. (N >= 468, 2) -> a new (N, 2) float64 array; open lips are unchanged.
+
+    Triangulated with the lips apart, the only triangles between the lips are the opening's
+    (every corner on the inner contour), and an opening mouth turns none over (s9 x d3: the
+    lips had opened 7% as far as asked, the upper lip thickened fourfold). Each point moves
+    at most a quarter of its lip's thickness, so it never passes the next ring of the lip.
+    """
+    out = np.array(points, np.float64)
+    down = face_down(out)
+    width = float(np.linalg.norm(out[lm.MOUTH_CORNERS[0]] - out[lm.MOUTH_CORNERS[1]]))
+    upper, lower = lm.UPPER_INNER_LIP, lm.LOWER_INNER_LIP
+    n = len(upper)
+    profile = np.sin(np.pi * np.arange(1, n + 1) / (n + 1))  # 1 mid-mouth, ~0.3 at the ends
+    thick = min(float((out[lm.UPPER_LIP_BOTTOM] - out[lm.UPPER_LIP_TOP]) @ down),
+                float((out[lm.LOWER_LIP_BOTTOM] - out[lm.LOWER_LIP_TOP]) @ down))
+    want = profile * min(gap_frac * width, 0.5 * max(thick, 0.0))
+    short = np.maximum(want - (out[lower] - out[upper]) @ down, 0.0)
+    out[upper] -= 0.5 * short[:, None] * down
+    out[lower] += 0.5 * short[:, None] * down
+    return out
+
+
+def jaw_zone(face_points: np.ndarray, depth: float) -> np.ndarray:
+    """The region a dropping jaw may cover: the jaw line swept down the face's own axis,
+    ``depth`` px at the chin and less towards the jaw's ends, in proportion to how far below
+    the line between the ends each point lies (the jaw turns about the ears: its angles
+    hardly drop). (2J, 2) float32 polygon."""
+    pts = np.asarray(face_points, np.float64)
+    jaw = pts[lm.JAW_LINE]
+    down = face_down(pts)
+    below = (jaw - 0.5 * (jaw[0] + jaw[-1])) @ down
+    reach = depth * np.clip(below / max(float(below.max()), 1e-6), 0.0, 1.0)
+    return np.concatenate([jaw, (jaw + reach[:, None] * down)[::-1]]).astype(np.float32)
+
+
+def outside_jaw_zone(candidates: np.ndarray, face_points: np.ndarray, depth: float
+                     ) -> np.ndarray:
+    """Which of ``candidates`` (N, 2) may be peripheral control points: not in the
+    ``jaw_zone``, where a point tracked still on the neck or collar would hold the jaw, or
+    fold under it. (N,) bool."""
+    zone = jaw_zone(face_points, depth).reshape(-1, 1, 2)
+    return np.array([cv2.pointPolygonTest(zone, (float(x), float(y)), False) < 0
+                     for x, y in np.asarray(candidates, np.float64)], dtype=bool)
+
+
+def jaw_column(face_points: np.ndarray, positions: np.ndarray, fade_px: float) -> np.ndarray:
+    """How much each of ``positions`` (..., 2) lies in the column under the jaw: 1 below the
+    mouth and between the jaw line's two ends, across the face's own axes (``face_down``);
+    falling to 0 (smoothstep) within ``fade_px`` beyond. Returns (...) float32."""
+    pts = np.asarray(face_points, np.float64)
+    down = face_down(pts)
+    across = np.array([down[1], -down[0]])
+    centre = pts[[lm.UPPER_LIP_BOTTOM, lm.LOWER_LIP_TOP]].mean(axis=0)
+    u_jaw = (pts[lm.JAW_LINE] - centre) @ across
+    rel = np.asarray(positions, np.float64) - centre
+    u, v = rel @ across, rel @ down
+    side = np.maximum(np.maximum(u_jaw.min() - u, u - u_jaw.max()), 0.0)
+    t = np.clip(1.0 - side / max(fade_px, 1e-6), 0.0, 1.0) \
+        * np.clip(1.0 + v / max(fade_px, 1e-6), 0.0, 1.0)
+    return smoothstep(t).astype(np.float32)
+
+
+def jaw_holds(face_points: np.ndarray, face_mask: np.ndarray, hold: np.ndarray,
+              params: WarpParams, face_size: float, scale: tuple[float, float] = (1.0, 1.0)
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The border ``hold`` with the jaw let free: ``(hold, hold_give)`` (h, w) float32 on the
+    pixel grid (or ``GridGeometry``'s, ``scale`` photo px per cell) of ``face_mask``.
+
+    In the column under the jaw (``jaw_column``) the face and a margin of
+    ``jaw_face_fade_frac`` of the face size round it are never held (a chin inside the
+    hold's fade moved only as far as the hold let it); the rest of the column's hold is
+    ``hold_give``, released per frame as far as the jaw's drop needs (``JawGive.need``)."""
+    h, w = face_mask.shape
+    sx, sy = scale
+    yy, xx = np.mgrid[0:h, 0:w]
+    pix = np.stack([(xx + 0.5) * sx - 0.5, (yy + 0.5) * sy - 0.5], axis=-1)
+    column = jaw_column(face_points, pix, params.jaw_side_fade_frac * face_size)
+    outside = cv2.distanceTransform((~face_mask).astype(np.uint8), cv2.DIST_L2, 3)
+    near = np.clip(1.0 - outside * max(sx, sy) / max(params.jaw_face_fade_frac * face_size, 1.0),
+                   0.0, 1.0)
+    free = (1.0 - hold) * column
+    return (hold + free * near).astype(np.float32), (free * (1.0 - near)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class JawGive:
+    """The frame's bottom edge gives way under a dropping jaw. On a photo cropped close under
+    the chin the held border band held the chin back (d3's own neutral frame: the chin 46 px
+    above the edge moved 45% of its drop), and a chin brought down by the head and the jaw
+    together was sliced flat where the hold folded the strip under it (s42 x d12).
+
+    ``need`` in [0, 1] grows with the largest ratio, over the jaw line, of a point's drop to
+    its distance from the bottom edge (from ``start`` to ``full``); the band's hold under the
+    jaw is released by that much (``frame_hold``): the neck is compressed, never folded.
+    Past ``squeeze`` of that distance the strip could not take the drop even so: the bottom
+    edge's control points under the jaw then move down, out of the frame, by the excess
+    (``give_edge``). Beside the jaw the band stays held.
+    """
+
+    points: np.ndarray       # (J,) int, the jaw line's face points
+    gap: np.ndarray          # (J,) float32 px from each to the frame's bottom edge
+    edge: np.ndarray         # (E,) int, control points on the bottom edge under the jaw
+    edge_weight: np.ndarray  # (E,) float32, how much of the excess each takes (1 under it)
+    start: float
+    full: float
+    squeeze: float
+
+    def need(self, offsets: np.ndarray) -> float:
+        """How far the hold under the jaw is released for ``offsets`` (K, 2): 0..1."""
+        ratio = float(np.max(offsets[self.points, 1] / self.gap))
+        return float(smoothstep((ratio - self.start) / (self.full - self.start)))
+
+    def excess(self, offsets: np.ndarray) -> float:
+        """Px the bottom edge gives under the jaw: the drop beyond ``squeeze`` of the gap."""
+        return float(max(np.max(offsets[self.points, 1] - self.squeeze * self.gap), 0.0))
+
+    def give_edge(self, offsets: np.ndarray) -> None:
+        """Move the bottom edge's points under the jaw down by the ``excess``, in place."""
+        if len(self.edge):
+            excess = self.excess(offsets)
+            if excess > 0.0:
+                offsets[self.edge, 1] = self.edge_weight * excess
+
+
+def jaw_give(face_points: np.ndarray, rest: np.ndarray, shape: tuple[int, int],
+             params: WarpParams, face_size: float) -> JawGive:
+    """The rig's ``JawGive``: the jaw line's distances to the bottom edge, and the control
+    points on that edge under the jaw (``rest`` (K, 2)'s, corners excluded)."""
+    h, w = shape
+    pts = np.asarray(face_points, np.float64)
+    fade = params.jaw_side_fade_frac * face_size
+    edge = np.flatnonzero((rest[:, 1] >= h - 1) & (rest[:, 0] > 0) & (rest[:, 0] < w - 1))
+    weight = jaw_column(pts, rest[edge], fade)
+    keep = weight > 0
+    arrays = [lm.JAW_LINE.copy(),
+              np.maximum((h - 1) - pts[lm.JAW_LINE, 1], 1.0).astype(np.float32),
+              edge[keep], weight[keep]]
+    for a in arrays:
+        a.flags.writeable = False
+    return JawGive(*arrays, start=params.jaw_give_start, full=params.jaw_give_full,
+                   squeeze=params.jaw_squeeze_max)
+
+
+def frame_hold(hold: np.ndarray, give: np.ndarray | None, jaw: JawGive | None,
+               offsets: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The border hold for this frame's ``offsets`` (K, 2): ``hold`` (h, w), released under
+    the jaw by ``give`` (h, w) as far as the jaw's drop needs (``JawGive.need``), in ``out``
+    (h, w) float32; or ``hold`` itself when nothing is released (no copy)."""
+    need = jaw.need(offsets) if jaw is not None and give is not None and give.size else 0.0
+    if need <= 0.0:
+        return hold
+    cv2.scaleAdd(give, need, hold, dst=out)
+    return out
