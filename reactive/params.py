@@ -138,15 +138,23 @@ class BackdropParams:
     # the pixels just outside a segmentation's edge still hold a little hair or skin, which
     # the fill must not continue into the background it paints.
     fill_margin_frac: float = 0.006
-    # The fill (made once per photo): a smooth pyramid fill of the background's colours, and
-    # within fill_band_frac of the person's edge (fraction of the longer side) the
-    # background's fine texture mirrored across that edge, its high-pass (Gaussian of
-    # texture_sigma_frac) clipped to texture_clip times its median amplitude in the
-    # background: grain and foliage continue, while no edge strong enough to read as a
-    # duplicate (a window frame, lettering) is copied.
+    # The fill (made once per photo): a smooth pyramid fill carries the background's broad
+    # colours in; within fill_band_frac of the person's edge (fraction of the longer side)
+    # real background is copied over it: the background texture_shift_frac away along the
+    # direction out of the person (its field smoothed over texture_direction_frac, so the
+    # copy is one coherent piece of background, not a mirror with seams: that read as a
+    # hatch), never read within texture_guard_frac of the person (the segmentation's edge
+    # leaves hair there), and only its detail finer than texture_scale_frac (Gaussian):
+    # coarser than that the colours are the pyramid's, which continue the ring around the
+    # edge. Detail beyond texture_clip times its median amplitude in the background is
+    # clipped, so no edge strong enough to read as a duplicate (a window frame, lettering)
+    # is copied. Lengths are fractions of the longer side (at 1024: 150, 123, 10, 51, 41 px).
     fill_band_frac: float = 0.15
-    texture_sigma_frac: float = 0.004
-    texture_clip: float = 2.0
+    texture_shift_frac: float = 0.12
+    texture_guard_frac: float = 0.01
+    texture_direction_frac: float = 0.05
+    texture_scale_frac: float = 0.04
+    texture_clip: float = 3.0
     # Hair moves with the head: control points on rings around the face (the face oval
     # grown by these factors about its centre) follow the head's rigid motion. Without them
     # the hair between the moving face and the still frame border is squeezed and folds.

@@ -144,11 +144,22 @@ def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def _mirror_sources(hole: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For each pixel of ``hole`` (H, W) bool: its nearest pixel q outside the hole and the
-    pixel mirrored across it, 2q - p. Returns (map_x, map_y, distance, usable): the mirror
-    as float32 maps for ``cv2.remap``, the distance to q, and whether the mirror lands
-    inside the photo and outside the hole."""
+def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian mean of ``values`` (H, W) or (H, W, C) float32 over the pixels ``weight``
+    (H, W) float32 counts, as the same shape (0 where no weight reaches)."""
+    total = cv2.GaussianBlur(weight, (0, 0), sigma)
+    w = weight[..., None] if values.ndim == 3 else weight
+    mean = cv2.GaussianBlur(values * w, (0, 0), sigma)
+    t = np.maximum(total, 1e-6)
+    return mean / (t[..., None] if values.ndim == 3 else t)
+
+
+def _outward(hole: np.ndarray, sigma: float, colour: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each pixel of ``hole`` (H, W) bool: its distance to the nearest pixel outside,
+    the direction towards it, smoothed over ``sigma`` px within the hole so that
+    neighbouring pixels look out the same way, and ``colour`` (H, W, 3) float32 there.
+    Returns (distance (H, W), direction (H, W, 2) unit x, y, colour (H, W, 3)) float32."""
     h, w = hole.shape
     dist, labels = cv2.distanceTransformWithLabels(hole.astype(np.uint8), cv2.DIST_L2, 5,
                                                    labelType=cv2.DIST_LABEL_PIXEL)
@@ -159,13 +170,11 @@ def _mirror_sources(hole: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     qx[labels[ys, xs]] = xs
     qy[labels[ys, xs]] = ys
     py, px = np.mgrid[0:h, 0:w].astype(np.float32)
-    mx = 2.0 * qx[labels] - px
-    my = 2.0 * qy[labels] - py
-    inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
-    mxi = np.clip(np.round(mx), 0, w - 1).astype(np.intp)
-    myi = np.clip(np.round(my), 0, h - 1).astype(np.intp)
-    usable = inside & ~hole[myi, mxi]
-    return mx, my, dist, usable
+    towards = np.dstack([qx[labels] - px, qy[labels] - py])
+    towards /= np.maximum(np.linalg.norm(towards, axis=2, keepdims=True), 1e-6)
+    smooth = _normalized_blur(towards, hole.astype(np.float32), sigma)
+    smooth /= np.maximum(np.linalg.norm(smooth, axis=2, keepdims=True), 1e-6)
+    return dist, smooth, colour[qy[labels].astype(np.intp), qx[labels].astype(np.intp)]
 
 
 def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
@@ -175,9 +184,12 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     than ``params.fill_margin_frac``. Returns (H, W, 3) uint8; the photo itself where
     ``alpha`` is 0.
 
-    A smooth pyramid fill carries the colours in; near the person's edge, where a moving
-    head uncovers it, the background's fine texture mirrored across the edge is added,
-    its amplitude clipped so no strong edge is duplicated (see ``BackdropParams``).
+    A smooth pyramid fill carries the broad colours in; near the person's edge, where a
+    moving head uncovers it, real background is laid over it: the detail of the background
+    a fixed distance further out, copied along a smooth outward direction field (a
+    coherent piece, so no seams or hatch), its broad colours replaced by the pyramid's so
+    the fill is neither lighter nor greyer than the background beside it, and its strong
+    edges clipped so nothing reads as a duplicate (see ``BackdropParams``).
     """
     h, w = alpha.shape
     side = max(h, w)
@@ -189,20 +201,48 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     if hole.all():
         raise ValueError("`alpha` covers the whole photo: there is no background to fill from")
     image = photo.astype(np.float32)
-    smooth = _push_pull(image, (~hole).astype(np.float32))
-    mx, my, dist, usable = _mirror_sources(hole)
-    mirrored = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    sigma = max(1.0, params.texture_sigma_frac * side)
-    detail = mirrored - cv2.GaussianBlur(mirrored, (0, 0), sigma)
-    grain = np.abs(image - cv2.GaussianBlur(image, (0, 0), sigma))[~hole]
-    limit = params.texture_clip * float(np.median(grain)) + 1.0
-    np.clip(detail, -limit, limit, out=detail)
+    known = (~hole).astype(np.float32)
+    smooth = _push_pull(image, known)
+    guard = max(1, int(round(params.texture_guard_frac * side)))
+    guarded = cv2.dilate(hole.astype(np.uint8),
+                         cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * guard + 1,) * 2)) > 0
+    # The background's detail: the photo less its mean over the background alone (no
+    # colour of the person bleeds in), clipped, then re-centred (clipping a skewed texture,
+    # dark shadows in foliage, would shift its mean).
+    scale = max(1.0, params.texture_scale_frac * side)
     band = max(params.fill_band_frac * side, 1.0)
-    # Texture fades out with depth into the hole (deep inside, mirrors of different edge
-    # points meet in seams) and where the mirror has no background to read.
-    weight = (usable & hole).astype(np.float32) * np.clip(1.5 - dist / band, 0.0, 1.0)
-    weight = cv2.GaussianBlur(weight, (0, 0), 2.0)
-    filled = smooth + weight[..., None] * detail
+    detail = image - _normalized_blur(image, known, scale)
+    limit = params.texture_clip * float(np.median(np.abs(detail[~hole]))) + 1.0
+    np.clip(detail, -limit, limit, out=detail)
+    detail -= _normalized_blur(detail, known, scale)
+    detail *= known[..., None]
+    dist, out, ring = _outward(hole, max(1.0, params.texture_direction_frac * side),
+                               _normalized_blur(image, (~guarded).astype(np.float32), scale / 2))
+    # The broad colours: near the edge those of the background just outside it (the
+    # pyramid averages wider, across the whole hole: lighter or darker than the background
+    # beside the head wherever that differs from the rest); deeper, the pyramid's.
+    near = np.clip(1.0 - dist / band, 0.0, 1.0)[..., None]
+    smooth = near * _normalized_blur(ring, hole.astype(np.float32), scale) + (1 - near) * smooth
+    py, px = np.mgrid[0:h, 0:w].astype(np.float32)
+    copied = np.zeros_like(image)
+    taken = np.zeros((h, w), np.float32)
+    # A fixed shift keeps the copy a translation (no mirror, no seam between neighbours);
+    # where its source falls on the person (a concave outline, the photo's edge reflected
+    # back in) a longer or shorter one is tried, the switch softened over a few pixels.
+    shift = params.texture_shift_frac * side
+    for factor in (1.0, 1.5, 0.7, 2.2):
+        mx = np.abs(px + out[..., 0] * (factor * shift))
+        my = np.abs(py + out[..., 1] * (factor * shift))
+        mx = (w - 1) - np.abs((w - 1) - mx)     # reflected at the photo's border
+        my = (h - 1) - np.abs((h - 1) - my)
+        usable = ~guarded[np.clip(np.round(my), 0, h - 1).astype(np.intp),
+                          np.clip(np.round(mx), 0, w - 1).astype(np.intp)]
+        take = cv2.GaussianBlur(usable.astype(np.float32), (0, 0), 3.0) * (1.0 - taken)
+        copied += take[..., None] * cv2.remap(detail, mx, my, cv2.INTER_NEAREST)
+        taken += take
+    # Deep inside, rarely uncovered, the copies from opposite sides meet: the texture fades.
+    fade = np.clip(1.5 - dist / band, 0.0, 1.0)
+    filled = smooth + fade[..., None] * copied
     # The margin only kept its pixels out of the fill's sources: they are background (alpha
     # 0), seen at rest, and stay the photo's.
     person = alpha > 0
