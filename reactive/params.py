@@ -150,9 +150,9 @@ class BackdropParams:
     # clipped, so no edge strong enough to read as a duplicate (a window frame, lettering)
     # is copied. Lengths are fractions of the longer side (at 1024: 150, 123, 10, 51, 41 px).
     fill_band_frac: float = 0.15
-    texture_shift_frac: float = 0.12
+    texture_shift_frac: float = 0.08
     texture_guard_frac: float = 0.01
-    texture_direction_frac: float = 0.05
+    texture_direction_frac: float = 0.1
     texture_scale_frac: float = 0.04
     texture_clip: float = 3.0
     # Hair moves with the head: control points on rings around the face (the face oval

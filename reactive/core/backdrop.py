@@ -224,20 +224,26 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     near = np.clip(1.0 - dist / band, 0.0, 1.0)[..., None]
     smooth = near * _normalized_blur(ring, hole.astype(np.float32), scale) + (1 - near) * smooth
     py, px = np.mgrid[0:h, 0:w].astype(np.float32)
+    divergence = np.gradient(out[..., 0], axis=1) + np.gradient(out[..., 1], axis=0)
     copied = np.zeros_like(image)
     taken = np.zeros((h, w), np.float32)
     # A fixed shift keeps the copy a translation (no mirror, no seam between neighbours);
     # where its source falls on the person (a concave outline, the photo's edge reflected
     # back in) a longer or shorter one is tried, the switch softened over a few pixels.
     shift = params.texture_shift_frac * side
-    for factor in (1.0, 1.5, 0.7, 2.2):
+    for factor in (1.0, 1.6, 2.3, 3.2):
         mx = np.abs(px + out[..., 0] * (factor * shift))
         my = np.abs(py + out[..., 1] * (factor * shift))
         mx = (w - 1) - np.abs((w - 1) - mx)     # reflected at the photo's border
         my = (h - 1) - np.abs((h - 1) - my)
         usable = ~guarded[np.clip(np.round(my), 0, h - 1).astype(np.intp),
                           np.clip(np.round(mx), 0, w - 1).astype(np.intp)]
-        take = cv2.GaussianBlur(usable.astype(np.float32), (0, 0), 3.0) * (1.0 - taken)
+        # Where the outward directions fan out or gather (the field's divergence), the copy
+        # is squeezed or stretched across them: a starburst. It fades there.
+        spread = np.abs(factor * shift * divergence)
+        usable &= spread < 1.0
+        take = cv2.GaussianBlur(usable.astype(np.float32) * np.clip(1.5 - spread, 0.0, 1.0),
+                                (0, 0), max(3.0, guard)) * (1.0 - taken)
         copied += take[..., None] * cv2.remap(detail, mx, my, cv2.INTER_NEAREST)
         taken += take
     # Deep inside, rarely uncovered, the copies from opposite sides meet: the texture fades.
