@@ -138,20 +138,25 @@ class BackdropParams:
     # the pixels just outside a segmentation's edge still hold a little hair or skin, which
     # the fill must not continue into the background it paints.
     fill_margin_frac: float = 0.006
-    # The fill (made once per photo): a smooth pyramid fill carries the background's broad
-    # colours in; within fill_band_frac of the person's edge (fraction of the longer side)
-    # real background is copied over it: the background texture_shift_frac away along the
-    # direction out of the person (its field smoothed over texture_direction_frac, so the
-    # copy is one coherent piece of background, not a mirror with seams: that read as a
-    # hatch), never read within texture_guard_frac of the person (the segmentation's edge
-    # leaves hair there), and only its detail finer than texture_scale_frac (Gaussian):
-    # coarser than that the colours are the pyramid's, which continue the ring around the
-    # edge. Detail beyond texture_clip times its median amplitude in the background is
-    # clipped, so no edge strong enough to read as a duplicate (a window frame, lettering)
-    # is copied. Lengths are fractions of the longer side (at 1024: 150, 123, 10, 51, 41 px).
+    # The fill (made once per photo). Broad colours: within fill_band_frac of the person's
+    # edge (fraction of the longer side; fading out to 1.5 times that) those of the
+    # background just outside the edge, read beyond texture_guard_frac (the segmentation's
+    # edge leaves hair there) and smoothed over texture_scale_frac; deeper, where the head
+    # rarely uncovers it, a pyramid fill. Over them, real background detail (finer than
+    # texture_scale_frac, Gaussian) copied from texture_shift_frac further out along the
+    # direction out of the person, that direction field smoothed over
+    # texture_direction_frac so the copy is one coherent piece of background (a mirror
+    # across the nearest edge point had seams between neighbours: it read as a hatch). The
+    # copy is never read within texture_guards guards of the edge (the background's own
+    # gradient towards the edge, copied inside, reads as a ghost of the outline) and fades
+    # where the direction field fans out or gathers (a starburst). Detail beyond
+    # texture_clip times its median amplitude in the background is clipped, so no edge
+    # strong enough to read as a duplicate (a window frame, lettering) is copied. At 1024:
+    # band 154 px, shift 82, guard 10 (sources beyond 31), direction 102, scale 41.
     fill_band_frac: float = 0.15
     texture_shift_frac: float = 0.08
     texture_guard_frac: float = 0.01
+    texture_guards: int = 3
     texture_direction_frac: float = 0.1
     texture_scale_frac: float = 0.04
     texture_clip: float = 3.0

@@ -218,11 +218,17 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     detail *= known[..., None]
     dist, out, ring = _outward(hole, max(1.0, params.texture_direction_frac * side),
                                _normalized_blur(image, (~guarded).astype(np.float32), scale / 2))
-    # The broad colours: near the edge those of the background just outside it (the
-    # pyramid averages wider, across the whole hole: lighter or darker than the background
-    # beside the head wherever that differs from the rest); deeper, the pyramid's.
-    near = np.clip(1.0 - dist / band, 0.0, 1.0)[..., None]
+    # The broad colours: near the edge those of the background just outside it, carried in
+    # from the nearest edge point (the pyramid averages wider, across the whole hole: it
+    # came out lighter or darker than the background beside the head wherever that
+    # differs from the rest, a ghost of the outline); deeper, the pyramid's.
+    near = np.clip(1.5 - dist / band, 0.0, 1.0)[..., None]
     smooth = near * _normalized_blur(ring, hole.astype(np.float32), scale) + (1 - near) * smooth
+    # Copies are read further out still: the background within a few guards of the edge
+    # holds the edge's own gradient (a dark bush behind light skin brightens towards it),
+    # which copied inside reads as a lighter ghost of the outline.
+    far = cv2.dilate(hole.astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * params.texture_guards * guard + 1,) * 2)) > 0
     py, px = np.mgrid[0:h, 0:w].astype(np.float32)
     divergence = np.gradient(out[..., 0], axis=1) + np.gradient(out[..., 1], axis=0)
     copied = np.zeros_like(image)
@@ -236,7 +242,7 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
         my = np.abs(py + out[..., 1] * (factor * shift))
         mx = (w - 1) - np.abs((w - 1) - mx)     # reflected at the photo's border
         my = (h - 1) - np.abs((h - 1) - my)
-        usable = ~guarded[np.clip(np.round(my), 0, h - 1).astype(np.intp),
+        usable = ~far[np.clip(np.round(my), 0, h - 1).astype(np.intp),
                           np.clip(np.round(mx), 0, w - 1).astype(np.intp)]
         # Where the outward directions fan out or gather (the field's divergence), the copy
         # is squeezed or stretched across them: a starburst. It fades there.
