@@ -234,26 +234,33 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     copied = np.zeros_like(image)
     taken = np.zeros((h, w), np.float32)
     # A fixed shift keeps the copy a translation (no mirror, no seam between neighbours);
-    # where its source falls on the person (a concave outline, the photo's edge reflected
-    # back in) a longer or shorter one is tried, the switch softened over a few pixels.
+    # where its source falls on the person or too near it (a concave outline, deeper in, the
+    # photo's edge reflected back in) the next candidate is taken, the switch softened over
+    # a guard.
     shift = params.texture_shift_frac * side
-    for factor in (1.0, 1.6, 2.3, 3.2):
-        mx = np.abs(px + out[..., 0] * (factor * shift))
-        my = np.abs(py + out[..., 1] * (factor * shift))
+    # Deeper in, where the outward directions fan out, straight shifts sideways (then up):
+    # a plain translation, no starburst.
+    candidates = [(out, f, True) for f in (1.0, 1.6, 2.3, 3.2)]
+    candidates += [(np.broadcast_to(np.float32(d), out.shape), f, False)
+                   for d in ((-1, 0), (1, 0), (0, -1)) for f in (1.0, 2.0, 3.0, 4.5, 6.0, 8.0)]
+    for direction, factor, radial in candidates:
+        mx = np.abs(px + direction[..., 0] * (factor * shift))
+        my = np.abs(py + direction[..., 1] * (factor * shift))
         mx = (w - 1) - np.abs((w - 1) - mx)     # reflected at the photo's border
         my = (h - 1) - np.abs((h - 1) - my)
         usable = ~far[np.clip(np.round(my), 0, h - 1).astype(np.intp),
-                          np.clip(np.round(mx), 0, w - 1).astype(np.intp)]
-        # Where the outward directions fan out or gather (the field's divergence), the copy
-        # is squeezed or stretched across them: a starburst. It fades there.
-        spread = np.abs(factor * shift * divergence)
-        usable &= spread < 1.0
-        take = cv2.GaussianBlur(usable.astype(np.float32) * np.clip(1.5 - spread, 0.0, 1.0),
-                                (0, 0), max(3.0, guard)) * (1.0 - taken)
+                      np.clip(np.round(mx), 0, w - 1).astype(np.intp)]
+        weight = usable.astype(np.float32)
+        if radial:
+            # Where the outward directions fan out or gather (the field's divergence), the
+            # copy is squeezed or stretched across them: a starburst. It fades there.
+            spread = np.abs(factor * shift * divergence)
+            weight *= np.clip(1.5 - spread, 0.0, 1.0) * (spread < 1.0)
+        take = cv2.GaussianBlur(weight, (0, 0), max(3.0, guard)) * (1.0 - taken)
         copied += take[..., None] * cv2.remap(detail, mx, my, cv2.INTER_NEAREST)
         taken += take
-    # Deep inside, rarely uncovered, the copies from opposite sides meet: the texture fades.
-    fade = np.clip(1.5 - dist / band, 0.0, 1.0)
+    # Deep inside, never uncovered in practice (more than two bands in), the texture fades.
+    fade = np.clip(3.0 - dist / band, 0.0, 1.0)
     filled = smooth + fade[..., None] * copied
     # The margin only kept its pixels out of the fill's sources: they are background (alpha
     # 0), seen at rest, and stay the photo's.
