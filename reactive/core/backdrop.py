@@ -144,12 +144,25 @@ def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``image`` (H, W[, C]) float32; a wide one at reduced resolution
+    (its result is smooth: nothing is lost, and it costs a fraction)."""
+    factor = int(sigma // 4)
+    if factor < 2:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (max(1, w // factor), max(1, h // factor)),
+                       interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian mean of ``values`` (H, W) or (H, W, C) float32 over the pixels ``weight``
     (H, W) float32 counts, as the same shape (0 where no weight reaches)."""
-    total = cv2.GaussianBlur(weight, (0, 0), sigma)
+    total = _blur(weight, sigma)
     w = weight[..., None] if values.ndim == 3 else weight
-    mean = cv2.GaussianBlur(values * w, (0, 0), sigma)
+    mean = _blur(values * w, sigma)
     t = np.maximum(total, 1e-6)
     return mean / (t[..., None] if values.ndim == 3 else t)
 
@@ -244,6 +257,8 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     candidates += [(np.broadcast_to(np.float32(d), out.shape), f, False)
                    for d in ((-1, 0), (1, 0), (0, -1)) for f in (1.0, 2.0, 3.0, 4.5, 6.0, 8.0)]
     for direction, factor, radial in candidates:
+        if taken[hole].min() > 0.99:
+            break
         mx = np.abs(px + direction[..., 0] * (factor * shift))
         my = np.abs(py + direction[..., 1] * (factor * shift))
         mx = (w - 1) - np.abs((w - 1) - mx)     # reflected at the photo's border
@@ -256,7 +271,7 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
             # copy is squeezed or stretched across them: a starburst. It fades there.
             spread = np.abs(factor * shift * divergence)
             weight *= np.clip(1.5 - spread, 0.0, 1.0) * (spread < 1.0)
-        take = cv2.GaussianBlur(weight, (0, 0), max(3.0, guard)) * (1.0 - taken)
+        take = _blur(weight, max(3.0, guard)) * (1.0 - taken)
         copied += take[..., None] * cv2.remap(detail, mx, my, cv2.INTER_NEAREST)
         taken += take
     # Deep inside, never uncovered in practice (more than two bands in), the texture fades.
