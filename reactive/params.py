@@ -140,19 +140,22 @@ class BackdropParams:
     fill_margin_frac: float = 0.006
     # The fill (made once per photo). Broad colours: within fill_band_frac of the person's
     # edge (fraction of the longer side; fading out to 1.5 times that) those of the
-    # background just outside the edge, read beyond texture_guard_frac (the segmentation's
-    # edge leaves hair there) and smoothed over texture_scale_frac; deeper, where the head
-    # rarely uncovers it, a pyramid fill. Over them, real background detail (finer than
+    # background just outside the nearest edge point, read beyond texture_guard_frac (the
+    # segmentation's edge leaves hair there) and smoothed over texture_scale_frac; deeper,
+    # where a moving head does not reach, a pyramid fill (it averages across the whole
+    # hole: beside the head it came out lighter or darker than the background there, a
+    # ghost of the outline). Over them, real background detail (finer than
     # texture_scale_frac, Gaussian) copied from texture_shift_frac further out along the
     # direction out of the person, that direction field smoothed over
-    # texture_direction_frac so the copy is one coherent piece of background (a mirror
-    # across the nearest edge point had seams between neighbours: it read as a hatch). The
-    # copy is never read within texture_guards guards of the edge (the background's own
-    # gradient towards the edge, copied inside, reads as a ghost of the outline) and fades
-    # where the direction field fans out or gathers (a starburst). Detail beyond
-    # texture_clip times its median amplitude in the background is clipped, so no edge
-    # strong enough to read as a duplicate (a window frame, lettering) is copied. At 1024:
-    # band 154 px, shift 82, guard 10 (sources beyond 31), direction 102, scale 41.
+    # texture_direction_frac so the copy is one coherent translated piece of background (a
+    # mirror across the nearest edge point had seams between neighbours: it read as a
+    # hatch); where that field fans out or gathers (a starburst) or its source is on the
+    # person, straight sideways or upward shifts; out to two bands in. Copies are never read
+    # within texture_guards guards of the edge (the background's own gradient towards the
+    # edge, copied inside, also reads as a ghost of the outline). Detail beyond texture_clip
+    # times its median amplitude in the background is clipped, so no edge strong enough to
+    # read as a duplicate (a window frame, lettering) is copied. At 1024: band 154 px,
+    # shift 82, guard 10 (copies from beyond 31), direction 102, scale 41.
     fill_band_frac: float = 0.15
     texture_shift_frac: float = 0.08
     texture_guard_frac: float = 0.01

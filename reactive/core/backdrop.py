@@ -197,12 +197,13 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     than ``params.fill_margin_frac``. Returns (H, W, 3) uint8; the photo itself where
     ``alpha`` is 0.
 
-    A smooth pyramid fill carries the broad colours in; near the person's edge, where a
-    moving head uncovers it, real background is laid over it: the detail of the background
-    a fixed distance further out, copied along a smooth outward direction field (a
-    coherent piece, so no seams or hatch), its broad colours replaced by the pyramid's so
-    the fill is neither lighter nor greyer than the background beside it, and its strong
-    edges clipped so nothing reads as a duplicate (see ``BackdropParams``).
+    The broad colours are those of the background just outside the nearest edge point,
+    smoothed along the edge (deep inside, where a moving head never reaches, a pyramid
+    fill's). Over them real background detail is laid: copied from a fixed distance further
+    out along a smooth outward direction field (one coherent translated piece, so no seam,
+    mirror or hatch), deeper in from straight sideways shifts; never read right beside the
+    person, faded where the field fans out, and its strong edges clipped so nothing reads
+    as a duplicate (see ``BackdropParams``). ~1 s at 1024 x 1024, once per photo (cached).
     """
     h, w = alpha.shape
     side = max(h, w)
