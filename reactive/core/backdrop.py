@@ -167,12 +167,12 @@ def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np
     return mean / (t[..., None] if values.ndim == 3 else t)
 
 
-def _outward(hole: np.ndarray, sigma: float, colour: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _outward(hole: np.ndarray, sigma: float
+             ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """For each pixel of ``hole`` (H, W) bool: its distance to the nearest pixel outside,
     the direction towards it, smoothed over ``sigma`` px within the hole so that
-    neighbouring pixels look out the same way, and ``colour`` (H, W, 3) float32 there.
-    Returns (distance (H, W), direction (H, W, 2) unit x, y, colour (H, W, 3)) float32."""
+    neighbouring pixels look out the same way, and that nearest pixel. Returns (distance
+    (H, W) float32, direction (H, W, 2) float32 unit x, y, (row, column) (H, W) intp)."""
     h, w = hole.shape
     dist, labels = cv2.distanceTransformWithLabels(hole.astype(np.uint8), cv2.DIST_L2, 5,
                                                    labelType=cv2.DIST_LABEL_PIXEL)
@@ -187,7 +187,7 @@ def _outward(hole: np.ndarray, sigma: float, colour: np.ndarray
     towards /= np.maximum(np.linalg.norm(towards, axis=2, keepdims=True), 1e-6)
     smooth = _normalized_blur(towards, hole.astype(np.float32), sigma)
     smooth /= np.maximum(np.linalg.norm(smooth, axis=2, keepdims=True), 1e-6)
-    return dist, smooth, colour[qy[labels].astype(np.intp), qx[labels].astype(np.intp)]
+    return dist, smooth, (qy[labels].astype(np.intp), qx[labels].astype(np.intp))
 
 
 def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
@@ -230,14 +230,22 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     np.clip(detail, -limit, limit, out=detail)
     detail -= _normalized_blur(detail, known, scale)
     detail *= known[..., None]
-    dist, out, ring = _outward(hole, max(1.0, params.texture_direction_frac * side),
-                               _normalized_blur(image, (~guarded).astype(np.float32), scale / 2))
+    dist, out, nearest = _outward(hole, max(1.0, params.texture_direction_frac * side))
+    ring = _normalized_blur(image, (~guarded).astype(np.float32), scale / 2)[nearest]
     # The broad colours: near the edge those of the background just outside it, carried in
     # from the nearest edge point (the pyramid averages wider, across the whole hole: it
     # came out lighter or darker than the background beside the head wherever that
     # differs from the rest, a ghost of the outline); deeper, the pyramid's.
+    inside = hole.astype(np.float32)
     near = np.clip(1.5 - dist / band, 0.0, 1.0)[..., None]
-    smooth = near * _normalized_blur(ring, hole.astype(np.float32), scale) + (1 - near) * smooth
+    smooth = near * _normalized_blur(ring, inside, scale) + (1 - near) * smooth
+    # A soft transition at the old outline: the photo's own colours right beside the edge
+    # (a painted halo, a shadow: often not those of the ring further out) are carried a
+    # few guards in, so the plate shows no line where the person's outline was.
+    beside = (guarded & ~hole).astype(np.float32)
+    edge = _normalized_blur(_normalized_blur(image, beside, guard)[nearest], inside, guard)
+    blend = (np.clip(1.0 - dist / (params.texture_guards * guard), 0.0, 1.0) ** 2)[..., None]
+    smooth += blend * (edge - smooth)
     # Copies are read further out still: the background within a few guards of the edge
     # holds the edge's own gradient (a dark bush behind light skin brightens towards it),
     # which copied inside reads as a lighter ghost of the outline.
