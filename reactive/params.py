@@ -169,15 +169,31 @@ class BackdropParams:
     # the pixels just outside a segmentation's edge still hold a little hair or skin, which
     # the fill must not continue into the background it paints.
     fill_margin_frac: float = 0.006
-    # The fill (made once per photo): a smooth pyramid fill of the background's colours, and
-    # within fill_band_frac of the person's edge (fraction of the longer side) the
-    # background's fine texture mirrored across that edge, its high-pass (Gaussian of
-    # texture_sigma_frac) clipped to texture_clip times its median amplitude in the
-    # background: grain and foliage continue, while no edge strong enough to read as a
-    # duplicate (a window frame, lettering) is copied.
+    # The fill (made once per photo). Broad colours: within fill_band_frac of the person's
+    # edge (fraction of the longer side; fading out to 1.5 times that) those of the
+    # background just outside the nearest edge point, read beyond texture_guard_frac (the
+    # segmentation's edge leaves hair there) and smoothed over texture_scale_frac; deeper,
+    # where a moving head does not reach, a pyramid fill (it averages across the whole
+    # hole: beside the head it came out lighter or darker than the background there, a
+    # ghost of the outline). Over them, real background detail (finer than
+    # texture_scale_frac, Gaussian) copied from texture_shift_frac further out along the
+    # direction out of the person, that direction field smoothed over
+    # texture_direction_frac so the copy is one coherent translated piece of background (a
+    # mirror across the nearest edge point had seams between neighbours: it read as a
+    # hatch); where that field fans out or gathers (a starburst) or its source is on the
+    # person, straight sideways or upward shifts; out to two bands in. Copies are never read
+    # within texture_guards guards of the edge (the background's own gradient towards the
+    # edge, copied inside, also reads as a ghost of the outline). Detail beyond texture_clip
+    # times its median amplitude in the background is clipped, so no edge strong enough to
+    # read as a duplicate (a window frame, lettering) is copied. At 1024: band 154 px,
+    # shift 82, guard 10 (copies from beyond 31), direction 102, scale 41.
     fill_band_frac: float = 0.15
-    texture_sigma_frac: float = 0.004
-    texture_clip: float = 2.0
+    texture_shift_frac: float = 0.08
+    texture_guard_frac: float = 0.01
+    texture_guards: int = 3
+    texture_direction_frac: float = 0.1
+    texture_scale_frac: float = 0.04
+    texture_clip: float = 3.0
     # Hair moves with the head: control points on rings around the face (the face oval
     # grown by these factors about its centre) follow the head's rigid motion. Without them
     # the hair between the moving face and the still frame border is squeezed and folds.

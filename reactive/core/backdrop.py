@@ -144,11 +144,35 @@ def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def _mirror_sources(hole: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For each pixel of ``hole`` (H, W) bool: its nearest pixel q outside the hole and the
-    pixel mirrored across it, 2q - p. Returns (map_x, map_y, distance, usable): the mirror
-    as float32 maps for ``cv2.remap``, the distance to q, and whether the mirror lands
-    inside the photo and outside the hole."""
+def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``image`` (H, W[, C]) float32; a wide one at reduced resolution
+    (its result is smooth: nothing is lost, and it costs a fraction)."""
+    factor = int(sigma // 4)
+    if factor < 2:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (max(1, w // factor), max(1, h // factor)),
+                       interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian mean of ``values`` (H, W) or (H, W, C) float32 over the pixels ``weight``
+    (H, W) float32 counts, as the same shape (0 where no weight reaches)."""
+    total = _blur(weight, sigma)
+    w = weight[..., None] if values.ndim == 3 else weight
+    mean = _blur(values * w, sigma)
+    t = np.maximum(total, 1e-6)
+    return mean / (t[..., None] if values.ndim == 3 else t)
+
+
+def _outward(hole: np.ndarray, sigma: float
+             ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """For each pixel of ``hole`` (H, W) bool: its distance to the nearest pixel outside,
+    the direction towards it, smoothed over ``sigma`` px within the hole so that
+    neighbouring pixels look out the same way, and that nearest pixel. Returns (distance
+    (H, W) float32, direction (H, W, 2) float32 unit x, y, (row, column) (H, W) intp)."""
     h, w = hole.shape
     dist, labels = cv2.distanceTransformWithLabels(hole.astype(np.uint8), cv2.DIST_L2, 5,
                                                    labelType=cv2.DIST_LABEL_PIXEL)
@@ -159,13 +183,11 @@ def _mirror_sources(hole: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     qx[labels[ys, xs]] = xs
     qy[labels[ys, xs]] = ys
     py, px = np.mgrid[0:h, 0:w].astype(np.float32)
-    mx = 2.0 * qx[labels] - px
-    my = 2.0 * qy[labels] - py
-    inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
-    mxi = np.clip(np.round(mx), 0, w - 1).astype(np.intp)
-    myi = np.clip(np.round(my), 0, h - 1).astype(np.intp)
-    usable = inside & ~hole[myi, mxi]
-    return mx, my, dist, usable
+    towards = np.dstack([qx[labels] - px, qy[labels] - py])
+    towards /= np.maximum(np.linalg.norm(towards, axis=2, keepdims=True), 1e-6)
+    smooth = _normalized_blur(towards, hole.astype(np.float32), sigma)
+    smooth /= np.maximum(np.linalg.norm(smooth, axis=2, keepdims=True), 1e-6)
+    return dist, smooth, (qy[labels].astype(np.intp), qx[labels].astype(np.intp))
 
 
 def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
@@ -175,9 +197,13 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     than ``params.fill_margin_frac``. Returns (H, W, 3) uint8; the photo itself where
     ``alpha`` is 0.
 
-    A smooth pyramid fill carries the colours in; near the person's edge, where a moving
-    head uncovers it, the background's fine texture mirrored across the edge is added,
-    its amplitude clipped so no strong edge is duplicated (see ``BackdropParams``).
+    The broad colours are those of the background just outside the nearest edge point,
+    smoothed along the edge (deep inside, where a moving head never reaches, a pyramid
+    fill's). Over them real background detail is laid: copied from a fixed distance further
+    out along a smooth outward direction field (one coherent translated piece, so no seam,
+    mirror or hatch), deeper in from straight sideways shifts; never read right beside the
+    person, faded where the field fans out, and its strong edges clipped so nothing reads
+    as a duplicate (see ``BackdropParams``). ~1 s at 1024 x 1024, once per photo (cached).
     """
     h, w = alpha.shape
     side = max(h, w)
@@ -189,20 +215,77 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     if hole.all():
         raise ValueError("`alpha` covers the whole photo: there is no background to fill from")
     image = photo.astype(np.float32)
-    smooth = _push_pull(image, (~hole).astype(np.float32))
-    mx, my, dist, usable = _mirror_sources(hole)
-    mirrored = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    sigma = max(1.0, params.texture_sigma_frac * side)
-    detail = mirrored - cv2.GaussianBlur(mirrored, (0, 0), sigma)
-    grain = np.abs(image - cv2.GaussianBlur(image, (0, 0), sigma))[~hole]
-    limit = params.texture_clip * float(np.median(grain)) + 1.0
-    np.clip(detail, -limit, limit, out=detail)
+    known = (~hole).astype(np.float32)
+    smooth = _push_pull(image, known)
+    guard = max(1, int(round(params.texture_guard_frac * side)))
+    guarded = cv2.dilate(hole.astype(np.uint8),
+                         cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * guard + 1,) * 2)) > 0
+    # The background's detail: the photo less its mean over the background alone (no
+    # colour of the person bleeds in), clipped, then re-centred (clipping a skewed texture,
+    # dark shadows in foliage, would shift its mean).
+    scale = max(1.0, params.texture_scale_frac * side)
     band = max(params.fill_band_frac * side, 1.0)
-    # Texture fades out with depth into the hole (deep inside, mirrors of different edge
-    # points meet in seams) and where the mirror has no background to read.
-    weight = (usable & hole).astype(np.float32) * np.clip(1.5 - dist / band, 0.0, 1.0)
-    weight = cv2.GaussianBlur(weight, (0, 0), 2.0)
-    filled = smooth + weight[..., None] * detail
+    detail = image - _normalized_blur(image, known, scale)
+    limit = params.texture_clip * float(np.median(np.abs(detail[~hole]))) + 1.0
+    np.clip(detail, -limit, limit, out=detail)
+    detail -= _normalized_blur(detail, known, scale)
+    detail *= known[..., None]
+    dist, out, nearest = _outward(hole, max(1.0, params.texture_direction_frac * side))
+    ring = _normalized_blur(image, (~guarded).astype(np.float32), scale / 2)[nearest]
+    # The broad colours: near the edge those of the background just outside it, carried in
+    # from the nearest edge point (the pyramid averages wider, across the whole hole: it
+    # came out lighter or darker than the background beside the head wherever that
+    # differs from the rest, a ghost of the outline); deeper, the pyramid's.
+    inside = hole.astype(np.float32)
+    near = np.clip(1.5 - dist / band, 0.0, 1.0)[..., None]
+    smooth = near * _normalized_blur(ring, inside, scale) + (1 - near) * smooth
+    # A soft transition at the old outline: the photo's own colours right beside the edge
+    # (a painted halo, a shadow: often not those of the ring further out) are carried a
+    # few guards in, so the plate shows no line where the person's outline was.
+    beside = (guarded & ~hole).astype(np.float32)
+    edge = _normalized_blur(_normalized_blur(image, beside, guard)[nearest], inside, guard)
+    blend = (np.clip(1.0 - dist / (params.texture_guards * guard), 0.0, 1.0) ** 2)[..., None]
+    smooth += blend * (edge - smooth)
+    # Copies are read further out still: the background within a few guards of the edge
+    # holds the edge's own gradient (a dark bush behind light skin brightens towards it),
+    # which copied inside reads as a lighter ghost of the outline.
+    far = cv2.dilate(hole.astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * params.texture_guards * guard + 1,) * 2)) > 0
+    py, px = np.mgrid[0:h, 0:w].astype(np.float32)
+    divergence = np.gradient(out[..., 0], axis=1) + np.gradient(out[..., 1], axis=0)
+    copied = np.zeros_like(image)
+    taken = np.zeros((h, w), np.float32)
+    # A fixed shift keeps the copy a translation (no mirror, no seam between neighbours);
+    # where its source falls on the person or too near it (a concave outline, deeper in, the
+    # photo's edge reflected back in) the next candidate is taken, the switch softened over
+    # a guard.
+    shift = params.texture_shift_frac * side
+    # Deeper in, where the outward directions fan out, straight shifts sideways (then up):
+    # a plain translation, no starburst.
+    candidates = [(out, f, True) for f in (1.0, 1.6, 2.3, 3.2)]
+    candidates += [(np.broadcast_to(np.float32(d), out.shape), f, False)
+                   for d in ((-1, 0), (1, 0), (0, -1)) for f in (1.0, 2.0, 3.0, 4.5, 6.0, 8.0)]
+    for direction, factor, radial in candidates:
+        if taken[hole].min() > 0.99:
+            break
+        mx = np.abs(px + direction[..., 0] * (factor * shift))
+        my = np.abs(py + direction[..., 1] * (factor * shift))
+        mx = (w - 1) - np.abs((w - 1) - mx)     # reflected at the photo's border
+        my = (h - 1) - np.abs((h - 1) - my)
+        usable = ~far[np.clip(np.round(my), 0, h - 1).astype(np.intp),
+                      np.clip(np.round(mx), 0, w - 1).astype(np.intp)]
+        weight = usable.astype(np.float32)
+        if radial:
+            # Where the outward directions fan out or gather (the field's divergence), the
+            # copy is squeezed or stretched across them: a starburst. It fades there.
+            spread = np.abs(factor * shift * divergence)
+            weight *= np.clip(1.5 - spread, 0.0, 1.0) * (spread < 1.0)
+        take = _blur(weight, max(3.0, guard)) * (1.0 - taken)
+        copied += take[..., None] * cv2.remap(detail, mx, my, cv2.INTER_NEAREST)
+        taken += take
+    # Deep inside, never uncovered in practice (more than two bands in), the texture fades.
+    fade = np.clip(3.0 - dist / band, 0.0, 1.0)
+    filled = smooth + fade[..., None] * copied
     # The margin only kept its pixels out of the fill's sources: they are background (alpha
     # 0), seen at rest, and stay the photo's.
     person = alpha > 0

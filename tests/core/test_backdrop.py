@@ -84,6 +84,74 @@ def test_fill_copies_no_strong_edge_from_the_background():
     assert grey[:, x_edge:x_edge + 30][filled].min() > 40   # the line is 0
 
 
+def _bush_scene(seed=0, h=360, w=400):
+    """A light wall with a dark bush right beside the head's left side, a fine random
+    texture over both (no period, so every patch of it is unique), and a person's alpha:
+    the background next to the head differs from the background as a whole."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    grain = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1.5)
+    grain *= 12 / grain.std()
+    wall = np.where((xx > 60) & (xx < 125) & (yy < 260), 70.0, 190.0).astype(np.float32)
+    wall = cv2.GaussianBlur(wall, (0, 0), 4.0)
+    back = np.dstack([wall + grain, 0.9 * wall + grain, 0.8 * wall + grain])
+    person = np.zeros((h, w), np.uint8)
+    cv2.ellipse(person, (200, 170), (80, 110), 0, 0, 360, 1, -1)
+    cv2.ellipse(person, (200, 400), (170, 120), 0, 0, 360, 1, -1)
+    soft = cv2.GaussianBlur(person.astype(np.float32), (0, 0), 2.0)
+    skin = np.array([210, 160, 130], np.float32)
+    photo = np.clip(soft[..., None] * skin + (1 - soft[..., None]) * back, 0, 255)
+    return photo.astype(np.uint8), (soft * (soft > 0.02)).astype(np.float32)
+
+
+def _bands(alpha, inner=(3, 15), outer=(7, 19)):
+    """Pixels just inside the person's old outline and just outside it (beyond the fill's
+    margin), (H, W) bool each."""
+    a = (alpha > 0).astype(np.uint8)
+    depth = cv2.distanceTransform(a, cv2.DIST_L2, 5)
+    away = cv2.distanceTransform(1 - a, cv2.DIST_L2, 5)
+    return ((depth > inner[0]) & (depth < inner[1]), (away > outer[0]) & (away < outer[1]))
+
+
+def test_fill_continues_the_background_colour_beside_the_person():
+    """Where the head moves away, the plate shows: just inside the old outline it must be
+    the colour of the background just outside it there, not an average over the whole
+    background (a lighter patch beside a dark bush: a ghost of the head)."""
+    photo, alpha = _bush_scene()
+    plate = bd.fill_background(photo, alpha).astype(np.float32)
+    inside, outside = _bands(alpha)
+    yy, xx = np.mgrid[0:photo.shape[0], 0:photo.shape[1]]
+    for side, tolerance in ((xx < 200, 8.0), (xx > 200, 3.0)):     # bush side, wall side
+        rows = (yy > 120) & (yy < 220) & side
+        gap = plate[inside & rows].mean(axis=0) - plate[outside & rows].mean(axis=0)
+        assert np.abs(gap).max() < tolerance, gap
+        grain = [np.abs(plate[..., 1] - cv2.GaussianBlur(plate[..., 1], (0, 0), 2.0))[m & rows]
+                 .mean() for m in (inside, outside)]
+        assert 0.6 < grain[0] / grain[1] < 1.6, grain        # textured, not a smooth patch
+
+
+def test_fill_near_the_outline_is_made_of_real_background_patches():
+    """The texture just inside the old outline is the background's own (each small patch
+    of it found in the background), not a mirror, a hatch or a repeated tile of it."""
+    photo, alpha = _bush_scene()
+    plate = bd.fill_background(photo, alpha)
+
+    def detail(img):
+        grey = img.astype(np.float32).mean(axis=2)
+        return grey - cv2.GaussianBlur(grey, (0, 0), 3.0)
+
+    a = (alpha > 0).astype(np.uint8)
+    source = detail(photo)
+    source[cv2.dilate(a, np.ones((9, 9), np.uint8)) > 0] = 0.0
+    filled = detail(plate)
+    depth = cv2.distanceTransform(a, cv2.DIST_L2, 5)
+    ys, xs = np.nonzero((depth > 6) & (depth < 25) & (np.arange(a.shape[0]) < 250)[:, None])
+    pick = np.random.default_rng(1).choice(len(ys), 40, replace=False)
+    best = [cv2.matchTemplate(source, filled[y - 4:y + 5, x - 4:x + 5],
+                              cv2.TM_CCOEFF_NORMED).max() for y, x in zip(ys[pick], xs[pick])]
+    assert np.median(best) > 0.75, np.median(best)       # the mirror fill: 0.60
+
+
 def test_unmix_raises_the_alpha_where_the_segmentation_underestimated():
     photo = np.full((4, 4, 3), 40, np.uint8)        # a dark strand ...
     plate = np.full((4, 4, 3), 220, np.uint8)       # ... over a light wall ...
