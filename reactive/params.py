@@ -297,6 +297,15 @@ class MouthParams:
     # ... and of the source's: the middle that stretches keeps at least the rest (a driver
     # with clenched teeth would otherwise leave a single row of pixels to stretch, streaks).
     rigid_source_max_frac: float = 0.35
+    # The drawn mouth's rows slide out from under their lips (``drawnmouth.reveal_columns``,
+    # beyond the paper): lips parted a little show the upper teeth, over at most this share
+    # of the opening ...
+    reveal_upper: float = 0.7
+    # ... and the lower teeth rise into view only past this dark gap under the upper row
+    # (mouth widths; the upper incisors overlap the lower ones when the jaw is closed) ...
+    reveal_gap: float = 0.05
+    # ... showing at most this share of the rest of the opening.
+    reveal_lower: float = 0.6
     # Colour match to the photo (``mouthbank.colour_match``): the skin around the mouths
     # sets the brightness, within this range of gains ...
     brightness_range: tuple[float, float] = (0.35, 1.6)

@@ -30,7 +30,7 @@ import numpy as np
 from reactive.core import landmarks as lm
 from reactive.core import mouthmap as mm
 from reactive.core.clip import ClipPack
-from reactive.core.drawnmouth import drawn_interiors
+from reactive.core.drawnmouth import drawn_interiors, reveal_columns
 from reactive.core.geometry import polygon_area
 from reactive.core.mouthbank import (
     Interiors,
@@ -205,6 +205,14 @@ class MouthLayer:
         p = self.params
         s_lips = self.source.lips[j]
         teeth = self.source.teeth[j]
+        if self.source.drawn:
+            fixed = patch_cols is not None
+            reveal_columns(s_lips, teeth, lips_t, k, self._cols_t, self._cols_s, p,
+                           up_fixed=patch_cols[1] if fixed and self.photo_teeth[0] > 0
+                           else None,
+                           low_fixed=patch_cols[2] if fixed and self.photo_teeth[1] > 0
+                           else None)
+            return
         zu_s, zl_s = mm.rigid_zones(s_lips[0], s_lips[1], teeth[0], teeth[1],
                                     min_frac=p.rigid_min_frac,
                                     max_frac=p.rigid_source_max_frac)

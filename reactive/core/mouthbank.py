@@ -32,6 +32,7 @@ class Interiors:
     inner-lip columns. teeth : (F, 2) reach of the upper and lower teeth (px). skin : (F, 3)
     float32 skin colour beside and below the mouth. shape : (F, 3) lip shape
     (``lip_shape``). in_photo_colours: drawn for the photo already (no colour match).
+    drawn: the drawn mouth (``drawnmouth``), whose rows slide out from under the lips.
     """
 
     images: np.ndarray
@@ -43,6 +44,7 @@ class Interiors:
     skin: np.ndarray
     shape: np.ndarray
     in_photo_colours: bool = False
+    drawn: bool = False
 
     def __len__(self) -> int:
         return len(self.images)
