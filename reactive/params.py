@@ -315,6 +315,12 @@ class MouthParams:
     # A photo whose skin has less than this share of the driver's colourfulness (black and
     # white, sepia) gets the interior's colour reduced in proportion.
     grey_below: float = 0.5
+    # A real mouth's tracked inner lip often lies on the lips' wet inner side (far inside
+    # on a pout): from each lip inwards, pixels within this CIE Lab distance of the lip's
+    # colour are lip, not interior, and are cut off (``mouthbank.trim_lip_tissue``) ...
+    lip_tissue_delta_e: float = 14.0
+    # ... at most this share of the opening per lip (a tongue may look like a lip).
+    lip_tissue_max_frac: float = 0.3
     # Bank of real mouths for the built-in clips (Face2Face's mouth database): frames
     # whose inner-lip opening exceeds this share of the mouth width, at most this many.
     bank_min_open: float = 0.06
