@@ -150,7 +150,8 @@ def draw_interior(width_px: float, colours: dict[str, np.ndarray], *, teeth: boo
                     x0 = m + 0.5 * wm + side * x_edge * wm
                     x1 = x0 + side * tw * jw * wm
                     lo, hi = min(x0, x1), max(x0, x1)
-                    lo, hi = lo + 0.15, hi - 0.15             # a seam between teeth
+                    if row == 0:
+                        lo, hi = lo + 0.15, hi - 0.15         # a seam between teeth
                     height = th * jh * wm
                     y_tip = lip_y + sign * height
                     y_root = lip_y - sign * 0.4 * height
@@ -158,8 +159,11 @@ def draw_interior(width_px: float, colours: dict[str, np.ndarray], *, teeth: boo
                     # Rounded front: bright in the middle of the tooth, darker at its sides
                     # (where it turns towards its neighbour); the arch turns away outwards.
                     across = np.clip((x - 0.5 * (lo + hi)) / (0.5 * (hi - lo)), -1.0, 1.0)
-                    cyl = 0.80 + 0.20 * np.sqrt(np.maximum(1.0 - across * across, 0.0))
-                    turn = (1.0 - 0.085 * k) * (0.82 if row == 1 else 1.0) * jb
+                    # (The small lower teeth are seen mostly as one row: softer seams.)
+                    depth_c = 0.20 if row == 0 else 0.12
+                    cyl = (1.0 - depth_c) + depth_c * np.sqrt(
+                        np.maximum(1.0 - across * across, 0.0))
+                    turn = (1.0 - 0.085 * k) * (0.92 if row == 1 else 1.0) * jb
                     along = np.clip((y - lip_y) * sign / height, 0.0, 1.0)
                     # The lip's shadow near the gum, the thin see-through biting edge.
                     lipshade = 0.70 + 0.30 * np.clip(along / 0.35, 0.0, 1.0)
@@ -170,7 +174,7 @@ def draw_interior(width_px: float, colours: dict[str, np.ndarray], *, teeth: boo
                 x_edge += tw
             if row == 1:
                 # The lower row stands in the upper row's shadow, deeper in the mouth.
-                layer *= np.float32(0.92)
+                layer *= np.float32(0.95)
             cov_all *= fade_out
             img += cov_all[..., None] * (layer - img)
             if row == 0:
@@ -231,8 +235,10 @@ def reveal_columns(s_lips: np.ndarray, reach: np.ndarray, lips_t: np.ndarray, k:
     else:
         gap = params.reveal_gap * k * float(np.max(s_lips[1] - s_lips[0])) / OPEN_FRAC
         room = np.maximum(height - up_t - gap, 0.0)
-        low_t = np.minimum(np.minimum(low_s_full * k, params.reveal_lower * room),
-                           height - up_t)
+        # The lower lip hides more of its row towards the corners.
+        d = np.abs(2.0 * mm.COLUMNS_U - 1.0)
+        low_t = np.minimum(np.minimum(low_s_full * k, params.reveal_lower * room)
+                           * (1.0 - 0.6 * d * d), height - up_t)
         low_s = low_t / k
         bot_s = s_lips[1] - (low_s_full - low_s)
     cols_t[0], cols_t[1], cols_t[2], cols_t[3] = lips_t[0], up_t, low_t, lips_t[1]
