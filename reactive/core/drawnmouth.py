@@ -2,16 +2,19 @@
 
 The built-in clips are not filmed, so they have no mouth of their own; without a bank of real
 mouths (``mouthbank``) the player draws one, once per photo, in the photo's colours: a dark
-cavity shaded by depth (deepest at the back, in the middle), a tongue low in it, and two rows
-of separate teeth, each tooth rounded and shaded as a cylinder, with dark gaps between them,
-narrower and darker towards the corners as the arch turns away. It is drawn for an opening
-of a fixed shape (flat lips, ``OPEN_FRAC`` mouth widths apart); ``mouthmap`` hangs the upper
-row under the output's upper lip and stands the lower row on its lower lip, stretching only
-the cavity between, so one image serves every opening.
+cavity shaded by depth (deepest at the back, in the middle, and into the corners, where the
+arch turns into the cheeks' shadow), a tongue shaded as a lit mound, and two rows of ivory
+teeth, each tooth rounded, shaded across its front and a little irregular in size and
+brightness, so the rows do not read as a moulded denture. The rows fade before the corners
+(teeth never meet or cross in the lip corners). It is drawn for an opening of a fixed shape
+(flat lips, ``OPEN_FRAC`` mouth widths apart), each row whole; ``reveal_columns`` then slides
+each row out from under its lip as far as the output's opening allows (the upper teeth
+first, the lower ones only as the jaw drops, partly hidden by the lower lip), and
+``mouthmap`` stretches only the cavity between, so one image serves every opening.
 
 Colours: the cavity and tongue from the photo's lips (darkened, towards red-brown), the
-teeth near-white at a brightness set by the skin, with only a bounded part of the skin's hue
-(a sepia photo gets sepia-ish teeth, a ruddy face no pink ones).
+teeth ivory at a brightness set by the skin, with only a bounded part of the skin's hue
+(a sepia photo gets sepia-ish teeth, a ruddy face no pink ones, no photo violet ones).
 """
 
 from __future__ import annotations
