@@ -313,6 +313,15 @@ class MouthParams:
     # ... and of the source's: the middle that stretches keeps at least the rest (a driver
     # with clenched teeth would otherwise leave a single row of pixels to stretch, streaks).
     rigid_source_max_frac: float = 0.35
+    # The drawn mouth's rows slide out from under their lips (``drawnmouth.reveal_columns``,
+    # beyond the paper): lips parted a little show the upper teeth, over at most this share
+    # of the opening ...
+    reveal_upper: float = 0.7
+    # ... and the lower teeth rise into view only past this dark gap under the upper row
+    # (mouth widths; the upper incisors overlap the lower ones when the jaw is closed) ...
+    reveal_gap: float = 0.05
+    # ... showing at most this share of the rest of the opening.
+    reveal_lower: float = 0.6
     # Colour match to the photo (``mouthbank.colour_match``): the skin around the mouths
     # sets the brightness, within this range of gains ...
     brightness_range: tuple[float, float] = (0.35, 1.6)
@@ -322,6 +331,12 @@ class MouthParams:
     # A photo whose skin has less than this share of the driver's colourfulness (black and
     # white, sepia) gets the interior's colour reduced in proportion.
     grey_below: float = 0.5
+    # A real mouth's tracked inner lip often lies on the lips' wet inner side (far inside
+    # on a pout): from each lip inwards, pixels within this CIE Lab distance of the lip's
+    # colour are lip, not interior, and are cut off (``mouthbank.trim_lip_tissue``) ...
+    lip_tissue_delta_e: float = 14.0
+    # ... at most this share of the opening per lip (a tongue may look like a lip).
+    lip_tissue_max_frac: float = 0.3
     # Bank of real mouths for the built-in clips (Face2Face's mouth database): frames
     # whose inner-lip opening exceeds this share of the mouth width, at most this many.
     bank_min_open: float = 0.06

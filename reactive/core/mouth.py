@@ -30,7 +30,7 @@ import numpy as np
 from reactive.core import landmarks as lm
 from reactive.core import mouthmap as mm
 from reactive.core.clip import ClipPack
-from reactive.core.drawnmouth import drawn_interiors
+from reactive.core.drawnmouth import drawn_interiors, reveal_columns
 from reactive.core.geometry import polygon_area
 from reactive.core.mouthbank import (
     Interiors,
@@ -96,6 +96,7 @@ class MouthLayer:
         zu, _ = _row_reach(self.photo_lips, up, low)
         zl = np.maximum(self.photo_lips[1] - self.photo_lips[0], 0.0) - zu
         self.photo_cols = np.stack([self.photo_lips[0], zu, zl, self.photo_lips[1]])
+        self.photo_open = np.maximum(self.photo_lips[1] - self.photo_lips[0], 0.0)
         # Colour match per source image (a driver's light changes over its clip).
         if self.source.in_photo_colours:
             self.gains = np.ones((len(self.source), 3), np.float32)
@@ -170,11 +171,22 @@ class MouthLayer:
             cols[0], cols[3] = lips_t[0], lips_t[1]
             height = np.maximum(lips_t[1] - lips_t[0], 0.0)
             np.minimum(self.photo_cols[1] * k_photo, height, out=cols[1])
-            np.minimum(self.photo_cols[2] * k_photo, height - cols[1], out=cols[2])
             src = self._cols_s
             src[0], src[3] = self.photo_lips[0], self.photo_lips[1]
             np.divide(cols[1], k_photo, out=src[1])
-            np.divide(cols[2], k_photo, out=src[2])
+            if self.photo_teeth[1] > 0:
+                np.minimum(self.photo_cols[2] * k_photo, height - cols[1], out=cols[2])
+                np.divide(cols[2], k_photo, out=src[2])
+            else:
+                # Below the photo's upper teeth lie only shadow and the lower lip's wet
+                # inner side: as the jaw drops they roll under the lower lip (squeezed
+                # towards it, gone once the mouth has opened twice their height more)
+                # instead of riding on it as a pale rim.
+                band = self.photo_cols[2] * k_photo
+                opened = np.maximum(height - self.photo_open * k_photo, 0.0)
+                np.minimum(band * np.clip(1.0 - opened / (2.0 * band + 1e-6), 0.0, 1.0),
+                           height - cols[1], out=cols[2])
+                np.minimum(self.photo_cols[2], (height - cols[1]) / k_photo, out=src[2])
             mm.interior_map((x0, y0), t_frame, cols, self.photo_frame, src, map_x, map_y,
                             rigid)
             patch = self._patch[:bh, :bw]
@@ -205,6 +217,14 @@ class MouthLayer:
         p = self.params
         s_lips = self.source.lips[j]
         teeth = self.source.teeth[j]
+        if self.source.drawn:
+            fixed = patch_cols is not None
+            reveal_columns(s_lips, teeth, lips_t, k, self._cols_t, self._cols_s, p,
+                           up_fixed=patch_cols[1] if fixed and self.photo_teeth[0] > 0
+                           else None,
+                           low_fixed=patch_cols[2] if fixed and self.photo_teeth[1] > 0
+                           else None)
+            return
         zu_s, zl_s = mm.rigid_zones(s_lips[0], s_lips[1], teeth[0], teeth[1],
                                     min_frac=p.rigid_min_frac,
                                     max_frac=p.rigid_source_max_frac)

@@ -114,12 +114,19 @@ def test_colour_match_keeps_teeth_near_white_and_follows_brightness():
     # A darker photo: the gain is the brightness ratio; the hue passes only within tint_max.
     gain, _ = colour_match(0.5 * skin, skin, p)
     np.testing.assert_allclose(gain, 0.5, atol=1e-6)
+    luma = np.array([0.299, 0.587, 0.114])
+    # A cooler skin passes no hue (never a violet tongue or blue teeth); a warmer one passes
+    # up to tint_max.
     pale = np.array([150.0, 165.0, 200.0], np.float32)   # cool skin, another person
     gain, _ = colour_match(pale, skin, p)
-    luma = np.array([0.299, 0.587, 0.114])
     tint = gain / ((pale @ luma) / (skin @ luma))
+    np.testing.assert_allclose(tint, 1.0, atol=1e-6)
+    warm = np.array([230.0, 140.0, 90.0], np.float32)
+    gain, _ = colour_match(warm, skin, p)
+    tint = gain / ((warm @ luma) / (skin @ luma))
     assert np.all(np.abs(tint - 1.0) <= p.tint_max + 1e-6)
     assert np.abs(tint - 1.0).max() == pytest.approx(p.tint_max)  # the full skin ratio is far
+    assert tint[0] >= tint[1] >= tint[2]
     # A black-and-white photo: a grey interior.
     _, sat = colour_match(np.array([140.0, 140.0, 140.0], np.float32), skin, p)
     assert sat == 0.0
@@ -246,3 +253,125 @@ def test_a_mouth_at_rest_gives_the_photo_back(teeth):
     frame = photo.copy()
     layer.apply(frame, 0, np.zeros((len(rig.rest), 2), np.float32))
     np.testing.assert_array_equal(frame, photo)
+
+
+@pytest.mark.parametrize("photo_skin", [(227.0, 190.0, 165.0), (169.0, 145.0, 137.0),
+                                        (194.0, 148.0, 123.0), (140.0, 150.0, 190.0)])
+def test_a_matched_tongue_stays_red_pink(photo_skin):
+    """A filmed tongue (pink, blue above green) put into paler or cooler faces keeps its
+    hue in the red-pink range: never pulled towards violet."""
+    driver_skin = np.array([226.0, 166.0, 136.0], np.float32)
+    tongue = np.array([132.0, 60.0, 75.0], np.float32)
+    gain, sat = colour_match(np.array(photo_skin, np.float32), driver_skin)
+    v = tongue * gain
+    y = v @ [0.299, 0.587, 0.114]
+    out = np.clip(y + sat * (v - y), 0, 255)
+    hue = cv2.cvtColor(out.reshape(1, 1, 3).astype(np.float32) / 255, cv2.COLOR_RGB2HSV)[0, 0, 0]
+    source_hue = cv2.cvtColor(tongue.reshape(1, 1, 3) / 255, cv2.COLOR_RGB2HSV)[0, 0, 0]
+    # Red-pink: within 30 degrees below red; no further from red than the driver's own.
+    assert hue >= 330.0 or hue <= 20.0
+    assert (hue if hue > 180 else hue + 360) >= source_hue - 1e-3
+
+
+def test_lip_tissue_inside_the_tracked_inner_lip_is_cut_off():
+    """A driver whose tracked inner lip lies inside the lips (a pale lip band inside the
+    opening): the columns move past the band, so no lip-coloured rim is carried along."""
+    from reactive.core.mouthbank import trim_lip_tissue
+
+    img, points = _mouth_scene(0)
+    poly = np.round(points[lm.LIPS_INNER]).astype(np.int32)
+    inside = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [poly], 1)
+    # The lips' colour reaches 6 px into the opening at the top, 5 at the bottom.
+    yy, xx = np.mgrid[0:img.shape[0], 0:img.shape[1]]
+    bottom = 90.0 + 40.0 * np.sin(np.pi * np.clip((xx - 60) / 120.0, 0, 1))
+    band = (inside > 0) & ((yy < 96) | (yy > bottom - 5))
+    img[band > 0] = (170, 70, 75)
+    frame = mm.mouth_frame(points)
+    cols = mm.lip_columns(points, *frame)
+    before = cols.copy()
+    trim_lip_tissue(img, frame, cols)
+    mid = slice(6, 15)
+    height = before[1, mid] - before[0, mid]
+    assert np.all(cols[0, mid] - before[0, mid] >= np.minimum(5.0, 0.3 * height - 1.0))
+    assert np.all(before[1, mid] - cols[1, mid] >= np.minimum(4.0, 0.3 * height - 1.0))
+    # A clean opening (no lip inside) keeps its columns.
+    clean, _ = _mouth_scene(0)
+    cols2 = mm.lip_columns(points, *frame)
+    trim_lip_tissue(clean, frame, cols2)
+    np.testing.assert_allclose(cols2[:, mid], before[:, mid], atol=1.5)
+
+
+def _drawn_layer_at(opening_frac: float, teeth: bool = True):
+    """The drawn mouth put into a flat synthetic opening ``opening_frac`` mouth widths tall
+    (100 px wide): the composited box, the opening's mask, the lips (top, bottom) in px."""
+    from reactive.core.drawnmouth import draw_interior, reveal_columns
+    from reactive.core.mouthbank import Interiors
+
+    colours = {"skin": np.array([200.0, 160.0, 140.0], np.float32),
+               "lips": np.array([170.0, 80.0, 85.0], np.float32)}
+    img, up, low = draw_interior(100.0, colours, teeth=teeth)
+    m = int(np.ceil(0.15 * 100))
+    s_lips = np.stack([np.zeros(mm.N_COLUMNS), np.full(mm.N_COLUMNS, 80.0)])
+    top, h = 40.0, opening_frac * 100.0
+    lips_t = np.stack([np.zeros(mm.N_COLUMNS), np.full(mm.N_COLUMNS, h)])
+    cols_t, cols_s = np.zeros((4, mm.N_COLUMNS)), np.zeros((4, mm.N_COLUMNS))
+    reveal_columns(s_lips, np.array([up, low]), lips_t, 1.0, cols_t, cols_s, MouthParams())
+    shape = (120, 140)
+    map_x, map_y = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    rigid = np.zeros(shape, np.float32)
+    target = (np.array([20.0, top]), np.array([1.0, 0.0]), 100.0)
+    source = (np.array([float(m), float(m)]), np.array([1.0, 0.0]), 100.0)
+    mm.interior_map((0, 0), target, cols_t, source, cols_s, map_x, map_y, rigid)
+    out = cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out, (top, top + h)
+
+
+def _tooth_like(rgb: np.ndarray) -> np.ndarray:
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    return (lab[..., 0] > 40) & (np.hypot(lab[..., 1], lab[..., 2]) < 25)
+
+
+def test_drawn_teeth_show_as_far_as_the_lips_part():
+    """Lips barely parted: the upper teeth under the upper lip, no lower teeth; a wide
+    opening: both rows, the lower standing on the lower lip, a dark gap between."""
+    out, (top, bot) = _drawn_layer_at(0.08)
+    teeth = _tooth_like(out)
+    rows = np.arange(out.shape[0])
+    inside = (rows >= top) & (rows < bot)
+    mid = slice(55, 85)                                   # middle of the mouth (x 20..120)
+    assert teeth[inside][:, mid].mean() > 0.3              # upper teeth show
+    lower_half = (rows >= top + 0.6 * (bot - top)) & (rows < bot)
+    upper_rows = teeth[int(top):int(top) + 3, mid].mean()
+    assert upper_rows > 0.5
+    wide, (top, bot) = _drawn_layer_at(0.45)
+    teeth = _tooth_like(wide)
+    near_lower = teeth[int(bot) - 4:int(bot), mid].mean()
+    near_upper = teeth[int(top):int(top) + 4, mid].mean()
+    middle = teeth[int(top + 0.45 * (bot - top)):int(top + 0.55 * (bot - top)), mid].mean()
+    assert near_upper > 0.6 and near_lower > 0.4 and middle < 0.1
+    # Barely parted: the bottom of the opening is not lower teeth.
+    assert _tooth_like(out)[lower_half][:, mid][-2:].mean() < 0.2
+
+
+def test_drawn_teeth_vary_per_tooth_and_fade_before_the_corners():
+    out, (top, bot) = _drawn_layer_at(0.45)
+    luma = out.astype(float) @ [0.299, 0.587, 0.114]
+    y = int(top + 6)
+    row = luma[y, 20:121]
+    # Per-tooth brightness: the peaks (tooth middles) differ, not one flat band.
+    from scipy.signal import find_peaks
+
+    peaks, _ = find_peaks(row, distance=4, prominence=3)
+    assert len(peaks) >= 6
+    centre = [p for p in peaks if 25 <= p <= 75]
+    assert np.ptp(row[centre]) > 6
+    # Towards the corners the rows fade into the cheeks' shadow: the outermost teeth
+    # (|u| 0.36-0.41) under half as bright as the middle ones, none in the last 5 %.
+    teeth = _tooth_like(out)[int(top):int(bot)]
+    assert not teeth[:, 20:25].any() and not teeth[:, 116:121].any()
+    outer = np.concatenate([row[10:15], row[86:91]])
+    assert outer.max() < 0.45 * row[40:60].max()
+    # Without teeth, nothing tooth-like at all.
+    plain, _ = _drawn_layer_at(0.45, teeth=False)
+    assert not _tooth_like(plain).any()
