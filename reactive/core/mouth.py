@@ -38,8 +38,11 @@ from reactive.core.mouthbank import (
     colour_match,
     from_packs,
     lip_shape,
+    live_interiors,
+    set_image,
     skin_colour,
 )
+from reactive.core.mouthcrop import DRIVER_CROP_SIZE
 from reactive.core.rig import Rig
 from reactive.params import MouthParams
 
@@ -74,11 +77,22 @@ class MouthLayer:
 
     def __init__(self, rig: Rig, pack: ClipPack, params: MouthParams = MouthParams(), *,
                  teeth: bool = True, bank: Interiors | None = None,
-                 drawn: Interiors | None = None):
+                 drawn: Interiors | None = None, live: bool = False):
         self.rig, self.pack, self.params = rig, pack, params
         self.teeth = teeth
-        self.source, self.choice = interior_source(rig, pack, teeth=teeth, bank=bank,
-                                                   drawn=drawn, params=params)
+        # live: the pack is a ring of live frames (the puppet's camera) whose mouths arrive
+        # one frame at a time (``set_interior``); until one does, a frame shows the drawn
+        # mouth (``self.fallback``, the last source image).
+        self.live = live and teeth
+        if self.live:
+            if drawn is None or not drawn.teeth.any():
+                drawn = drawn_interiors(rig.photo, rig.target_points, teeth=True)
+            self.source = live_interiors(pack.frame_count, DRIVER_CROP_SIZE, drawn)
+            self.fallback = pack.frame_count
+            self.choice = np.full(pack.frame_count, self.fallback, np.int64)
+        else:
+            self.source, self.choice = interior_source(rig, pack, teeth=teeth, bank=bank,
+                                                       drawn=drawn, params=params)
         t0 = rig.target_points
         width = float(np.linalg.norm(t0[lm.MOUTH_CORNERS[0]] - t0[lm.MOUTH_CORNERS[1]]))
         self.h_mouth = float(np.linalg.norm(t0[lm.UPPER_LIP_TOP] - t0[lm.LOWER_LIP_BOTTOM]))
@@ -98,14 +112,22 @@ class MouthLayer:
         self.photo_cols = np.stack([self.photo_lips[0], zu, zl, self.photo_lips[1]])
         self.photo_open = np.maximum(self.photo_lips[1] - self.photo_lips[0], 0.0)
         # Colour match per source image (a driver's light changes over its clip).
+        self.photo_skin = skin_colour(rig.photo, self.photo_frame, self.photo_lips)
         if self.source.in_photo_colours:
             self.gains = np.ones((len(self.source), 3), np.float32)
             self.saturation = np.ones(len(self.source), np.float32)
         else:
-            photo_skin = skin_colour(rig.photo, self.photo_frame, self.photo_lips)
-            matched = [colour_match(photo_skin, s, params) for s in self.source.skin]
+            matched = [colour_match(self.photo_skin, s, params) for s in self.source.skin]
             self.gains = np.array([g for g, _ in matched], np.float32)
             self.saturation = np.array([s for _, s in matched], np.float32)
+        if self.live:  # the drawn mouth is in the photo's colours already
+            self.gains[self.fallback:] = 1.0
+            self.saturation[self.fallback:] = 1.0
+        # Source images from this index on are the drawn mouth (rows slide out from under
+        # the lips): all of a drawn source, the fallback of a live one, none of a filmed one.
+        self.drawn_from = (self.fallback if self.live
+                           else 0 if self.source.drawn else len(self.source))
+        self._crop_points = np.zeros((lm.N_LANDMARKS, 2))
         # Buffers for the opening's box: three rest mouth widths square covers any real
         # opening; a larger one (a cartoon's jaw drop) grows them once.
         self._grow(3 * int(np.ceil(width)) + 8, 3 * int(np.ceil(width)) + 8)
@@ -113,6 +135,32 @@ class MouthLayer:
         self._lips_t = np.zeros((2, mm.N_COLUMNS))
         self._cols_t = np.zeros((4, mm.N_COLUMNS))
         self._cols_s = np.zeros((4, mm.N_COLUMNS))
+
+    def set_interior(self, i: int, crop: np.ndarray | None,
+                     affine: np.ndarray | None = None) -> None:
+        """Live frame ``i`` of the ring shows the driver's mouth ``crop`` (h, w, 3) uint8
+        (``mouthcrop.mouth_crop`` of the driver's frame, with its (2, 3) frame -> crop
+        ``affine``): the per-frame part of what ``__init__`` does for a filmed clip (its
+        mouth frame, lips, teeth and colour match), written into buffers made there.
+        ``pack.landmarks[i]`` must hold that frame's points already. ``crop`` None: the
+        drawn mouth. Needs ``live=True`` (with ``teeth=False`` the crop is ignored: a
+        painting's mouth has no teeth)."""
+        if not self.live:
+            if self.teeth:
+                raise RuntimeError("set_interior needs a live mouth layer (live=True)")
+            return
+        if crop is None:
+            self.choice[i] = self.fallback
+            return
+        if affine is None or affine.shape != (2, 3):
+            raise ValueError("`affine` must be the crop's (2, 3) affine")
+        pts = self._crop_points
+        np.matmul(self.pack.landmarks[i], affine[:, :2].T, out=pts)
+        pts += affine[:, 2]
+        set_image(self.source, i, crop, pts)
+        self.gains[i], self.saturation[i] = colour_match(self.photo_skin, self.source.skin[i],
+                                                         self.params)
+        self.choice[i] = i
 
     def _grow(self, h: int, w: int) -> None:
         h, w = max(h, 8), max(w, 8)
@@ -217,7 +265,7 @@ class MouthLayer:
         p = self.params
         s_lips = self.source.lips[j]
         teeth = self.source.teeth[j]
-        if self.source.drawn:
+        if j >= self.drawn_from:
             fixed = patch_cols is not None
             reveal_columns(s_lips, teeth, lips_t, k, self._cols_t, self._cols_s, p,
                            up_fixed=patch_cols[1] if fixed and self.photo_teeth[0] > 0

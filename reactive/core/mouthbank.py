@@ -173,6 +173,64 @@ def trim_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     return cols
 
 
+def describe(image: np.ndarray, points: np.ndarray, *, trim: bool = False,
+             params: MouthParams = MouthParams()
+             ) -> tuple[tuple, np.ndarray, np.ndarray, tuple[float, float]]:
+    """What the mouth layer needs to know of one mouth image (H, W, 3) uint8 whose landmarks
+    are ``points`` (478, 2) in its pixels: its mouth frame, inner-lip columns (2, N_COLUMNS),
+    skin colour (3,) and the reach of its teeth (up, low) px. ``trim``: the inner lips moved
+    off the lips' own tissue first (``trim_lip_tissue``)."""
+    frame = mm.mouth_frame(points)
+    cols = mm.lip_columns(points, *frame)
+    if trim:
+        trim_lip_tissue(image, frame, cols, params)
+    up, low = mm.teeth_extent(image, frame, cols)
+    # Teeth are told by colour, which fails in dim or warm light: never assume less than a
+    # typical row (a photo's own teeth must cover the driver's).
+    reach = (max(up, 0.2 * frame[2]), max(low, 0.15 * frame[2]))
+    return frame, cols, skin_colour(image, frame, cols), reach
+
+
+def live_interiors(slots: int, crop_size: tuple[int, int], fallback: Interiors) -> Interiors:
+    """Interiors for a live driver (the puppet's camera): ``slots`` images filled frame by
+    frame (``set_image``), then ``fallback``'s (the drawn mouth, shown while no crop is at
+    hand). One canvas holds both sizes, each image at its top-left, so nothing is rescaled
+    and every image keeps its own coordinates."""
+    h = max(crop_size[0], fallback.images.shape[1])
+    w = max(crop_size[1], fallback.images.shape[2])
+    n = slots + len(fallback)
+    images = np.zeros((n, h, w, 3), np.uint8)
+    for k, image in enumerate(fallback.images):
+        fh, fw = image.shape[:2]
+        images[slots + k] = cv2.copyMakeBorder(image, 0, h - fh, 0, w - fw,
+                                               cv2.BORDER_REPLICATE)
+
+    def stack(a: np.ndarray, fill: float) -> np.ndarray:
+        return np.concatenate([np.full((slots, *a.shape[1:]), fill, a.dtype), a])
+
+    axis = stack(fallback.axis, 0.0)
+    axis[:slots, 0] = 1.0
+    return Interiors(images=images, origin=stack(fallback.origin, 0.0), axis=axis,
+                     width=stack(fallback.width, 1.0), lips=stack(fallback.lips, 0.0),
+                     teeth=stack(fallback.teeth, 0.0), skin=stack(fallback.skin, 0.0),
+                     shape=stack(fallback.shape, 0.0))
+
+
+def set_image(interiors: Interiors, j: int, crop: np.ndarray, points: np.ndarray) -> None:
+    """Write a mouth ``crop`` (h, w, 3) uint8 with landmarks ``points`` (478, 2, in crop
+    pixels) as image ``j`` of ``interiors`` (made by ``live_interiors``), in place."""
+    h, w = crop.shape[:2]
+    if h > interiors.images.shape[1] or w > interiors.images.shape[2]:
+        raise ValueError(f"`crop` must fit in {interiors.images.shape[1:3]}; got {(h, w)}")
+    image = interiors.images[j]
+    image[:h, :w] = crop
+    frame, cols, skin, reach = describe(image[:h, :w], points)
+    interiors.origin[j], interiors.axis[j], interiors.width[j] = frame
+    interiors.lips[j] = cols
+    interiors.skin[j] = skin
+    interiors.teeth[j] = reach
+
+
 def from_packs(packs: list[ClipPack], *, frames: list[np.ndarray] | None = None,
                params: MouthParams = MouthParams(), trim: bool = False) -> Interiors:
     """The mouth crops of ``packs`` (those with crops), all frames or ``frames[k]`` of pack
@@ -198,19 +256,13 @@ def from_packs(packs: list[ClipPack], *, frames: list[np.ndarray] | None = None,
             if scale_to is not None:
                 a = _scaled_affine(a, pack.mouth.shape[1:3], scale_to)
             pts = pack.landmarks[i].astype(np.float64) @ a[:, :2].T + a[:, 2]
-            frame = mm.mouth_frame(pts)
-            cols = mm.lip_columns(pts, *frame)
-            if trim:
-                trim_lip_tissue(crops[j], frame, cols, params)
+            frame, cols, skin, reach = describe(crops[j], pts, trim=trim, params=params)
             origins.append(frame[0])
             axes.append(frame[1])
             widths.append(frame[2])
             lips.append(cols)
-            skins.append(skin_colour(crops[j], frame, cols))
-            up, low = mm.teeth_extent(crops[j], frame, cols)
-            # Teeth are told by colour, which fails in dim or warm light: never assume
-            # less than a typical row (a photo's own teeth must cover the driver's).
-            teeth.append((max(up, 0.2 * frame[2]), max(low, 0.15 * frame[2])))
+            skins.append(skin)
+            teeth.append(reach)
         images.append(crops)
     if not images:
         raise ValueError("`packs` hold no mouth crops (packs of format version 1)")
@@ -221,7 +273,6 @@ def from_packs(packs: list[ClipPack], *, frames: list[np.ndarray] | None = None,
 
 
 def _fit(crop: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-
     return cv2.resize(crop, (size[1], size[0]), interpolation=cv2.INTER_AREA
                       if crop.shape[0] > size[0] else cv2.INTER_CUBIC)
 

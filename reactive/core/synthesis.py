@@ -87,6 +87,9 @@ class FrameSynthesis:
     mouths : a bank of real mouths (``mouthbank.Interiors``) for the clips that have no
         filmed mouth of their own (the built-in ones); live, the filmed clips' own open
         mouths by default; without one, a mouth drawn in the photo's colours.
+    live : the clips are rings of live frames (the puppet's camera): each frame's mouth
+        comes per frame through ``set_mouth`` (its teeth and tongue), the drawn mouth until
+        it does.
 
     ``render(layers, gaze=...)`` returns the frame in a buffer overwritten by the next call.
     """
@@ -95,7 +98,7 @@ class FrameSynthesis:
                  realtime: bool = False, tables: list[np.ndarray] | None = None,
                  warper: Warper | GridWarper | None = None, teeth: bool = True,
                  mouths: Interiors | None = None, mouth_params: MouthParams = MouthParams(),
-                 eye_params: EyeParams = EyeParams()):
+                 eye_params: EyeParams = EyeParams(), live: bool = False):
         if len(packs) != len(rig.bindings):
             raise ValueError(f"`packs` must be the rig's {len(rig.bindings)} clips; got "
                              f"{len(packs)}")
@@ -132,7 +135,7 @@ class FrameSynthesis:
             if drawn_needed and (mouths is None or not teeth):
                 drawn = drawn_interiors(rig.photo, rig.target_points, teeth=teeth)
             self.mouths = {k: MouthLayer(rig.for_clip(k), p, mouth_params, teeth=teeth,
-                                         bank=mouths, drawn=drawn)
+                                         bank=mouths, drawn=drawn, live=live)
                            for k, p in enumerate(packs)}
         self.eyes = GazeLayer(rig.photo, rig.target_points, params=eye_params) if eyes else None
         self.clip_gaze = [clip_gaze(p.landmarks, p.neutral_index, params=eye_params)
@@ -150,6 +153,15 @@ class FrameSynthesis:
         # The image the warp sampled for the last frame (the photo shaded by the details),
         # None when the photo itself.
         self.shaded: np.ndarray | None = None
+
+    def set_mouth(self, clip: int, i: int, crop: np.ndarray | None,
+                  affine: np.ndarray | None = None) -> None:
+        """Live clips: frame ``i`` of clip ``clip`` shows the driver's mouth ``crop`` with
+        its ``affine`` (``MouthLayer.set_interior``; None: the drawn mouth). Without the
+        hidden stage, nothing to do."""
+        mouth = self.mouths.get(clip)
+        if mouth is not None:
+            mouth.set_interior(i, crop, affine)
 
     def row(self, clip: int, i: int) -> np.ndarray:
         """Clip ``clip``'s frame ``i`` offsets, (K, 2) float32 (computed on first use)."""

@@ -12,10 +12,12 @@ frames): the rig is built for it once per neutral, and each new camera frame's o
 written into the ring's table before it is shown, so nothing per frame goes through the
 clip machinery's per-clip caches.
 
-What the live path does not do (yet): the mouth interior is the photo's drawn mouth, not the
-visitor's filmed one, and there are no ratio images (creases): both are precomputed per clip
-frame inside ``FrameSynthesis`` (mouth colour matching, the flat-frame index of the ratio
-images) and would need a per-frame entry point in core.
+The mouth interior is the visitor's own (Sec. 5 with the camera as the driver): each camera
+frame's mouth is cropped as it is tracked (``mouth_crop``, into a small pool of buffers, on
+the camera's thread) and handed to the synthesis with its ring slot (``set_mouth``), so an
+open mouth shows the visitor's real teeth and tongue; without a crop, the photo's drawn
+mouth. What the live path does not do (yet): ratio images (creases), precomputed per clip
+frame inside ``FrameSynthesis`` (the flat-frame index of the ratio images).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from reactive.core.clip import ClipPack
 from reactive.core.gaze import clip_gaze
 from reactive.core.lids import lid_closure
 from reactive.core.motion import frame_offsets
+from reactive.core.mouthcrop import DRIVER_CROP_SIZE, mouth_crop
 from reactive.core.rig import build_rig
 from reactive.core.similarity import fit_similarity
 from reactive.core.synthesis import FrameSynthesis, Layer
@@ -39,6 +42,9 @@ from reactive.params import EyeParams, PuppetParams, WarpParams
 log = logging.getLogger(__name__)
 
 SLOTS = 3  # the live clip: the neutral and two alternating camera frames
+# Mouth crops cropped on the camera's thread, read on the display's: the display takes the
+# newest, so a buffer is written again only POOL - 1 camera frames after it was handed over.
+POOL = 4
 
 
 def is_calm(points: np.ndarray, previous: np.ndarray | None,
@@ -123,11 +129,13 @@ class Puppet:
     Parameters
     ----------
     photo : (H, W, 3) uint8 RGB; ``target_points`` its (478, 2) landmarks.
-    teeth : as the player's (a drawn cavity without teeth for paintings).
+    teeth : as the player's (a drawn cavity without teeth for paintings: then the visitor's
+        mouth is not shown either).
 
     ``set_neutral(points, size)`` (re)builds the rig for a neutral face (tens of ms to a few
-    hundred at 1024 px); ``render(points)`` synthesizes the photo for one camera frame's
-    points: (H, W, 3) uint8 RGB, a buffer overwritten next call.
+    hundred at 1024 px); ``crop_mouth(image, points)`` crops a camera frame's mouth;
+    ``render(points, mouth=...)`` synthesizes the photo for one camera frame's points and
+    mouth crop: (H, W, 3) uint8 RGB, a buffer overwritten next call.
     """
 
     def __init__(self, photo: np.ndarray, target_points: np.ndarray, *,
@@ -140,6 +148,8 @@ class Puppet:
         # set_neutral (maybe on the camera's thread) while render reads it once per frame.
         self._live: tuple | None = None
         self._slot = 1
+        self._crops = np.zeros((POOL, *DRIVER_CROP_SIZE, 3), np.uint8)
+        self._next_crop = 0
 
     @property
     def ready(self) -> bool:
@@ -170,13 +180,26 @@ class Puppet:
                         grid=True)
         tables = [np.zeros((SLOTS, len(rig.rest), 2), np.float32)]
         synthesis = FrameSynthesis(rig, [pack], realtime=True, tables=tables,
-                                   teeth=self.teeth, eye_params=self.eyes)
+                                   teeth=self.teeth, eye_params=self.eyes, live=True)
         pair = np.repeat(neutral[None], 2, axis=0)
         self._live = (synthesis, pack, tables, pair)
 
-    def offsets(self, points: np.ndarray) -> tuple[FrameSynthesis, Layer, np.ndarray]:
+    def crop_mouth(self, image: np.ndarray, points: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The mouth of camera frame ``image`` (H, W, 3) uint8 RGB with ``points`` (478, 2):
+        (crop, affine) for ``render``, the crop in a pooled buffer (valid for the next
+        POOL - 1 calls), or None when the photo shows no teeth (``teeth`` False)."""
+        if not self.teeth:
+            return None
+        out = self._crops[self._next_crop]
+        self._next_crop = (self._next_crop + 1) % POOL
+        return mouth_crop(image, points, DRIVER_CROP_SIZE, native=True, out=out)
+
+    def offsets(self, points: np.ndarray, mouth: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[FrameSynthesis, Layer, np.ndarray]:
         """Write one camera frame into the live clip: the synthesis to render it with, its
-        Layer, and the visitor's gaze (2,) in eye widths."""
+        Layer, and the visitor's gaze (2,) in eye widths. ``mouth``: its ``crop_mouth``
+        (None: the drawn mouth)."""
         live = self._live
         if live is None:
             raise RuntimeError("no neutral face yet: call set_neutral first")
@@ -190,12 +213,15 @@ class Puppet:
         closure = lid_closure(pair, 0, params=self.eyes)[1]
         gaze = clip_gaze(pair, 0, params=self.eyes)[1]
         frame_offsets(synthesis.rig, pack, slot, tables[0][slot], closure=closure)
+        synthesis.set_mouth(0, slot, *(mouth if mouth is not None else (None, None)))
         return synthesis, Layer(0, float(slot), 1.0), gaze
 
-    def render(self, points: np.ndarray, *, head=None) -> np.ndarray:
-        """The photo as the camera frame's ``points`` (478, 2) make it: (H, W, 3) uint8 RGB,
-        a buffer overwritten next call."""
-        synthesis, layer, gaze = self.offsets(points)
+    def render(self, points: np.ndarray, *, mouth: tuple[np.ndarray, np.ndarray] | None = None,
+               head=None) -> np.ndarray:
+        """The photo as the camera frame's ``points`` (478, 2) make it, its open mouth
+        showing ``mouth`` (``crop_mouth`` of the same frame; None: the drawn mouth):
+        (H, W, 3) uint8 RGB, a buffer overwritten next call."""
+        synthesis, layer, gaze = self.offsets(points, mouth)
         return synthesis.render([layer], gaze=gaze, head=head)
 
 
@@ -225,8 +251,9 @@ class PuppetMode:
         self.retakes = 0
         self._take_now = False
         self._retake_asked = False
-        # The newest tracked camera frame: (points or None, its time), swapped as a whole.
-        self.latest: tuple[np.ndarray | None, float] | None = None
+        # The newest tracked camera frame: (points or None, its time, its mouth crop or
+        # None), swapped as a whole.
+        self.latest: tuple[np.ndarray | None, float, tuple | None] | None = None
 
     def retake(self) -> None:
         """The N key: the neutral face again, from the next calm frames. (Only a request:
@@ -239,7 +266,9 @@ class PuppetMode:
         camera's thread when it has one)."""
         h, w = image.shape[:2]
         self.camera(points, time_s, (w, h))
-        self.latest = (points, time_s)
+        # Cropped here: the camera may reuse ``image`` before the display renders it.
+        mouth = None if points is None else self.puppet.crop_mouth(image, points)
+        self.latest = (points, time_s, mouth)
 
     def camera(self, points: np.ndarray | None, time_s: float, size: tuple[int, int]) -> None:
         """A tracked camera frame (call for every one, in order)."""
@@ -265,7 +294,7 @@ class PuppetMode:
     def frame(self, now_s: float) -> np.ndarray:
         """The frame to show at ``now_s``: the newest camera frame's puppet, or the player's
         (no face, or no neutral yet), cross-faded."""
-        points, time_s = self.latest if self.latest is not None else (None, None)
+        points, time_s, mouth = self.latest if self.latest is not None else (None, None, None)
         dt = 0.0 if self._last_now is None else max(0.0, now_s - self._last_now)
         self._last_now = now_s
         live = (points is not None and self.puppet.ready and self.last_seen_s is not None
@@ -273,7 +302,7 @@ class PuppetMode:
         step = dt / max(self.params.fade_s, 1e-6)
         self._mix = min(1.0, self._mix + step) if live else max(0.0, self._mix - step)
         if live and time_s != self._last_points_time:
-            self._last_puppet = self.puppet.render(points)
+            self._last_puppet = self.puppet.render(points, mouth=mouth)
             self._last_points_time = time_s
             self.shown_camera_time = time_s
         if self._mix >= 1.0 and self._last_puppet is not None:

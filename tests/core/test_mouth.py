@@ -306,7 +306,6 @@ def _drawn_layer_at(opening_frac: float, teeth: bool = True):
     """The drawn mouth put into a flat synthetic opening ``opening_frac`` mouth widths tall
     (100 px wide): the composited box, the opening's mask, the lips (top, bottom) in px."""
     from reactive.core.drawnmouth import draw_interior, reveal_columns
-    from reactive.core.mouthbank import Interiors
 
     colours = {"skin": np.array([200.0, 160.0, 140.0], np.float32),
                "lips": np.array([170.0, 80.0, 85.0], np.float32)}
@@ -375,3 +374,48 @@ def test_drawn_teeth_vary_per_tooth_and_fade_before_the_corners():
     # Without teeth, nothing tooth-like at all.
     plain, _ = _drawn_layer_at(0.45, teeth=False)
     assert not _tooth_like(plain).any()
+
+
+def test_a_live_mouth_layer_shows_each_frames_crop_as_a_filmed_clip_would():
+    """The puppet's per-frame entry point: a crop handed to ``set_interior`` is drawn exactly
+    as the same crop precomputed into a filmed pack is, into the buffers made at init; no
+    crop (or before any): the drawn mouth."""
+    from dataclasses import replace
+
+    from reactive.core.motion import frame_offsets
+    from reactive.core.mouth import MouthLayer
+    from reactive.core.rig import build_rig
+    from reactive.io.assets import BUILTIN_CLIPS_DIR, SAMPLE_PORTRAIT
+    from reactive.io.clippack import load_pack
+    from reactive.io.photo import load_photo
+    from reactive.io.target import find_target_face
+
+    photo = load_photo(SAMPLE_PORTRAIT)
+    drawn_pack = load_pack(BUILTIN_CLIPS_DIR / "laugh.npz")
+    filmed = replace(drawn_pack, extra={})  # its crops taken as a real driver's
+    rig = build_rig(photo, find_target_face(photo), drawn_pack)
+    i = int(np.argmax(lm.mouth_open_ratio(drawn_pack.landmarks)))
+    offsets = np.zeros((len(rig.rest), 2), np.float32)
+    frame_offsets(rig, drawn_pack, i, offsets)
+
+    def out(layer):
+        frame = photo.copy()
+        assert layer.apply(frame, i, offsets) > 0
+        return frame
+
+    want_filmed = out(MouthLayer(rig, filmed))
+    want_drawn = out(MouthLayer(rig, drawn_pack))
+    assert np.abs(want_filmed.astype(int) - want_drawn).max() > 50  # they differ
+    live = MouthLayer(rig, replace(drawn_pack, mouth=None, mouth_affine=None), live=True)
+    np.testing.assert_array_equal(out(live), want_drawn)
+    images = live.source.images
+    live.pack.landmarks[i] = drawn_pack.landmarks[i]
+    live.set_interior(i, drawn_pack.mouth[i], drawn_pack.mouth_affine[i])
+    assert live.source.images is images
+    np.testing.assert_array_equal(out(live), want_filmed)
+    live.set_interior(i, None)
+    np.testing.assert_array_equal(out(live), want_drawn)
+    # A painting's layer (no teeth) keeps its toothless drawn mouth.
+    painted = MouthLayer(rig, drawn_pack, teeth=False, live=True)
+    painted.set_interior(i, drawn_pack.mouth[i], drawn_pack.mouth_affine[i])
+    np.testing.assert_array_equal(out(painted), out(MouthLayer(rig, drawn_pack, teeth=False)))

@@ -3,6 +3,7 @@ portrait when nobody is seen. Fast tests drive it with the built-in clips' landm
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -116,3 +117,45 @@ def test_headless_puppet_with_d0_as_the_camera(tmp_path):
     def mouth_energy(f):
         return float(np.abs(np.diff(f[300:380, 200:320].astype(int), axis=0)).mean())
     assert mouth_energy(frames[int(1.5 * FPS)]) > 1.3 * mouth_energy(frames[int(0.5 * FPS)])
+
+
+def _camera_image(points, size, inside):
+    """A camera frame for ``points``: skin, lips, and ``inside`` (RGB) within the inner lips."""
+    image = np.empty((size[1], size[0], 3), np.uint8)
+    image[:] = (200, 150, 130)
+    cv2.fillPoly(image, [np.round(points[lm.LIPS_OUTER]).astype(np.int32)], (170, 80, 85))
+    cv2.fillPoly(image, [np.round(points[lm.LIPS_INNER]).astype(np.int32)], inside)
+    return image
+
+
+def test_the_puppets_open_mouth_shows_the_visitors_own(player, faces):
+    """What is inside the visitor's lips in the camera frame is what the portrait's open
+    mouth shows (colour matched); without a crop, the drawn mouth."""
+    mode = puppet_for(player)
+    size = (512, 512)
+    n, s = faces["neutral"], faces["surprise"]
+    for k in range(int(FPS)):
+        mode.on_camera(_camera_image(n, size, (170, 80, 85)), n, k / FPS)
+    puppet = mode.puppet
+    assert puppet.ready
+
+    def mouth_luma(inside):
+        mouth = None if inside is None else puppet.crop_mouth(_camera_image(s, size, inside), s)
+        frame = puppet.render(s, mouth=mouth)
+        mask = np.zeros(frame.shape[:2], np.uint8)
+        inner = puppet.synthesis.points_now[lm.LIPS_INNER]
+        cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+        mask = cv2.erode(mask, np.ones((5, 5), np.uint8)).astype(bool)
+        assert mask.sum() > 50
+        return float(frame[mask].astype(float).mean()), frame.copy()
+
+    white, _ = mouth_luma((245, 245, 240))
+    dark, _ = mouth_luma((25, 10, 10))
+    drawn, a = mouth_luma(None)
+    drawn_again, b = mouth_luma(None)
+    assert white > dark + 100, (white, dark)
+    np.testing.assert_array_equal(a, b)   # the drawn mouth is the fallback, every time
+    assert abs(drawn - white) > 10 and abs(drawn - dark) > 10
+    # The camera thread crops every tracked frame: the display's frame shows it.
+    mode.on_camera(_camera_image(s, size, (245, 245, 240)), s, 2.0)
+    assert mode.latest[2] is not None
