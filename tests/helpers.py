@@ -13,6 +13,9 @@ import pytest
 
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack
+from reactive.core.rig import build_rig
+from reactive.io.target import find_target_face
+from reactive.io.video import VideoReader
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
@@ -24,6 +27,15 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"test media {path} not found (tests read ../shared/data beside the project)")
     return path
+
+
+def self_reenactment(clip: str, pack: ClipPack):
+    """A clip's own frames and a rig of its neutral frame driven by it (self-reenactment:
+    the real frames are the ground truth). Returns (real frames, rig)."""
+    with VideoReader(shared_path("driving", f"{clip}.mp4")) as reader:
+        real = reader.read_all()[:pack.frame_count]
+    photo = real[pack.neutral_index]
+    return real, build_rig(photo, find_target_face(photo), pack)
 
 
 def fake_face(cx=100.0, cy=90.0, rx=40.0, ry=52.0, seed=0) -> np.ndarray:

@@ -10,35 +10,14 @@ from reactive.core.rig import build_rig
 from reactive.io.target import find_target_face
 from reactive.io.video import VideoReader
 from reactive.tools import quality
-from tests.helpers import shared_path
+from tests.helpers import self_reenactment, shared_path
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("clip", ["d3", "d10"])
-def test_mouth_stage_brings_back_the_open_mouth(clip, pack_cache):
-    """Self-reenactment: the clip's neutral frame driven by its own clip."""
-    pack = pack_cache(clip)
-    with VideoReader(shared_path("driving", f"{clip}.mp4")) as reader:
-        real = reader.read_all()[:pack.frame_count]
-    photo = real[pack.neutral_index]
-    rig = build_rig(photo, find_target_face(photo), pack)
-    coarse = quality.render_all(rig, pack, stages=("coarse",))
-    hidden = quality.render_all(rig, pack, stages=("coarse", "hidden"))
-    without, n = quality.mouth_psnr(real, coarse, pack)
-    with_mouth, _ = quality.mouth_psnr(real, hidden, pack)
-    print(f"{clip}: PSNR inside the open mouth ({n} frames): coarse {without:.2f} dB, "
-          f"+hidden {with_mouth:.2f} dB")
-    assert n >= 10
-    assert with_mouth > without
-
-
 def _self_reenactment(clip, pack_cache):
     pack = pack_cache(clip)
-    with VideoReader(shared_path("driving", f"{clip}.mp4")) as reader:
-        real = reader.read_all()[:pack.frame_count]
-    photo = real[pack.neutral_index]
-    return pack, real, build_rig(photo, find_target_face(photo), pack)
+    return (pack, *self_reenactment(clip, pack))
 
 
 def test_details_make_the_smile_closer_to_the_real_one(pack_cache):
