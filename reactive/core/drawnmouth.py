@@ -101,24 +101,27 @@ def draw_interior(width_px: float, colours: dict[str, np.ndarray], *, teeth: boo
     au = np.abs(u)
 
     # Cavity: red-brown, darkest at the back in the middle and into the corners (the
-    # cheeks' shadow), a little light just inside the lips.
-    cavity = lips * np.float32(0.38)
-    depth = np.exp(-(u / 0.30) ** 2 - ((v - 0.45) / 0.42) ** 2)
+    # cheeks' shadow) and in the upper row's shadow; lit from the front towards the tongue,
+    # so a laugh's opening between the rows reads as depth, not as a flat black band.
+    cavity = lips * np.float32(0.50)
+    depth = np.exp(-(u / 0.30) ** 2 - ((v - 0.35) / 0.30) ** 2)
     corner = np.clip(au / 0.5, 0.0, 1.0) ** 2
-    shade = (1.0 - 0.65 * depth) * (1.0 - 0.6 * corner)
+    lit = 0.75 + 0.35 * np.clip((v - 0.25) / 0.5, 0.0, 1.0)
+    shade = (1.0 - 0.40 * depth) * (1.0 - 0.6 * corner) * lit
     img = cavity[None, None, :] * shade[..., None]
 
     # Tongue: a low mound seen from the front and above, shaded as a squashed ellipsoid lit
     # from above and in front (bright top, shaded sides and front), with a faint groove
     # and a soft sheen.
     tongue_rgb = lips * np.float32(0.80) + np.float32(0.06 * _luma(lips))
-    tx, ty = u / 0.40, (v - 0.98) / 0.40
+    # It fills the jaw's arch: seen in a laugh's opening from just behind the lower teeth.
+    tx, ty = u / 0.42, (v - 0.98) / 0.50
     t = 1.0 - tx * tx - ty * ty
     cover = np.clip(t * 5.0, 0.0, 1.0)
     nz = np.sqrt(np.clip(t, 0.0, 1.0))                   # normal towards the viewer
     light = np.clip(0.55 * nz + 0.6 * np.clip(-ty, 0.0, 1.0) * nz, 0.0, 1.0)
-    groove = 1.0 - 0.12 * np.exp(-(u / 0.025) ** 2) * np.clip((v - 0.72) / 0.2, 0.0, 1.0)
-    sheen = 0.10 * np.exp(-((u - 0.06) / 0.08) ** 2 - ((v - 0.74) / 0.05) ** 2)
+    groove = 1.0 - 0.12 * np.exp(-(u / 0.025) ** 2) * np.clip((v - 0.62) / 0.2, 0.0, 1.0)
+    sheen = 0.10 * np.exp(-((u - 0.06) / 0.08) ** 2 - ((v - 0.64) / 0.05) ** 2)
     body = (0.35 + 0.65 * light) * groove * (0.7 + 0.3 * (1.0 - corner))
     tongue = tongue_rgb[None, None, :] * body[..., None] + np.float32(255.0) * sheen[..., None]
     img += cover[..., None] * (tongue - img)
