@@ -337,6 +337,14 @@ class MouthParams:
     lip_tissue_delta_e: float = 14.0
     # ... at most this share of the opening per lip (a tongue may look like a lip).
     lip_tissue_max_frac: float = 0.3
+    # Recoloured as the photo's lips (``mouthbank.recolour_lip_tissue``): in the middle
+    # columns only the run straight in from each lip (a tongue may touch it), beyond this
+    # distance from the middle (share of the width) all of it (a pout's ring).
+    lip_tissue_side_u: float = 0.25
+    # ... when the two faces' lips differ: not at all below this CIE Lab distance between
+    # them (the same face, lips alike: nothing to correct), fully this much further on.
+    lip_recolour_from: float = 8.0
+    lip_recolour_span: float = 8.0
     # Bank of real mouths for the built-in clips (Face2Face's mouth database): frames
     # whose inner-lip opening exceeds this share of the mouth width, at most this many.
     bank_min_open: float = 0.06

@@ -30,15 +30,17 @@ import numpy as np
 from reactive.core import landmarks as lm
 from reactive.core import mouthmap as mm
 from reactive.core.clip import ClipPack
-from reactive.core.drawnmouth import drawn_interiors, reveal_columns
+from reactive.core.drawnmouth import drawn_interiors, photo_colours, reveal_columns
 from reactive.core.geometry import polygon_area
 from reactive.core.mouthbank import (
     Interiors,
     choose_frames,
     colour_match,
     from_packs,
+    lip_body,
     lip_shape,
     live_interiors,
+    recolour_lip_tissue,
     set_image,
     skin_colour,
 )
@@ -120,6 +122,13 @@ class MouthLayer:
             matched = [colour_match(self.photo_skin, s, params) for s in self.source.skin]
             self.gains = np.array([g for g, _ in matched], np.float32)
             self.saturation = np.array([s for _, s in matched], np.float32)
+        # A real mouth's own inner lips (a pout shows them) take the photo's lip colour:
+        # in another face they are that face's lips.
+        self.photo_lip_body = lip_body(rig.photo, self.photo_frame, self.photo_lips)
+        self.photo_lips_rgb = photo_colours(rig.photo, t0)["lips"]
+        if teeth and not self.live and is_filmed(pack):
+            for j in range(len(self.source)):
+                self._recolour_lips(j)
         if self.live:  # the drawn mouth is in the photo's colours already
             self.gains[self.fallback:] = 1.0
             self.saturation[self.fallback:] = 1.0
@@ -160,7 +169,20 @@ class MouthLayer:
         set_image(self.source, i, crop, pts)
         self.gains[i], self.saturation[i] = colour_match(self.photo_skin, self.source.skin[i],
                                                          self.params)
+        self._recolour_lips(i)
         self.choice[i] = i
+
+    def _recolour_lips(self, j: int) -> None:
+        """Source image ``j``'s own lip tissue in the opening to the photo's lip colour,
+        as it will be after the compose (its gain and saturation undone), in place."""
+        rgb = self.photo_lips_rgb
+        luma = float(rgb @ np.array([0.299, 0.587, 0.114], np.float32))
+        rgb = luma + (rgb - luma) / max(float(self.saturation[j]), 0.5)
+        rgb = np.clip(rgb / self.gains[j], 0.0, 255.0).astype(np.float32)
+        lab = cv2.cvtColor(rgb.reshape(1, 1, 3) / 255.0, cv2.COLOR_RGB2LAB)[0, 0]
+        s = self.source
+        recolour_lip_tissue(s.images[j], s.frame(j), s.lips[j], lab, self.photo_lip_body,
+                            self.params)
 
     def _grow(self, h: int, w: int) -> None:
         h, w = max(h, 8), max(w, 8)

@@ -126,22 +126,82 @@ def colour_match(photo_skin: np.ndarray, source_skin: np.ndarray,
 _SMOOTH_COLUMNS = np.array([1.0, 2.0, 3.0, 4.0, 3.0, 2.0, 1.0]) / 16.0
 
 
-def trim_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
-                    params: MouthParams = MouthParams(), *, samples: int = 32) -> np.ndarray:
-    """Move a real mouth's inner-lip columns off the lips' own tissue, in place.
+def lip_body(image: np.ndarray, frame: tuple, cols: np.ndarray) -> np.ndarray:
+    """The colour of each lip's body just outside the inner lip (0.06 mouth widths out),
+    the median over the middle columns: (2, 3) float32 CIE Lab (L 0-100), upper lip
+    first. ``image`` (H, W, 3) uint8 RGB, ``frame`` its ``mouth_frame``, ``cols``
+    (2, N_COLUMNS) its ``lip_columns`` (open or closed)."""
+    origin, ex, width = frame
+    a = mm.COLUMNS_U * width
+    lip = 0.06 * width
+    y = np.stack([cols[0] - lip, cols[1] + lip])
+    mx = (origin[0] + a * ex[0] - y * ex[1]).astype(np.float32)
+    my = (origin[1] + a * ex[1] + y * ex[0]).astype(np.float32)
+    lab = cv2.cvtColor(cv2.remap(image, mx, my, cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32) / 255.0,
+                       cv2.COLOR_RGB2LAB)
+    return np.median(lab[:, mm.N_COLUMNS // 4: 3 * mm.N_COLUMNS // 4], axis=1
+                     ).astype(np.float32)
+
+
+def lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
+               params: MouthParams = MouthParams(), *, samples: int = 32
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """How far a real mouth's lips' own tissue reaches into its tracked opening.
 
     The tracked inner lip often lies a little inside the lips (their wet inner side), and
     on a pout far inside: the crop's opening then starts with a band of the driver's lip,
     which in another face reads as a pale or pink rim inside the lips. From each lip
     inwards, the run of pixels coloured like that lip (within ``lip_tissue_delta_e`` in
-    CIE Lab of the lip's body just outside) is cut off, at most ``lip_tissue_max_frac`` of
-    the opening per lip. ``image`` (H, W, 3) uint8 RGB, ``frame`` its ``mouth_frame``,
-    ``cols`` (2, N_COLUMNS) its ``lip_columns``; returns ``cols``.
+    CIE Lab of the lip's body just outside) is lip, at most ``lip_tissue_max_frac`` of the
+    opening per lip. ``image`` (H, W, 3) uint8 RGB, ``frame`` its ``mouth_frame``, ``cols``
+    (2, N_COLUMNS) its ``lip_columns``. Returns the band's depth per column (2, N_COLUMNS)
+    px (upper lip, lower lip) and the lips' body colours (2, 3) in CIE Lab (L 0-100).
     """
     origin, ex, width = frame
     height = np.maximum(cols[1] - cols[0], 0.0)
+    depth = np.zeros((2, mm.N_COLUMNS))
+    body = lip_body(image, frame, cols)
     if float(height.max()) < 3.0:
-        return cols
+        return depth, body
+    a = mm.COLUMNS_U * width
+    ts = (np.arange(samples) + 0.5) / samples
+    ys = cols[0][None, :] + ts[:, None] * height[None, :]
+    a_all = np.broadcast_to(a, ys.shape)
+    mx = (origin[0] + a_all * ex[0] - ys * ex[1]).astype(np.float32)
+    my = (origin[1] + a_all * ex[1] + ys * ex[0]).astype(np.float32)
+    inside = cv2.cvtColor(cv2.remap(image, mx, my, cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+                          / 255.0, cv2.COLOR_RGB2LAB)
+    cap = params.lip_tissue_max_frac
+    for side in (0, 1):
+        run_from = inside if side == 0 else inside[::-1]
+        close = np.linalg.norm(run_from - body[side][None, None, :], axis=-1) \
+            < params.lip_tissue_delta_e
+        run = np.minimum(np.cumprod(close, axis=0).sum(axis=0) / samples, cap)
+        # Smooth across columns: a lip edge is smooth, a column-by-column cut would streak.
+        run = np.convolve(np.pad(run, 3, mode="edge"), _SMOOTH_COLUMNS, mode="valid")
+        depth[side] = run * height
+    return depth, body
+    a = mm.COLUMNS_U * width
+    ts = (np.arange(samples) + 0.5) / samples
+    ys = cols[0][None, :] + ts[:, None] * height[None, :]
+    a_all = np.broadcast_to(a, ys.shape)
+    mx = (origin[0] + a_all * ex[0] - ys * ex[1]).astype(np.float32)
+    my = (origin[1] + a_all * ex[1] + ys * ex[0]).astype(np.float32)
+    inside = cv2.cvtColor(cv2.remap(image, mx, my, cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+                          / 255.0, cv2.COLOR_RGB2LAB)
+    cap = params.lip_tissue_max_frac
+    for side in (0, 1):
+        run_from = inside if side == 0 else inside[::-1]
+        close = np.linalg.norm(run_from - body[side][None, None, :], axis=-1) \
+            < params.lip_tissue_delta_e
+        run = np.minimum(np.cumprod(close, axis=0).sum(axis=0) / samples, cap)
+        # Smooth across columns: a lip edge is smooth, a column-by-column cut would streak.
+        run = np.convolve(np.pad(run, 3, mode="edge"), _SMOOTH_COLUMNS, mode="valid")
+        depth[side] = run * height
+    return depth, body
     a = mm.COLUMNS_U * width
     ts = (np.arange(samples) + 0.5) / samples
     ys = cols[0][None, :] + ts[:, None] * height[None, :]
@@ -157,20 +217,109 @@ def trim_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     cap = params.lip_tissue_max_frac
     for side, ref in ((0, lab[samples]), (1, lab[samples + 1])):
         # The lip's colour: per column, steadied by the median over the middle columns.
-        body = np.median(ref[mm.N_COLUMNS // 4: 3 * mm.N_COLUMNS // 4], axis=0)
+        body[side] = np.median(ref[mm.N_COLUMNS // 4: 3 * mm.N_COLUMNS // 4], axis=0)
         run_from = inside if side == 0 else inside[::-1]
-        close = np.linalg.norm(run_from - body[None, None, :], axis=-1) \
+        close = np.linalg.norm(run_from - body[side][None, None, :], axis=-1) \
             < params.lip_tissue_delta_e
         run = np.minimum(np.cumprod(close, axis=0).sum(axis=0) / samples, cap)
         # Smooth across columns: a lip edge is smooth, a column-by-column cut would streak.
         run = np.convolve(np.pad(run, 3, mode="edge"), _SMOOTH_COLUMNS, mode="valid")
-        cut = run * height
-        if side == 0:
-            cols[0] += cut
-        else:
-            cols[1] -= cut
+        depth[side] = run * height
+    return depth, body
+
+
+def trim_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
+                    params: MouthParams = MouthParams(), *, samples: int = 32) -> np.ndarray:
+    """Move a real mouth's inner-lip columns off the lips' own tissue (``lip_tissue``), in
+    place; returns ``cols``."""
+    depth, _ = lip_tissue(image, frame, cols, params, samples=samples)
+    cols[0] += depth[0]
+    cols[1] -= depth[1]
     np.maximum(cols[1], cols[0], out=cols[1])
     return cols
+
+
+def recolour_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
+                        lips_lab: np.ndarray, photo_body: np.ndarray,
+                        params: MouthParams = MouthParams()) -> None:
+    """Give a real mouth's own lip tissue inside its tracked opening the hue of another
+    face's lips, in place, keeping its shading: a driving clip's pout shows the inside of
+    the lips, which in a photo with other lips must be the photo's lips, not a pink ring
+    of the driver's.
+
+    ``lips_lab`` (3,) CIE Lab (L 0-100): the photo's lip colour as it must come out of
+    this image; ``photo_body`` (2, 3) Lab: the photo's ``lip_body``. Lips alike (the same
+    face, or one with lips of the same colour) are left alone: the change fades in from
+    ``lip_recolour_from`` to ``lip_recolour_from + lip_recolour_span`` CIE Lab units
+    between the two faces' ``lip_body``.
+
+    The tissue: pixels of the opening within ``lip_tissue_delta_e`` (CIE Lab) of the
+    nearer lip's body colour (``lip_tissue``), connected to the opening's edge and at most
+    ``lip_tissue_max_frac`` of the opening's height from it: towards the corners all of
+    it (a pout's ring runs up the opening's sides), in the middle only the run straight
+    in from each lip (a tongue touching a lip may be lip coloured too). ``image``
+    (H, W, 3) uint8 RGB, ``frame`` its ``mouth_frame``, ``cols`` (2, N_COLUMNS) its
+    ``lip_columns``."""
+    depth, body = lip_tissue(image, frame, cols, params)
+    height = float(np.max(cols[1] - cols[0]))
+    if height < 3.0:
+        return
+    strength = np.clip((np.linalg.norm(body - photo_body, axis=1) - params.lip_recolour_from)
+                       / params.lip_recolour_span, 0.0, 1.0)
+    if not strength.any():
+        return
+    origin, ex, width = frame
+    a = mm.COLUMNS_U * width
+    ring = np.concatenate([np.stack([a, cols[0]], 1), np.stack([a, cols[1]], 1)[::-1]])
+    poly = np.stack([origin[0] + ring[:, 0] * ex[0] - ring[:, 1] * ex[1],
+                     origin[1] + ring[:, 0] * ex[1] + ring[:, 1] * ex[0]], 1)
+    # Only the opening's box (and a px around) is looked at.
+    x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 2, 0)
+    x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 3
+    x1, y1 = min(x1, image.shape[1]), min(y1, image.shape[0])
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return
+    box = image[y0:y1, x0:x1]
+    h, w = box.shape[:2]
+    opening = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(opening, [np.round(poly - (x0, y0)).astype(np.int32)], 1)
+    if not opening.any():
+        return
+    # Distance from the opening's edge (one px of the lips outside included).
+    grown = cv2.dilate(opening, np.ones((3, 3), np.uint8))
+    dist = cv2.distanceTransform(grown, cv2.DIST_L2, 3)
+    lab = cv2.cvtColor(box.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    u = ((xx - origin[0]) * ex[0] + (yy - origin[1]) * ex[1]) / width
+    yl = -(xx - origin[0]) * ex[1] + (yy - origin[1]) * ex[0]
+    top = np.interp(u, mm.COLUMNS_U, cols[0])
+    bot = np.interp(u, mm.COLUMNS_U, cols[1])
+    upper = yl < 0.5 * (top + bot)
+    src = np.where(upper[..., None], body[0], body[1])
+    close = (np.linalg.norm(lab - src, axis=-1) < params.lip_tissue_delta_e) & (grown > 0)
+    close &= dist <= params.lip_tissue_max_frac * height + 1.0
+    n, labels = cv2.connectedComponents(close.astype(np.uint8), connectivity=8)
+    edge_labels = np.unique(labels[close & (dist <= 1.5)])
+    tissue = np.isin(labels, edge_labels[edge_labels > 0])
+    # Above and below the middle of the opening the tongue may touch a lip and be lip
+    # coloured too: there only the run straight in from each lip (``lip_tissue``) counts;
+    # the rest (a pout's ring up the opening's sides) towards the corners.
+    run = np.where(upper, yl <= top + np.interp(u, mm.COLUMNS_U, depth[0]),
+                   yl >= bot - np.interp(u, mm.COLUMNS_U, depth[1]))
+    # Up the sides, a band as thick as the lips' own runs (a pout's ring is about as thick
+    # all round); what lies deeper is the tongue's.
+    side = min(float(depth.max()), params.lip_tissue_max_frac * height) + 1.0
+    tissue &= run | ((np.abs(u - 0.5) > params.lip_tissue_side_u) & (dist <= side))
+    if not tissue.any():
+        return
+    weight = cv2.GaussianBlur(tissue.astype(np.float32), (0, 0), 0.7) * (grown > 0)
+    weight *= np.where(upper, strength[0], strength[1]).astype(np.float32)
+    moved = lab.copy()
+    # The band's own shading (its lightness relative to its lip's body), the lips' hue.
+    moved[..., 0] *= lips_lab[0] / np.maximum(src[..., 0], 1.0)
+    moved[..., 1:] = lips_lab[1:]
+    out = cv2.cvtColor(moved, cv2.COLOR_LAB2RGB) * 255.0
+    box[:] = np.clip(box + weight[..., None] * (out - box) + 0.5, 0, 255).astype(np.uint8)
 
 
 def describe(image: np.ndarray, points: np.ndarray, *, trim: bool = False,

@@ -302,6 +302,56 @@ def test_lip_tissue_inside_the_tracked_inner_lip_is_cut_off():
     np.testing.assert_allclose(cols2[:, mid], before[:, mid], atol=1.5)
 
 
+def _lab(rgb) -> np.ndarray:
+    return cv2.cvtColor(np.asarray(rgb, np.float32).reshape(1, -1, 3) / 255,
+                        cv2.COLOR_RGB2LAB)[0]
+
+
+def test_a_drivers_inner_lips_take_the_photos_lip_colour_and_only_they():
+    """A pout's ring of the driver's inner lips (lip coloured, inside the tracked opening)
+    takes another face's lip hue, keeping its shading; the cavity, the skin and a tongue
+    deeper in keep theirs; a face with lips like the driver's changes nothing."""
+    from reactive.core.mouthbank import lip_body, recolour_lip_tissue
+
+    img, points = _mouth_scene(0)
+    poly = np.round(points[lm.LIPS_INNER]).astype(np.int32)
+    inside = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [poly], 1)
+    yy, xx = np.mgrid[0:img.shape[0], 0:img.shape[1]]
+    bottom = 90.0 + 40.0 * np.sin(np.pi * np.clip((xx - 60) / 120.0, 0, 1))
+    ring = (inside > 0) & ((yy < 95) | (yy > bottom - 5))
+    img[ring] = (185, 85, 92)                       # the wet inner lip, a little paler
+    tongue = (inside > 0) & (yy > 104) & (yy < bottom - 9) & (abs(xx - 120) < 20)
+    img[tongue] = (175, 75, 85)                     # lip coloured, but deeper inside
+    frame = mm.mouth_frame(points)
+    cols = mm.lip_columns(points, *frame)
+    driver_body = lip_body(img, frame, cols)
+    ochre = np.array([150.0, 120.0, 60.0], np.float32)
+    ochre_lab = _lab(ochre)[0]
+
+    same = img.copy()
+    recolour_lip_tissue(same, frame, cols, ochre_lab, driver_body + 3.0)
+    np.testing.assert_array_equal(same, img)            # lips alike: nothing to do
+
+    out = img.copy()
+    recolour_lip_tissue(out, frame, cols, ochre_lab, np.stack([ochre_lab, ochre_lab]))
+    lab_in, lab_out = _lab(img[ring]), _lab(out[ring])
+    # The ring: the ochre's hue (a*, b* within a few units), its own lightness kept
+    # relative to the lip's body.
+    hue_err = np.linalg.norm(lab_out[:, 1:] - ochre_lab[1:], axis=1)
+    assert np.median(hue_err) < 4.0
+    body_l = np.where(yy[ring] < 110, driver_body[0, 0], driver_body[1, 0])
+    light_err = np.abs(lab_out[:, 0] - lab_in[:, 0] * ochre_lab[0] / body_l)
+    assert np.percentile(light_err, 90) < 3.0   # (not quite into the thin corners)
+    changed = np.abs(out.astype(int) - img).max(axis=2) > 2
+    assert not changed[tongue].any()                    # the tongue keeps its colour
+    assert not changed[(inside == 0) & ~cv2.dilate(inside, np.ones((5, 5), np.uint8)
+                                                    ).astype(bool)].any()
+    near_ring = cv2.dilate(ring.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    cavity = (inside > 0) & ~near_ring & ~tongue    # (the ring's edge is feathered)
+    assert not changed[cavity].any()
+
+
 def _drawn_layer_at(opening_frac: float, teeth: bool = True):
     """The drawn mouth put into a flat synthetic opening ``opening_frac`` mouth widths tall
     (100 px wide): the composited box, the opening's mask, the lips (top, bottom) in px."""
