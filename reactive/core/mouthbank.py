@@ -260,14 +260,15 @@ def recolour_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     in from each lip (a tongue touching a lip may be lip coloured too). ``image``
     (H, W, 3) uint8 RGB, ``frame`` its ``mouth_frame``, ``cols`` (2, N_COLUMNS) its
     ``lip_columns``."""
-    depth, body = lip_tissue(image, frame, cols, params)
     height = float(np.max(cols[1] - cols[0]))
     if height < 3.0:
         return
+    body = lip_body(image, frame, cols)
     strength = np.clip((np.linalg.norm(body - photo_body, axis=1) - params.lip_recolour_from)
                        / params.lip_recolour_span, 0.0, 1.0)
     if not strength.any():
         return
+    depth, body = lip_tissue(image, frame, cols, params)
     origin, ex, width = frame
     a = mm.COLUMNS_U * width
     ring = np.concatenate([np.stack([a, cols[0]], 1), np.stack([a, cols[1]], 1)[::-1]])
