@@ -10,7 +10,8 @@ limited, smoothly, to what it can show, and the rest passes unchanged:
 - the turn is what the face points away from the mouth, eyes and brows and above the
   upper lip (contour, cheekbones, forehead, nose: ``carriers``) do beyond that rigid
   motion, spread over the whole face by a thin-plate spline through them (``turn_basis``:
-  once per photo);
+  once per photo; along the face, the jaw reads it at the upper lip's level,
+  ``held_below_lip``);
 - the expression is the rest (the mouth opening and the jaw, the brows, the lids), kept
   whole.
 
