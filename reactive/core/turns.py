@@ -10,7 +10,8 @@ limited, smoothly, to what it can show, and the rest passes unchanged:
 - the turn is what the face points away from the mouth, eyes and brows and above the
   upper lip (contour, cheekbones, forehead, nose: ``carriers``) do beyond that rigid
   motion, spread over the whole face by a thin-plate spline through them (``turn_basis``:
-  once per photo);
+  once per photo; along the face, the jaw reads it at the upper lip's level,
+  ``held_below_lip``);
 - the expression is the rest (the mouth opening and the jaw, the brows, the lids), kept
   whole.
 
@@ -69,12 +70,28 @@ def carriers(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return OUTSIDE_EXPRESSION, OUTSIDE_EXPRESSION[above]
 
 
+def held_below_lip(rest: np.ndarray) -> np.ndarray:
+    """Where each face point reads the turn along the face, (468, 2) float64: points below
+    the upper lip (the jaw, the lower lip, the chin) at their own place across the face but
+    on the upper lip's level. Their motion along the face is the expression (a jaw drop),
+    so the turn's along motion has no carrier there; a spline extrapolated down into the
+    jaw would carry the trend between forehead and lip on, and limiting it would move the
+    chin against the lower lip (s42 x d12: a wide-open mouth at the strongest turn folded
+    the chin under the lip). Held at the lip's level, the jaw takes the along motion of the
+    face just above it, as one piece with the lower lip."""
+    pts = rest[:lm.N_MESH].astype(np.float64)
+    down = _face_down(pts)
+    level = float(pts[lm.UPPER_LIP_TOP] @ down)
+    return pts - np.maximum(pts @ down - level, 0.0)[:, None] * down
+
+
 def _tps_kernel(r2: np.ndarray) -> np.ndarray:
     """Thin-plate spline radial function r^2 log r (from squared distances)."""
     return 0.5 * r2 * np.log(np.maximum(r2, 1e-12))
 
 
-def turn_basis(rest: np.ndarray, points: np.ndarray) -> np.ndarray:
+def turn_basis(rest: np.ndarray, points: np.ndarray, at: np.ndarray | None = None
+               ) -> np.ndarray:
     """The thin-plate spline through the face points ``points`` (R,) (``carriers``), as a
     matrix: a motion of those points ``m`` (R, 2) spreads over every face point as
     ``basis @ m``.
@@ -83,11 +100,16 @@ def turn_basis(rest: np.ndarray, points: np.ndarray) -> np.ndarray:
     ----------
     rest : (468, 2) the face points at rest (the photo's).
     points : (R,) indices of the points that carry the motion.
+    at : (468, 2) where each face point reads the spline (default: ``rest``).
 
     Returns (468, R) float32; exact at ``points`` (their rows pick them out).
     """
     pts = rest[:lm.N_MESH].astype(np.float64)
     ctrl = pts[points]
+    if at is not None:
+        if at.shape != pts.shape:
+            raise ValueError(f"`at` must be {pts.shape}; got {at.shape}")
+        pts = np.asarray(at, np.float64)
     # In units of the face's size, so that the kernel is well scaled.
     scale = max(float(np.ptp(ctrl, axis=0).max()), 1e-6)
     ctrl = ctrl / scale
@@ -133,7 +155,7 @@ class TurnLimiter:
         """``rest`` (468, 2): the photo's face points."""
         across, along = carriers(rest[:lm.N_MESH])
         arrays = dict(across=across, along=along, basis_across=turn_basis(rest, across),
-                      basis_along=turn_basis(rest, along))
+                      basis_along=turn_basis(rest, along, held_below_lip(rest)))
         for a in arrays.values():
             a.flags.writeable = False
         return TurnLimiter(params=params, **arrays)

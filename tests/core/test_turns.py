@@ -77,6 +77,25 @@ def test_turn_basis_spreads_an_affine_motion_exactly(face3):
     np.testing.assert_allclose(spread, moved - rest, atol=1e-2)
 
 
+def test_the_jaw_takes_the_turn_along_the_face_of_the_lip_above_it(face3):
+    """Below the upper lip the along motion is read at the lip's level: a motion growing
+    down the face above the lip is not carried on into the jaw, so limiting a turn moves
+    the lower lip and the chin along the face as one piece."""
+    rest = _project(face3)[:lm.N_MESH].astype(np.float64)
+    _, along = turns.carriers(rest)
+    basis = turns.turn_basis(rest, along, turns.held_below_lip(rest))
+    stretch = np.zeros_like(rest)
+    stretch[:, 1] = 0.2 * (rest[:, 1] - rest[lm.NOSE_TIP, 1])   # grows down the face
+    moved = basis @ stretch[along]
+    level = rest[lm.UPPER_LIP_TOP, 1]
+    assert abs(moved[lm.CHIN, 1] - moved[lm.LOWER_LIP_BOTTOM, 1]) < 0.5
+    assert abs(moved[lm.CHIN, 1] - 0.2 * (level - rest[lm.NOSE_TIP, 1])) < 1.0
+    # Above the lip the spline is unchanged.
+    above = rest[:, 1] < level - 5
+    whole = turns.turn_basis(rest, along) @ stretch[along]
+    np.testing.assert_allclose(moved[above], whole[above], atol=1e-3)
+
+
 def test_yaw_gain_passes_small_turns_and_bends_large_ones():
     p = TurnParams()
     assert turns.yaw_gain(0.0, p) == 1.0 and turns.yaw_gain(-p.yaw_knee, p) == 1.0
