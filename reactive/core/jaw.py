@@ -1,6 +1,6 @@
 """The jaw is never held (issue 10; beyond the paper, whose border points never move).
 
-An open mouth drops the chin by up to about a fifth of the face size. Three things held it
+An open mouth drops the chin by up to about a fifth of the face size. Four things held it
 back, each undone here, once per photo (``rig.build_rig``) or per frame:
 
 - closed lips: the face mesh reads their inner contours within a fraction of a pixel of each
@@ -15,6 +15,9 @@ back, each undone here, once per photo (``rig.build_rig``) or per frame:
   down, the neck compressed, and past ``jaw_squeeze_max`` of its height the bottom edge
   there is pushed out of the frame (``JawGive``, ``jaw_holds``, ``frame_hold``). Beside
   the jaw the band stays still.
+- the cap on head moves towards a frame edge (``folds.head_scale``): a nod bringing the chin
+  down towards a close bottom edge was scaled back whole. Over the column under the jaw the
+  edge gives way, so the downward room there is not capped (``JawGive.free_room``).
 """
 
 from __future__ import annotations
@@ -147,6 +150,34 @@ class JawGive:
     start: float
     full: float
     squeeze: float
+    across: np.ndarray       # (2,) float64, the face's own axis across (``face_down`` turned)
+    span: tuple[float, float]  # the jaw line's ends along ``across``
+    fade: float              # px beyond them over which the free room fades out
+    height: float            # the frame's height, px
+
+    def under(self, positions: np.ndarray) -> np.ndarray:
+        """How much the frame's bottom edge gives way below each of ``positions`` (N, 2): 1
+        between the jaw line's ends across the face (whatever the height), falling to 0
+        (smoothstep) within ``fade`` beyond; 0 everywhere with no edge point under the jaw.
+        (N,) float32."""
+        if not len(self.edge):
+            return np.zeros(len(positions), np.float32)
+        u = np.asarray(positions, np.float64) @ self.across
+        side = np.maximum(np.maximum(self.span[0] - u, u - self.span[1]), 0.0)
+        return smoothstep(np.clip(1.0 - side / max(self.fade, 1e-6), 0.0, 1.0)
+                          ).astype(np.float32)
+
+    def free_room(self, room: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """``room`` (N, 4) (``folds.point_room``) with the downward room of points ending at
+        ``positions`` (N, 2) over the giving column (``under``) grown by the frame's height:
+        a nod bringing the chin down towards a close bottom edge is not scaled back, the
+        band there gives way (d3's own neutral frame, the chin 46 px above the edge: the
+        head had moved a third as far as the driver's). Where the face leaves the column (a
+        head moving sideways as it comes down) the band is held and the cap stays, or the
+        held band's ramp folds the field (s42 x d12). Returns a new (N, 4) float32."""
+        out = np.array(room, np.float32)
+        out[:, 3] += self.under(positions) * np.float32(self.height)
+        return out
 
     def need(self, offsets: np.ndarray) -> float:
         """How far the hold under the jaw is released for ``offsets`` (K, 2): 0..1."""
@@ -178,10 +209,14 @@ def jaw_give(face_points: np.ndarray, rest: np.ndarray, shape: tuple[int, int],
     arrays = [lm.JAW_LINE.copy(),
               np.maximum((h - 1) - pts[lm.JAW_LINE, 1], 1.0).astype(np.float32),
               edge[keep], weight[keep]]
-    for a in arrays:
+    down = face_down(pts)
+    across = np.array([down[1], -down[0]])
+    u_jaw = pts[lm.JAW_LINE] @ across
+    for a in (*arrays, across):
         a.flags.writeable = False
-    return JawGive(*arrays, start=params.jaw_give_start, full=params.jaw_give_full,
-                   squeeze=params.jaw_squeeze_max)
+    return JawGive(*arrays, across=across, start=params.jaw_give_start, full=params.jaw_give_full,
+                   squeeze=params.jaw_squeeze_max, span=(float(u_jaw.min()), float(u_jaw.max())),
+                   fade=params.jaw_free_fade_frac * face_size, height=float(h))
 
 
 def frame_hold(hold: np.ndarray, give: np.ndarray | None, jaw: JawGive | None,

@@ -60,7 +60,10 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
         f, n = rig.n_face, ring.stop
         rest = rig.rest[:f].astype(np.float64)
         rigid = rest @ move[:2, :2].T + move[:2, 2] - rest
-        scale = head_scale(rigid, rig.room[:f], rig.params.max_squeeze)
+        room = rig.room[:f]
+        if rig.jaw is not None:  # no cap down where the bottom edge gives way under the jaw
+            room = rig.jaw.free_room(room, rest + rigid)
+        scale = head_scale(rigid, room, rig.params.max_squeeze)
         if scale < 1.0:
             out[:f] -= ((1.0 - scale) * rigid).astype(np.float32)
             out[ring] *= np.float32(scale)

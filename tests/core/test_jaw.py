@@ -224,6 +224,47 @@ def test_a_chin_close_above_the_edge_drops_all_the_way():
     assert held[y, x, 1] < 22.0
 
 
+def nod_pack(pack, shift):
+    """``pack`` with its second frame's whole head moved by ``shift`` (2,) px."""
+    lms = pack.landmarks.copy()
+    lms[1] += np.asarray(shift, np.float32)
+    head = pack.head.copy()
+    head[1, :, 2] += np.asarray(shift, head.dtype)
+    return replace(pack, landmarks=lms, head=head)
+
+
+def test_a_nod_towards_a_close_bottom_edge_is_not_scaled_back():
+    """The whole head moving 30 px down with the chin 40 px above the bottom edge: capped
+    by its room to the held band (14 px), the face moved 12 px. Over the column under the
+    jaw the band gives way: the face moves the whole way, nothing folds, the band beside
+    the jaw stays still. A move towards a side edge keeps its cap."""
+    rig, pack, pts = low_face_rig(0.0)
+    off = frame_offsets(rig, nod_pack(pack, (0.0, 30.0)), 1)
+    for i in (10, 1, 152):  # forehead, nose tip, chin
+        assert off[i] == pytest.approx((0.0, 30.0), abs=0.3)
+    field = Warper(rig).compute_field(off)
+    assert fold_free(field) > 0.0
+    assert np.abs(field[beside_jaw_band(rig, pts)]).max() < 0.5
+    left = 0.9 * rig.room[:rig.n_face, 0].min()
+    off = frame_offsets(rig, nod_pack(pack, (-2.0 * left, 0.0)), 1)
+    assert -off[:rig.n_face, 0].min() < left
+
+
+def test_the_edge_gives_way_only_under_the_jaw():
+    """The free room down is the column under the jaw line (beyond its ends, fading out):
+    a face moving sideways off it as it comes down keeps its cap."""
+    rig, _, pts = low_face_rig(0.0)
+    jaw = rig.jaw
+    ends = pts[lm.JAW_LINE[[0, -1]]]
+    assert jaw.under(pts[[152, 1, 10]]) == pytest.approx(1.0)
+    beyond = ends + np.array([[-1.0, 0.0], [1.0, 0.0]]) * (jaw.fade + 1.0)
+    assert jaw.under(beyond) == pytest.approx(0.0)
+    room = np.ones((3, 4), np.float32)
+    grown = jaw.free_room(room, np.concatenate([pts[[152]], beyond]))
+    assert grown[0, 3] == pytest.approx(1.0 + rig.shape[0]) and (grown[1:, 3] == 1.0).all()
+    assert (grown[:, :3] == 1.0).all()
+
+
 def test_a_drop_past_the_edge_moves_the_edge_under_the_jaw_only():
     """The jaw dropping 60 px with the chin 40 px above the edge: squeezed by at most
     ``jaw_squeeze_max``, the strip takes 28 px; the bottom edge under the jaw moves out of
