@@ -110,7 +110,7 @@ class WarpParams:
     # shoulders under a nod (s42 x d12) ...
     jaw_side_fade_frac: float = 0.5
     # ... the head's move down is not capped (``max_squeeze``) over the column: the band
-    # there gives way (jaw.JawGive.free_room). The free room fades out over this width
+    # there gives way (jaw.JawGive.free_room, nod_scale). The free room fades out over this width
     # (fraction of the face size) beyond the jaw line's ends: a face moving sideways off
     # the column as it comes down keeps the cap, where the held band beside would fold ...
     jaw_free_fade_frac: float = 0.15

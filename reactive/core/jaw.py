@@ -17,7 +17,8 @@ back, each undone here, once per photo (``rig.build_rig``) or per frame:
   the jaw the band stays still.
 - the cap on head moves towards a frame edge (``folds.head_scale``): a nod bringing the chin
   down towards a close bottom edge was scaled back whole. Over the column under the jaw the
-  edge gives way, so the downward room there is not capped (``JawGive.free_room``).
+  edge gives way, so the downward room there is not capped (``JawGive.free_room``,
+  ``JawGive.nod_scale``), except while a strong turn is limited (``turn_share``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ import cv2
 import numpy as np
 
 from reactive.core import landmarks as lm
+from reactive.core.folds import head_scale
 from reactive.core.geometry import smoothstep
-from reactive.params import WarpParams
+from reactive.params import TurnParams, WarpParams
 
 
 def face_down(points: np.ndarray) -> np.ndarray:
@@ -39,6 +41,18 @@ def face_down(points: np.ndarray) -> np.ndarray:
     eyes = pts[lm.LEFT_EYE].mean(axis=0) - pts[lm.RIGHT_EYE].mean(axis=0)
     eyes = eyes / max(float(np.linalg.norm(eyes)), 1e-9)
     return np.array([-eyes[1], eyes[0]], np.float64)
+
+
+def turn_share(yaw: float, params: TurnParams) -> float:
+    """How much of the head's move held back by the bottom edge alone is given back under
+    the jaw (``JawGive.nod_scale``) at a driver's ``yaw`` (relative to the clip's neutral
+    frame): all of it up to the turn limit's knee (``core.turns``), none from its
+    ``max_yaw`` on (smoothstep). While the turn is limited the face is already at the edge
+    of what a 2D warp shows: a head turning far while coming down, given its whole move,
+    folded its far cheek (s42 x d3: 116k -> 183k folded px over the clip, frames 140-170
+    and 240-290, where d3 turns to 0.3-0.45; with this share 121k)."""
+    span = max(params.max_yaw - params.yaw_knee, 1e-6)
+    return float(smoothstep(np.clip((params.max_yaw - abs(yaw)) / span, 0.0, 1.0)))
 
 
 def part_lips(points: np.ndarray, gap_frac: float) -> np.ndarray:
@@ -169,15 +183,29 @@ class JawGive:
 
     def free_room(self, room: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """``room`` (N, 4) (``folds.point_room``) with the downward room of points ending at
-        ``positions`` (N, 2) over the giving column (``under``) grown by the frame's height:
-        a nod bringing the chin down towards a close bottom edge is not scaled back, the
-        band there gives way (d3's own neutral frame, the chin 46 px above the edge: the
-        head had moved a third as far as the driver's). Where the face leaves the column (a
-        head moving sideways as it comes down) the band is held and the cap stays, or the
-        held band's ramp folds the field (s42 x d12). Returns a new (N, 4) float32."""
+        ``positions`` (N, 2) over the giving column (``under``) grown by the frame's height.
+        Where the face leaves the column (a head moving sideways as it comes down) the band
+        is held and the cap stays, or the held band's ramp folds the field (s42 x d12).
+        Returns a new (N, 4) float32."""
         out = np.array(room, np.float32)
         out[:, 3] += self.under(positions) * np.float32(self.height)
         return out
+
+    def nod_scale(self, rigid: np.ndarray, scale: float, room: np.ndarray,
+                  rest: np.ndarray, fraction: float, share: float = 1.0) -> float:
+        """The factor for the head's move ``rigid`` (N, 2) of the face points ``rest``
+        (N, 2), given ``scale``, the cap's (``folds.head_scale`` with ``room`` (N, 4)):
+        what the bottom edge alone took back is given back, ``share`` (0..1) of it.
+
+        A nod bringing the chin down towards a close bottom edge was scaled back whole (d3's
+        own neutral frame, the chin 46 px above the edge: the head had moved a third as far
+        as the driver's). Over the column under the jaw the edge gives way (``free_room``),
+        so the move is capped only by the other edges. ``share`` is ``turn_share``: none
+        while a strong turn is limited."""
+        rigid = np.asarray(rigid, np.float64)
+        free = head_scale(rigid, self.free_room(room, np.asarray(rest, np.float64) + rigid),
+                          fraction)
+        return scale + max(free - scale, 0.0) * float(share)
 
     def need(self, offsets: np.ndarray) -> float:
         """How far the hold under the jaw is released for ``offsets`` (K, 2): 0..1."""
