@@ -104,8 +104,16 @@ class WarpParams:
     # (fraction of the face size) are never held ...
     jaw_face_fade_frac: float = 0.05
     # ... the column's sides fade out over this width (fraction of the face size): the
-    # band beside it is released less, a shear, not a tear ...
-    jaw_side_fade_frac: float = 0.15
+    # band beside it is released less, a shear, not a tear. Half the face: a head brought
+    # down with the jaw drags the field beside the column too (the face's triangles reach
+    # the frame's bottom corners), and a band held within 0.15 of the face folded on the
+    # shoulders under a nod (s42 x d12) ...
+    jaw_side_fade_frac: float = 0.5
+    # ... the head's move down is not capped (``max_squeeze``) over the column: the band
+    # there gives way (jaw.JawGive.free_room, nod_scale). The free room fades out over this width
+    # (fraction of the face size) beyond the jaw line's ends: a face moving sideways off
+    # the column as it comes down keeps the cap, where the held band beside would fold ...
+    jaw_free_fade_frac: float = 0.15
     # ... and the band under the jaw is released as the jaw's drop grows from jaw_give_start
     # to jaw_give_full of its distance to the bottom edge (smoothstep). The held band's ramp
     # multiplies a field that falls from the drop to 0 across that distance, which makes it

@@ -1,6 +1,6 @@
 """The jaw is never held (issue 10; beyond the paper, whose border points never move).
 
-An open mouth drops the chin by up to about a fifth of the face size. Three things held it
+An open mouth drops the chin by up to about a fifth of the face size. Four things held it
 back, each undone here, once per photo (``rig.build_rig``) or per frame:
 
 - closed lips: the face mesh reads their inner contours within a fraction of a pixel of each
@@ -15,6 +15,10 @@ back, each undone here, once per photo (``rig.build_rig``) or per frame:
   down, the neck compressed, and past ``jaw_squeeze_max`` of its height the bottom edge
   there is pushed out of the frame (``JawGive``, ``jaw_holds``, ``frame_hold``). Beside
   the jaw the band stays still.
+- the cap on head moves towards a frame edge (``folds.head_scale``): a nod bringing the chin
+  down towards a close bottom edge was scaled back whole. Over the column under the jaw the
+  edge gives way, so the downward room there is not capped (``JawGive.free_room``,
+  ``JawGive.nod_scale``), except while a strong turn is limited (``turn_share``).
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ import cv2
 import numpy as np
 
 from reactive.core import landmarks as lm
+from reactive.core.folds import head_scale
 from reactive.core.geometry import smoothstep
-from reactive.params import WarpParams
+from reactive.params import TurnParams, WarpParams
 
 
 def face_down(points: np.ndarray) -> np.ndarray:
@@ -36,6 +41,18 @@ def face_down(points: np.ndarray) -> np.ndarray:
     eyes = pts[lm.LEFT_EYE].mean(axis=0) - pts[lm.RIGHT_EYE].mean(axis=0)
     eyes = eyes / max(float(np.linalg.norm(eyes)), 1e-9)
     return np.array([-eyes[1], eyes[0]], np.float64)
+
+
+def turn_share(yaw: float, params: TurnParams) -> float:
+    """How much of the head's move held back by the bottom edge alone is given back under
+    the jaw (``JawGive.nod_scale``) at a driver's ``yaw`` (relative to the clip's neutral
+    frame): all of it up to the turn limit's knee (``core.turns``), none from its
+    ``max_yaw`` on (smoothstep). While the turn is limited the face is already at the edge
+    of what a 2D warp shows: a head turning far while coming down, given its whole move,
+    folded its far cheek (s42 x d3: 116k -> 183k folded px over the clip, frames 140-170
+    and 240-290, where d3 turns to 0.3-0.45; with this share 121k)."""
+    span = max(params.max_yaw - params.yaw_knee, 1e-6)
+    return float(smoothstep(np.clip((params.max_yaw - abs(yaw)) / span, 0.0, 1.0)))
 
 
 def part_lips(points: np.ndarray, gap_frac: float) -> np.ndarray:
@@ -147,6 +164,48 @@ class JawGive:
     start: float
     full: float
     squeeze: float
+    across: np.ndarray       # (2,) float64, the face's own axis across (``face_down`` turned)
+    span: tuple[float, float]  # the jaw line's ends along ``across``
+    fade: float              # px beyond them over which the free room fades out
+    height: float            # the frame's height, px
+
+    def under(self, positions: np.ndarray) -> np.ndarray:
+        """How much the frame's bottom edge gives way below each of ``positions`` (N, 2): 1
+        between the jaw line's ends across the face (whatever the height), falling to 0
+        (smoothstep) within ``fade`` beyond; 0 everywhere with no edge point under the jaw.
+        (N,) float32."""
+        if not len(self.edge):
+            return np.zeros(len(positions), np.float32)
+        u = np.asarray(positions, np.float64) @ self.across
+        side = np.maximum(np.maximum(self.span[0] - u, u - self.span[1]), 0.0)
+        return smoothstep(np.clip(1.0 - side / max(self.fade, 1e-6), 0.0, 1.0)
+                          ).astype(np.float32)
+
+    def free_room(self, room: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """``room`` (N, 4) (``folds.point_room``) with the downward room of points ending at
+        ``positions`` (N, 2) over the giving column (``under``) grown by the frame's height.
+        Where the face leaves the column (a head moving sideways as it comes down) the band
+        is held and the cap stays, or the held band's ramp folds the field (s42 x d12).
+        Returns a new (N, 4) float32."""
+        out = np.array(room, np.float32)
+        out[:, 3] += self.under(positions) * np.float32(self.height)
+        return out
+
+    def nod_scale(self, rigid: np.ndarray, scale: float, room: np.ndarray,
+                  rest: np.ndarray, fraction: float, share: float = 1.0) -> float:
+        """The factor for the head's move ``rigid`` (N, 2) of the face points ``rest``
+        (N, 2), given ``scale``, the cap's (``folds.head_scale`` with ``room`` (N, 4)):
+        what the bottom edge alone took back is given back, ``share`` (0..1) of it.
+
+        A nod bringing the chin down towards a close bottom edge was scaled back whole (d3's
+        own neutral frame, the chin 46 px above the edge: the head had moved a third as far
+        as the driver's). Over the column under the jaw the edge gives way (``free_room``),
+        so the move is capped only by the other edges. ``share`` is ``turn_share``: none
+        while a strong turn is limited."""
+        rigid = np.asarray(rigid, np.float64)
+        free = head_scale(rigid, self.free_room(room, np.asarray(rest, np.float64) + rigid),
+                          fraction)
+        return scale + max(free - scale, 0.0) * float(share)
 
     def need(self, offsets: np.ndarray) -> float:
         """How far the hold under the jaw is released for ``offsets`` (K, 2): 0..1."""
@@ -178,10 +237,14 @@ def jaw_give(face_points: np.ndarray, rest: np.ndarray, shape: tuple[int, int],
     arrays = [lm.JAW_LINE.copy(),
               np.maximum((h - 1) - pts[lm.JAW_LINE, 1], 1.0).astype(np.float32),
               edge[keep], weight[keep]]
-    for a in arrays:
+    down = face_down(pts)
+    across = np.array([down[1], -down[0]])
+    u_jaw = pts[lm.JAW_LINE] @ across
+    for a in (*arrays, across):
         a.flags.writeable = False
-    return JawGive(*arrays, start=params.jaw_give_start, full=params.jaw_give_full,
-                   squeeze=params.jaw_squeeze_max)
+    return JawGive(*arrays, across=across, start=params.jaw_give_start, full=params.jaw_give_full,
+                   squeeze=params.jaw_squeeze_max, span=(float(u_jaw.min()), float(u_jaw.max())),
+                   fade=params.jaw_free_fade_frac * face_size, height=float(h))
 
 
 def frame_hold(hold: np.ndarray, give: np.ndarray | None, jaw: JawGive | None,

@@ -13,6 +13,7 @@ import numpy as np
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack
 from reactive.core.folds import head_scale, soft_cap
+from reactive.core.jaw import turn_share
 from reactive.core.lids import close_lids
 from reactive.core.rig import ClipBinding, Rig
 from reactive.core.similarity import as3x3, inverse_similarity3x3
@@ -61,6 +62,15 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
         rest = rig.rest[:f].astype(np.float64)
         rigid = rest @ move[:2, :2].T + move[:2, 2] - rest
         scale = head_scale(rigid, rig.room[:f], rig.params.max_squeeze)
+        if scale < 1.0 and rig.jaw is not None:
+            # The bottom edge gives way under the jaw: a nod is not capped by it, unless the
+            # turn is being limited (a head turning far and coming down folds its far cheek).
+            share = 1.0
+            if rig.turn is not None:
+                yaw = float(lm.yaw_ratio(pack.landmarks[i]) - lm.yaw_ratio(pack.landmarks[n0]))
+                share = turn_share(yaw, rig.turn.params)
+            scale = rig.jaw.nod_scale(rigid, scale, rig.room[:f], rest, rig.params.max_squeeze,
+                                      share)
         if scale < 1.0:
             out[:f] -= ((1.0 - scale) * rigid).astype(np.float32)
             out[ring] *= np.float32(scale)

@@ -11,15 +11,15 @@ import pytest
 from scipy.spatial import Delaunay
 
 from reactive.core import landmarks as lm
-from reactive.core.folds import signed_areas
+from reactive.core.folds import head_scale, signed_areas
 from reactive.core.geometry import locate_pixels
-from reactive.core.jaw import jaw_column, part_lips
+from reactive.core.jaw import jaw_column, part_lips, turn_share
 from reactive.core.motion import frame_offsets
 from reactive.core.rig import border_hold, border_points, build_rig, pixel_barycentrics
 from reactive.core.similarity import apply_similarity
 from reactive.core.warper import GridWarper, Warper
 from reactive.io.clippack import load_pack
-from reactive.params import WarpParams
+from reactive.params import TurnParams, WarpParams
 from reactive.tools import quality
 from tests.helpers import ROOT
 
@@ -222,6 +222,87 @@ def test_a_chin_close_above_the_edge_drops_all_the_way():
     plain = replace(rig.dense, hold=border_hold(rig.shape, rig.params))
     held = Warper(replace(rig, jaw=None, dense=plain)).compute_field(off)
     assert held[y, x, 1] < 22.0
+
+
+def nod_pack(pack, shift):
+    """``pack`` with its second frame's whole head moved by ``shift`` (2,) px."""
+    lms = pack.landmarks.copy()
+    lms[1] += np.asarray(shift, np.float32)
+    head = pack.head.copy()
+    head[1, :, 2] += np.asarray(shift, head.dtype)
+    return replace(pack, landmarks=lms, head=head)
+
+
+def test_a_nod_towards_a_close_bottom_edge_is_not_scaled_back():
+    """The whole head moving 30 px down with the chin 40 px above the bottom edge: capped
+    by its room to the held band (14 px), the face moved 12 px. Over the column under the
+    jaw the band gives way: the face moves the whole way, nothing folds, the band beside
+    the jaw stays still. A move towards a side edge keeps its cap."""
+    rig, pack, pts = low_face_rig(0.0)
+    off = frame_offsets(rig, nod_pack(pack, (0.0, 30.0)), 1)
+    for i in (10, 1, 152):  # forehead, nose tip, chin
+        assert off[i] == pytest.approx((0.0, 30.0), abs=0.3)
+    field = Warper(rig).compute_field(off)
+    assert fold_free(field) > 0.0
+    assert np.abs(field[beside_jaw_band(rig, pts)]).max() < 0.5
+    left = 0.9 * rig.room[:rig.n_face, 0].min()
+    off = frame_offsets(rig, nod_pack(pack, (-2.0 * left, 0.0)), 1)
+    assert -off[:rig.n_face, 0].min() < left
+
+
+def test_the_edge_gives_way_only_under_the_jaw():
+    """The free room down is the column under the jaw line (beyond its ends, fading out):
+    a face moving sideways off it as it comes down keeps its cap."""
+    rig, _, pts = low_face_rig(0.0)
+    jaw = rig.jaw
+    ends = pts[lm.JAW_LINE[[0, -1]]]
+    assert jaw.under(pts[[152, 1, 10]]) == pytest.approx(1.0)
+    beyond = ends + np.array([[-1.0, 0.0], [1.0, 0.0]]) * (jaw.fade + 1.0)
+    assert jaw.under(beyond) == pytest.approx(0.0)
+    room = np.ones((3, 4), np.float32)
+    grown = jaw.free_room(room, np.concatenate([pts[[152]], beyond]))
+    assert grown[0, 3] == pytest.approx(1.0 + rig.shape[0]) and (grown[1:, 3] == 1.0).all()
+    assert (grown[:, :3] == 1.0).all()
+
+
+def test_the_nod_is_given_back_only_while_the_turn_is_not_limited():
+    """All of the head's move the bottom edge took back is given back up to the turn
+    limit's knee, none from its max_yaw on, smoothly in between; ``share`` 0 keeps the
+    cap's own factor."""
+    tp = TurnParams()
+    assert turn_share(0.0, tp) == 1.0 and turn_share(-tp.yaw_knee, tp) == 1.0
+    assert turn_share(tp.max_yaw, tp) == 0.0 and turn_share(-0.5, tp) == 0.0
+    mid = turn_share(0.5 * (tp.yaw_knee + tp.max_yaw), tp)
+    assert mid == pytest.approx(0.5)
+    rig, _, pts = low_face_rig(0.0)
+    f = rig.n_face
+    rest = rig.rest[:f].astype(np.float64)
+    rigid = np.zeros_like(rest)
+    rigid[:, 1] = 30.0
+    scale = head_scale(rigid, rig.room[:f], rig.params.max_squeeze)
+    assert scale < 0.6
+    full = rig.jaw.nod_scale(rigid, scale, rig.room[:f], rest, rig.params.max_squeeze)
+    assert full == pytest.approx(1.0, abs=1e-3)
+    assert rig.jaw.nod_scale(rigid, scale, rig.room[:f], rest, rig.params.max_squeeze,
+                             0.0) == scale
+    half = rig.jaw.nod_scale(rigid, scale, rig.room[:f], rest, rig.params.max_squeeze, 0.5)
+    assert half == pytest.approx(0.5 * (scale + full))
+
+
+def test_a_nod_with_a_limited_turn_keeps_its_cap():
+    """The same nod with the driver turned past the limit's max_yaw: the cap stays."""
+    rig, pack, pts = low_face_rig(0.0)
+    lms = pack.landmarks.copy()
+    # turn frame 1: the nose tip moved towards one cheek edge
+    nose, (right, left) = lms[1, lm.NOSE_TIP], lms[1, list(lm.CHEEK_EDGES)]
+    lms[1, lm.NOSE_TIP] = nose + 0.4 * (right - nose)
+    turned = replace(pack, landmarks=lms)
+    yaw = float(lm.yaw_ratio(lms[1]) - lm.yaw_ratio(lms[0]))
+    assert abs(yaw) > rig.turn.params.max_yaw
+    off = frame_offsets(rig, nod_pack(turned, (0.0, 30.0)), 1)
+    assert off[10, 1] < 20.0  # the forehead: the head's move capped
+    off = frame_offsets(rig, nod_pack(pack, (0.0, 30.0)), 1)
+    assert off[10, 1] == pytest.approx(30.0, abs=0.3)
 
 
 def test_a_drop_past_the_edge_moves_the_edge_under_the_jaw_only():
