@@ -232,6 +232,28 @@ def composite_cells(frame, pixel_map, alpha, plate, cells, row_start, col_start)
     return out
 
 
+def plate_spans(moving, band, row_start, col_start, frame, plate, spans):
+    """Per band of ``band`` cell rows: the pixel columns from the first to the last cell
+    with a moving corner ([0, 0) when none); the plate written where the band's old span
+    held pixels and its new one holds none. Returns (frame, spans), new arrays."""
+    gh, gw = moving.shape
+    h, w = frame.shape[:2]
+    rows = list(row_start) + [h]
+    cols = list(col_start) + [w]
+    touched = (moving[:-1, :-1] | moving[1:, :-1] | moving[:-1, 1:] | moving[1:, 1:]) > 0
+    out, new = frame.copy(), np.zeros_like(spans)
+    for b in range(len(spans)):
+        i0, i1 = b * band, min((b + 1) * band, gh - 1)
+        js = np.nonzero(touched[i0:i1].any(axis=0))[0]
+        if len(js):
+            new[b] = cols[js[0]], cols[js[-1] + 1]
+        old = np.zeros(w, bool)
+        old[spans[b, 0]:spans[b, 1]] = True
+        old[new[b, 0]:new[b, 1]] = False
+        out[rows[i0]:rows[i1], old] = plate[rows[i0]:rows[i1], old]
+    return out, new
+
+
 # --- the eye layer's kernels ---------------------------------------------------------------
 
 def bilinear_points(img, sx, sy, *, zero_outside=False):

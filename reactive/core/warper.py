@@ -17,6 +17,7 @@ from reactive.core.kernels.composite import (
     classify_cells,
     composite_cells,
     inverse_composite,
+    plate_spans,
 )
 from reactive.core.kernels.warp import (
     interpolate_offsets,
@@ -26,6 +27,11 @@ from reactive.core.kernels.warp import (
 )
 from reactive.core.jaw import frame_hold
 from reactive.core.rig import Rig
+
+# Bands of about this many pixel rows are remapped over their own span of moving cells (the
+# still background beside the person is left as it is): narrower bands fit the silhouette
+# closer, each costs a ``cv2.remap`` call.
+_BAND_PX = 16
 
 
 class Warper:
@@ -83,7 +89,9 @@ class GridWarper:
 
     With a backdrop, the map itself composites (``kernels.composite``): grid points whose
     cells lie deep in the still background keep their place (the remap reads the still
-    photo there), and only the cells along the person's edge are mixed per pixel.
+    photo there), and only the cells along the person's edge are mixed per pixel. The frame
+    buffer keeps the plate where nothing moves: each band of rows is remapped over the span
+    of its moving cells only (``plate_spans``), so the still background costs nothing.
 
     ``warper(offsets, photo)`` returns the frame buffer (overwritten by the next call).
     """
@@ -155,6 +163,15 @@ class GridWarper:
         self._kinds = np.zeros((gh - 1, gw - 1), np.uint8)
         self._cells = np.zeros(((gh - 1) * (gw - 1), 3), np.int32)
         self._n_cells = 0
+        # The frame starts as the plate, and keeps it wherever the person does not reach.
+        np.copyto(self.frame, b.plate)
+        self._band = max(1, int(round(_BAND_PX / sy)))
+        bands = -(-(gh - 1) // self._band)
+        self._spans = np.zeros((bands, 2), np.int32)
+        starts = [int(self._row_start[k * self._band]) for k in range(bands)] + [h]
+        # Each band's rows of the map and of the frame (views made once).
+        self._band_rows = [(self.pixel_map[y0:y1], self.frame[y0:y1])
+                           for y0, y1 in zip(starts[:-1], starts[1:])]
 
     @staticmethod
     def _cell_starts(size: int, points: int, scale: float) -> np.ndarray:
@@ -188,26 +205,61 @@ class GridWarper:
             np.subtract(self.map, self._grid_ident, out=self._disp)
             np.multiply(self._disp, self._scale, out=self._disp)
         else:
-            self._n_cells = classify_cells(self.map, self._depth, self._own, self._still,
-                                           self.rig.grid.scale, disp=self._disp,
-                                           deep_in=self._deep_in, deep_out=self._deep_out,
-                                           moving=self._moving, kinds=self._kinds,
-                                           cells=self._cells)
+            self.sort_cells()
         h, w = self.rig.shape
         cv2.resize(self._disp, (w, h), dst=self.pixel_map, interpolation=cv2.INTER_LINEAR)
         cv2.add(self.pixel_map, self._ident, dst=self.pixel_map)
         return self.pixel_map
 
+    def sort_cells(self) -> int:
+        """With a backdrop, after ``compute_map``: the grid's cells sorted for compositing
+        (``classify_cells``), the displacement to upsample written. Returns how many cells
+        ``composite`` mixes or fills."""
+        self._n_cells = classify_cells(self.map, self._depth, self._own, self._still,
+                                       self.rig.grid.scale, disp=self._disp,
+                                       deep_in=self._deep_in, deep_out=self._deep_out,
+                                       moving=self._moving, kinds=self._kinds,
+                                       cells=self._cells)
+        return self._n_cells
+
+    def restore_plate(self) -> np.ndarray:
+        """With a backdrop, after ``sort_cells``: the plate put back where the last frame
+        reached and this one does not; returns the spans ``remap`` samples
+        (``plate_spans``)."""
+        return plate_spans(self._moving, self._band, self._row_start, self._col_start,
+                           frame=self.frame, plate=self.rig.backdrop.plate, spans=self._spans)
+
+    def remap(self, photo: np.ndarray) -> np.ndarray:
+        """``photo`` sampled at ``pixel_map`` into the frame: all of it, or with a backdrop
+        the spans ``restore_plate`` chose (the plate stays elsewhere)."""
+        if self.rig.backdrop is None:
+            return cv2.remap(photo, self.pixel_map, None, cv2.INTER_LINEAR, dst=self.frame,
+                             borderMode=cv2.BORDER_REPLICATE)
+        for (map_rows, frame_rows), (x0, x1) in zip(self._band_rows, self._spans.tolist()):
+            if x1 > x0:
+                cv2.remap(photo, map_rows[:, x0:x1], None, cv2.INTER_LINEAR,
+                          dst=frame_rows[:, x0:x1], borderMode=cv2.BORDER_REPLICATE)
+        return self.frame
+
+    def composite(self) -> np.ndarray:
+        """With a backdrop, after ``remap``: the cells along the person's edge mixed over
+        the plate, the still cells next to moving ones filled (``composite_cells``)."""
+        return composite_cells(self.frame, self.pixel_map, self._alpha,
+                               self.rig.backdrop.plate, self._cells, self._n_cells,
+                               self._row_start, self._col_start)
+
     def __call__(self, offsets: np.ndarray, photo: np.ndarray | None = None) -> np.ndarray:
         """Warp ``photo`` (default: the rig's, or its person layer when the rig has a
-        backdrop; e.g. a shaded copy of the same size), over the still plate if any."""
+        backdrop; e.g. a shaded copy of the same size), over the still plate if any.
+
+        With a backdrop, ``photo`` must be the person layer wherever the person does not
+        reach (a copy shaded over the face only): the frame there is the plate."""
         self.compute_pixel_map(offsets)
         backdrop = self.rig.backdrop
         if photo is None:
             photo = self.rig.photo if backdrop is None else backdrop.person
-        cv2.remap(photo, self.pixel_map, None, cv2.INTER_LINEAR, dst=self.frame,
-                  borderMode=cv2.BORDER_REPLICATE)
-        if backdrop is not None:
-            composite_cells(self.frame, self.pixel_map, self._alpha, backdrop.plate,
-                            self._cells, self._n_cells, self._row_start, self._col_start)
-        return self.frame
+        if backdrop is None:
+            return self.remap(photo)
+        self.restore_plate()
+        self.remap(photo)
+        return self.composite()

@@ -9,7 +9,8 @@ same per-pixel map the player computed, measured in the same run. The last line 
 
     synthesis_fps=<float> remap_ratio=<float>
 
-(ratio = median synthesis time / median remap time).
+(ratio = median synthesis time / median remap time). With ``--stages``, a table before it
+says what each stage costs per frame (``StageTimer``).
 
 ``reactive bench --puppet --camera SOURCE [--size N]``: the live puppet end to end, in real
 time: the camera (a file plays at its own rate on the wall clock) tracked on its background
@@ -43,6 +44,85 @@ from reactive.live.visitor import VisitorTracker
 from reactive.params import CameraParams
 
 
+class StageTimer:
+    """Times named stages of a frame by wrapping methods of the objects that do them.
+
+    ``wrap(obj, "method", "stage")`` replaces ``obj.method`` by a timed call (an instance
+    attribute: the class is untouched). A stage's time is its own: a timed call inside
+    another (the field inside the pixel map) counts for the inner stage only, so the stages
+    of a frame add up to the time spent in all of them. ``frame_done()`` closes a frame.
+    ``clock``: seconds, injected (tests).
+    """
+
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock
+        self.stages: list[str] = []
+        self._now: dict[str, float] = {}
+        self._frames: list[dict[str, float]] = []
+        self._inner = [0.0]   # per open call: time taken by the timed calls inside it
+
+    def wrap(self, obj, method: str, stage: str) -> None:
+        inner = getattr(obj, method)
+        if stage not in self.stages:
+            self.stages.append(stage)
+
+        def timed(*args, **kwargs):
+            self._inner.append(0.0)
+            t = self.clock()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                took = self.clock() - t
+                nested = self._inner.pop()
+                self._inner[-1] += took
+                self._now[stage] = self._now.get(stage, 0.0) + took - nested
+
+        setattr(obj, method, timed)
+
+    def frame_done(self) -> None:
+        self._frames.append(self._now)
+        self._now = {}
+        self._inner = [0.0]
+
+    def per_frame(self) -> np.ndarray:
+        """(frames, stages) seconds, in the order of ``stages``."""
+        return np.array([[f.get(s, 0.0) for s in self.stages] for f in self._frames])
+
+    def table(self, totals_s: np.ndarray) -> list[str]:
+        """One line per stage: median and mean ms per frame; the rest (the frame's time in
+        no stage), and the total. ``totals_s`` (N,) the frames' times."""
+        per = self.per_frame() * 1e3
+        rest = totals_s * 1e3 - per.sum(axis=1)
+        lines = [f"  {'stage':<34} {'median':>7} {'mean':>7} ms per frame"]
+        for name, col in [*zip(self.stages, per.T), ("the rest (states, pointer, ...)", rest)]:
+            lines.append(f"  {name:<34} {np.median(col):7.2f} {col.mean():7.2f}")
+        lines.append(f"  {'total':<34} {np.median(totals_s) * 1e3:7.2f} "
+                     f"{totals_s.mean() * 1e3:7.2f}")
+        return lines
+
+
+def time_stages(player) -> StageTimer:
+    """A ``StageTimer`` on the live player's per-frame stages (``core.synthesis``)."""
+    timer = StageTimer()
+    synthesis = player.synthesis
+    warper = synthesis.warper
+    timer.wrap(synthesis, "blend_offsets", "offsets (clips blended)")
+    if synthesis.details is not None:
+        timer.wrap(synthesis.details, "shade", "details (ratio images, creases)")
+    timer.wrap(warper, "compute_map", "warp: field on the grid + inverse")
+    timer.wrap(warper, "compute_pixel_map", "warp: map upsampled to pixels")
+    timer.wrap(warper, "remap", "warp: remap")
+    if player.rig.backdrop is not None:
+        timer.wrap(warper, "sort_cells", "background: cell sort")
+        timer.wrap(warper, "restore_plate", "background: plate kept")
+        timer.wrap(warper, "composite", "background: edge composite")
+    for mouth in synthesis.mouths.values():
+        timer.wrap(mouth, "apply", "mouth interior")
+    if synthesis.eyes is not None:
+        timer.wrap(synthesis.eyes, "apply", "eyes (gaze, lids)")
+    return timer
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``reactive bench`` (arguments from ``tools.cli``); prints the figures."""
     if not 64 <= args.size <= 4096:
@@ -65,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     player.warm_up()
     for n in range(5):
         player.render(n / fps)
+    timer = time_stages(player) if args.stages else None
     times = np.empty(args.frames)
     for n in range(args.frames):
         now = (n + 5) / fps
@@ -75,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         player.render(now)
         times[n] = time.perf_counter() - t
+        if timer is not None:
+            timer.frame_done()
     pixel_map = player.synthesis.warper.pixel_map.copy()
     out = np.empty_like(photo)
     remap = np.empty(args.frames)
@@ -89,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
                   else "whole photo warped")
     print(f"photo {args.size}x{args.size}, {background}, {len(player.clips)} clips "
           f"({', '.join(player.state_names)}), {args.frames} frames")
+    if timer is not None:
+        print("\n".join(timer.table(times)))
     print(f"synthesis median {synth_ms:.2f} ms, p95 {np.percentile(times, 95) * 1e3:.2f} ms, "
           f"max {times.max() * 1e3:.2f} ms; cv2.remap median {remap_ms:.2f} ms")
     print(f"synthesis_fps={1e3 / synth_ms:.1f} remap_ratio={synth_ms / remap_ms:.2f}")

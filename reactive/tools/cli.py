@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     ben.add_argument("--clips", metavar="DIR", help="clips folder (default: built-in clips)")
     ben.add_argument("--warp-background", action="store_true",
                      help="warp the whole photo (default: the person over a still background)")
+    ben.add_argument("--stages", action="store_true",
+                     help="also print what each stage costs per frame (details, warp, still "
+                          "background, mouth, eyes, the rest)")
     ben.add_argument("--puppet", action="store_true",
                      help="time the live puppet end to end (camera -> tracking -> synthesis), "
                           "in real time; ends with puppet_fps=... latency_frames=...")

@@ -11,6 +11,7 @@ import pytest
 
 from reactive.core import backdrop as bd
 from reactive.core import landmarks as lm
+from reactive.core.kernels.composite import composite_cells
 from reactive.core.motion import frame_offsets
 from reactive.core.rig import build_rig
 from reactive.core.warper import GridWarper, Warper
@@ -278,3 +279,27 @@ def test_hair_follows_the_head_with_a_backdrop():
     no_ring = build_rig(photo, pts, pack, backdrop=replace(
         rig.backdrop, params=BackdropParams(ring_scales=())), params=rig.params)
     assert no_ring.n_ring == 0
+
+
+def test_grid_warp_remaps_only_where_the_person_reaches():
+    """Frame after frame, moving more and less: each frame is the whole photo remapped and
+    the edge composited, exactly, though only the spans of moving cells are remapped and
+    the plate is kept (and put back) elsewhere."""
+    photo, prob, pts = _scene()
+    moves = [[0, 0], [6.0, -4.0], [1.0, 0.0], [-9.0, 5.0], [0.0, 0.0], [3.0, 2.0]]
+    rig, pack = _rig(photo, prob, pts, moves, dense=False, grid=True)
+    warper = GridWarper(rig)
+    b = rig.backdrop
+    width = []
+    for i in range(len(moves)):
+        off = frame_offsets(rig, pack, i)
+        got = warper(off).copy()
+        want = cv2.remap(b.person, warper.pixel_map, None, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+        composite_cells(want, warper.pixel_map, b.alpha[..., None], b.plate,
+                        warper._cells, warper._n_cells, warper._row_start, warper._col_start)
+        np.testing.assert_array_equal(got, want)
+        width.append(int(np.diff(warper._spans, axis=1).sum()))
+    # Some background is left alone, more of it when the person moves less.
+    assert max(width) < len(warper._spans) * W
+    assert width[2] < width[3]

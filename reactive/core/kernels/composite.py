@@ -10,8 +10,10 @@ the person layer; what changes is the map. ``classify_cells`` sorts the grid's c
 where their corners' sources lie: deep in the person (warped as before), deep in the
 background (the map set to the identity, so the remap reads the still photo there: the
 plate), or near the person's edge. Only the cells near the edge, a band along the
-silhouette, are then mixed per pixel by ``composite_cells``. The plain-numpy twins live in
-``tests/naive.py``.
+silhouette, are then mixed per pixel by ``composite_cells``. Where no cell moves, the frame is
+the plate from one frame to the next: ``plate_spans`` says which span of each band of rows
+the remap must redo, and puts the plate back where the last frame's reached further. The
+plain-numpy twins live in ``tests/naive.py``.
 """
 
 from __future__ import annotations
@@ -257,3 +259,75 @@ def composite_cells(frame: np.ndarray, pixel_map: np.ndarray, alpha: np.ndarray,
     """
     _composite_cells(frame, pixel_map, alpha, plate, cells, n, row_start, col_start)
     return frame
+
+
+@njit(cache=True)
+def _plate_spans(moving, band, row_start, col_start, frame, plate, spans):
+    gh, gw = moving.shape[0], moving.shape[1]
+    h, w = frame.shape[0], frame.shape[1]
+    for b in range(spans.shape[0]):
+        i0 = b * band
+        i1 = min(i0 + band, gh - 1)
+        # The band's cells with a moving corner: corners on grid rows i0..i1.
+        lo = gw
+        hi = -1
+        for i in range(i0, i1 + 1):
+            for j in range(min(lo, gw)):
+                if moving[i, j]:
+                    lo = j
+                    break
+            for j in range(gw - 1, max(hi, lo - 1), -1):
+                if moving[i, j]:
+                    hi = j
+                    break
+        x0 = 0
+        x1 = 0
+        if hi >= 0:
+            c0 = max(lo - 1, 0)
+            c1 = min(hi, gw - 2)
+            x0 = col_start[c0]
+            x1 = col_start[c1 + 1] if c1 + 1 < col_start.shape[0] else w
+        y0 = row_start[i0]
+        y1 = row_start[i1] if i1 < row_start.shape[0] else h
+        # The last frame's span less this one's: back to the plate.
+        p0 = spans[b, 0]
+        p1 = spans[b, 1]
+        if x1 > x0:
+            a0, a1, b0, b1 = p0, min(p1, x0), max(p0, x1), p1
+        else:
+            a0, a1, b0, b1 = p0, p1, 0, 0
+        for y in range(y0, y1):
+            for x in range(a0, a1):
+                for c in range(3):
+                    frame[y, x, c] = plate[y, x, c]
+            for x in range(b0, b1):
+                for c in range(3):
+                    frame[y, x, c] = plate[y, x, c]
+        spans[b, 0] = x0
+        spans[b, 1] = x1
+
+
+def plate_spans(moving: np.ndarray, band: int, row_start: np.ndarray, col_start: np.ndarray,
+                *, frame: np.ndarray, plate: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """Where this frame must be remapped, band by band; the plate put back where the last
+    frame was remapped and this one is not.
+
+    Outside the cells with a moving corner (``classify_cells``'s ``moving``) a frame is the
+    still plate: the map is the identity there and the person layer the plate. So ``frame``
+    keeps the plate there from one frame to the next, and only each band's span of cells
+    with a moving corner is remapped (and, along the edge, composited).
+
+    Parameters
+    ----------
+    moving : (h, w) uint8, as from ``classify_cells``.
+    band : grid cells per band (rows): cell rows ``[b band, (b + 1) band)`` are band b.
+    row_start, col_start : as ``composite_cells``'s.
+    frame : (H, W, 3) uint8, the last frame (the plate where it was not remapped); the
+        pixels the last frame's spans held and this frame's do not are set to ``plate``.
+    plate : (H, W, 3) uint8.
+    spans : (ceil((h - 1) / band), 2) int32, on entry the last frame's spans, on exit
+        this frame's: the columns [x0, x1) px each band must remap (x0 == x1: none).
+        Band b covers the pixel rows of its cells, from ``row_start[b band]``.
+    """
+    _plate_spans(moving, band, row_start, col_start, frame, plate, spans)
+    return spans

@@ -12,6 +12,7 @@ from reactive.core.kernels.composite import (
     classify_cells,
     composite_cells,
     inverse_composite,
+    plate_spans,
 )
 from tests import naive
 
@@ -150,3 +151,45 @@ def test_composite_cells_matches_naive():
         cols = list(col_start) + [w]
         untouched[rows[i]:rows[i + 1], cols[j]:cols[j + 1]] = False
     np.testing.assert_array_equal(got[untouched], frame[untouched])
+
+
+@pytest.mark.parametrize("seed, band", [(0, 1), (1, 2), (2, 3), (3, 7)])
+def test_plate_spans_matches_naive(seed, band):
+    """Moving points scattered (none in some bands, one at the grid's edge in others), the
+    last frame's spans wider, narrower and elsewhere than the new ones."""
+    rng = np.random.default_rng(seed)
+    gh, gw, h, w = 12, 10, 40, 33
+    moving = (rng.random((gh, gw)) < 0.08).astype(np.uint8)
+    moving[:, 0] |= rng.random(gh) < 0.1
+    moving[-1, -1] = seed % 2
+    row_start = np.array([0, 2, 5, 9, 12, 15, 19, 22, 26, 29, 33], np.int32)
+    col_start = np.array([0, 3, 7, 10, 14, 17, 21, 24, 28], np.int32)
+    bands = -(-(gh - 1) // band)
+    frame = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+    plate = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+    spans = np.sort(rng.integers(0, w + 1, size=(bands, 2)), axis=1).astype(np.int32)
+    spans[0] = 0
+    want_frame, want_spans = naive.plate_spans(moving, band, row_start, col_start, frame,
+                                               plate, spans)
+    got = frame.copy()
+    plate_spans(moving, band, row_start, col_start, frame=got, plate=plate, spans=spans)
+    np.testing.assert_array_equal(spans, want_spans)
+    np.testing.assert_array_equal(got, want_frame)
+
+
+def test_plate_spans_covers_every_cell_with_a_moving_corner_and_no_other_band():
+    gh, gw = 9, 8
+    moving = np.zeros((gh, gw), np.uint8)
+    moving[4, 3] = 1                      # cells (3..4, 2..3) touch it
+    row_start = np.arange(gh - 1, dtype=np.int32) * 4
+    col_start = np.arange(gw - 1, dtype=np.int32) * 5
+    frame = np.zeros((4 * (gh - 1), 5 * (gw - 1), 3), np.uint8)
+    plate = np.full_like(frame, 9)
+    spans = np.zeros((4, 2), np.int32)    # bands of 2 cell rows
+    plate_spans(moving, 2, row_start, col_start, frame=frame, plate=plate, spans=spans)
+    np.testing.assert_array_equal(spans, [[0, 0], [10, 20], [10, 20], [0, 0]])
+    assert (frame == 0).all()             # nothing was remapped before: nothing to put back
+    moving[:] = 0
+    plate_spans(moving, 2, row_start, col_start, frame=frame, plate=plate, spans=spans)
+    np.testing.assert_array_equal(spans, 0)
+    assert (frame[8:24, 10:20] == 9).all() and (frame[:, :10] == 0).all()
