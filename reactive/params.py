@@ -285,6 +285,16 @@ class DetailParams:
     # Storage: ratio images at this fraction of the clip's resolution, log2(R) quantized to
     # 1/128 (0.5% steps) in uint8, cropped to the face.
     storage_scale: float = 0.5
+    # The live puppet's temporal filter (beyond the paper): causal, an exponential mean in
+    # which each camera frame weighs this much. The clips' centred 21-frame Gaussian needs
+    # 10 frames of the future; 0.35 lags about 2 frames (60 ms at 30 fps) and still halves
+    # frame-to-frame noise (its variance to 0.21 of a single frame's).
+    live_smoothing: float = 0.35
+    # ... and its ratio computed at this fraction of the camera's pixels (the storage
+    # scale: no resize after). The clips compute at full resolution and then shrink; live,
+    # FrameRatio costs a tenth at half the pixels (1 ms instead of 10 on a 330 x 380 px
+    # face box), which the camera's thread cannot spare beside the tracker.
+    live_ratio_scale: float = 0.5
 
 
 @dataclass(frozen=True)

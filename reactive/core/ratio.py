@@ -19,13 +19,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 import cv2
+import numba
 import numpy as np
 
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack
 from reactive.core.geometry import smoothstep
+from reactive.core.jaw import frame_hold
+from reactive.core.kernels.warp import interpolate_offsets
 from reactive.core.motion import frame_offsets
-from reactive.core.rig import build_rig
+from reactive.core.rig import Rig, build_rig
+from reactive.core.similarity import fit_similarity
 from reactive.core.warper import Warper
 from reactive.params import DetailParams, WarpParams
 
@@ -270,8 +274,7 @@ def aligned_frames(frames: list[np.ndarray], pack: ClipPack):
     n0 = pack.neutral_index
     neutral = frames[n0]
     h, w = neutral.shape[:2]
-    rig = replace(build_rig(neutral, pack.landmarks[n0], pack, params=WarpParams(
-        max_squeeze=0.0, border_hold_frac=0.0, border_fade_frac=0.0)), unfold=None)
+    rig = alignment_rig(neutral, pack)
     warper = Warper(rig, smooth=False)
     grid_y, grid_x = np.mgrid[0:h, 0:w].astype(np.float32)
     offsets = np.zeros((len(rig.rest), 2), np.float32)
@@ -284,3 +287,227 @@ def aligned_frames(frames: list[np.ndarray], pack: ClipPack):
         cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, dst=out,
                   borderMode=cv2.BORDER_REPLICATE)
         yield out
+
+
+def alignment_rig(neutral: np.ndarray, pack: ClipPack) -> Rig:
+    """The rig that samples ``pack``'s frames into its neutral frame ``neutral`` (H, W, 3)
+    uint8: the driver's neutral frame as the "photo", dense, and none of the player's
+    safeguards (see ``aligned_frames``)."""
+    n0 = pack.neutral_index
+    return replace(build_rig(neutral, pack.landmarks[n0], pack, params=WarpParams(
+        max_squeeze=0.0, border_hold_frac=0.0, border_fade_frac=0.0)), unfold=None)
+
+
+class FrameAligner:
+    """``aligned_frames`` for one frame at a time and only over ``box`` (rows, cols) of the
+    neutral frame, into reused buffers: the same per-pixel field (the dense rig's
+    structures cropped to the box), so the aligned box is the same pixels as
+    ``aligned_frames``' cropped.
+
+    ``aligner(frame, offsets)``: ``frame`` (H, W, 3) uint8, ``offsets`` (K, 2) float32 from
+    ``frame_offsets(aligner.rig, ...)``; returns the (h, w, 3) uint8 box, overwritten next
+    call.
+    """
+
+    def __init__(self, rig: Rig, box: tuple[slice, slice]):
+        d = rig.dense
+        if d is None:
+            raise ValueError("`rig` has no dense geometry: use alignment_rig")
+        self.rig, self.box = rig, box
+        self.vertex_ids = np.ascontiguousarray(d.vertex_ids[box])
+        self.weights = np.ascontiguousarray(d.weights[box])
+        self.hold = np.ascontiguousarray(d.hold[box])
+        self.give = (np.ascontiguousarray(d.hold_give[box])
+                     if d.hold_give is not None and d.hold_give.size else d.hold_give)
+        h, w = self.hold.shape
+        gy, gx = np.mgrid[box[0].start:box[0].start + h, box[1].start:box[1].start + w]
+        self._gx, self._gy = gx.astype(np.float32), gy.astype(np.float32)
+        self.field = np.zeros((h, w, 2), np.float32)
+        self._hold = np.zeros((h, w), np.float32)
+        self._map_x, self._map_y = np.empty((h, w), np.float32), np.empty((h, w), np.float32)
+        self.out = np.empty((h, w, 3), np.uint8)
+
+    def __call__(self, frame: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        # One thread: a face box is too small to share (as ``GridWarper.compute_map``), and
+        # the live puppet calls this on the camera's thread beside the display's warp.
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            interpolate_offsets(self.vertex_ids, self.weights, offsets, self.field)
+        finally:
+            numba.set_num_threads(threads)
+        hold = frame_hold(self.hold, self.give, self.rig.jaw, offsets, self._hold)
+        self.field *= hold[..., None]
+        np.add(self._gx, self.field[..., 0], out=self._map_x)
+        np.add(self._gy, self.field[..., 1], out=self._map_y)
+        cv2.remap(frame, self._map_x, self._map_y, cv2.INTER_LINEAR, dst=self.out,
+                  borderMode=cv2.BORDER_REPLICATE)
+        return self.out
+
+
+def live_pack(points: np.ndarray, size: tuple[int, int]) -> ClipPack:
+    """A two-frame clip for ``LiveRatio``: frame 0 the neutral camera frame's ``points``
+    (478, 2), frame 1 rewritten for each camera frame; ``size`` (w, h) of the camera's
+    frames."""
+    head = np.zeros((2, 2, 3), np.float32)
+    head[:, 0, 0] = head[:, 1, 1] = 1.0
+    return ClipPack(fps=30.0, source_size=(int(size[0]), int(size[1])), neutral_index=0,
+                    landmarks=np.repeat(points.astype(np.float32)[None], 2, axis=0),
+                    face_detected=np.ones(2, bool),
+                    peripheral=np.zeros((2, 0, 2), np.float32),
+                    peripheral_valid=np.zeros((2, 0), bool), head=head, tag="live-creases",
+                    source="camera")
+
+
+class LiveRatio:
+    """The live puppet's creases: each camera frame's ratio image over the neutral camera
+    frame, as the clip packs' (``precompute.details.ratio_images``: the same alignment, the
+    same ``FrameRatio``, face region and openings, brightening damping, soft mask, edge fade
+    and noise floor, at ``storage_scale``), with two differences a live camera imposes:
+
+    - the temporal filter is causal, an exponential mean over past frames (each new frame
+      weighs ``params.live_smoothing``): the clips' centred Gaussian needs future frames;
+    - no outlier step: it needs the clip's most expressive frame, which a live camera has
+      not filmed yet. What it guards against (shading already in the neutral frame) is
+      mostly caught per frame by the misalignment tolerance and the occluder test.
+
+    Built once per neutral (a few hundred ms: GrabCut of the face, the dense alignment
+    rig) from ``neutral`` (H, W, 3) uint8 RGB and ``pack`` (its frame ``pack.neutral_index``
+    is ``neutral``'s landmarks; ``live_pack`` for the camera). Per frame, on the camera's
+    thread: ``live(frame, points)`` (or ``step(frame, i)`` for a frame of ``pack``) returns
+    the frame's filtered ratio image as pack codes (``details.encode_ratio``), (h, w) uint8
+    over ``ratio_box``, in one of ``pool`` buffers (valid for the next ``pool - 1`` calls).
+    The alignment, luminance, filter and codes use reused buffers; ``FrameRatio`` itself
+    allocates its face-box-sized temporaries (as for the clips). ``reset()`` forgets the
+    filter's past (the face was lost).
+    """
+
+    def __init__(self, neutral: np.ndarray, pack: ClipPack,
+                 params: DetailParams = DetailParams(), *, scale: float | None = None,
+                 pool: int = 4):
+        n0 = pack.neutral_index
+        points = pack.landmarks[n0]
+        h, w = neutral.shape[:2]
+        if pack.source_size != (w, h):
+            raise ValueError(f"`neutral` must be of the pack's size {pack.source_size}; got "
+                             f"{(w, h)}")
+        self.params, self.pack = params, pack
+        face = face_region(neutral, points)
+        box = face_box(face, int(params.outlier_radius_px))
+        self.box = box
+        self.ratio_box = np.array([box[1].start, box[0].start, box[1].stop, box[0].stop],
+                                  np.float32)
+        iod = float(lm.interocular(points))
+        openings = openings_mask(points, (h, w))[box]
+        crop_h, crop_w = box[0].stop - box[0].start, box[1].stop - box[1].start
+        out_h = max(1, int(round(crop_h * params.storage_scale)))
+        out_w = max(1, int(round(crop_w * params.storage_scale)))
+        self.size = (out_w, out_h)
+        # FrameRatio at ``scale`` of the camera's pixels: 1 is the clips' own computation;
+        # at the storage scale it costs about a tenth and needs no resize after.
+        scale = params.live_ratio_scale if scale is None else float(scale)
+        if not 0.0 < scale <= 1.0:
+            raise ValueError(f"`scale` must be in (0, 1]; got {scale}")
+        self.work = ((out_w, out_h) if abs(scale - params.storage_scale) < 1e-9 else
+                     (max(1, int(round(crop_w * scale))), max(1, int(round(crop_h * scale)))))
+        base = luminance(neutral, params.luminance_sigma_px)[box]
+        if scale < 1.0:
+            base = cv2.resize(base, self.work, interpolation=cv2.INTER_AREA)
+            # Any pixel touching an opening is one (its ratio is the eye's or the teeth's).
+            openings_work = cv2.resize(openings.astype(np.float32), self.work,
+                                       interpolation=cv2.INTER_AREA) > 0
+        else:
+            openings_work = openings
+        self.scale = scale
+        self.frame_ratio = FrameRatio(base, openings_work, iod * scale, params)
+        face_crop = face[box]
+        soft = cv2.GaussianBlur((face_crop & ~openings).astype(np.float32), (0, 0), 2.0)
+        soft *= edge_fade(face_crop, params.edge_fade_iod * iod)
+        self.soft = cv2.resize(soft, self.size, interpolation=cv2.INTER_AREA)
+        self.aligner = FrameAligner(alignment_rig(neutral, pack), box)
+        self._offsets = np.zeros((len(self.aligner.rig.rest), 2), np.float32)
+        self._grey = np.empty((crop_h, crop_w), np.uint8)
+        self._grey32 = np.empty((crop_h, crop_w), np.float32)
+        self._lum = np.empty((crop_h, crop_w), np.float32)
+        self._lum_work = (self._lum if scale == 1.0 else
+                          np.empty((self.work[1], self.work[0]), np.float32))
+        self._small = np.empty((out_h, out_w), np.float32)
+        self._tmp = np.empty((out_h, out_w), np.float32)
+        self._state = np.zeros((out_h, out_w), np.float32)
+        self._out = np.empty((out_h, out_w), np.float32)
+        self._codes = np.full((pool, out_h, out_w), 128, np.uint8)
+        self._next = 0
+        self._started = False
+        self._shrink = np.float32(-np.log2(1.0 - params.noise_floor)
+                                  if params.noise_floor > 0 else 0.0)
+
+    def reset(self) -> None:
+        self._started = False
+
+    def log_ratio(self, frame: np.ndarray, i: int) -> np.ndarray:
+        """log2 R of ``frame`` (H, W, 3) uint8, frame ``i`` of the pack, before the temporal
+        filter and the noise floor (brightening damped, masked): (h, w) float32, a buffer
+        overwritten next call. The same values as the clips' stack before their filter,
+        outliers aside."""
+        p = self.params
+        offsets = frame_offsets(self.aligner.rig, self.pack, i, self._offsets)
+        aligned = self.aligner(frame, offsets)
+        # luminance(), into buffers.
+        cv2.cvtColor(aligned, cv2.COLOR_RGB2GRAY, dst=self._grey)
+        np.copyto(self._grey32, self._grey)
+        cv2.GaussianBlur(self._grey32, (0, 0), p.luminance_sigma_px, dst=self._lum)
+        self._lum += np.float32(1.0)
+        if self._lum_work is not self._lum:
+            cv2.resize(self._lum, self.work, dst=self._lum_work, interpolation=cv2.INTER_AREA)
+        ratio, _ = self.frame_ratio(self._lum_work)
+        small = self._small
+        if ratio.shape == small.shape:
+            np.log2(ratio, out=small)
+        else:
+            cv2.resize(ratio, self.size, dst=small, interpolation=cv2.INTER_AREA)
+            np.log2(small, out=small)
+        # Brightening damped: x -> min(x, 0) + damping * max(x, 0).
+        np.maximum(small, np.float32(0.0), out=self._tmp)
+        np.minimum(small, np.float32(0.0), out=small)
+        self._tmp *= np.float32(p.brighten_damping)
+        small += self._tmp
+        small *= self.soft
+        return small
+
+    def step(self, frame: np.ndarray, i: int) -> np.ndarray:
+        """Frame ``i`` of the pack (``frame`` (H, W, 3) uint8): its filtered ratio image as
+        (h, w) uint8 codes, in a pooled buffer."""
+        small = self.log_ratio(frame, i)
+        state = self._state
+        if self._started:
+            np.subtract(small, state, out=self._tmp)
+            self._tmp *= np.float32(self.params.live_smoothing)
+            state += self._tmp
+        else:
+            np.copyto(state, small)
+            self._started = True
+        # shrink_darkening into _out: min(x + d, 0) where x < 0, x elsewhere.
+        out, tmp = self._out, self._tmp
+        np.minimum(state, np.float32(0.0), out=tmp)
+        tmp += self._shrink
+        np.minimum(tmp, np.float32(0.0), out=tmp)
+        np.maximum(state, np.float32(0.0), out=out)
+        out += tmp
+        # encode_ratio: 128 + 128 log2 R, rounded, clipped.
+        out *= np.float32(128.0)
+        out += np.float32(128.0)
+        np.rint(out, out=out)
+        np.clip(out, 0.0, 255.0, out=out)
+        codes = self._codes[self._next]
+        self._next = (self._next + 1) % len(self._codes)
+        np.copyto(codes, out, casting="unsafe")
+        return codes
+
+    def __call__(self, frame: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """A camera frame (``frame`` (H, W, 3) uint8 and its ``points`` (478, 2)), the pack
+        being ``live_pack``'s: its codes as ``step``'s."""
+        pack = self.pack
+        pack.landmarks[1] = points
+        pack.head[1] = fit_similarity(pack.landmarks[0, lm.STABLE_POINTS].astype(np.float64),
+                                      points[lm.STABLE_POINTS].astype(np.float64))
+        return self.step(frame, 1)
