@@ -109,7 +109,7 @@ def test_live_ratio_agrees_with_the_clips_ratio_images(pack_cache):
     for scale in (1.0, 0.5):
         live = on_a_new_thread(LiveRatio, neutral, pack, unfiltered, scale=scale)
         np.testing.assert_array_equal(live.ratio_box, clips.box)
-        got = np.array([live.step(f, i) for i, f in enumerate(frames)]).astype(int)
+        got = np.array([live.step(f, i).copy() for i, f in enumerate(frames)]).astype(int)
         diff = np.abs(got - clips.codes.astype(int))[:, keep]
         dark_live = np.clip(128 - got, 0, None)[:, keep].sum(axis=1)
         dark_clip = np.clip(128 - clips.codes.astype(int), 0, None)[:, keep].sum(axis=1)
@@ -125,7 +125,7 @@ def test_live_ratio_agrees_with_the_clips_ratio_images(pack_cache):
     # With the filters on, the causal exponential mean against the centred Gaussian: the
     # same folds, a couple of frames late (compared with the Gaussian 2 frames earlier).
     live = on_a_new_thread(LiveRatio, neutral, pack)
-    got = np.array([live.step(f, i) for i, f in enumerate(frames)]).astype(int)
+    got = np.array([live.step(f, i).copy() for i, f in enumerate(frames)]).astype(int)
     clipped = on_a_new_thread(ratio_images, frames, pack)
     lag = 2
     diff = np.abs(got[lag:] - clipped.codes[:-lag].astype(int))[:, keep]
