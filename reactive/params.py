@@ -630,6 +630,11 @@ class PuppetParams:
     lost_s: float = 0.3
     # Between the puppet and the idle portrait: a cross-fade this long, each way.
     fade_s: float = 0.25
+    # The visitor's creases (ratio images) are computed for every crease_every-th camera
+    # frame, the others showing the newest: a ratio image costs about as much as tracking
+    # the frame (7 ms here), and on 2 cores every other frame keeps the puppet at 30 fps.
+    # Folds come and go over several frames (the filter smooths them over ~3 anyway).
+    crease_every: int = 2
 
 
 @dataclass(frozen=True)

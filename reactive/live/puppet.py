@@ -311,6 +311,7 @@ class PuppetMode:
         # after it.
         self.latest: tuple[np.ndarray | None, float, tuple | None] | None = None
         self.latest_creases: tuple | None = None
+        self._crease_count = 0
 
     def retake(self) -> None:
         """The N key: the neutral face again, from the next calm frames. (Only a request:
@@ -330,8 +331,11 @@ class PuppetMode:
         if points is None:
             self.puppet.lost()
             self.latest_creases = None
+            self._crease_count = 0
         else:
-            self.latest_creases = self.puppet.ratio(image, points)
+            if self._crease_count % max(1, self.params.crease_every) == 0:
+                self.latest_creases = self.puppet.ratio(image, points)
+            self._crease_count += 1
 
     def camera(self, points: np.ndarray | None, time_s: float, size: tuple[int, int],
                image: np.ndarray | None = None) -> None:
