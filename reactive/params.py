@@ -293,6 +293,16 @@ class DetailParams:
     # Storage: ratio images at this fraction of the clip's resolution, log2(R) quantized to
     # 1/128 (0.5% steps) in uint8, cropped to the face.
     storage_scale: float = 0.5
+    # The live puppet's temporal filter (beyond the paper): causal, an exponential mean in
+    # which each camera frame weighs this much. The clips' centred 21-frame Gaussian needs
+    # 10 frames of the future; 0.35 lags about 2 frames (60 ms at 30 fps) and still halves
+    # frame-to-frame noise (its variance to 0.21 of a single frame's).
+    live_smoothing: float = 0.35
+    # ... and its ratio computed at this fraction of the camera's pixels (the storage
+    # scale: no resize after). The clips compute at full resolution and then shrink; live,
+    # FrameRatio costs a tenth at half the pixels (1 ms instead of 10 on a 330 x 380 px
+    # face box), which the camera's thread cannot spare beside the tracker.
+    live_ratio_scale: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -636,6 +646,11 @@ class PuppetParams:
     lost_s: float = 0.3
     # Between the puppet and the idle portrait: a cross-fade this long, each way.
     fade_s: float = 0.25
+    # The visitor's creases (ratio images) are computed for every crease_every-th camera
+    # frame, the others showing the newest: a ratio image costs about as much as tracking
+    # the frame (7 ms here), and on 2 cores every other frame keeps the puppet at 30 fps.
+    # Folds come and go over several frames (the filter smooths them over ~3 anyway).
+    crease_every: int = 2
 
 
 @dataclass(frozen=True)

@@ -228,6 +228,18 @@ class RatioMixer:
         self._sum = np.empty_like(self._one)
         self._sum3 = np.empty((self.size[1], self.size[0], 3), np.float32)
 
+    def set_frame(self, clip: int, i: int, codes: np.ndarray | None) -> None:
+        """Live clips (the puppet's ring): frame ``i`` of clip ``clip`` gets the ratio image
+        ``codes`` (h, w) uint8, of the pack's ratio shape (copied into the pack's own
+        array: nothing allocated), or None: no shading (R = 1)."""
+        if clip not in self.affine:
+            return
+        if codes is None:
+            self.flat[clip][i] = True
+            return
+        np.copyto(self.packs[clip].ratio[i], codes)
+        self.flat[clip][i] = False
+
     def shade(self, layers) -> np.ndarray | None:
         """The photo shaded for ``layers`` (``synthesis.Layer`` list: clip, position, weight),
         or None when no layer has ratio images (use the photo itself)."""

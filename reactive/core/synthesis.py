@@ -89,7 +89,7 @@ class FrameSynthesis:
         mouths by default; without one, a mouth drawn in the photo's colours.
     live : the clips are rings of live frames (the puppet's camera): each frame's mouth
         comes per frame through ``set_mouth`` (its teeth and tongue), the drawn mouth until
-        it does.
+        it does; and its ratio image (creases) through ``set_ratio``, none until it does.
 
     ``render(layers, gaze=...)`` returns the frame in a buffer overwritten by the next call.
     """
@@ -162,6 +162,14 @@ class FrameSynthesis:
         mouth = self.mouths.get(clip)
         if mouth is not None:
             mouth.set_interior(i, crop, affine)
+
+    def set_ratio(self, clip: int, i: int, codes: np.ndarray | None) -> None:
+        """Live clips: frame ``i`` of clip ``clip`` is shaded by the ratio image ``codes``
+        ((h, w) uint8 pack codes over the pack's ``ratio_box``, copied; e.g.
+        ``ratio.LiveRatio``'s of a camera frame), or not at all (None). Without the details
+        stage (or ratio images in the pack), nothing to do."""
+        if isinstance(self.details, RatioMixer):
+            self.details.set_frame(clip, i, codes)
 
     def row(self, clip: int, i: int) -> np.ndarray:
         """Clip ``clip``'s frame ``i`` offsets, (K, 2) float32 (computed on first use)."""

@@ -234,6 +234,10 @@ def run_puppet(args: argparse.Namespace, source, photo: np.ndarray) -> int:
     track_ms = 1e3 * tracker.track_s / max(tracker.frames, 1)
     print(f"photo {args.size}x{args.size}, camera {camera.name} at {camera.fps:g} fps, "
           f"{len(shown)} puppet frames in {span:.1f} s")
+    puppet = mode.puppet
+    crease_ms = 1e3 * puppet.ratio_s / max(puppet.ratio_frames, 1)
+    print(f"creases {crease_ms:.1f} ms per camera frame (mean, on the camera's thread after "
+          f"the frame is handed over; {puppet.ratio_frames} frames)")
     print(f"tracking {track_ms:.1f} ms per camera frame (mean), synthesis median "
           f"{np.median(synth) * 1e3:.2f} ms, p95 {np.percentile(synth, 95) * 1e3:.2f} ms; "
           f"latency median {np.median(latency):.2f} frames, p95 "

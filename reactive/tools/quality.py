@@ -21,13 +21,13 @@ import cv2
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
-from precompute.details import aligned_frames, luminance
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack, expressiveness, peak_frame
 from reactive.core.details import DetailLayer, ratio_geometry
 from reactive.core.eyeball import lid_coordinates
 from reactive.core.jaw import frame_hold
 from reactive.core.motion import frame_offsets
+from reactive.core.ratio import aligned_frames, luminance
 from reactive.core.rig import Rig
 from reactive.core.similarity import apply_similarity, fit_similarity
 from reactive.core.synthesis import STAGES, Layer

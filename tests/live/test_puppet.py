@@ -159,3 +159,39 @@ def test_the_puppets_open_mouth_shows_the_visitors_own(player, faces):
     # The camera thread crops every tracked frame: the display's frame shows it.
     mode.on_camera(_camera_image(s, size, (245, 245, 240)), s, 2.0)
     assert mode.latest[2] is not None
+
+
+def test_the_puppets_creases_are_the_visitors_own(player):
+    """The portrait as its own camera: a fold drawn between the brows of a camera frame
+    darkens the portrait there and nowhere else; without a face the creases are gone."""
+    from tests.core.test_ratio import frown  # the same drawn fold as the core test's
+
+    mode = puppet_for(player)
+    photo, target = player.rig.photo, player.rig.target_points
+    # (The sample smiles: its neutral comes after neutral_timeout_s, the calmest frame.)
+    for k in range(int(3 * FPS)):
+        mode.on_camera(photo, target, k / FPS)
+    assert mode.puppet.ready and mode.puppet.synthesis.details is not None
+    t = 3.0
+    frowned, (x, y0, y1) = frown(photo, target)
+    for k in range(15):  # through the cross-fade, the fold held: the causal filter settles
+        t += 1 / FPS
+        mode.on_camera(frowned, target, t)
+        shown = mode.frame(t).copy()
+    rest = mode.puppet.render(target).copy()  # the same frame without creases
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(int) for f in (rest, shown)]
+    fold = (slice(y0 + 2, y1 - 1), slice(x - 1, x + 2))
+    darker = grey[0][fold].mean() - grey[1][fold].mean()
+    # Less than drawn (40 grey levels): a fold is compressed towards crease_floor, widened
+    # to the photo's least fold width and made shallower on smooth skin (crease_style).
+    assert darker > 3.0, darker
+    away = np.ones(photo.shape[:2], bool)
+    m = int(round(0.3 * lm.interocular(target)))  # the fold, widened (a few sigma)
+    away[y0 - m:y1 + m, x - m:x + m + 1] = False
+    assert np.abs(grey[1] - grey[0])[away].max() <= 1
+    # The face lost, then back: no creases until a new ratio image is computed.
+    t += 1 / FPS
+    mode.on_camera(frowned, None, t)
+    assert mode.latest_creases is None
+    mode.puppet.render(target)
+    assert mode.puppet.synthesis.shaded is None

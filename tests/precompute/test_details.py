@@ -93,13 +93,13 @@ def test_patch_search_kernel_matches_naive(seed):
 # Beyond the paper (issue 11): only expression creases reach the ratio images.
 
 def _frame_ratio(base, iod=100.0, params=DetailParams()):
-    from precompute.details import FrameRatio
+    from reactive.core.ratio import FrameRatio
 
     return FrameRatio(base, np.zeros(base.shape, bool), iod, params)
 
 
 def test_a_feature_the_alignment_shifted_is_no_darkening_but_a_new_crease_is():
-    from precompute.details import robust_ratio
+    from reactive.core.ratio import robust_ratio
 
     neutral, expressive = _skin(), _skin()
     # A brow-like dark band in both frames, 2 px apart (the 2D alignment's error).
@@ -153,7 +153,7 @@ def test_broad_shading_is_neither_an_occluder_nor_a_crease():
 
 
 def test_noise_floor_is_subtracted_from_every_darkening():
-    from precompute.details import shrink_darkening
+    from reactive.core.ratio import shrink_darkening
 
     log_r = np.log2(np.array([1.0, 0.99, 0.97, 0.9, 0.7, 1.01], np.float32))
     out = np.exp2(shrink_darkening(log_r.copy(), 0.03))
@@ -163,7 +163,7 @@ def test_noise_floor_is_subtracted_from_every_darkening():
 
 
 def test_soft_floor_keeps_slight_darkening_and_never_goes_below_the_floor():
-    from precompute.details import soft_floor
+    from reactive.core.ratio import soft_floor
 
     r = np.array([1.0, 0.97, 0.8, 0.5, 0.1, 0.01], np.float32)
     out = soft_floor(r.copy(), 0.7)
@@ -172,7 +172,7 @@ def test_soft_floor_keeps_slight_darkening_and_never_goes_below_the_floor():
 
 
 def test_broad_blur_is_a_gaussian_blur_at_low_resolution():
-    from precompute.details import broad_blur
+    from reactive.core.ratio import broad_blur
 
     rng = np.random.default_rng(3)
     image = cv2.GaussianBlur(rng.uniform(0.6, 1.2, (150, 170)).astype(np.float32), (0, 0), 6)

@@ -105,7 +105,7 @@ def test_face_region_adds_the_forehead_and_leaves_the_hair(pack_cache):
     dark hair combed back, on a green backdrop)."""
     import cv2
 
-    from precompute.details import face_region
+    from reactive.core.ratio import face_region
     from reactive.core import landmarks as lm
 
     pack = pack_cache("d0")

@@ -1,6 +1,7 @@
 """Issue 14's offline checks: puppeting a photo with a file as the camera scores on the
-foundation's expression measure no worse than ``reactive render --driving`` on that file, and
-its open mouth is the visitor's own (teeth, mouth PSNR)."""
+foundation's expression measure no worse than ``reactive render --driving`` on that file
+(with its live creases and without), its open mouth is the visitor's own (teeth, mouth
+PSNR), and its live creases pass the clips' crease fidelity rule."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 
 from reactive.core import landmarks as lm
+from reactive.core.clip import ClipPack
 from reactive.core.rig import build_rig
+from reactive.core.similarity import fit_similarity
 from reactive.io.camera import CameraSource
 from reactive.io.photo import load_photo
 from reactive.io.target import find_target_face
@@ -31,7 +34,7 @@ def test_puppet_follows_the_camera_as_well_as_the_offline_render(clip, pack_cach
     photo = load_photo(shared_path("portraits", "s42.jpg"))
     target = find_target_face(photo)
     puppet, calm = Puppet(photo, target), CalmNeutral()
-    points, frames, first = [], [], None
+    points, frames, plain, first = [], [], [], None
     with CameraSource(video) as camera, FaceMeshTracker() as tracker:
         i = 0
         while (frame := camera.read(camera.next_frame_s)) is not None:
@@ -39,17 +42,21 @@ def test_puppet_follows_the_camera_as_well_as_the_offline_render(clip, pack_cach
             if not puppet.ready:
                 neutral = calm.update(p, frame.time_s)
                 if neutral is not None:
-                    puppet.set_neutral(neutral, frame.image.shape[1::-1])
+                    puppet.set_neutral(neutral, frame.image.shape[1::-1], image=frame.image,
+                                       image_points=p)
             if puppet.ready and p is not None:
                 first = i if first is None else first
                 points.append(p.astype(np.float64))
-                frames.append(puppet.render(p).copy())
+                creases = puppet.ratio(frame.image, p)
+                frames.append(puppet.render(p, creases=creases).copy())
+                plain.append(puppet.render(p).copy())
             i += 1
     assert first is not None and first < 2.5 * camera.fps   # the neutral is taken early
     # The puppet against its own Eq. 1 (its live neutral, its rig's phi) ...
     a = puppet.synthesis.rig.phi[:, :2]
     intended = target[None].astype(np.float64) + (np.array(points) - puppet.neutral) @ a.T
     live = quality.expression_fidelity_of(frames, intended)
+    without = quality.expression_fidelity_of(plain, intended)
     # ... and `reactive render --driving` against its own, on the same camera frames.
     pack = pack_cache(clip)
     rig = build_rig(photo, target, pack)
@@ -58,10 +65,12 @@ def test_puppet_follows_the_camera_as_well_as_the_offline_render(clip, pack_cach
                                               quality.intended_points(rig, pack)[span])
     print(f"\ns42 x {clip} ({len(frames)} frames): expression error, puppet "
           f"{live['with_head']:.3f} with head / {live['expression_only']:.3f} expression "
-          f"only; render --driving {offline['with_head']:.3f} / "
+          f"only (without its live creases {without['with_head']:.3f} / "
+          f"{without['expression_only']:.3f}); render --driving {offline['with_head']:.3f} / "
           f"{offline['expression_only']:.3f}")
-    assert live["expression_only"] <= offline["expression_only"] + JITTER
-    assert live["with_head"] <= offline["with_head"] + JITTER
+    for measured in (live, without):
+        assert measured["expression_only"] <= offline["expression_only"] + JITTER
+        assert measured["with_head"] <= offline["with_head"] + JITTER
 
 
 def _near_white(image: np.ndarray, polygon: np.ndarray) -> float:
@@ -126,3 +135,77 @@ def test_the_puppets_mouth_scores_as_the_offline_render(pack_cache):
     assert n >= 20
     assert db_live >= db_offline - 0.5
     assert db_live >= db_drawn + 6.0
+
+
+def puppet_creases(portrait: str, clip: str):
+    """The puppet of ``portrait`` with ``clip`` as the camera: the camera frames from its
+    neutral on and, as a clip pack, their tracked points and the live ratio images the
+    puppet shaded them with (frame 0 the neutral camera frame)."""
+    photo = load_photo(shared_path("portraits", f"{portrait}.jpg"))
+    target = find_target_face(photo)
+    puppet, calm = Puppet(photo, target), CalmNeutral()
+    frames, points, codes = [], [], []
+    with CameraSource(shared_path("driving", f"{clip}.mp4")) as camera, \
+            FaceMeshTracker() as tracker:
+        while (frame := camera.read(camera.next_frame_s)) is not None:
+            p = tracker(frame.image)
+            if not puppet.ready:
+                neutral = calm.update(p, frame.time_s)
+                if neutral is not None:
+                    puppet.set_neutral(neutral, frame.image.shape[1::-1], image=frame.image,
+                                       image_points=p)
+                    frames.append(frame.image.copy())
+                    points.append(p.copy())
+                    codes.append(None)
+                continue
+            if p is None:
+                puppet.lost()
+                continue
+            codes.append(puppet.ratio(frame.image, p)[1].copy())
+            frames.append(frame.image.copy())
+            points.append(p.copy())
+    codes[0] = np.full(codes[1].shape, 128, np.uint8)
+    n = len(frames)
+    landmarks = np.array(points, np.float32)
+    head = np.zeros((n, 2, 3), np.float32)
+    stable = landmarks[0, lm.STABLE_POINTS].astype(np.float64)
+    for i in range(n):
+        head[i] = fit_similarity(stable, landmarks[i, lm.STABLE_POINTS].astype(np.float64))
+    pack = ClipPack(fps=camera.fps, source_size=frames[0].shape[1::-1], neutral_index=0,
+                    landmarks=landmarks, face_detected=np.ones(n, bool),
+                    peripheral=np.zeros((n, 0, 2), np.float32),
+                    peripheral_valid=np.zeros((n, 0), bool), head=head, tag="puppet",
+                    source="camera", ratio=np.array(codes),
+                    ratio_box=puppet.synthesis.packs[0].ratio_box)
+    return photo, target, frames, pack
+
+
+# Measured (live default, neutral taken by the puppet): s42 x d3 0.024% (p99.9 3.3%, rest
+# 3.5%), s42 x d12 0.104% (3.6%, 2.4%); s9 x d3 0.320% (5.6%, 8.0%) and s9 x d12 0.541%
+# (9.3%, 4.8%) are over the rule. The same live ratio with the clip pack's own neutral frame
+# gives s9 x d3 0.127% (9.8%, 5.2%), the clip pack itself 0.044% (4.7%, 4.6%): the puppet's
+# neutral (its first calm 0.4 s, not the clip's most neutral frame) and the missing outlier
+# step (it needs the most expressive frame, unknown live) make the difference.
+OVER = pytest.mark.xfail(strict=True, reason="live creases over the clips' rule on s9 (a "
+                         "cracked painting, full-depth folds): see the figures above")
+
+
+@pytest.mark.parametrize("portrait, clip", [("s42", "d3"), ("s42", "d12"),
+                                            pytest.param("s9", "d3", marks=OVER),
+                                            pytest.param("s9", "d12", marks=OVER)])
+def test_the_puppets_creases_darken_only_where_the_visitors_expression_did(portrait, clip):
+    """The clips' crease fidelity rule (``quality.crease_fidelity``, as in
+    test_hidden_details) on the puppet's live ratio images, shading the photo as its details
+    stage does (``DetailLayer``: the same table, blur and placement as the live
+    ``RatioMixer`` at full weight)."""
+    photo, target, frames, pack = puppet_creases(portrait, clip)
+    darkening = quality.driver_darkening(frames, pack)
+    m = quality.crease_fidelity(build_rig(photo, target, pack), pack, darkening)
+    print(f"\n{portrait} x {clip} puppet ({pack.frame_count} frames): darkened beyond "
+          f"the visitor on {m['excess_share']:.3f}% of the face's pixel-frames (p99.9 "
+          f"{m['excess_p999']:.1f}%); at rest {m['rest_dark_p99']:.1f}% (p99), at its "
+          f"deepest {m['peak_dark_p999']:.1f}% (p99.9)")
+    assert m["peak_dark_p99"] > 0.5            # the stage shows something at all
+    assert m["excess_share"] < 0.2
+    assert m["excess_p999"] < 10.0
+    assert m["rest_dark_p99"] < 8.0
