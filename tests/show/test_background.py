@@ -72,22 +72,27 @@ def test_background_stays_still_under_a_nod():
 
 # The foundation's bar (tests/show/test_foundation.py): the naive face-only warp's error.
 NAIVE_EXPRESSION_ERROR = {"d0": 0.34, "d3": 0.48}
+# s42's expression error with the head (coarse warp, ``quality.expression_fidelity``) at
+# f4038e1, the issue's "today", measured with that commit's code on its own packs.
+WITH_HEAD_AT_F4038E1 = {"d0": 0.1778, "d3": 0.2673}
 
 
 @pytest.mark.parametrize("clip", ["d0", "d3"])
 def test_face_still_follows_the_head(clip, pack_cache, record_property):
-    """The foundation's expression measure (coarse warp, s42), today and with the still
-    background and the turn limit. With head motion no worse than today; the expression
-    alone within the foundation's bar, and printed next to today's: it compares with
-    Eq. 1's full turn, so every degree of a turn past the limit that is not shown counts
-    (s42 x d3: 0.429 today, about 0.443 with the limit alone), and the tracker reads the
+    """The foundation's expression measure (coarse warp, s42) with the still background and
+    the turn limit (the defaults), printed next to the same code without them. With head
+    motion no worse than at f4038e1 (the issue's "today"; the code without them is no
+    stand-in for it since the jaw (issue 10) gives a nod under the jaw back only while the
+    turn is not limited); the expression alone within the foundation's bar: it compares
+    with Eq. 1's full turn, so every degree of a turn past the limit that is not shown
+    counts (s42 x d3: 0.430 at f4038e1, 0.44 with the limit), and the tracker reads the
     face a little differently with the hair moving with the head (+0.005)."""
     pack = pack_cache(clip)
     photo, points = _photo("s42")
     backdrop = photo_backdrop(photo, points)
-    rigs = {"today": build_rig(photo, points, pack, turns=None),
+    rigs = {"unlimited": build_rig(photo, points, pack, turns=None),
             "still": build_rig(photo, points, pack, backdrop=backdrop)}
-    intended = quality.intended_points(rigs["today"], pack)
+    intended = quality.intended_points(rigs["unlimited"], pack)
     yaw = np.abs(lm.yaw_ratio(pack.landmarks) - lm.yaw_ratio(pack.landmarks[pack.neutral_index]))
     within = np.union1d([0], np.flatnonzero(yaw <= TurnParams().yaw_knee))
     err = {}
@@ -104,7 +109,7 @@ def test_face_still_follows_the_head(clip, pack_cache, record_property):
           + "; ".join(f"{k} with head {v['with_head']:.3f}, expression only "
                       f"{v['expression_only']:.3f} (those frames {v['expression_within']:.3f})"
                       for k, v in err.items()))
-    assert err["still"]["with_head"] <= err["today"]["with_head"] + 0.005
+    assert err["still"]["with_head"] <= WITH_HEAD_AT_F4038E1[clip] + 0.005
     assert err["still"]["expression_only"] < NAIVE_EXPRESSION_ERROR[clip]
 
 
