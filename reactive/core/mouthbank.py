@@ -126,20 +126,26 @@ def colour_match(photo_skin: np.ndarray, source_skin: np.ndarray,
 _SMOOTH_COLUMNS = np.array([1.0, 2.0, 3.0, 4.0, 3.0, 2.0, 1.0]) / 16.0
 
 
+def _lab_along(image: np.ndarray, frame: tuple, y: np.ndarray) -> np.ndarray:
+    """CIE Lab (L 0-100) of ``image`` (H, W, 3) uint8 RGB sampled in its mouth ``frame``
+    at heights ``y`` (k, N_COLUMNS) px (0 on the mouth's axis, down positive) under each
+    column: (k, N_COLUMNS, 3) float32, bilinear."""
+    origin, ex, width = frame
+    a = np.broadcast_to(mm.COLUMNS_U * width, y.shape)
+    mx = (origin[0] + a * ex[0] - y * ex[1]).astype(np.float32)
+    my = (origin[1] + a * ex[1] + y * ex[0]).astype(np.float32)
+    return cv2.cvtColor(cv2.remap(image, mx, my, cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE).astype(np.float32) / 255.0,
+                        cv2.COLOR_RGB2LAB)
+
+
 def lip_body(image: np.ndarray, frame: tuple, cols: np.ndarray) -> np.ndarray:
     """The colour of each lip's body just outside the inner lip (0.06 mouth widths out),
     the median over the middle columns: (2, 3) float32 CIE Lab (L 0-100), upper lip
     first. ``image`` (H, W, 3) uint8 RGB, ``frame`` its ``mouth_frame``, ``cols``
     (2, N_COLUMNS) its ``lip_columns`` (open or closed)."""
-    origin, ex, width = frame
-    a = mm.COLUMNS_U * width
-    lip = 0.06 * width
-    y = np.stack([cols[0] - lip, cols[1] + lip])
-    mx = (origin[0] + a * ex[0] - y * ex[1]).astype(np.float32)
-    my = (origin[1] + a * ex[1] + y * ex[0]).astype(np.float32)
-    lab = cv2.cvtColor(cv2.remap(image, mx, my, cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32) / 255.0,
-                       cv2.COLOR_RGB2LAB)
+    lip = 0.06 * frame[2]
+    lab = _lab_along(image, frame, np.stack([cols[0] - lip, cols[1] + lip]))
     return np.median(lab[:, mm.N_COLUMNS // 4: 3 * mm.N_COLUMNS // 4], axis=1
                      ).astype(np.float32)
 
@@ -158,66 +164,15 @@ def lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     (2, N_COLUMNS) its ``lip_columns``. Returns the band's depth per column (2, N_COLUMNS)
     px (upper lip, lower lip) and the lips' body colours (2, 3) in CIE Lab (L 0-100).
     """
-    origin, ex, width = frame
     height = np.maximum(cols[1] - cols[0], 0.0)
     depth = np.zeros((2, mm.N_COLUMNS))
     body = lip_body(image, frame, cols)
     if float(height.max()) < 3.0:
         return depth, body
-    a = mm.COLUMNS_U * width
     ts = (np.arange(samples) + 0.5) / samples
-    ys = cols[0][None, :] + ts[:, None] * height[None, :]
-    a_all = np.broadcast_to(a, ys.shape)
-    mx = (origin[0] + a_all * ex[0] - ys * ex[1]).astype(np.float32)
-    my = (origin[1] + a_all * ex[1] + ys * ex[0]).astype(np.float32)
-    inside = cv2.cvtColor(cv2.remap(image, mx, my, cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-                          / 255.0, cv2.COLOR_RGB2LAB)
+    inside = _lab_along(image, frame, cols[0][None, :] + ts[:, None] * height[None, :])
     cap = params.lip_tissue_max_frac
     for side in (0, 1):
-        run_from = inside if side == 0 else inside[::-1]
-        close = np.linalg.norm(run_from - body[side][None, None, :], axis=-1) \
-            < params.lip_tissue_delta_e
-        run = np.minimum(np.cumprod(close, axis=0).sum(axis=0) / samples, cap)
-        # Smooth across columns: a lip edge is smooth, a column-by-column cut would streak.
-        run = np.convolve(np.pad(run, 3, mode="edge"), _SMOOTH_COLUMNS, mode="valid")
-        depth[side] = run * height
-    return depth, body
-    a = mm.COLUMNS_U * width
-    ts = (np.arange(samples) + 0.5) / samples
-    ys = cols[0][None, :] + ts[:, None] * height[None, :]
-    a_all = np.broadcast_to(a, ys.shape)
-    mx = (origin[0] + a_all * ex[0] - ys * ex[1]).astype(np.float32)
-    my = (origin[1] + a_all * ex[1] + ys * ex[0]).astype(np.float32)
-    inside = cv2.cvtColor(cv2.remap(image, mx, my, cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-                          / 255.0, cv2.COLOR_RGB2LAB)
-    cap = params.lip_tissue_max_frac
-    for side in (0, 1):
-        run_from = inside if side == 0 else inside[::-1]
-        close = np.linalg.norm(run_from - body[side][None, None, :], axis=-1) \
-            < params.lip_tissue_delta_e
-        run = np.minimum(np.cumprod(close, axis=0).sum(axis=0) / samples, cap)
-        # Smooth across columns: a lip edge is smooth, a column-by-column cut would streak.
-        run = np.convolve(np.pad(run, 3, mode="edge"), _SMOOTH_COLUMNS, mode="valid")
-        depth[side] = run * height
-    return depth, body
-    a = mm.COLUMNS_U * width
-    ts = (np.arange(samples) + 0.5) / samples
-    ys = cols[0][None, :] + ts[:, None] * height[None, :]
-    lip = 0.06 * width
-    y_all = np.concatenate([ys, (cols[0] - lip)[None, :], (cols[1] + lip)[None, :]])
-    a_all = np.broadcast_to(a, y_all.shape)
-    mx = (origin[0] + a_all * ex[0] - y_all * ex[1]).astype(np.float32)
-    my = (origin[1] + a_all * ex[1] + y_all * ex[0]).astype(np.float32)
-    lab = cv2.cvtColor(cv2.remap(image, mx, my, cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32) / 255.0,
-                       cv2.COLOR_RGB2LAB)
-    inside = lab[:samples]
-    cap = params.lip_tissue_max_frac
-    for side, ref in ((0, lab[samples]), (1, lab[samples + 1])):
-        # The lip's colour: per column, steadied by the median over the middle columns.
-        body[side] = np.median(ref[mm.N_COLUMNS // 4: 3 * mm.N_COLUMNS // 4], axis=0)
         run_from = inside if side == 0 else inside[::-1]
         close = np.linalg.norm(run_from - body[side][None, None, :], axis=-1) \
             < params.lip_tissue_delta_e

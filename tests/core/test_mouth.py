@@ -273,20 +273,29 @@ def test_a_matched_tongue_stays_red_pink(photo_skin):
     assert (hue if hue > 180 else hue + 360) >= source_hue - 1e-3
 
 
+def _lip_band_scene(top_to: float, bottom_px: float, colour):
+    """``_mouth_scene(0)`` with the lips' own colour ``colour`` reaching into the opening
+    down to ``top_to`` (y) under the upper lip and ``bottom_px`` above the lower one.
+    Returns image, points, the opening (H, W) bool, the band (H, W) bool, the pixel grid
+    (yy, xx) and the lower lip's height per column."""
+    img, points = _mouth_scene(0)
+    poly = np.round(points[lm.LIPS_INNER]).astype(np.int32)
+    inside = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [poly], 1)
+    yy, xx = np.mgrid[0:img.shape[0], 0:img.shape[1]]
+    bottom = 90.0 + 40.0 * np.sin(np.pi * np.clip((xx - 60) / 120.0, 0, 1))
+    band = (inside > 0) & ((yy < top_to) | (yy > bottom - bottom_px))
+    img[band] = colour
+    return img, points, inside > 0, band, (yy, xx), bottom
+
+
 def test_lip_tissue_inside_the_tracked_inner_lip_is_cut_off():
     """A driver whose tracked inner lip lies inside the lips (a pale lip band inside the
     opening): the columns move past the band, so no lip-coloured rim is carried along."""
     from reactive.core.mouthbank import trim_lip_tissue
 
-    img, points = _mouth_scene(0)
-    poly = np.round(points[lm.LIPS_INNER]).astype(np.int32)
-    inside = np.zeros(img.shape[:2], np.uint8)
-    cv2.fillPoly(inside, [poly], 1)
     # The lips' colour reaches 6 px into the opening at the top, 5 at the bottom.
-    yy, xx = np.mgrid[0:img.shape[0], 0:img.shape[1]]
-    bottom = 90.0 + 40.0 * np.sin(np.pi * np.clip((xx - 60) / 120.0, 0, 1))
-    band = (inside > 0) & ((yy < 96) | (yy > bottom - 5))
-    img[band > 0] = (170, 70, 75)
+    img, points, _, _, _, _ = _lip_band_scene(96, 5, (170, 70, 75))
     frame = mm.mouth_frame(points)
     cols = mm.lip_columns(points, *frame)
     before = cols.copy()
@@ -313,15 +322,9 @@ def test_a_drivers_inner_lips_take_the_photos_lip_colour_and_only_they():
     deeper in keep theirs; a face with lips like the driver's changes nothing."""
     from reactive.core.mouthbank import lip_body, recolour_lip_tissue
 
-    img, points = _mouth_scene(0)
-    poly = np.round(points[lm.LIPS_INNER]).astype(np.int32)
-    inside = np.zeros(img.shape[:2], np.uint8)
-    cv2.fillPoly(inside, [poly], 1)
-    yy, xx = np.mgrid[0:img.shape[0], 0:img.shape[1]]
-    bottom = 90.0 + 40.0 * np.sin(np.pi * np.clip((xx - 60) / 120.0, 0, 1))
-    ring = (inside > 0) & ((yy < 95) | (yy > bottom - 5))
-    img[ring] = (185, 85, 92)                       # the wet inner lip, a little paler
-    tongue = (inside > 0) & (yy > 104) & (yy < bottom - 9) & (abs(xx - 120) < 20)
+    # The wet inner lip, a little paler than the lips, 5 px into the opening all along.
+    img, points, inside, ring, (yy, xx), bottom = _lip_band_scene(95, 5, (185, 85, 92))
+    tongue = inside & (yy > 104) & (yy < bottom - 9) & (abs(xx - 120) < 20)
     img[tongue] = (175, 75, 85)                     # lip coloured, but deeper inside
     frame = mm.mouth_frame(points)
     cols = mm.lip_columns(points, *frame)
@@ -345,10 +348,10 @@ def test_a_drivers_inner_lips_take_the_photos_lip_colour_and_only_they():
     assert np.percentile(light_err, 90) < 3.0   # (not quite into the thin corners)
     changed = np.abs(out.astype(int) - img).max(axis=2) > 2
     assert not changed[tongue].any()                    # the tongue keeps its colour
-    assert not changed[(inside == 0) & ~cv2.dilate(inside, np.ones((5, 5), np.uint8)
-                                                    ).astype(bool)].any()
+    assert not changed[~cv2.dilate(inside.astype(np.uint8), np.ones((5, 5), np.uint8)
+                                   ).astype(bool)].any()
     near_ring = cv2.dilate(ring.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    cavity = (inside > 0) & ~near_ring & ~tongue    # (the ring's edge is feathered)
+    cavity = inside & ~near_ring & ~tongue    # (the ring's edge is feathered)
     assert not changed[cavity].any()
 
 

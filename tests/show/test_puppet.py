@@ -28,30 +28,43 @@ pytestmark = pytest.mark.slow
 JITTER = 0.02
 
 
-@pytest.mark.parametrize("clip", ["d0", "d3"])
-def test_puppet_follows_the_camera_as_well_as_the_offline_render(clip, pack_cache):
-    video = shared_path("driving", f"{clip}.mp4")
-    photo = load_photo(shared_path("portraits", "s42.jpg"))
-    target = find_target_face(photo)
-    puppet, calm = Puppet(photo, target), CalmNeutral()
-    points, frames, plain, first = [], [], [], None
+def drive(puppet: Puppet, video):
+    """Play ``video`` as the camera into ``puppet``, its neutral taken as the live puppet
+    takes it (``CalmNeutral``, with the neutral camera frame as the creases' reference).
+    Yields ``(i, frame, points, took_neutral, fps)`` for every camera frame from the
+    neutral's on (``points`` None where no face was found)."""
+    calm = CalmNeutral()
     with CameraSource(video) as camera, FaceMeshTracker() as tracker:
         i = 0
         while (frame := camera.read(camera.next_frame_s)) is not None:
             p = tracker(frame.image)
+            took = False
             if not puppet.ready:
                 neutral = calm.update(p, frame.time_s)
                 if neutral is not None:
                     puppet.set_neutral(neutral, frame.image.shape[1::-1], image=frame.image,
                                        image_points=p)
-            if puppet.ready and p is not None:
-                first = i if first is None else first
-                points.append(p.astype(np.float64))
-                creases = puppet.ratio(frame.image, p)
-                frames.append(puppet.render(p, creases=creases).copy())
-                plain.append(puppet.render(p).copy())
+                    took = True
+            if puppet.ready:
+                yield i, frame, p, took, camera.fps
             i += 1
-    assert first is not None and first < 2.5 * camera.fps   # the neutral is taken early
+
+
+@pytest.mark.parametrize("clip", ["d0", "d3"])
+def test_puppet_follows_the_camera_as_well_as_the_offline_render(clip, pack_cache):
+    video = shared_path("driving", f"{clip}.mp4")
+    photo = load_photo(shared_path("portraits", "s42.jpg"))
+    target = find_target_face(photo)
+    puppet = Puppet(photo, target)
+    points, frames, plain, first, fps = [], [], [], None, None
+    for i, frame, p, _, fps in drive(puppet, video):
+        if p is not None:
+            first = i if first is None else first
+            points.append(p.astype(np.float64))
+            creases = puppet.ratio(frame.image, p)
+            frames.append(puppet.render(p, creases=creases).copy())
+            plain.append(puppet.render(p).copy())
+    assert first is not None and first < 2.5 * fps   # the neutral is taken early
     # The puppet against its own Eq. 1 (its live neutral, its rig's phi) ...
     a = puppet.synthesis.rig.phi[:, :2]
     intended = target[None].astype(np.float64) + (np.array(points) - puppet.neutral) @ a.T
@@ -88,22 +101,16 @@ def test_the_puppets_open_mouth_shows_the_visitors_teeth():
     opening is about as full of teeth as the visitor's own (the drawn mouth, a thin row of
     small teeth, has a fraction of them)."""
     photo = load_photo(shared_path("portraits", "s42.jpg"))
-    puppet, calm = Puppet(photo, find_target_face(photo)), CalmNeutral()
+    puppet = Puppet(photo, find_target_face(photo))
     camera_teeth, shown, drawn = [], [], []
-    with CameraSource(shared_path("driving", "d0.mp4")) as camera, FaceMeshTracker() as tracker:
-        while (frame := camera.read(camera.next_frame_s)) is not None:
-            p = tracker(frame.image)
-            if not puppet.ready:
-                neutral = calm.update(p, frame.time_s)
-                if neutral is not None:
-                    puppet.set_neutral(neutral, frame.image.shape[1::-1])
-            if not puppet.ready or p is None or lm.mouth_open_ratio(p) < 0.15:
-                continue
-            inner = puppet.synthesis.points_now[lm.LIPS_INNER]
-            drawn.append(_near_white(puppet.render(p), inner))
-            out = puppet.render(p, mouth=puppet.crop_mouth(frame.image, p))
-            shown.append(_near_white(out, inner))
-            camera_teeth.append(_near_white(frame.image, p[lm.LIPS_INNER]))
+    for _, frame, p, _, _ in drive(puppet, shared_path("driving", "d0.mp4")):
+        if p is None or lm.mouth_open_ratio(p) < 0.15:
+            continue
+        inner = puppet.synthesis.points_now[lm.LIPS_INNER]
+        drawn.append(_near_white(puppet.render(p), inner))
+        out = puppet.render(p, mouth=puppet.crop_mouth(frame.image, p))
+        shown.append(_near_white(out, inner))
+        camera_teeth.append(_near_white(frame.image, p[lm.LIPS_INNER]))
     assert len(shown) >= 20   # d0 smiles with open lips for about 2 s
     own, live, fallback = (float(np.median(v)) for v in (camera_teeth, shown, drawn))
     print(f"\ns42 x d0, {len(shown)} open-mouth frames: near-white fraction inside the lips, "
@@ -143,27 +150,20 @@ def puppet_creases(portrait: str, clip: str):
     puppet shaded them with (frame 0 the neutral camera frame)."""
     photo = load_photo(shared_path("portraits", f"{portrait}.jpg"))
     target = find_target_face(photo)
-    puppet, calm = Puppet(photo, target), CalmNeutral()
-    frames, points, codes = [], [], []
-    with CameraSource(shared_path("driving", f"{clip}.mp4")) as camera, \
-            FaceMeshTracker() as tracker:
-        while (frame := camera.read(camera.next_frame_s)) is not None:
-            p = tracker(frame.image)
-            if not puppet.ready:
-                neutral = calm.update(p, frame.time_s)
-                if neutral is not None:
-                    puppet.set_neutral(neutral, frame.image.shape[1::-1], image=frame.image,
-                                       image_points=p)
-                    frames.append(frame.image.copy())
-                    points.append(p.copy())
-                    codes.append(None)
-                continue
-            if p is None:
-                puppet.lost()
-                continue
-            codes.append(puppet.ratio(frame.image, p)[1].copy())
+    puppet = Puppet(photo, target)
+    frames, points, codes, fps = [], [], [], None
+    for _, frame, p, took_neutral, fps in drive(puppet, shared_path("driving", f"{clip}.mp4")):
+        if took_neutral:
             frames.append(frame.image.copy())
             points.append(p.copy())
+            codes.append(None)
+            continue
+        if p is None:
+            puppet.lost()
+            continue
+        codes.append(puppet.ratio(frame.image, p)[1].copy())
+        frames.append(frame.image.copy())
+        points.append(p.copy())
     codes[0] = np.full(codes[1].shape, 128, np.uint8)
     n = len(frames)
     landmarks = np.array(points, np.float32)
@@ -171,7 +171,7 @@ def puppet_creases(portrait: str, clip: str):
     stable = landmarks[0, lm.STABLE_POINTS].astype(np.float64)
     for i in range(n):
         head[i] = fit_similarity(stable, landmarks[i, lm.STABLE_POINTS].astype(np.float64))
-    pack = ClipPack(fps=camera.fps, source_size=frames[0].shape[1::-1], neutral_index=0,
+    pack = ClipPack(fps=fps, source_size=frames[0].shape[1::-1], neutral_index=0,
                     landmarks=landmarks, face_detected=np.ones(n, bool),
                     peripheral=np.zeros((n, 0, 2), np.float32),
                     peripheral_valid=np.zeros((n, 0), bool), head=head, tag="puppet",
