@@ -303,3 +303,33 @@ def test_grid_warp_remaps_only_where_the_person_reaches():
     # Some background is left alone, more of it when the person moves less.
     assert max(width) < len(warper._spans) * W
     assert width[2] < width[3]
+
+
+def test_remap_rects_hold_every_span_and_waste_little():
+    """Neighbouring bands are remapped together (OpenCV shares only a large call between
+    threads) while the rectangle holding their spans is at most 30% larger; a band with
+    no span ends a run, and a span far off the run's columns starts a new one."""
+    photo, prob, pts = _scene()
+    rig, _ = _rig(photo, prob, pts, [[0, 0]], dense=False, grid=True)
+    warper = GridWarper(rig)
+    n = len(warper._spans)
+    assert n >= 6
+    spans = np.zeros((n, 2), np.int32)
+    spans[0:2] = [10, 50]            # one run: the same columns
+    spans[2] = [12, 52]
+    # spans[3] none: the run ends
+    spans[4] = [10, 50]
+    spans[5] = [200, 240]            # same width far off: holding both would waste 3x
+    warper._spans[:] = spans
+    rects = warper.remap_rects()
+    band_y = warper._band_y
+    assert rects[0] == (band_y[0][0], band_y[2][1], 10, 52)
+    assert rects[1] == (*band_y[4], 10, 50)
+    assert rects[2] == (*band_y[5], 200, 240)
+    assert len(rects) == 3
+    # Every span inside a rectangle; rectangles never overlap.
+    for (y0, y1), (x0, x1) in zip(band_y, spans.tolist()):
+        if x1 > x0:
+            assert any(r[0] <= y0 and y1 <= r[1] and r[2] <= x0 and x1 <= r[3] for r in rects)
+    for a, b in zip(rects[:-1], rects[1:]):
+        assert a[1] <= b[0]
