@@ -173,6 +173,31 @@ def test_unfolder_removes_flips_and_leaves_the_rest_alone():
     assert 0 < off[v, 0] < 25.0             # the fold became a squeeze, the move not undone
 
 
+def test_unfolder_lets_a_lip_lead_the_skin_it_rolls_over():
+    """A stiff row (a lower lip) pushed two and a half rows down over the skin below, the
+    frame's edge held: relaxing the skin towards its neighbours leaves a fold; with the lip
+    leading, the skin beneath is pushed on ahead of it and nothing stays folded, the lip
+    moved as far as asked (it keeps its thickness)."""
+    rest, tri, movable = _grid_mesh(8)
+    rows = np.round(rest[:, 1] / 10.0)
+    lip = np.flatnonzero((rows == 2) & movable)
+    off = np.zeros((len(rest), 2), np.float32)
+    off[lip, 1] = 25.0
+    orient = np.sign(signed_areas(rest, tri))
+    left = {}
+    for lead in (False, True):
+        unfold = Unfolder(rest, tri, movable, stiff=lip)
+        if not lead:
+            unfold._lip_over_skin = lambda o: False   # the passes without the lip leading
+        got = off.copy()
+        unfold(got)
+        area = signed_areas(rest + got, tri) * orient
+        left[lead] = int((area < -unfold.tolerance).sum())
+        assert (got[lip] == off[lip]).all()
+        assert (got[~movable] == 0).all()
+    assert left == {False: 1, True: 0}
+
+
 def test_unfolder_keeps_a_triangle_squashed_flat():
     """A lid closing onto the other lid: zero area is allowed, only a flip is relaxed."""
     rest = np.array([[0, 0], [10, 0], [5, 5], [5, -5]], np.float64)
