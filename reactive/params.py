@@ -452,6 +452,11 @@ class EyeParams:
     closed_ear: float = 0.10
     # ... or this fraction of the driver's neutral ratio, when that is lower (narrow eyes).
     closed_ear_frac: float = 0.4
+    # The closure starts below this fraction of the neutral ratio: above it, the lids' own
+    # travel by Eq. 1 is all there is. A look down lowers the lids to about half open (d3
+    # frames 63-99: 0.54-0.67 of the neutral ratio on one eye), which Eq. 1 carries;
+    # counted as closing (0.7-0.8 of the way), those eyes shut on the portrait.
+    closure_start_frac: float = 0.6
     # Of the closing travel the Eq. 1 lids still lack, the lower lid does this share, the
     # upper lid the rest (in a real blink the upper lid does nearly all the work; the face
     # mesh also reads a seam near the lower lid as closed, one halfway up as half open).

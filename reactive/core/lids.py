@@ -79,9 +79,10 @@ def lid_closure(points: np.ndarray, neutral_index: int, *,
                 params: EyeParams = EyeParams()) -> np.ndarray:
     """How closed the driver's eyes are, per frame and eye.
 
-    0 at the neutral frame's opening (or wider), 1 at what the tracker reports for a closed
-    eye (``params.closed_ear``, or ``closed_ear_frac`` of the neutral ratio when lower), and
-    a smoothstep of the ratio in between, so the small lid jitter of an open eye stays ~0.
+    0 down to ``params.closure_start_frac`` of the neutral frame's ratio (a look down lowers
+    the lids that far, and Eq. 1 carries it), 1 at what the tracker reports for a closed eye
+    (``params.closed_ear``, or ``closed_ear_frac`` of the neutral ratio when lower), and a
+    smoothstep of the ratio in between.
 
     Parameters
     ----------
@@ -101,8 +102,8 @@ def lid_closure(points: np.ndarray, neutral_index: int, *,
     if np.any(open_ear <= closed + 1e-6):
         log.warning("the neutral frame's eyes look closed (aspect ratios %s); no closure",
                     np.round(open_ear, 3))
-    t = (open_ear - ear) / np.maximum(open_ear - closed, 1e-6)
-    return smoothstep(t).astype(np.float32)
+    start = np.maximum(params.closure_start_frac * open_ear, closed)
+    return smoothstep((start - ear) / np.maximum(start - closed, 1e-6)).astype(np.float32)
 
 
 def eye_linear(rest: np.ndarray, now: np.ndarray, corners: tuple[int, int]) -> complex:

@@ -159,18 +159,27 @@ def test_lid_closure_maps_neutral_to_0_and_the_tracked_closed_eye_to_1():
     c = lid_closure(_frames(h, h), 0)
     assert c.shape == (5, 2) and c.dtype == np.float32
     np.testing.assert_allclose(c[:, 0], [0, 0, 1, 1, 1], atol=1e-4)
-    np.testing.assert_allclose(c[:, 1], c[:, 0])
+    np.testing.assert_allclose(c[:, 1], c[:, 0], atol=1e-6)
+
+
+def test_lid_closure_leaves_a_look_down_to_eq1():
+    """Lids lowered to the closure's start (a look down: about half open) are not closing:
+    Eq. 1 carries them."""
+    p = EyeParams()
+    h = np.linspace(EYE_H, p.closure_start_frac * EYE_H, 11)
+    c = lid_closure(_frames(h, h), 0)[:, 0]
+    assert np.all(c < 1e-4)
 
 
 def test_lid_closure_is_smooth_and_monotone_in_between():
     p = EyeParams()
     open_ear = float(eye_aspect_ratios(synthetic_face(EYE_H))[0])
     closed_h = EYE_H * p.closed_ear / open_ear
-    h = np.linspace(EYE_H, closed_h, 21)
-    c = lid_closure(_frames(h, h), 0)[:, 0]
+    h = np.r_[EYE_H, np.linspace(p.closure_start_frac * EYE_H, closed_h, 21)]
+    c = lid_closure(_frames(h, h), 0)[1:, 0]
     assert np.all(np.diff(c) > 0)
     assert abs(c[10] - 0.5) < 1e-3             # smoothstep: symmetric about the middle
-    assert c[1] < 0.02                          # jitter of an open eye stays ~0
+    assert c[1] < 0.02                          # jitter at the start stays ~0
     assert np.max(np.diff(c)) < 1.6 / 20        # no jump (smoothstep slope <= 1.5)
 
 
@@ -184,7 +193,7 @@ def test_lid_closure_uses_the_narrow_neutral_fraction():
     p = EyeParams()
     open_ear = float(eye_aspect_ratios(synthetic_face(EYE_H))[0])
     narrow = 0.2 / open_ear
-    h = [EYE_H * narrow, EYE_H * narrow * 0.5, EYE_H * narrow * 0.39]
+    h = [EYE_H * narrow, EYE_H * narrow * 0.45, EYE_H * narrow * 0.39]
     c = lid_closure(_frames(h, h), 0, params=p)[:, 0]
     # Ratio 0.10 would count as closed for a normal driver; here it is not yet.
     assert c[0] == 0 and 0.5 < c[1] < 0.97 and c[2] == pytest.approx(1.0)
