@@ -211,7 +211,8 @@ def classify_cells(source, depth, own, still, scale):
 
 def composite_cells(frame, pixel_map, alpha, plate, cells, row_start, col_start):
     """The listed cells of ``frame`` rewritten: the plate (kind 1), or frame over plate by
-    the alpha at the pixel nearest each pixel's source (kind 2). Returns a new frame."""
+    the alpha at each pixel's source, bilinear with the edge replicated (kind 2). Returns a
+    new frame."""
     h, w = frame.shape[:2]
     out = frame.copy()
     rows = list(row_start) + [h]
@@ -221,13 +222,18 @@ def composite_cells(frame, pixel_map, alpha, plate, cells, row_start, col_start)
         if kind == 1:
             out[ys, xs] = plate[ys, xs]
             continue
-        m = pixel_map[ys, xs].reshape(-1, 2)
-        sx = np.clip(np.floor(m[:, 0] + 0.5), 0, w - 1).astype(int)
-        sy = np.clip(np.floor(m[:, 1] + 0.5), 0, h - 1).astype(int)
-        a = alpha[sy, sx, 0].astype(np.int64)[:, None]
-        f = frame[ys, xs].reshape(-1, 3).astype(np.int64)
-        p = plate[ys, xs].reshape(-1, 3).astype(np.int64)
-        mixed = (a * f + (255 - a) * p + 127) // 255
+        m = pixel_map[ys, xs].reshape(-1, 2).astype(np.float64)
+        sx, sy = np.clip(m[:, 0], 0, w - 1), np.clip(m[:, 1], 0, h - 1)
+        x0, y0 = sx.astype(int), sy.astype(int)
+        x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+        ax, ay = sx - x0, sy - y0
+        al = alpha[..., 0].astype(np.float64)
+        a = ((al[y0, x0] * (1 - ax) + al[y0, x1] * ax) * (1 - ay)
+             + (al[y1, x0] * (1 - ax) + al[y1, x1] * ax) * ay)
+        a = np.clip(a / 255.0, 0.0, 1.0)[:, None]
+        f = frame[ys, xs].reshape(-1, 3).astype(np.float64)
+        p = plate[ys, xs].reshape(-1, 3).astype(np.float64)
+        mixed = np.where(a >= 1.0, f, np.floor(a * f + (1.0 - a) * p + 0.5))
         out[ys, xs] = mixed.reshape(out[ys, xs].shape).astype(np.uint8)
     return out
 

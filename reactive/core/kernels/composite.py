@@ -221,21 +221,19 @@ def _composite_cells(frame, pixel_map, alpha, plate, cells, n, row_start, col_st
             continue
         for y in range(y0, y1):
             for x in range(x0, x1):
-                # The alpha at the nearest pixel of the source: the person's edge is soft
-                # over several pixels, and a pixel's shift of it is not seen.
-                sx = min(max(int(pixel_map[y, x, 0] + 0.5), 0), w - 1)
-                sy = min(max(int(pixel_map[y, x, 1] + 0.5), 0), h - 1)
-                a = np.int32(alpha[sy, sx, 0])
-                if a == 255:
+                # The alpha at the source, interpolated as the remap interpolated the
+                # person's colour there: where the map stretches the edge, the nearest
+                # source pixel's alpha came out stair-stepped.
+                a = bilinear(alpha, pixel_map[y, x, 0], pixel_map[y, x, 1], 0) * (1.0 / 255.0)
+                if a >= 1.0:
                     continue
-                if a == 0:
+                if a <= 0.0:
                     for c in range(3):
                         frame[y, x, c] = plate[y, x, c]
                     continue
                 for c in range(3):
-                    frame[y, x, c] = np.uint8((a * np.int32(frame[y, x, c])
-                                               + (255 - a) * np.int32(plate[y, x, c]) + 127)
-                                              // 255)
+                    val = a * frame[y, x, c] + (1.0 - a) * plate[y, x, c] + 0.5
+                    frame[y, x, c] = np.uint8(min(max(val, 0.0), 255.0))
 
 
 def composite_cells(frame: np.ndarray, pixel_map: np.ndarray, alpha: np.ndarray,
@@ -247,8 +245,8 @@ def composite_cells(frame: np.ndarray, pixel_map: np.ndarray, alpha: np.ndarray,
     ----------
     frame : (H, W, 3) uint8, the remapped person layer; its listed cells are rewritten:
         the plate (CELL_PLATE), or the person mixed over the plate by its alpha at each
-        pixel's source, its nearest pixel (CELL_MIX: the remap read the person's colour
-        there already).
+        pixel's source, bilinear (CELL_MIX: the remap read the person's colour there
+        already).
     pixel_map : (H, W, 2) float32, each pixel's source (x, y) in px, as the remap used.
     alpha : (H, W, 1) uint8, the person's coverage; plate : (H, W, 3) uint8.
     cells, n : as from ``classify_cells``.
