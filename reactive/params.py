@@ -533,10 +533,6 @@ class EyeParams:
     # The grown lids are pulled this far back inside (eye widths): the drawn lid line stays
     # the warp's.
     drawn_inset_w: float = 0.015
-    # Where the iris was, a drawn eye's white is filled from the white around (lid shadow
-    # included) less its drawn lines: pixels darker than drawn_dark x the white's 95th
-    # percentile (lash line, lid line, caruncle) are not read.
-    drawn_dark: float = 0.35
     # The grown opening counts fully while the eye keeps this fraction of its rest area, and
     # not at all by redraw_area_frac: a closing eye goes back to the contour (the closed lid
     # covers the drawn eye, closed_reach_w).

@@ -324,36 +324,56 @@ def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.nda
     return cv2.remap(grid, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def smooth_fill(crop: np.ndarray, known: np.ndarray, width: float) -> np.ndarray:
+# A drawn eye's white is shaded mostly across the eye (the lid's shadow along the top, the
+# lid lines): the fill's kernels reach this many times farther along the eye than across.
+ALONG_ACROSS = 3.0
+
+
+def smooth_fill(crop: np.ndarray, known: np.ndarray, x_axis: np.ndarray,
+                width: float) -> np.ndarray:
     """Colours for a drawn eye's opening where its iris was: a smooth membrane over the
-    hole from the ``known`` white of the opening alone (the lids and the skin count as
-    unknown), by normalized convolution at scales from a pixel to 0.4 eye widths, each
-    finer scale taking over where it sees enough known pixels (``push-pull``). Near the
-    hole's edge the fill is the white just beside it, deeper in a blend of all the white
-    around, the lid's shadow along its top included: it carries on the drawn ball's
-    shading. (A drawn eye's grown lids are lines around a painted ball; its white is read
-    around the hole, not in the lid-relative rows of ``fill_iris_hole``.) A blend of the
-    white around, never brighter than the brightest of it; not dimmed in the middle as
-    ``fill_iris_hole`` does: a drawn ball's white is bold and evenly lit, and a dimmer
-    middle shows as a grey disc where the iris was. (h, w, 3) float32."""
-    weight = known.astype(np.float32)
-    if weight.sum() <= 0:
+    hole from the ``known`` pixels of the opening alone (the lids and the skin outside it
+    count as unknown), by normalized convolution at scales from a pixel to 0.4 eye widths,
+    each finer scale taking over where it sees enough known pixels (push-pull). The
+    kernels are ``ALONG_ACROSS`` times longer along the eye (``x_axis`` (2,), unit) than
+    across it, so the white at the same height beside the hole counts most: the lid's
+    shadow and the lid lines carry on across where the iris was, as behind a real iris.
+
+    A drawn eye's grown lids are lines around a painted ball, its white is read around the
+    hole rather than in the lid-relative rows of ``fill_iris_hole``, and it is not dimmed
+    in the middle as there: a blend of the white around, never brighter than the brightest
+    of it (a dimmer middle shows as a grey disc where the iris was). (h, w, 3) float32."""
+    if not known.any():
         return np.zeros(crop.shape, np.float32)
+    h, w = known.shape
+    angle = float(np.degrees(np.arctan2(x_axis[1], x_axis[0])))
+    level = abs(angle) < 1.0
+    if not level:   # the eye's axis along the image rows
+        rot = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
+        back = cv2.invertAffineTransform(rot)
+        crop = cv2.warpAffine(crop, rot, (w, h), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        known = cv2.warpAffine(known.astype(np.uint8), rot, (w, h),
+                               flags=cv2.INTER_NEAREST) > 0
+    weight = known.astype(np.float32)
     img = crop.astype(np.float32) * weight[..., None]
     est = np.broadcast_to(img.sum(axis=(0, 1)) / weight.sum(), crop.shape).astype(np.float32)
-    sigma = max(0.4 * width, 1.0)
+    sigma = max(0.4 * width / ALONG_ACROSS, 1.0)
     sigmas = []
     while sigma >= 1.0:
         sigmas.append(sigma)
         sigma *= 0.5
     k = {"borderType": cv2.BORDER_CONSTANT}
     for sigma in sigmas:                      # coarse to fine
-        den = cv2.GaussianBlur(weight, (0, 0), sigma, **k)
-        num = cv2.GaussianBlur(img, (0, 0), sigma, **k)
+        den = cv2.GaussianBlur(weight, (0, 0), ALONG_ACROSS * sigma, sigmaY=sigma, **k)
+        num = cv2.GaussianBlur(img, (0, 0), ALONG_ACROSS * sigma, sigmaY=sigma, **k)
         local = num / np.maximum(den, 1e-6)[..., None]
         # A scale counts where a fair share of the pixels it weighs are known.
-        w = np.clip(den / 0.25, 0.0, 1.0)[..., None]
-        est = w * local + (1.0 - w) * est
+        share = np.clip(den / 0.25, 0.0, 1.0)[..., None]
+        est = share * local + (1.0 - share) * est
+    if not level:
+        est = cv2.warpAffine(est, back, (w, h), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
     return est
 
 
@@ -441,11 +461,6 @@ def eyeball_and_iris(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, *,
     hole_r = radius + max(1.5, 0.12 * radius)
     hole = opening & (dist <= hole_r)
     known = opening & ~hole
-    if drawn is not None and known.any():
-        # The grown opening reaches the drawn lid lines, and a drawn eye's lash line, lid
-        # shadow line and caruncle are bold: the fill reads only the white.
-        luma = crop.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        known &= luma >= params.drawn_dark * float(np.percentile(luma[known], 95))
     eyeball = crop.copy()
     if known.sum() >= 8 and hole.any():
         xy = np.stack([xx + lo[0], yy + lo[1]], axis=-1).reshape(-1, 2).astype(np.float64)
@@ -454,7 +469,7 @@ def eyeball_and_iris(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, *,
         if drawn is None:
             fill = fill_iris_hole(crop, known, u, v, width)
         else:
-            fill = smooth_fill(crop, known, width)
+            fill = smooth_fill(crop, known, x_axis, width)
         # Soft into the known pixels over a pixel, so the fill has no edge of its own.
         m = np.clip(hole_r + 1.0 - dist, 0.0, 1.0)[..., None] * opening[..., None]
         eyeball = np.clip(crop * (1.0 - m) + fill * m + 0.5, 0, 255).astype(np.uint8)
