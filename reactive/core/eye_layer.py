@@ -332,8 +332,8 @@ class GazeLayer:
         scale, weight = 1.0, 0.0
         drawn = eye.drawn_now(points_now)
         drawn_weight = 0.0 if drawn is None else float(smoothstep(
-            (open_frac - p.redraw_area_frac) / max(p.drawn_area_frac - p.redraw_area_frac,
-                                                   1e-9)))
+            (open_frac - p.lid_skin_area_frac) / max(p.drawn_area_frac - p.lid_skin_area_frac,
+                                                     1e-9)))
         if np.hypot(*shift) > 1e-3 and open_frac >= p.closed_area_frac:
             centre = ca_now + zr @ (eye.centre - ca_rest)
             if drawn_weight > 0.0:   # a drawn eye: its iris moves within the drawn opening
