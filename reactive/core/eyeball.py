@@ -199,6 +199,9 @@ def drawn_opening(crop: np.ndarray, corners: np.ndarray, upper: np.ndarray,
     seeds[contour > 0] = cv2.GC_PR_FGD
     seeds[core > 0] = cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+    # GrabCut seeds its colour models by k-means from OpenCV's global generator: seeded, the
+    # same photo always grows the same opening (nothing else here draws from it).
+    cv2.setRNGSeed(0)
     try:
         cv2.grabCut(np.ascontiguousarray(small), seeds, None, bgd, fgd, 4,
                     cv2.GC_INIT_WITH_MASK)
