@@ -515,6 +515,36 @@ class EyeParams:
     # lash line stays the warp's, and the iris disc gets a soft edge of this width.
     opening_erode_px: int = 1
     iris_feather_px: float = 1.0
+    # A drawn eye (a cartoon's) is often far larger than the face mesh's eye contour, which
+    # then runs through its white and iris: the eye layer would move only the iris inside
+    # the contour and leave the drawn iris outside it in place (double outlines, crescents).
+    # The opening is grown once per photo by GrabCut seeded with the contour (foreground
+    # inside, possibly background up to drawn_reach_w eye widths around it, background
+    # beyond), on the eye scaled to drawn_work_px wide (GrabCut's cost grows with the
+    # pixels; the lid line of a drawn eye is bold). Rays normal to the lids (drawn_rays per
+    # lid) read how far the grown region reaches; it is used only when the image clearly
+    # shows a larger eye: the median over the rays of the reach through white or a light
+    # iris (a run of which at least drawn_white_frac is as bright as drawn_white x the 90th
+    # percentile of the luma inside the contour) is at least drawn_min_w eye widths. A
+    # photo's contour lies on the lid margin, and what GrabCut adds there is lashes and
+    # eyeliner (dark) or a sliver: on the eight test portraits the median is 0.000-0.013
+    # eye widths, on s7's drawn eyes 0.047 and 0.052.
+    drawn_reach_w: float = 0.25
+    drawn_work_px: float = 48.0
+    drawn_rays: int = 17
+    drawn_white: float = 0.5
+    drawn_white_frac: float = 0.33
+    drawn_min_w: float = 0.03
+    # The grown lids may be pulled this far back inside (eye widths). None: inside the grown
+    # opening the eyeball is sampled through the warp's own triangles, so the drawn lid line
+    # it reaches is painted as the warp has it, while a band left outside would keep a
+    # sliver of the drawn iris where it touches the lid line.
+    drawn_inset_w: float = 0.0
+    # The grown opening counts fully while the eye keeps this fraction of its rest area, and
+    # not at all by lid_skin_area_frac: a closing eye goes back to the contour before the
+    # closed lid's skin fades in (it covers the drawn eye, closed_reach_w, and is laid
+    # before the opening is painted).
+    drawn_area_frac: float = 0.45
     # Nothing is painted when the eye is as at rest: the opening within this many pixels of
     # its rest shape (after the eye's own similarity) and the gaze shift below it. The layer
     # fades in over the next as many pixels, so switching it on never pops.

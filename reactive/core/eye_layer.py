@@ -72,6 +72,30 @@ class _EyeModel:
     cover_source: np.ndarray  # (V', 2) float64 and where a closed eye samples them in the photo
     closed_origin: np.ndarray  # (2,) int, photo pixel (x, y) of closed_rgba[0, 0]
     closed_rgba: np.ndarray   # (h, w, 4) float32 premultiplied, the closed lid (closed_lid.py)
+    # A drawn eye larger than the contour (eyeball.drawn_opening): its opening's vertices,
+    # each carried by the lid patch triangle it lies in (index into patch_tris, barycentric
+    # weights), as the warp carries the drawn lid line; n_drawn points per lid. Empty when
+    # the image shows no larger opening.
+    drawn_tri: np.ndarray     # (K,) int
+    drawn_bary: np.ndarray    # (K, 3) float64
+    n_drawn: int
+
+    def drawn_now(self, points_now: np.ndarray) -> np.ndarray | None:
+        """The drawn opening where ``points_now`` puts the lid patch: (K, 2) float64 (upper
+        lid from the image-left corner, then the lower lid back), or None."""
+        if len(self.drawn_tri) == 0:
+            return None
+        corners = points_now[self.patch_ids].astype(np.float64)[
+            self.patch_tris[self.drawn_tri]]                          # (K, 3, 2)
+        return np.einsum("kj,kjc->kc", self.drawn_bary, corners)
+
+    def drawn_lids(self, loop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Corners (2, 2), upper and lower lid margins (n - 2, 2) of a drawn opening
+        ``loop`` (K, 2), as ``EyeTopology`` orders them."""
+        n = self.n_drawn
+        upper = loop[:n]
+        lower = np.vstack([loop[0], loop[n:][::-1], loop[n - 1]])
+        return np.stack([upper[0], upper[-1]]), upper[1:-1], lower[1:-1]
 
     def patch_source(self, margin_frac: float) -> np.ndarray:
         """Photo positions the lid patch samples: lid points moved ``margin_frac`` eye
@@ -94,6 +118,8 @@ class _Look:
     open_frac: float        # opening area over the rest area (scaled)
     scale: float            # of ``shift``, that the opening allows (1: all of it)
     weight: float           # how much the eye's own limit counts for both (0 closing)
+    drawn: np.ndarray | None  # (K, 2) the drawn opening now (``_EyeModel.drawn_now``)
+    drawn_weight: float     # how much of it is painted (0 as the eye closes)
 
 
 class GazeLayer:
@@ -142,7 +168,8 @@ class GazeLayer:
         contour = pts[topo.contour]
         width = float(np.linalg.norm(pts[topo.corners[1]] - pts[topo.corners[0]]))
         eye = eyeball_and_iris(photo, pts, topo, feather_px=p.iris_feather_px,
-                               opening_mask=lambda shape, lo: fill_polygon(shape, contour, lo))
+                               opening_mask=lambda shape, lo: fill_polygon(shape, contour, lo),
+                               params=p)
         # The warp's own triangles over the lid patch: Delaunay on the photo's points, as the
         # rig triangulates them (points outside the face cannot change triangles this deep
         # inside it).
@@ -183,6 +210,7 @@ class GazeLayer:
             cv2.fillConvexPoly(m, np.round(t * 16).astype(np.int32), 1, cv2.LINE_8, 4)
             used[k] = bool((alpha[cv2.dilate(m, _KERNEL3) > 0] > 0).any())
         cover_tris = cover_tris[used]
+        drawn_tri, drawn_bary = self._carry(eye["drawn"], pts[ids][tris])
         return _EyeModel(topo=topo, rest=pts, contour=contour,
                          area=polygon_area(contour), width=width, centre=eye["centre"],
                          radius=eye["radius"], eyeball=eye["eyeball"],
@@ -195,7 +223,26 @@ class GazeLayer:
                          cover_ids=cover_ids, cover_tris=cover_tris,
                          cover_closed=closed[cover_ids], cover_source=source,
                          closed_origin=closed_origin,
-                         closed_rgba=closed_rgba)
+                         closed_rgba=closed_rgba, drawn_tri=drawn_tri, drawn_bary=drawn_bary,
+                         n_drawn=0 if eye["drawn"] is None else (len(eye["drawn"]) + 2) // 2)
+
+    @staticmethod
+    def _carry(points, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each of ``points`` (K, 2) (or None), the triangle of ``tris`` (T, 3, 2) it
+        lies in (least outside of, beyond them all) and its barycentric weights there.
+        Returns (K,) int and (K, 3) float64 (empty when ``points`` is None)."""
+        if points is None:
+            return np.zeros(0, np.int64), np.zeros((0, 3))
+        a, b, c = tris[:, 0], tris[:, 1], tris[:, 2]
+        area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+        area = np.where(np.abs(area) < 1e-9, np.nan, area)
+        x, y = points[:, None, 0], points[:, None, 1]
+        wa = ((b[:, 0] - x) * (c[:, 1] - y) - (b[:, 1] - y) * (c[:, 0] - x)) / area
+        wb = ((c[:, 0] - x) * (a[:, 1] - y) - (c[:, 1] - y) * (a[:, 0] - x)) / area
+        bary = np.stack([wa, wb, 1.0 - wa - wb], axis=-1)             # (K, T, 3)
+        low = np.nan_to_num(bary.min(axis=-1), nan=-np.inf)
+        best = low.argmax(axis=1)
+        return best, bary[np.arange(len(points)), best]
 
     @staticmethod
     def _lash_colour(photo, pts, topo: EyeTopology, width: float) -> np.ndarray:
@@ -283,16 +330,25 @@ class GazeLayer:
         shift = (gaze[0] * x_axis + gaze[1] * y_axis) * width_now
         open_frac = polygon_area(now) / max(eye.area * abs(z) ** 2, 1e-9)
         scale, weight = 1.0, 0.0
+        drawn = eye.drawn_now(points_now)
+        drawn_weight = 0.0 if drawn is None else float(smoothstep(
+            (open_frac - p.lid_skin_area_frac) / max(p.drawn_area_frac - p.lid_skin_area_frac,
+                                                     1e-9)))
         if np.hypot(*shift) > 1e-3 and open_frac >= p.closed_area_frac:
             centre = ca_now + zr @ (eye.centre - ca_rest)
-            corners = points_now[[a, b]].astype(np.float64)
-            scale = iris_shift_scale(centre, shift, abs(z) * eye.radius, corners,
-                                     points_now[topo.upper].astype(np.float64),
-                                     points_now[topo.lower].astype(np.float64), params=p)
+            if drawn_weight > 0.0:   # a drawn eye: its iris moves within the drawn opening
+                corners, upper, lower = eye.drawn_lids(drawn)
+            else:
+                corners = points_now[[a, b]].astype(np.float64)
+                upper = points_now[topo.upper].astype(np.float64)
+                lower = points_now[topo.lower].astype(np.float64)
+            scale = iris_shift_scale(centre, shift, abs(z) * eye.radius, corners, upper,
+                                     lower, params=p)
             weight = float(smoothstep((open_frac - p.lid_skin_area_frac)
                                       / max(p.redraw_area_frac - p.lid_skin_area_frac, 1e-9)))
         return _Look(now=now, z=z, zr=zr, ca_rest=ca_rest, ca_now=ca_now, shift=shift,
-                     deviation=deviation, open_frac=open_frac, scale=scale, weight=weight)
+                     deviation=deviation, open_frac=open_frac, scale=scale, weight=weight,
+                     drawn=drawn, drawn_weight=drawn_weight)
 
     def _apply_eye(self, frame, points_now, look: "_Look", scale: float, eye: _EyeModel,
                    source) -> None:
@@ -326,17 +382,27 @@ class GazeLayer:
         eye's corners) inside the current opening."""
         p = self.params
         now = look.now
+        drawn = look.drawn if look.drawn_weight > 0.0 else None
+        span = now if drawn is None else np.vstack([now, drawn])
         h, w = frame.shape[:2]
-        x0, y0 = np.maximum(np.floor(now.min(axis=0)).astype(int) - 1, 0)
-        x1, y1 = np.minimum(np.ceil(now.max(axis=0)).astype(int) + 2, (w, h))
+        x0, y0 = np.maximum(np.floor(span.min(axis=0)).astype(int) - 1, 0)
+        x1, y1 = np.minimum(np.ceil(span.max(axis=0)).astype(int) + 2, (w, h))
         if x1 - x0 < 2 or y1 - y0 < 2:
             return
         mask = fill_polygon((y1 - y0, x1 - x0), now, (x0, y0))
         if p.opening_erode_px > 0:
             mask = cv2.erode(mask, _KERNEL3, iterations=p.opening_erode_px)
+        tris = eye.patch_tris[:eye.n_opening]
+        if drawn is not None:
+            # The drawn eye around the contour too, sampled through the lid patch's own
+            # triangles (where the warp put it), fading out as the eye closes.
+            ring = fill_polygon((y1 - y0, x1 - x0), drawn, (x0, y0))
+            if p.opening_erode_px > 0:
+                ring = cv2.erode(ring, _KERNEL3, iterations=p.opening_erode_px)
+            mask = np.maximum(mask, (ring * look.drawn_weight + 0.5).astype(np.uint8))
+            tris = eye.patch_tris
         if not mask.any():
             return
-        tris = eye.patch_tris[:eye.n_opening]
         d = points_now[eye.patch_ids].astype(np.float64)[tris]
         lin, off, live = triangle_affines(d, eye.patch_rest[tris] - eye.eyeball_origin)
         # Frame pixel q -> photo: ca_rest + z^-1 (q - ca_now); the iris sits ``shift`` on.

@@ -18,7 +18,9 @@ import logging
 import cv2
 import numpy as np
 
+from reactive.core.geometry import fill_polygon
 from reactive.core.landmarks import EyeTopology
+from reactive.params import EyeParams
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +67,10 @@ def iris_from_image(brightness: np.ndarray, centre: np.ndarray, tracked: float,
     """The iris where the photo shows its edge: centre and radius, from the brightness
     along rays towards each corner (fans of +-40 degrees about the eye's axis; the lids
     cover the top and bottom). On each side, averaged over its rays, the edge is the first
-    radius, going outwards from 0.7 x the tracked one, where the brightness rises 60% of
-    the way from the iris's level (0.6-0.95 x tracked) to the sclera's (the brightest
-    beyond 1.3 x tracked). The centre moves along the axis to halfway between the two
+    radius, going inwards from the sclera's brightest (beyond 1.3 x tracked) to 0.7 x the
+    tracked one, where the brightness falls below 60% of the way from the iris's level
+    (0.6-0.95 x tracked) to the sclera's (inwards: a light iris around a dark pupil, a
+    drawn one's, is brighter than that level inside its dark rim). The centre moves along the axis to halfway between the two
     edges, the radius is half their distance. The face mesh's iris is a model's guess; a
     drawn eye's (a cartoon's) iris is often larger, or elsewhere, and a disc too small
     leaves a crescent of the old iris behind when the iris moves. Falls back on the tracked
@@ -113,12 +116,16 @@ def iris_from_image(brightness: np.ndarray, centre: np.ndarray, tracked: float,
             edges.append(None)
             continue
         threshold = iris_level + 0.6 * (sclera_level - iris_level)
-        search = np.flatnonzero(seen & (rel >= 0.7))
-        above = search[mean[search] >= threshold]
-        if len(above) == 0 or above[0] == 0 or not seen[above[0] - 1]:
+        # Inwards from the white's brightest: the first radius below the threshold. Going
+        # outwards from the pupil instead, a light iris (a drawn one's, a blue eye's lit
+        # side) crosses the threshold well inside its rim.
+        top = int(np.flatnonzero(outer)[np.argmax(mean[outer])])
+        search = np.flatnonzero(seen[:top + 1] & (rel[:top + 1] >= 0.7))[::-1]
+        below = search[mean[search] < threshold]
+        if len(below) == 0 or below[0] + 1 > top:
             edges.append(None)
             continue
-        j = int(above[0])
+        j = int(below[0]) + 1    # mean[j - 1] < threshold <= mean[j]
         f = (threshold - mean[j - 1]) / max(mean[j] - mean[j - 1], 1e-6)
         edges.append(radii[j - 1] + np.clip(f, 0.0, 1.0) * (radii[j] - radii[j - 1]))
     forward, backward = edges
@@ -132,6 +139,122 @@ def iris_from_image(brightness: np.ndarray, centre: np.ndarray, tracked: float,
     if abs(shift) > 0.25 * tracked:  # the two sides disagree: trust the face mesh's centre
         return centre, max(tracked, 0.5 * (forward + backward))
     return centre + shift * np.asarray(x_axis), 0.5 * (forward + backward)
+
+
+def _resample(poly: np.ndarray, n: int) -> np.ndarray:
+    """``n`` points evenly spaced by arc length along the polyline ``poly`` (M, 2)."""
+    seg = np.hypot(*np.diff(poly, axis=0).T)
+    s = np.r_[0.0, np.cumsum(seg)]
+    t = np.linspace(0.0, s[-1], n)
+    return np.stack([np.interp(t, s, poly[:, 0]), np.interp(t, s, poly[:, 1])], axis=1)
+
+
+def drawn_opening(crop: np.ndarray, corners: np.ndarray, upper: np.ndarray,
+                  lower: np.ndarray, *, params: EyeParams = EyeParams()
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The eye's opening as the image shows it, when that is clearly larger than the face
+    mesh's contour (a cartoon's drawn eye: the contour runs through its white and iris).
+
+    GrabCut on ``crop`` (h, w, 3) uint8 RGB, seeded with the contour: its inside (less a
+    margin) is eye, the band up to ``drawn_reach_w`` eye widths around it may be, beyond is
+    not. Rays normal to each lid (``drawn_rays`` per lid, along the eye's axis at the
+    corners) read how far the grown region reaches past the contour. The opening counts as
+    larger only when the median reach through white (see ``EyeParams.drawn_min_w``) is at
+    least ``drawn_min_w`` eye widths; a photo's contour sits on the lid margin and what
+    GrabCut may add there is lashes or eyeliner.
+
+    Parameters
+    ----------
+    corners : (2, 2) image-left and image-right corners; upper, lower : (M, 2) lid margins
+        from the image-left corner on (``EyeTopology``); all in ``crop``'s pixels.
+
+    Returns
+    -------
+    (upper, lower) : (n, 2) float64 each, the grown lids from corner to corner (both start
+        and end at the same grown corners), in ``crop``'s pixels; or None.
+    """
+    p = params
+    corners = np.asarray(corners, np.float64)
+    width = float(np.hypot(*(corners[1] - corners[0])))
+    if width < 8.0:
+        return None
+    lids = [np.vstack([corners[0], upper, corners[1]]), np.vstack([corners[0], lower, corners[1]])]
+    loop = np.vstack([lids[0], lids[1][::-1][1:-1]])
+    # GrabCut's cost grows with the pixels: the eye scaled to drawn_work_px wide.
+    scale = min(1.0, p.drawn_work_px / width)
+    small = crop if scale >= 1.0 else cv2.resize(crop, None, fx=scale, fy=scale,
+                                                 interpolation=cv2.INTER_AREA)
+    sw = width * scale
+    contour = np.zeros(small.shape[:2], np.uint8)
+    cv2.fillPoly(contour, [np.round(loop * scale * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    core = cv2.erode(contour, np.ones((3, 3), np.uint8),
+                     iterations=max(1, int(round(0.03 * sw))))
+    if core.sum() < 8:
+        return None
+    reach = max(1, int(round(p.drawn_reach_w * sw)))
+    near = cv2.dilate(contour, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                         (2 * reach + 1, 2 * reach + 1)))
+    seeds = np.full(small.shape[:2], cv2.GC_BGD, np.uint8)
+    seeds[near > 0] = cv2.GC_PR_BGD
+    seeds[contour > 0] = cv2.GC_PR_FGD
+    seeds[core > 0] = cv2.GC_FGD
+    bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+    # GrabCut seeds its colour models by k-means from OpenCV's global generator: seeded, the
+    # same photo always grows the same opening (nothing else here draws from it).
+    cv2.setRNGSeed(0)
+    try:
+        cv2.grabCut(np.ascontiguousarray(small), seeds, None, bgd, fgd, 4,
+                    cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # a degenerate colour model (a flat region): nothing to grow
+        return None
+    grown = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.uint8)
+    _, labels = cv2.connectedComponents(grown)
+    keep = np.unique(labels[core > 0])
+    grown = np.isin(labels, keep[keep > 0]).astype(np.float32)
+    luma = small.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    white = p.drawn_white * float(np.percentile(luma[core > 0], 90))
+    # Rays from the lids, in full-scale pixels, sampled every half pixel of the small crop.
+    x_axis = (corners[1] - corners[0]) / width
+    down = np.array([-x_axis[1], x_axis[0]])
+    steps = np.arange(0.0, p.drawn_reach_w * width, 0.5 / scale)
+    n = max(int(p.drawn_rays), 3)
+    reach_px, bright, starts, normals = [], [], [], []
+    for lid, sign in zip(lids, (-1.0, 1.0)):
+        q = _resample(lid, n)
+        tangent = np.gradient(q, axis=0)
+        tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+        normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+        normal *= np.where(normal @ down * sign >= 0.0, 1.0, -1.0)[:, None]
+        normal[0], normal[-1] = -x_axis, x_axis
+        xs = ((q[:, :1] + normal[:, :1] * steps[None]) * scale).astype(np.float32)
+        ys = ((q[:, 1:] + normal[:, 1:] * steps[None]) * scale).astype(np.float32)
+        inside = cv2.remap(grown, xs, ys, cv2.INTER_LINEAR, borderValue=0.0) > 0.5
+        run = np.minimum.accumulate(inside, axis=1)
+        count = run.sum(axis=1)
+        reach_px.append(np.where(count > 0, steps[np.maximum(count - 1, 0)], 0.0))
+        lit = cv2.remap(luma, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) >= white
+        bright.append((lit & run).sum(axis=1) >= p.drawn_white_frac * np.maximum(count, 1))
+        starts.append(q)
+        normals.append(normal)
+    reach_px, bright = np.array(reach_px), np.array(bright)
+    # The corners are one ray each, shared by both lids.
+    for end in (0, -1):
+        reach_px[:, end] = reach_px[:, end].min()
+        bright[:, end] = bright[:, end].all()
+    through_white = np.where(bright, reach_px, 0.0)
+    evidence = float(np.median(through_white[:, 1:-1])) / width
+    if evidence < p.drawn_min_w:
+        log.debug("eye opening as tracked (reach through white %.3f eye widths)", evidence)
+        return None
+    # A ray slipping out through a gap in the lid line is one ray: the median of three.
+    padded = np.pad(reach_px, ((0, 0), (1, 1)), mode="edge")
+    smooth = np.median(np.stack([padded[:, :-2], padded[:, 1:-1], padded[:, 2:]]), axis=0)
+    smooth = np.maximum(smooth - p.drawn_inset_w * width, 0.0)
+    smooth[:, 0], smooth[:, -1] = smooth[:, 0].min(), smooth[:, -1].min()
+    out = [q + normal * r[:, None] for q, normal, r in zip(starts, normals, smooth)]
+    log.debug("eye opening grown from the image: reach through white %.3f eye widths, "
+              "median reach %.3f", evidence, float(np.median(smooth)) / width)
+    return out[0], out[1]
 
 
 # How much brighter than the white across the eye at that height the fill may be where it
@@ -204,6 +327,59 @@ def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.nda
     return cv2.remap(grid, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+# A drawn eye's white is shaded mostly across the eye (the lid's shadow along the top, the
+# lid lines): the fill's kernels reach this many times farther along the eye than across.
+ALONG_ACROSS = 3.0
+
+
+def smooth_fill(crop: np.ndarray, known: np.ndarray, x_axis: np.ndarray,
+                width: float) -> np.ndarray:
+    """Colours for a drawn eye's opening where its iris was: a smooth membrane over the
+    hole from the ``known`` pixels of the opening alone (the lids and the skin outside it
+    count as unknown), by normalized convolution at scales from a pixel to 0.4 eye widths,
+    each finer scale taking over where it sees enough known pixels (push-pull). The
+    kernels are ``ALONG_ACROSS`` times longer along the eye (``x_axis`` (2,), unit) than
+    across it, so the white at the same height beside the hole counts most: the lid's
+    shadow and the lid lines carry on across where the iris was, as behind a real iris.
+
+    A drawn eye's grown lids are lines around a painted ball, its white is read around the
+    hole rather than in the lid-relative rows of ``fill_iris_hole``, and it is not dimmed
+    in the middle as there: a blend of the white around, never brighter than the brightest
+    of it (a dimmer middle shows as a grey disc where the iris was). (h, w, 3) float32."""
+    if not known.any():
+        return np.zeros(crop.shape, np.float32)
+    h, w = known.shape
+    angle = float(np.degrees(np.arctan2(x_axis[1], x_axis[0])))
+    level = abs(angle) < 1.0
+    if not level:   # the eye's axis along the image rows
+        rot = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
+        back = cv2.invertAffineTransform(rot)
+        crop = cv2.warpAffine(crop, rot, (w, h), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        known = cv2.warpAffine(known.astype(np.uint8), rot, (w, h),
+                               flags=cv2.INTER_NEAREST) > 0
+    weight = known.astype(np.float32)
+    img = crop.astype(np.float32) * weight[..., None]
+    est = np.broadcast_to(img.sum(axis=(0, 1)) / weight.sum(), crop.shape).astype(np.float32)
+    sigma = max(0.4 * width / ALONG_ACROSS, 1.0)
+    sigmas = []
+    while sigma >= 1.0:
+        sigmas.append(sigma)
+        sigma *= 0.5
+    k = {"borderType": cv2.BORDER_CONSTANT}
+    for sigma in sigmas:                      # coarse to fine
+        den = cv2.GaussianBlur(weight, (0, 0), ALONG_ACROSS * sigma, sigmaY=sigma, **k)
+        num = cv2.GaussianBlur(img, (0, 0), ALONG_ACROSS * sigma, sigmaY=sigma, **k)
+        local = num / np.maximum(den, 1e-6)[..., None]
+        # A scale counts where a fair share of the pixels it weighs are known.
+        share = np.clip(den / 0.25, 0.0, 1.0)[..., None]
+        est = share * local + (1.0 - share) * est
+    if not level:
+        est = cv2.warpAffine(est, back, (w, h), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+    return est
+
+
 def rotation_fill(iris: np.ndarray, known: np.ndarray, want: np.ndarray, centre) -> None:
     """Fill ``want & ~known`` pixels of ``iris`` (h, w, 3) in place with the known pixel at
     the same radius and the nearest angle: an iris is nearly rotationally symmetric, so the
@@ -234,14 +410,20 @@ def rotation_fill(iris: np.ndarray, known: np.ndarray, want: np.ndarray, centre)
 
 
 def eyeball_and_iris(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, *,
-                     feather_px: float, opening_mask) -> dict:
+                     feather_px: float, opening_mask, params: EyeParams | None = None) -> dict:
     """The photo's eye without its iris, and the iris disc. ``pts`` (478, 2) float64.
 
     ``opening_mask(shape, origin)`` -> (h, w) uint8 0..255, the anti-aliased opening.
+    With ``params``, an opening the image shows clearly larger than the contour (a drawn
+    eye, ``drawn_opening``) is taken instead: the iris is found, removed and cut out within
+    it.
 
     Returns a dict: ``eyeball`` (h, w, 3) uint8 and ``eyeball_origin`` (2,) (photo pixel of
     its [0, 0]); ``iris`` (s, s, 4) float32 premultiplied RGB + alpha, ``iris_origin`` (2,);
-    ``radius`` (px, from the image where it shows the iris's edge), ``centre`` (2,).
+    ``radius`` (px, from the image where it shows the iris's edge), ``centre`` (2,);
+    ``drawn`` (2n - 2, 2) float64, the grown opening in the photo's pixels (a loop: the
+    upper lid from the image-left corner to the other, then the lower lid back, ``n`` points
+    per lid with the corners), or None.
     """
     h, w = photo.shape[:2]
     contour = pts[topo.contour]
@@ -257,6 +439,15 @@ def eyeball_and_iris(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, *,
     hi = np.minimum(hi, (w, h))
     crop = np.ascontiguousarray(photo[lo[1]:hi[1], lo[0]:hi[0]])
     opening = opening_mask(crop.shape[:2], lo) > 127
+    corners, upper, lower = pts[list(topo.corners)], pts[topo.upper], pts[topo.lower]
+    drawn = None
+    if params is not None:
+        grown = drawn_opening(crop, corners - lo, upper - lo, lower - lo, params=params)
+        if grown is not None:
+            g_up, g_low = grown[0] + lo, grown[1] + lo
+            drawn = np.vstack([g_up, g_low[::-1][1:-1]])
+            opening |= fill_polygon(crop.shape[:2], drawn, lo) > 127
+            corners, upper, lower = np.stack([g_up[0], g_up[-1]]), g_up[1:-1], g_low[1:-1]
     # The white of the eye is bright in every channel; an iris, of whatever colour, is
     # darker in at least one: its edge shows best in the darkest channel.
     whiteness = np.ascontiguousarray(crop.min(axis=2).astype(np.float32))
@@ -276,10 +467,12 @@ def eyeball_and_iris(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, *,
     eyeball = crop.copy()
     if known.sum() >= 8 and hole.any():
         xy = np.stack([xx + lo[0], yy + lo[1]], axis=-1).reshape(-1, 2).astype(np.float64)
-        corners = pts[list(topo.corners)]
-        u, v = lid_coordinates(xy, corners, pts[topo.upper], pts[topo.lower])
+        u, v = lid_coordinates(xy, corners, upper, lower)
         u, v = u.reshape(crop.shape[:2]), v.reshape(crop.shape[:2])
-        fill = fill_iris_hole(crop, known, u, v, width)
+        if drawn is None:
+            fill = fill_iris_hole(crop, known, u, v, width)
+        else:
+            fill = smooth_fill(crop, known, x_axis, width)
         # Soft into the known pixels over a pixel, so the fill has no edge of its own.
         m = np.clip(hole_r + 1.0 - dist, 0.0, 1.0)[..., None] * opening[..., None]
         eyeball = np.clip(crop * (1.0 - m) + fill * m + 0.5, 0, 255).astype(np.uint8)
@@ -314,4 +507,5 @@ def eyeball_and_iris(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, *,
     iris[..., :3] = rgb * alpha[..., None]
     iris[..., 3] = alpha
     return {"eyeball": eyeball, "eyeball_origin": lo.astype(np.float64), "iris": iris,
-            "iris_origin": o.astype(np.float64), "radius": radius, "centre": centre}
+            "iris_origin": o.astype(np.float64), "radius": radius, "centre": centre,
+            "drawn": drawn}

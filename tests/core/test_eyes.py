@@ -11,7 +11,7 @@ import pytest
 from reactive.core import landmarks as lm
 from reactive.core.closed_lid import harmonic_fill
 from reactive.core.eye_layer import GazeLayer
-from reactive.core.eyeball import iris_from_image, lid_coordinates
+from reactive.core.eyeball import drawn_opening, iris_from_image, lid_coordinates
 from reactive.core.gaze import (GazeFollower, HeadTurn, clip_gaze, iris_hidden,
                                 iris_shift_scale, pointer_gaze, pointer_head_turn)
 from reactive.core.geometry import polygon_area
@@ -888,3 +888,90 @@ def test_closed_lid_fades_into_a_shaded_socket_without_an_outline():
         steps.append(int(step[changed[:-1, :-1]].max()))
     print(f"largest step between neighbouring pixels around the closed eyes: {steps}")
     assert max(steps) <= 8
+
+
+DRAWN_A, DRAWN_B = EYE_W / 2 + 6, EYE_H + 8   # the drawn eye's semi-axes, px
+DRAWN_IRIS_R = 17.0
+
+
+def _drawn_eye_photo(pts) -> np.ndarray:
+    """A cartoon's eyes: each drawn as an ellipse larger than the face mesh's contour
+    (``DRAWN_A`` x ``DRAWN_B`` against 30 x 12), outlined by a bold lid line, its iris
+    (``DRAWN_IRIS_R``) reaching past the contour's lids."""
+    img = np.zeros((200, 300, 3), np.uint8)
+    img[:] = SKIN
+    for eye in EYES:
+        c = np.round(pts[eye.iris]).astype(int)
+        cv2.ellipse(img, tuple(c), (int(DRAWN_A), int(DRAWN_B)), 0, 0, 360, SCLERA, -1)
+        inside = np.zeros(img.shape[:2], np.uint8)
+        cv2.ellipse(inside, tuple(c), (int(DRAWN_A), int(DRAWN_B)), 0, 0, 360, 1, -1)
+        disc = img.copy()
+        cv2.circle(disc, tuple(c), int(DRAWN_IRIS_R), IRIS, -1)
+        cv2.circle(disc, tuple(c), 7, PUPIL, -1)
+        img[inside > 0] = disc[inside > 0]
+        cv2.ellipse(img, tuple(c), (int(DRAWN_A), int(DRAWN_B)), 0, 0, 360, LASH, 3)
+    return img
+
+
+def _drawn(photo, pts, eye, params=EyeParams()):
+    return drawn_opening(photo, pts[list(eye.corners)].astype(np.float64),
+                         pts[eye.upper].astype(np.float64), pts[eye.lower].astype(np.float64),
+                         params=params)
+
+
+def test_a_drawn_eye_larger_than_its_contour_is_grown_to_its_lid_lines():
+    """The opening read from the image reaches the drawn lid lines (within the inset and
+    the line's width), well past the contour, above, below and at the corners."""
+    pts = synthetic_face()
+    photo = _drawn_eye_photo(pts)
+    for eye in EYES:
+        grown = _drawn(photo, pts, eye)
+        assert grown is not None
+        upper, lower = grown
+        c = pts[eye.iris].astype(np.float64)
+        top, bottom = upper[len(upper) // 2], lower[len(lower) // 2]
+        # The contour's lids are EYE_H (12 px) from the middle, the lid line's inner edge
+        # DRAWN_B - 1.5 (18.5 px): grown to within a few pixels of it (the inset, GrabCut
+        # on the eye scaled to drawn_work_px), never past it.
+        assert c[1] - DRAWN_B - 1.0 <= top[1] <= c[1] - DRAWN_B + 6.0
+        assert c[1] + DRAWN_B - 6.0 <= bottom[1] <= c[1] + DRAWN_B + 1.0
+        assert c[0] - DRAWN_A - 1.0 <= upper[0, 0] < c[0] - EYE_W / 2 - 1.0
+        assert c[0] + DRAWN_A + 1.0 >= upper[-1, 0] > c[0] + EYE_W / 2 + 1.0
+        np.testing.assert_allclose(upper[[0, -1]], lower[[0, -1]])
+
+
+def test_a_photo_s_eye_whose_contour_fits_is_left_as_tracked():
+    """A photo's contour runs along its lid margins: nothing to grow, whether the skin, a
+    lash line or a band of dark eyeliner lies around it."""
+    pts = synthetic_face()
+    photo = synthetic_photo(pts)
+    lined = photo.copy()
+    for eye in EYES:
+        ring = _opening_mask(pts, eye, photo.shape[:2], grow=5) & ~_opening_mask(
+            pts, eye, photo.shape[:2])
+        lined[ring] = LASH
+    for img in (photo, lined):
+        for eye in EYES:
+            assert _drawn(img, pts, eye) is None
+
+
+def test_a_drawn_eye_s_iris_moves_whole():
+    """On the drawn eye, the iris follows the gaze with all of it: none of the drawn iris
+    stays behind outside the contour (a crescent, a second outline), and where it was the
+    white shows, no brighter than the drawn white."""
+    pts = synthetic_face()
+    photo = _drawn_eye_photo(pts)
+    layer = GazeLayer(photo, pts)
+    frame = photo.copy()
+    layer.apply(frame, pts, (0.15, 0.0))
+    for eye, model in zip(EYES, layer.eyes):
+        assert model.n_drawn > 0
+        c = pts[eye.iris].astype(np.float64)
+        outside = ~_opening_mask(pts, eye, photo.shape[:2], grow=1)
+        yy, xx = np.mgrid[0:photo.shape[0], 0:photo.shape[1]]
+        # The old iris's left part, outside the contour (above and below it).
+        behind = outside & (np.hypot(xx - c[0], yy - c[1]) < DRAWN_IRIS_R - 1) \
+            & (xx < c[0] - 4)
+        assert _is_iris(photo[behind]).sum() >= 8
+        assert _is_iris(frame[behind]).sum() == 0
+        assert frame[behind].max() <= max(SCLERA) + 2
