@@ -535,11 +535,6 @@ class EyeParams:
     drawn_white: float = 0.5
     drawn_white_frac: float = 0.33
     drawn_min_w: float = 0.03
-    # The grown lids may be pulled this far back inside (eye widths). None: inside the grown
-    # opening the eyeball is sampled through the warp's own triangles, so the drawn lid line
-    # it reaches is painted as the warp has it, while a band left outside would keep a
-    # sliver of the drawn iris where it touches the lid line.
-    drawn_inset_w: float = 0.0
     # The grown opening counts fully while the eye keeps this fraction of its rest area, and
     # not at all by lid_skin_area_frac: a closing eye goes back to the contour before the
     # closed lid's skin fades in (it covers the drawn eye, closed_reach_w, and is laid

@@ -249,7 +249,6 @@ def drawn_opening(crop: np.ndarray, corners: np.ndarray, upper: np.ndarray,
     # A ray slipping out through a gap in the lid line is one ray: the median of three.
     padded = np.pad(reach_px, ((0, 0), (1, 1)), mode="edge")
     smooth = np.median(np.stack([padded[:, :-2], padded[:, 1:-1], padded[:, 2:]]), axis=0)
-    smooth = np.maximum(smooth - p.drawn_inset_w * width, 0.0)
     smooth[:, 0], smooth[:, -1] = smooth[:, 0].min(), smooth[:, -1].min()
     out = [q + normal * r[:, None] for q, normal, r in zip(starts, normals, smooth)]
     log.debug("eye opening grown from the image: reach through white %.3f eye widths, "
