@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reactive.core import landmarks as lm
-from reactive.core.closed_lid import harmonic_fill
+from reactive.core.closed_lid import _unlike_surroundings, harmonic_fill
 from reactive.core.eye_layer import GazeLayer
 from reactive.core.eyeball import iris_from_image, lid_coordinates
 from reactive.core.gaze import (GazeFollower, HeadTurn, clip_gaze, iris_hidden,
@@ -879,3 +879,98 @@ def test_closed_lid_fades_into_a_shaded_socket_without_an_outline():
         steps.append(int(step[changed[:-1, :-1]].max()))
     print(f"largest step between neighbouring pixels around the closed eyes: {steps}")
     assert max(steps) <= 8
+
+
+def _luma(img):
+    return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(float)
+
+
+def _shaded_socket_photo(pts):
+    """The synthetic photo with the skin darkening towards each eye (eye shadow, a shaded
+    socket): 0.45 darker at the eye, over about 0.12 eye widths of blur."""
+    photo = synthetic_photo(pts)
+    shade = np.zeros(photo.shape[:2], np.float32)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0)
+        cv2.ellipse(shade, (int(c[0]), int(c[1])), (int(0.75 * EYE_W), int(0.45 * EYE_W)), 0,
+                    0, 360, 1.0, -1)
+    shade = cv2.GaussianBlur(shade, (0, 0), 0.12 * EYE_W)
+    return np.clip(photo * (1.0 - 0.45 * shade[..., None]), 0, 255).astype(np.uint8)
+
+
+def test_closed_lid_does_not_spread_a_dark_outline_around_the_eye():
+    """Within eye shadow, a drawn eye's dark outline just outside the contour and a wing of
+    eyeliner past the outer corner are in the skin the fill takes its colours from: the
+    closed lid covers them and carries none of their darkness into the lid. Against the
+    same photo without them, no pixel around the closed eye is more than 12 grey levels
+    darker (the lash line and its shadow are left out)."""
+    pts = synthetic_face()
+    plain = _shaded_socket_photo(pts)
+    photo = plain.copy()
+    outline = (40, 20, 20)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0)
+        cv2.ellipse(photo, (int(c[0]), int(c[1])), (int(EYE_W / 2) + 3, int(EYE_H) + 4), 0, 0,
+                    360, outline, 2)
+        side = -1.0 if eye is RIGHT_EYE_TOPOLOGY else 1.0
+        corner = c + np.array([side * (EYE_W / 2 + 2), -2.0])
+        wing = corner + np.array([side * 0.25 * EYE_W, -0.12 * EYE_W])
+        cv2.line(photo, tuple(int(v) for v in corner), tuple(int(v) for v in wing), outline, 3)
+    darker = _luma(_closed_photo(plain, pts)) - _luma(_closed_photo(photo, pts))
+    worst = []
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0).astype(int)
+        worst.append(float(darker[c[1] - 25:c[1] + 25, c[0] - 50:c[0] + 50].max()))
+    print(f"most darkened pixel around the closed eyes by the outline: {worst} grey levels")
+    assert max(worst) <= 12
+
+
+def test_closed_lid_wears_the_skin_texture_of_the_photo():
+    """On a photo whose skin has a fine texture, the closed lid where the eye was has a
+    fine texture as strong as the skin's (at least 0.8 of its standard deviation), taken
+    from the photo's own skin: not a smooth patch with a little noise."""
+    pts = synthetic_face()
+    photo = synthetic_photo(pts)
+    rng = np.random.default_rng(1)
+    grain = cv2.GaussianBlur(rng.normal(0.0, 10.0, photo.shape[:2]).astype(np.float32),
+                             (0, 0), 0.7)
+    skin = np.all(photo == SKIN, axis=2)
+    textured = photo.astype(np.float32) + (grain * skin)[..., None]
+    photo = np.clip(textured, 0, 255).astype(np.uint8)
+
+    def fine(img):
+        y = _luma(img)
+        return y - cv2.GaussianBlur(y, (0, 0), 1.0)
+
+    own = float(fine(photo)[20:40, 120:180].std())  # skin between the eyes, far from both
+    closed = _closed_photo(photo, pts)
+    shown = []
+    for eye in EYES:
+        where = _opening_mask(pts, eye, photo.shape[:2])
+        where = cv2.erode(where.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
+        shown.append(float(fine(closed)[where].std()))
+    print(f"fine texture where the eyes were: {np.round(shown, 2).tolist()}, skin {own:.2f}")
+    assert min(shown) > 0.8 * own
+
+
+def test_a_line_within_eye_shadow_is_unlike_its_surroundings_the_shadow_is_not():
+    """s1's case: a wing of eyeliner drawn within dark eye shadow is not far from the lid
+    skin's colour as the lid's own ring of skin measures it (the shadow is in the ring), but
+    it is unlike the pixels around it; the broad shadow and the skin are not."""
+    h, w = 80, 120
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = SKIN
+    shadow = np.zeros((h, w), np.uint8)
+    cv2.ellipse(shadow, (60, 40), (45, 22), 0, 0, 360, 1, -1)
+    img[shadow > 0] = (120, 85, 75)
+    line = np.zeros((h, w), np.uint8)
+    cv2.line(line, (40, 42), (85, 30), 1, 2)
+    img[line > 0] = (45, 30, 30)
+    lab = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    odd = _unlike_surroundings(img, lab, np.ones((h, w), bool), 60.0, EyeParams())
+    assert odd[line > 0].mean() > 0.9
+    inner_shadow = cv2.erode(shadow, np.ones((9, 9), np.uint8)) > 0
+    inner_shadow &= cv2.dilate(line, np.ones((9, 9), np.uint8)) == 0
+    assert not odd[inner_shadow].any()
+    far_skin = cv2.dilate(shadow, np.ones((9, 9), np.uint8)) == 0
+    assert not odd[far_skin].any()
