@@ -546,6 +546,11 @@ class EyeParams:
     # the first ring of skin above it (a closed lid's lashes point down).
     closed_lashes_up: float = 0.6
     closed_skin_dist: float = 3.0
+    # What is darker than the lid skin counts as skin to the fill only within this many
+    # times the skin's spread (a socket's shadow, the far side of a turned head: taken in,
+    # it spreads over the closed lid as a grey blotch). Lighter pixels count as skin unless
+    # unlike their surroundings: a cheek lit more than a shaded lid.
+    closed_dark_dist: float = 2.0
     closed_reach_w: float = 0.3
     closed_grain: float = 0.5
     # ... and the photo's own skin texture (its detail finer than the fill's 0.06 eye widths

@@ -286,11 +286,11 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
         ref, spread, _ = reference
         lab = cv2.cvtColor(closed.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
         foreign = (np.linalg.norm(lab - ref, axis=2) > params.closed_skin_dist * spread) & inner
-        # Not skin: darker than the lid skin (a brow, lashes, eyeliner, a shadow's core), or
-        # unlike the pixels around it (a drawn outline, a wing of eyeliner within eye
-        # shadow, a highlight). Lighter than the lid and like its surroundings is skin:
-        # a cheek lit more brightly than a shaded lid is the colour the lid's lower part
-        # must meet.
+        # Not skin: darker than the lid skin (a brow, lashes, eyeliner, a shadow's core:
+        # beyond ``closed_dark_dist`` times its spread), or unlike the pixels around it (a
+        # drawn outline, a wing of eyeliner within eye shadow, a highlight). Lighter than
+        # the lid and like its surroundings is skin: a cheek lit more brightly than a
+        # shaded lid is the colour the lid's lower part must meet.
         odd = _unlike_surroundings(closed, lab, inner & ~covered, width, params)
         # What is unlike its surroundings, touches the eye and ends within
         # ``closed_reach_w`` eye widths of it, inside the patch, goes with it: a wing of
@@ -315,7 +315,9 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     # Grown by the alpha ramp below, so what must be covered is covered fully.
     covered = (cv2.dilate(covered.astype(np.uint8), _disc(ramp)) > 0) & inner
     if reference is not None:
-        skin = inner & ~covered & ~odd & ~(foreign & (lab[..., 0] < ref[0]))
+        shaded = (np.linalg.norm(lab - ref, axis=2) > params.closed_dark_dist * spread) \
+            & (lab[..., 0] < ref[0])
+        skin = inner & ~covered & ~odd & ~shaded
         # The skin's own shading, without what is not skin: its pixels nearby, averaged;
         # where few are near, blended into the average over four times the distance (else
         # the lid skin's colour): a handful of pixels is not an average.
