@@ -99,8 +99,9 @@ def _skin_texture(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: 
     first, then above it), unstretched. A source pixel must be away from the eye (its
     opening grown by ``closed_reach_w`` + 0.1 eye widths) and in a smooth neighbourhood
     (local detail energy at most ``closed_texture_energy`` times the median around the
-    eye): not a brow, hair, lashes, a drawn outline. Its detail is clipped to three times
-    the skin's robust spread, so what passes (a wrinkle, a mole's edge) stays faint.
+    eye): not a brow, hair, lashes, a drawn outline; nor near a pixel whose detail is beyond
+    three times the skin's robust spread (a whisker, a strand of hair); the detail is
+    clipped there too.
     Returns detail (h, w, 3) float32 and where it was found (h, w) bool."""
     h, w = photo.shape[:2]
     shifts = np.asarray(params.closed_texture_shifts, np.float64) * width
@@ -126,6 +127,10 @@ def _skin_texture(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: 
         return detail, found
     f = fine[valid]
     spread = 1.4826 * np.median(np.abs(f - np.median(f, axis=0)), axis=0) + 1e-3
+    # Not a thin line either (a whisker, a strand of hair, a wrinkle's edge) in smooth skin:
+    # its average energy is low, its own pixels are not.
+    line = (np.abs(fine) > 2.5 * spread).any(axis=2).astype(np.uint8)
+    valid &= cv2.dilate(line, _KERNEL3) == 0
     fine = np.clip(fine, -3.0 * spread, 3.0 * spread)
     ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
     for d in shifts:
