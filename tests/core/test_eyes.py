@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reactive.core import landmarks as lm
-from reactive.core.closed_lid import _unlike_surroundings, harmonic_fill
+from reactive.core.closed_lid import _skin_texture, _unlike_surroundings, harmonic_fill
 from reactive.core.eye_layer import GazeLayer
 from reactive.core.eyeball import iris_from_image, lid_coordinates
 from reactive.core.gaze import (GazeFollower, HeadTurn, clip_gaze, iris_hidden,
@@ -974,3 +974,36 @@ def test_a_line_within_eye_shadow_is_unlike_its_surroundings_the_shadow_is_not()
     assert not odd[inner_shadow].any()
     far_skin = cv2.dilate(shadow, np.ones((9, 9), np.uint8)) == 0
     assert not odd[far_skin].any()
+
+
+def test_the_lid_texture_is_not_taken_from_a_thin_line():
+    """s25's case: a whisker (a faint thin line, 11 grey levels darker, in skin with a fine
+    grain: too faint to make its neighbourhood less smooth than skin) below the eye, where
+    the lid's texture is taken from, is not copied onto the lid, while the grain is. (Copied,
+    the line darkens its row of the lid by 6.7 grey levels on average; here 0.4.)"""
+    pts = synthetic_face().astype(np.float64)
+    photo = synthetic_photo(pts.astype(np.float32))
+    rng = np.random.default_rng(2)
+    grain = cv2.GaussianBlur(rng.normal(0.0, 6.0, photo.shape[:2]).astype(np.float32),
+                             (0, 0), 0.7)
+    photo = np.clip(photo + grain[..., None], 0, 255).astype(np.uint8)
+    eye = RIGHT_EYE_TOPOLOGY
+    c = pts[eye.contour].mean(axis=0)
+    # Across the whole width, 0.73 and 0.8 eye widths below the eye: where the texture is
+    # read (the nearer skin is too close to the eye).
+    for dy in (0.73, 0.8):
+        y = int(c[1] + dy * EYE_W)
+        cv2.line(photo, (int(c[0] - EYE_W), y), (int(c[0] + EYE_W), y), (189, 149, 129), 1)
+    lo = np.array([int(c[0] - EYE_W / 2), int(c[1] - 12)])
+    shape = (24, int(EYE_W))
+    detail, found = _skin_texture(photo, pts, eye, EYE_W, np.array([0.0, 1.0]), lo, shape,
+                                  0.06 * EYE_W, EyeParams())
+    assert found.mean() > 0.9
+    spread = float(grain[20:40, 120:180].std())
+    # The rows of the lid along which a line would be copied (as the rows of a line run
+    # along a row, they would all be dark): their mean detail.
+    rows = detail.mean(axis=2).mean(axis=1)
+    print(f"lid texture: std {detail.std():.2f}; darkest row's mean {rows.min():.2f}; "
+          f"skin grain std {spread:.2f}")
+    assert rows.min() > -0.4 * spread
+    assert detail.std() > 0.5 * spread
