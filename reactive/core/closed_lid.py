@@ -353,11 +353,14 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
         # Around the covered region, what is not skin is not interpolated from (unless no
         # skin is near: hair over the eye's corner is hair).
         base = np.where((~skin & ~stretched & seen)[..., None], local, base)
-    # Outside the patch (no pixels of its own: black), the nearest pixel of the patch.
-    if inner.any() and not inner.all():
-        _, nearest = cv2.distanceTransformWithLabels((~inner).astype(np.uint8), cv2.DIST_L2,
+    # Outside the patch (no pixels of its own: black), the nearest skin pixel of the patch
+    # (not the average taken in for what is not skin: where the region reaches the patch's
+    # edge, as a cartoon's large drawn eye does, that would echo the lid's colour back).
+    source = skin if reference is not None and skin.any() else inner
+    if source.any() and not inner.all():
+        _, nearest = cv2.distanceTransformWithLabels((~source).astype(np.uint8), cv2.DIST_L2,
                                                      3, labelType=cv2.DIST_LABEL_PIXEL)
-        base = base[inner][nearest - 1]
+        base = np.where(inner[..., None], base, base[source][nearest - 1])
     # Faded into what surrounds it over ``closed_feather_w`` eye widths, outside what must
     # be covered: the fill meets the skin around it (whose non-skin pixels it ignored)
     # without an outline.
