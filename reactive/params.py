@@ -576,12 +576,31 @@ class EyeParams:
     # the first ring of skin above it (a closed lid's lashes point down).
     closed_lashes_up: float = 0.6
     closed_skin_dist: float = 3.0
+    # What is darker than the lid skin counts as skin to the fill only within this many
+    # times the skin's spread (a socket's shadow, the far side of a turned head: taken in,
+    # it spreads over the closed lid as a grey blotch). Lighter pixels count as skin unless
+    # unlike their surroundings: a cheek lit more than a shaded lid.
+    closed_dark_dist: float = 2.0
     closed_reach_w: float = 0.3
     closed_grain: float = 0.5
+    # ... and the photo's own skin texture (its detail finer than the fill's 0.06 eye widths
+    # of averaging), taken unstretched from these many eye widths below the eye, else above
+    # it, where the neighbourhood is as smooth as skin (detail energy at most
+    # closed_texture_energy times the median around the eye): a membrane fill with noise
+    # alone is a smooth blur patch on a textured photo.
+    closed_texture: float = 1.0
+    closed_texture_shifts: tuple = (0.6, 0.8, 1.0, -0.6, -0.8, -1.0)
+    closed_texture_energy: float = 2.0
+    # Of the stretched skin's averaged shading (the fold, but also a socket's shadow or a
+    # lid's highlight carried by the stretch), only this fraction of its difference from the
+    # skin's shading at four times the scale: all of it reads as a blotch.
+    closed_fold: float = 0.5
     # ... and faded into the skin around it over this many eye widths: its edge against
     # a photo's darker surroundings (eye shadow, eyeliner, a shaded socket) would otherwise
     # outline the lid as a pasted patch.
     closed_feather_w: float = 0.08
+    # ... but over at least this many pixels: on a small eye a one-pixel fade shows its stairs.
+    closed_feather_min_px: float = 3.0
     # The lid skin fades in as the opening's area falls from lid_skin_area_frac of the rest
     # area to closed_area_frac (smoothstep): an eye half open keeps its own lids.
     lid_skin_area_frac: float = 0.3

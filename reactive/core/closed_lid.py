@@ -90,6 +90,94 @@ def _skin_reference(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width
     return ref, spread, grain
 
 
+def _skin_texture(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: float,
+                  down: np.ndarray, lo: np.ndarray, shape: tuple[int, int], sigma: float,
+                  params: EyeParams) -> tuple[np.ndarray, np.ndarray]:
+    """The photo's own skin texture for the closed lid, in the layer's box (origin ``lo``,
+    ``shape`` (h, w)): its detail finer than ``sigma`` (the image less its Gaussian blur),
+    taken from the skin ``closed_texture_shifts`` eye widths along ``down`` (below the eye
+    first, then above it), unstretched. A source pixel must be away from the eye (its
+    opening grown by ``closed_reach_w`` + 0.1 eye widths) and in a smooth neighbourhood
+    (local detail energy at most ``closed_texture_energy`` times the median around the
+    eye): not a brow, hair, lashes, a drawn outline; nor near a pixel whose detail is beyond
+    three times the skin's robust spread (a whisker, a strand of hair); the detail is
+    clipped there too.
+    Returns detail (h, w, 3) float32 and where it was found (h, w) bool."""
+    h, w = photo.shape[:2]
+    shifts = np.asarray(params.closed_texture_shifts, np.float64) * width
+    reach = float(np.abs(shifts).max()) * np.abs(down) + 2.0 + 2.0 * sigma
+    plo = np.maximum(np.floor(lo - reach).astype(int), 0)
+    phi = np.minimum(np.ceil(lo + np.array(shape[::-1]) + reach).astype(int), (w, h))
+    detail = np.zeros(shape + (3,), np.float32)
+    found = np.zeros(shape, bool)
+    if np.any(phi - plo < 3):
+        return detail, found
+    crop = photo[plo[1]:phi[1], plo[0]:phi[0]].astype(np.float32)
+    fine = crop - cv2.GaussianBlur(crop, (0, 0), sigma)
+    luma = fine.mean(axis=2)
+    energy = np.sqrt(cv2.GaussianBlur(luma * luma, (0, 0), sigma))
+    opening = (fill_polygon(crop.shape[:2], pts[topo.contour], plo) <= 127).astype(np.uint8)
+    eye = cv2.distanceTransform(opening, cv2.DIST_L2, 3) <= (params.closed_reach_w + 0.1) * width
+    if (~eye).sum() < 16:
+        return detail, found
+    typical = max(float(np.median(energy[~eye])), 1e-3)
+    valid = ~eye & (energy <= params.closed_texture_energy * typical)
+    valid = cv2.erode(valid.astype(np.uint8), _disc(sigma)).astype(bool)
+    if not valid.any():
+        return detail, found
+    f = fine[valid]
+    spread = 1.4826 * np.median(np.abs(f - np.median(f, axis=0)), axis=0) + 1e-3
+    # Not a thin line either (a whisker, a strand of hair, a wrinkle's edge) in smooth skin:
+    # its average energy is low, its own pixels are not.
+    line = (np.abs(fine) > 2.5 * spread).any(axis=2).astype(np.uint8)
+    valid &= cv2.dilate(line, _KERNEL3) == 0
+    fine = np.clip(fine, -3.0 * spread, 3.0 * spread)
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
+    for d in shifts:
+        sx = np.round(xs + lo[0] - plo[0] + d * down[0]).astype(int)
+        sy = np.round(ys + lo[1] - plo[1] + d * down[1]).astype(int)
+        inside = (sx >= 0) & (sx < crop.shape[1]) & (sy >= 0) & (sy < crop.shape[0])
+        take = ~found & inside
+        take[take] = valid[sy[take], sx[take]]
+        detail[take] = fine[sy[take], sx[take]]
+        found |= take
+    return detail, found
+
+
+def _unlike_surroundings(image: np.ndarray, lab: np.ndarray, known: np.ndarray, width: float,
+                         params: EyeParams) -> np.ndarray:
+    """(h, w) bool: the ``known`` pixels of ``image`` (h, w, 3) uint8 (``lab`` its Lab)
+    whose colour is far from the median of their neighbourhood (0.25 eye widths across;
+    the unknown pixels first filled from the known ones around them): more than
+    ``closed_skin_dist`` times the median such distance."""
+    sigma = max(1.0, 0.1 * width)
+    num = cv2.GaussianBlur(image.astype(np.float32) * known[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(known.astype(np.float32), (0, 0), sigma)
+    filled = np.where(known[..., None], image,
+                      np.clip(num / np.maximum(den, 1e-6)[..., None], 0, 255)).astype(np.uint8)
+    k = max(3, int(round(0.25 * width)) | 1)
+    median = cv2.medianBlur(filled, k)
+    mlab = cv2.cvtColor(median.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    dist = np.linalg.norm(lab - mlab, axis=2)
+    if known.sum() < 16:
+        return np.zeros(known.shape, bool)
+    typical = max(float(np.median(dist[known])), 2.0)
+    return known & (dist > params.closed_skin_dist * typical)
+
+
+def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``image`` (h, w) or (h, w, C) float32 blurred by a Gaussian of ``sigma`` px, at a
+    quarter of the resolution when ``sigma`` is 12 px or more: for so wide a blur, within
+    about a grey level inside (a few at the box's edge, where the borders are treated
+    differently), at a sixteenth of the cost."""
+    if sigma < 12.0 or min(image.shape[:2]) < 8:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    h, w = image.shape[:2]
+    small = cv2.resize(image, ((w + 3) // 4, (h + 3) // 4), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / 4.0)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def _eye_in_photo(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: float,
                   rest_tris: np.ndarray, reference, params: EyeParams
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -146,11 +234,16 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     around them that do not look like the photo's lid skin (Lab distance from its median
     beyond ``closed_skin_dist`` times the skin's own spread: lashes, eyeliner, a cartoon's
     drawn eye larger than the face mesh's) up to ``closed_reach_w`` eye widths from the
-    seam. The replaced region is filled by membrane interpolation from the skin around it
-    (where a pixel there is not skin - a lash, a dark corner - the skin nearby, averaged,
-    so nothing dark spreads into the lid), plus ``closed_grain`` of a noise as strong as the
-    skin's own fine grain, isotropic (it is not stretched after), so the lid is not a
-    plastic smear on a textured photo. What moved without stretching (the lid itself, its
+    seam, and through what is unlike its own surroundings there (a wing of eyeliner within
+    eye shadow, a drawn outline) when it ends within that reach. The replaced region is
+    filled by membrane interpolation from the skin around it (where a pixel there is not
+    skin - darker than the lid skin, or unlike its surroundings: a lash, a dark corner, an
+    outline - the skin nearby, averaged, so nothing dark spreads into the lid; a cheek
+    lighter than a shaded lid is skin); the stretched skin keeps ``closed_fold`` of its
+    averaged shading. Then the photo's own skin texture, unstretched, from below the eye
+    (else above it) where the photo is as smooth as skin (``_skin_texture``), plus
+    ``closed_grain`` of a noise as strong as the skin's own fine grain, so the lid is not a
+    blurred patch on a textured photo. What moved without stretching (the lid itself, its
     fold, the lash line brought down to the seam) keeps the photo's pixels. Per frame the
     eye layer lays this over the lids with the same triangles, from the closed rest to
     where they are.
@@ -205,40 +298,100 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     raster_triangles(np.repeat(eye[..., None] * np.uint8(255), 3, axis=2), closed_tris - lo,
                      lin, off - eye_lo, live, carried)
     covered |= carried[..., 0] > 127
-    # Grown by the alpha ramp below, so what must be covered is covered fully.
     ramp = max(1.5, 0.02 * width)
-    covered = (cv2.dilate(covered.astype(np.uint8), _disc(ramp)) > 0) & inner
     base = closed.astype(np.float32)
     if reference is not None:
         ref, spread, _ = reference
         lab = cv2.cvtColor(closed.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
         foreign = (np.linalg.norm(lab - ref, axis=2) > params.closed_skin_dist * spread) & inner
-        # The skin's own shading, without what is not skin: its pixels nearby, averaged.
-        skin = inner & ~foreign & ~covered
+        # Not skin: darker than the lid skin (a brow, lashes, eyeliner, a shadow's core:
+        # beyond ``closed_dark_dist`` times its spread), or unlike the pixels around it (a
+        # drawn outline, a wing of eyeliner within eye shadow, a highlight). Lighter than
+        # the lid and like its surroundings is skin: a cheek lit more brightly than a
+        # shaded lid is the colour the lid's lower part must meet.
+        odd = _unlike_surroundings(closed, lab, inner & ~covered, width, params)
+        # What is unlike its surroundings, touches the eye and ends within
+        # ``closed_reach_w`` eye widths of it, inside the patch, goes with it: a wing of
+        # eyeliner past the corner within eye shadow as dark as itself, a drawn eye's
+        # outline. (Not hair or a brow that merely touches it: they go on beyond.)
+        near = cv2.distanceTransform((~covered).astype(np.uint8), cv2.DIST_L2, 3) \
+            <= params.closed_reach_w * width
+        # Judged with the dark non-skin it is part of: a strand at the edge of a head of hair
+        # is unlike its surroundings only where it frays.
+        dark = foreign & (lab[..., 0] < ref[0])
+        blob = odd | dark
+        n, labels = cv2.connectedComponents(blob.astype(np.uint8), connectivity=8)
+        touching = cv2.dilate(covered.astype(np.uint8), _KERNEL3) > 0
+        rim = cv2.dilate((~inner).astype(np.uint8), _KERNEL3) > 0
+        size = np.bincount(labels[blob], minlength=n)
+        inside = np.bincount(labels[blob & near], minlength=n)
+        touches = np.bincount(labels[odd & touching], minlength=n) > 0
+        beyond = np.bincount(labels[blob & rim], minlength=n) > 0
+        keep = touches & ~beyond & (inside >= 0.9 * size)
+        keep[0] = False
+        covered |= keep[labels] & near & odd
+    # Grown by the alpha ramp below, so what must be covered is covered fully.
+    covered = (cv2.dilate(covered.astype(np.uint8), _disc(ramp)) > 0) & inner
+    if reference is not None:
+        shaded = (np.linalg.norm(lab - ref, axis=2) > params.closed_dark_dist * spread) \
+            & (lab[..., 0] < ref[0])
+        skin = inner & ~covered & ~odd & ~shaded
+        # The skin's own shading, without what is not skin: its pixels nearby, averaged;
+        # where few are near, blended into the average over four times the distance (else
+        # the lid skin's colour): a handful of pixels is not an average.
         sigma = max(1.0, 0.06 * width)
         num = cv2.GaussianBlur(base * skin[..., None], (0, 0), sigma)
         den = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), sigma)
         local = num / np.maximum(den, 1e-6)[..., None]
+        far = 4.0 * sigma
+        num_far = _wide_blur(base * skin[..., None], far)
+        den_far = _wide_blur(skin.astype(np.float32), far)
+        rgb_ref = 255.0 * cv2.cvtColor(ref.reshape(1, 1, 3).astype(np.float32),
+                                       cv2.COLOR_LAB2RGB).reshape(3)
+        local_far = np.where((den_far > 1e-3)[..., None],
+                             num_far / np.maximum(den_far, 1e-6)[..., None], rgb_ref)
+        blend = np.clip(den / 0.05, 0.0, 1.0)[..., None]
+        local = blend * local + (1.0 - blend) * local_far
         seen = den > 1e-3
         # Stretched skin keeps its shading (a fold becomes a soft shade) but not its
         # streaks: the local average, the grain added below. What is not skin there (a
         # brow, hair) stays as the warp stretches it: its edge against the skin is real.
         stretched &= seen & ~foreign
-        base = np.where(stretched[..., None], local, base)
-        # Around the covered region, what is not skin is not interpolated from.
+        # Averaged, the stretched skin's shading is the fold but also what the stretch
+        # carried with it (a socket's shadow, a lid's highlight) smeared into blotches: of
+        # its difference from the skin's shading at four times the scale, only
+        # ``closed_fold`` is kept.
+        shade = local_far + params.closed_fold * (local - local_far)
+        base = np.where(stretched[..., None], shade, base)
+        # Around the covered region, what is not skin is not interpolated from (unless no
+        # skin is near: hair over the eye's corner is hair).
         base = np.where((~skin & ~stretched & seen)[..., None], local, base)
+    # Outside the patch (no pixels of its own: black), the nearest skin pixel of the patch
+    # (not the average taken in for what is not skin: where the region reaches the patch's
+    # edge, as a cartoon's large drawn eye does, that would echo the lid's colour back).
+    source = skin if reference is not None and skin.any() else inner
+    if source.any() and not inner.all():
+        _, nearest = cv2.distanceTransformWithLabels((~source).astype(np.uint8), cv2.DIST_L2,
+                                                     3, labelType=cv2.DIST_LABEL_PIXEL)
+        base = np.where(inner[..., None], base, base[source][nearest - 1])
     # Faded into what surrounds it over ``closed_feather_w`` eye widths, outside what must
     # be covered: the fill meets the skin around it (whose non-skin pixels it ignored)
     # without an outline.
-    feather = max(ramp, params.closed_feather_w * width)
+    feather = max(ramp, params.closed_feather_w * width, params.closed_feather_min_px)
     region = cv2.dilate((covered | stretched).astype(np.uint8), _disc(feather)) > 0
     region &= inner
     unknown = (covered | (region & ~stretched)) \
         & cv2.erode(np.ones(shape, np.uint8), _KERNEL3).astype(bool)
     fill = harmonic_fill(base, unknown)
+    # The photo's own skin texture, which the fill and the averaged stretched skin lack.
+    detail, _ = _skin_texture(photo, pts, topo, width, down, lo, shape,
+                                  max(1.0, 0.06 * width), params)
+    fill += detail * params.closed_texture
     if reference is not None and params.closed_grain > 0.0:
-        # One noise for all channels: grain is in brightness, colour noise looks like dust.
-        # Seeded, so that a photo always gets the same lid.
+        # And a noise as strong as the skin's grain (the texture's source may be smoother
+        # than the lid's own surroundings: a noisy shaded socket). One noise for all
+        # channels: grain is in brightness, colour noise looks like dust. Seeded, so that a
+        # photo always gets the same lid.
         noise = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         noise = cv2.GaussianBlur(noise, (0, 0), 0.6)
         noise /= max(float(noise.std()), 1e-6)

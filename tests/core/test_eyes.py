@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reactive.core import landmarks as lm
-from reactive.core.closed_lid import harmonic_fill
+from reactive.core.closed_lid import _skin_texture, _unlike_surroundings, harmonic_fill
 from reactive.core.eye_layer import GazeLayer
 from reactive.core.eyeball import drawn_opening, iris_from_image, lid_coordinates
 from reactive.core.gaze import (GazeFollower, HeadTurn, clip_gaze, iris_hidden,
@@ -975,3 +975,134 @@ def test_a_drawn_eye_s_iris_moves_whole():
         assert _is_iris(photo[behind]).sum() >= 8
         assert _is_iris(frame[behind]).sum() == 0
         assert frame[behind].max() <= max(SCLERA) + 2
+
+
+def _luma(img):
+    return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(float)
+
+
+def _made_up_photo(pts, wing: bool):
+    """s1's case: the synthetic photo with heavy dark eye shadow all round each eye (the
+    lid's first ring of skin is mostly make-up, so the lid skin's colour read there is
+    dark and widely spread), and, with ``wing``, a black wing of eyeliner from the outer
+    corner out past the shadow's edge."""
+    photo = synthetic_photo(pts).astype(np.float32)
+    shadow = np.zeros(photo.shape[:2], np.float32)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0)
+        cv2.ellipse(shadow, (int(c[0]), int(c[1])), (int(0.7 * EYE_W), int(0.45 * EYE_W)), 0,
+                    0, 360, 1.0, -1)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), 3.0)
+    for eye in EYES:
+        shadow[_opening_mask(pts, eye, shadow.shape)] = 0.0
+    photo = np.clip(photo * (1.0 - 0.6 * shadow[..., None]), 0, 255).astype(np.uint8)
+    if wing:
+        for eye in EYES:
+            c = pts[eye.contour].mean(axis=0)
+            side = -1.0 if eye is RIGHT_EYE_TOPOLOGY else 1.0
+            corner = c + np.array([side * (EYE_W / 2 - 1), -2.0])
+            tip = corner + np.array([side * 0.25 * EYE_W, -0.1 * EYE_W])
+            cv2.line(photo, tuple(int(v) for v in corner), tuple(int(v) for v in tip),
+                     (15, 10, 10), 3)
+    return photo
+
+
+def test_closed_lid_covers_a_wing_of_eyeliner_within_eye_shadow():
+    """Within eye shadow as dark as the lid's ring of skin, a wing of eyeliner is not
+    unlike the lid skin as the ring measures it, but it is unlike its surroundings: the
+    closed lid covers it and spreads none of it. Against the same photo without the wing,
+    no pixel around the closed eye is darker by more than 35 grey levels (the wing is
+    ~150 darker than the shadow; left uncovered, its tip stays: 153)."""
+    pts = synthetic_face()
+    darker = (_luma(_closed_photo(_made_up_photo(pts, False), pts))
+              - _luma(_closed_photo(_made_up_photo(pts, True), pts)))
+    worst = []
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0).astype(int)
+        worst.append(float(darker[c[1] - 30:c[1] + 30, c[0] - 55:c[0] + 55].max()))
+    print(f"most darkened pixel around the closed eyes by the wing: {worst} grey levels")
+    assert max(worst) <= 35
+
+
+def test_closed_lid_wears_the_skin_texture_of_the_photo():
+    """On a photo whose skin has a fine texture, the closed lid where the eye was has a
+    fine texture as strong as the skin's (at least 0.8 of its standard deviation), taken
+    from the photo's own skin: not a smooth patch with a little noise."""
+    pts = synthetic_face()
+    photo = synthetic_photo(pts)
+    rng = np.random.default_rng(1)
+    grain = cv2.GaussianBlur(rng.normal(0.0, 10.0, photo.shape[:2]).astype(np.float32),
+                             (0, 0), 0.7)
+    skin = np.all(photo == SKIN, axis=2)
+    textured = photo.astype(np.float32) + (grain * skin)[..., None]
+    photo = np.clip(textured, 0, 255).astype(np.uint8)
+
+    def fine(img):
+        y = _luma(img)
+        return y - cv2.GaussianBlur(y, (0, 0), 1.0)
+
+    own = float(fine(photo)[20:40, 120:180].std())  # skin between the eyes, far from both
+    closed = _closed_photo(photo, pts)
+    shown = []
+    for eye in EYES:
+        where = _opening_mask(pts, eye, photo.shape[:2])
+        where = cv2.erode(where.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
+        shown.append(float(fine(closed)[where].std()))
+    print(f"fine texture where the eyes were: {np.round(shown, 2).tolist()}, skin {own:.2f}")
+    assert min(shown) > 0.8 * own
+
+
+def test_a_line_within_eye_shadow_is_unlike_its_surroundings_the_shadow_is_not():
+    """s1's case: a wing of eyeliner drawn within dark eye shadow is not far from the lid
+    skin's colour as the lid's own ring of skin measures it (the shadow is in the ring), but
+    it is unlike the pixels around it; the broad shadow and the skin are not."""
+    h, w = 80, 120
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = SKIN
+    shadow = np.zeros((h, w), np.uint8)
+    cv2.ellipse(shadow, (60, 40), (45, 22), 0, 0, 360, 1, -1)
+    img[shadow > 0] = (120, 85, 75)
+    line = np.zeros((h, w), np.uint8)
+    cv2.line(line, (40, 42), (85, 30), 1, 2)
+    img[line > 0] = (45, 30, 30)
+    lab = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    odd = _unlike_surroundings(img, lab, np.ones((h, w), bool), 60.0, EyeParams())
+    assert odd[line > 0].mean() > 0.9
+    inner_shadow = cv2.erode(shadow, np.ones((9, 9), np.uint8)) > 0
+    inner_shadow &= cv2.dilate(line, np.ones((9, 9), np.uint8)) == 0
+    assert not odd[inner_shadow].any()
+    far_skin = cv2.dilate(shadow, np.ones((9, 9), np.uint8)) == 0
+    assert not odd[far_skin].any()
+
+
+def test_the_lid_texture_is_not_taken_from_a_thin_line():
+    """s25's case: a whisker (a faint thin line, 11 grey levels darker, in skin with a fine
+    grain: too faint to make its neighbourhood less smooth than skin) below the eye, where
+    the lid's texture is taken from, is not copied onto the lid, while the grain is. (Copied,
+    the line darkens its row of the lid by 6.7 grey levels on average; here 0.4.)"""
+    pts = synthetic_face().astype(np.float64)
+    photo = synthetic_photo(pts.astype(np.float32))
+    rng = np.random.default_rng(2)
+    grain = cv2.GaussianBlur(rng.normal(0.0, 6.0, photo.shape[:2]).astype(np.float32),
+                             (0, 0), 0.7)
+    photo = np.clip(photo + grain[..., None], 0, 255).astype(np.uint8)
+    eye = RIGHT_EYE_TOPOLOGY
+    c = pts[eye.contour].mean(axis=0)
+    # Across the whole width, 0.73 and 0.8 eye widths below the eye: where the texture is
+    # read (the nearer skin is too close to the eye).
+    for dy in (0.73, 0.8):
+        y = int(c[1] + dy * EYE_W)
+        cv2.line(photo, (int(c[0] - EYE_W), y), (int(c[0] + EYE_W), y), (189, 149, 129), 1)
+    lo = np.array([int(c[0] - EYE_W / 2), int(c[1] - 12)])
+    shape = (24, int(EYE_W))
+    detail, found = _skin_texture(photo, pts, eye, EYE_W, np.array([0.0, 1.0]), lo, shape,
+                                  0.06 * EYE_W, EyeParams())
+    assert found.mean() > 0.9
+    spread = float(grain[20:40, 120:180].std())
+    # The rows of the lid along which a line would be copied (as the rows of a line run
+    # along a row, they would all be dark): their mean detail.
+    rows = detail.mean(axis=2).mean(axis=1)
+    print(f"lid texture: std {detail.std():.2f}; darkest row's mean {rows.min():.2f}; "
+          f"skin grain std {spread:.2f}")
+    assert rows.min() > -0.4 * spread
+    assert detail.std() > 0.5 * spread
