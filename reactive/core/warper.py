@@ -14,6 +14,7 @@ import numpy as np
 
 from reactive.core.kernels.composite import (
     DEPTH_STEPS,
+    alpha_blocks,
     classify_cells,
     composite_cells,
     inverse_composite,
@@ -88,9 +89,10 @@ class Warper:
 class GridWarper:
     """The real-time twin of ``Warper``: the same field (piecewise-linear, confidence-aware
     smoothing, border hold, inverse by Newton) on the rig's coarse grid; the inverse's
-    displacement is then upsampled bilinearly to every pixel (``cv2.resize``, whose cell
-    alignment the grid follows) and the photo sampled with ``cv2.remap``. Preallocated:
-    nothing is allocated per frame.
+    source positions are then upsampled bilinearly to every pixel (``cv2.resize``, whose
+    cell alignment the grid follows: the identity is linear between grid points, only the
+    pixel or two beyond the edge points get its step back) and the photo sampled with
+    ``cv2.remap``. Preallocated: nothing is allocated per frame.
 
     With a backdrop, the map itself composites (``kernels.composite``): grid points whose
     cells lie deep in the still background keep their place (the remap reads the still
@@ -120,13 +122,40 @@ class GridWarper:
         gy, gx = np.mgrid[0:gh, 0:gw].astype(np.float32)
         self._grid_ident = np.dstack([gx, gy])
         self._disp = np.zeros((gh, gw, 2), np.float32)
-        py, px = np.mgrid[0:h, 0:w].astype(np.float32)
-        self._ident = np.dstack([px, py])
+        # Each grid point's own pixel position (cv2.resize's cell alignment): the sources
+        # are upsampled whole, the identity being linear between grid points.
+        self._grid_px = np.dstack([(gx + 0.5) * np.float32(g.scale[0]) - 0.5,
+                                   (gy + 0.5) * np.float32(g.scale[1]) - 0.5])
+        self._source = np.zeros((gh, gw, 2), np.float32)
         self.pixel_map = np.zeros((h, w, 2), np.float32)
+        self._edge_steps = self._edge_setup(h, w)
         self.frame = np.zeros_like(rig.photo)
         self._cells = None
         if rig.backdrop is not None:
             self._composite_setup()
+
+    def _edge_setup(self, h: int, w: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Before the first grid point and after the last (a pixel or two at each edge),
+        cv2.resize holds the edge point's value: the identity's step there, added back to
+        the upsampled sources. Pairs of (view of ``pixel_map``, what to add), made once."""
+        steps = []
+        for axis, size in ((0, w), (1, h)):
+            first = float(self._grid_px[0, 0, axis])
+            last = float(self._grid_px[-1, -1, axis])
+            at = np.arange(size, dtype=np.float32)
+            for pixels in (np.flatnonzero(at < first), np.flatnonzero(at > last)):
+                if len(pixels) == 0:
+                    continue
+                lo, hi = int(pixels[0]), int(pixels[-1]) + 1
+                edge = first if lo == 0 else last
+                if axis == 0:
+                    view = self.pixel_map[:, lo:hi, 0]
+                    step = np.broadcast_to(at[lo:hi] - np.float32(edge), view.shape)
+                else:
+                    view = self.pixel_map[lo:hi, :, 1]
+                    step = np.broadcast_to((at[lo:hi] - np.float32(edge))[:, None], view.shape)
+                steps.append((view, np.ascontiguousarray(step, np.float32)))
+        return steps
 
     def _composite_setup(self) -> None:
         """The backdrop for the grid (once per photo): each pixel's distance to the person's
@@ -162,6 +191,7 @@ class GridWarper:
         per_row = np.logical_and.reduceat(same, self._row_start, axis=0)
         self._still = np.logical_and.reduceat(per_row, self._col_start, axis=1)
         self._alpha = b.alpha[..., None]
+        self._alpha_blocks = alpha_blocks(b.alpha)
         self._deep_in = np.zeros((gh, gw), np.float32)
         self._deep_out = np.zeros((gh, gw), np.float32)
         self._moving = np.zeros((gh, gw), np.uint8)
@@ -210,8 +240,10 @@ class GridWarper:
         else:
             self.sort_cells()
         h, w = self.rig.shape
-        cv2.resize(self._disp, (w, h), dst=self.pixel_map, interpolation=cv2.INTER_LINEAR)
-        cv2.add(self.pixel_map, self._ident, dst=self.pixel_map)
+        np.add(self._disp, self._grid_px, out=self._source)
+        cv2.resize(self._source, (w, h), dst=self.pixel_map, interpolation=cv2.INTER_LINEAR)
+        for view, step in self._edge_steps:
+            np.add(view, step, out=view)
         return self.pixel_map
 
     def sort_cells(self) -> int:
@@ -273,7 +305,7 @@ class GridWarper:
         the plate, the still cells next to moving ones filled (``composite_cells``)."""
         return composite_cells(self.frame, self.pixel_map, self._alpha,
                                self.rig.backdrop.plate, self._cells, self._n_cells,
-                               self._row_start, self._col_start)
+                               self._row_start, self._col_start, self._alpha_blocks)
 
     def __call__(self, offsets: np.ndarray, photo: np.ndarray | None = None) -> np.ndarray:
         """Warp ``photo`` (default: the rig's, or its person layer when the rig has a

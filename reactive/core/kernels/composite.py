@@ -203,8 +203,27 @@ def classify_cells(source: np.ndarray, depth: np.ndarray, own: np.ndarray, still
                            deep_in, deep_out, moving, kinds, cells)
 
 
+# ``alpha_blocks`` states: the 2 x 2 pixels from (y, x) on all person, all background, or
+# mixed (the bilinear alpha must be read).
+BLOCK_MIXED = 0
+BLOCK_OUT = 1
+BLOCK_IN = 2
+
+
+def alpha_blocks(alpha: np.ndarray) -> np.ndarray:
+    """Per pixel, whether the 2 x 2 block of ``alpha`` (H, W) uint8 from it (the taps a
+    bilinear read between it and the next pixel takes; replicated at the last row and
+    column) is all 255 (BLOCK_IN), all 0 (BLOCK_OUT) or mixed (BLOCK_MIXED). (H, W) uint8,
+    made once per photo: the edge composite reads one byte where its alpha is plain."""
+    pad = np.pad(np.asarray(alpha, np.uint8), ((0, 1), (0, 1)), mode="edge")
+    quad = [pad[:-1, :-1], pad[:-1, 1:], pad[1:, :-1], pad[1:, 1:]]
+    low, high = np.minimum.reduce(quad), np.maximum.reduce(quad)
+    return np.where(low == 255, BLOCK_IN, np.where(high == 0, BLOCK_OUT, BLOCK_MIXED)
+                    ).astype(np.uint8)
+
+
 @njit(cache=True)
-def _composite_cells(frame, pixel_map, alpha, plate, cells, n, row_start, col_start):
+def _composite_cells(frame, pixel_map, alpha, blocks, plate, cells, n, row_start, col_start):
     h, w = frame.shape[0], frame.shape[1]
     for k in range(n):
         i = cells[k, 0]
@@ -223,14 +242,26 @@ def _composite_cells(frame, pixel_map, alpha, plate, cells, n, row_start, col_st
             for x in range(x0, x1):
                 # The alpha at the source, interpolated as the remap interpolated the
                 # person's colour there: where the map stretches the edge, the nearest
-                # source pixel's alpha came out stair-stepped.
-                a = bilinear(alpha, pixel_map[y, x, 0], pixel_map[y, x, 1], 0) * (1.0 / 255.0)
-                if a >= 1.0:
+                # source pixel's alpha came out stair-stepped. (``bilinear``'s taps; most
+                # pixels here read all person or all background, ``blocks`` says so.)
+                sx = min(max(pixel_map[y, x, 0], 0.0), w - 1.0)
+                sy = min(max(pixel_map[y, x, 1], 0.0), h - 1.0)
+                u0 = int(sx)
+                v0 = int(sy)
+                block = blocks[v0, u0]
+                if block == BLOCK_IN:
                     continue
-                if a <= 0.0:
+                if block == BLOCK_OUT:
                     for c in range(3):
                         frame[y, x, c] = plate[y, x, c]
                     continue
+                u1 = min(u0 + 1, w - 1)
+                v1 = min(v0 + 1, h - 1)
+                ax = sx - u0
+                ay = sy - v0
+                a = ((alpha[v0, u0, 0] * (1.0 - ax) + alpha[v0, u1, 0] * ax) * (1.0 - ay)
+                     + (alpha[v1, u0, 0] * (1.0 - ax) + alpha[v1, u1, 0] * ax) * ay
+                     ) * (1.0 / 255.0)
                 for c in range(3):
                     val = a * frame[y, x, c] + (1.0 - a) * plate[y, x, c] + 0.5
                     frame[y, x, c] = np.uint8(min(max(val, 0.0), 255.0))
@@ -238,7 +269,7 @@ def _composite_cells(frame, pixel_map, alpha, plate, cells, n, row_start, col_st
 
 def composite_cells(frame: np.ndarray, pixel_map: np.ndarray, alpha: np.ndarray,
                     plate: np.ndarray, cells: np.ndarray, n: int, row_start: np.ndarray,
-                    col_start: np.ndarray) -> np.ndarray:
+                    col_start: np.ndarray, blocks: np.ndarray | None = None) -> np.ndarray:
     """Finish the cells ``classify_cells`` listed, in place on ``frame``.
 
     Parameters
@@ -254,8 +285,12 @@ def composite_cells(frame: np.ndarray, pixel_map: np.ndarray, alpha: np.ndarray,
         upsampling interpolates between grid rows i and i + 1; the first and last cell
         rows also hold the rows beyond the grid's first and last point); the next cell
         row's start ends it, the last ends at H. col_start : (w - 1,) the same for columns.
+    blocks : (H, W) uint8, ``alpha_blocks(alpha[..., 0])`` (made here when None: pass it
+        per frame to allocate nothing).
     """
-    _composite_cells(frame, pixel_map, alpha, plate, cells, n, row_start, col_start)
+    if blocks is None:
+        blocks = alpha_blocks(alpha[..., 0])
+    _composite_cells(frame, pixel_map, alpha, blocks, plate, cells, n, row_start, col_start)
     return frame
 
 

@@ -10,6 +10,7 @@ from reactive.core.kernels.composite import (
     CELL_MIX,
     CELL_PLATE,
     classify_cells,
+    alpha_blocks,
     composite_cells,
     inverse_composite,
     plate_spans,
@@ -193,3 +194,15 @@ def test_plate_spans_covers_every_cell_with_a_moving_corner_and_no_other_band():
     plate_spans(moving, 2, row_start, col_start, frame=frame, plate=plate, spans=spans)
     np.testing.assert_array_equal(spans, 0)
     assert (frame[8:24, 10:20] == 9).all() and (frame[:, :10] == 0).all()
+
+
+def test_alpha_blocks_say_where_a_bilinear_read_is_plain():
+    alpha = np.array([[255, 255, 0, 0],
+                      [255, 255, 0, 0],
+                      [255, 128, 0, 0]], np.uint8)
+    got = alpha_blocks(alpha)
+    # From (y, x): the block (y..y+1, x..x+1), the last row and column replicated.
+    want = np.array([[2, 0, 1, 1],
+                     [0, 0, 1, 1],
+                     [0, 0, 1, 1]], np.uint8)
+    np.testing.assert_array_equal(got, want)
