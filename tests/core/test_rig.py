@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
@@ -244,6 +245,30 @@ def test_grid_warp_agrees_with_the_exact_warp(cells):
         diff = np.abs(a - b)
         assert diff.mean() < 1.0
         assert np.percentile(diff, 99) <= 6
+
+
+@pytest.mark.parametrize("cells", [64, 100])
+def test_grid_pixel_map_is_the_displacement_upsampled_plus_the_identity(cells):
+    """The sources are upsampled whole (the identity is linear between grid points): the
+    same map as upsampling the displacement and adding every pixel's own position, edges
+    included (before the first and after the last grid point cv2.resize holds the edge
+    value), for grid scales that are not whole numbers."""
+    photo = _smooth_photo()
+    pts = fake_face()
+    pack = fake_pack(pts, np.array([[0, 0], [2.5, -1.5], [-3.0, 2.0]], np.float32))
+    rig = build_rig(photo, pts, pack, dense=False, grid=True,
+                    params=WarpParams(grid_cells=cells))
+    warper = GridWarper(rig)
+    h, w = rig.shape
+    py, px = np.mgrid[0:h, 0:w].astype(np.float32)
+    moved = 0.0
+    for i in range(3):
+        got = warper.compute_pixel_map(frame_offsets(rig, pack, i))
+        want = cv2.resize(warper._disp, (w, h), interpolation=cv2.INTER_LINEAR)
+        want += np.dstack([px, py])
+        np.testing.assert_allclose(got, want, atol=1e-3)
+        moved = max(moved, float(np.abs(warper._disp).max()))
+    assert moved > 1.0
 
 
 def test_grid_warp_allocates_nothing_per_frame():
