@@ -100,8 +100,8 @@ def _skin_texture(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: 
     opening grown by ``closed_reach_w`` + 0.1 eye widths) and in a smooth neighbourhood
     (local detail energy at most ``closed_texture_energy`` times the median around the
     eye): not a brow, hair, lashes, a drawn outline; nor near a pixel whose detail is beyond
-    three times the skin's robust spread (a whisker, a strand of hair); the detail is
-    clipped there too.
+    2.5 times the skin's robust spread (a whisker, a strand of hair); the detail is clipped
+    at 3 times.
     Returns detail (h, w, 3) float32 and where it was found (h, w) bool."""
     h, w = photo.shape[:2]
     shifts = np.asarray(params.closed_texture_shifts, np.float64) * width
@@ -385,7 +385,7 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     fill = harmonic_fill(base, unknown)
     # The photo's own skin texture, which the fill and the averaged stretched skin lack.
     detail, _ = _skin_texture(photo, pts, topo, width, down, lo, shape,
-                                  max(1.0, 0.06 * width), params)
+                              max(1.0, 0.06 * width), params)
     fill += detail * params.closed_texture
     if reference is not None and params.closed_grain > 0.0:
         # And a noise as strong as the skin's grain (the texture's source may be smoother
