@@ -268,6 +268,20 @@ def recolour_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     tissue &= run | ((np.abs(u - 0.5) > params.lip_tissue_side_u) & (dist <= side))
     if not tissue.any():
         return
+    # The lips' inner side going into the dark: lip hued but in shadow (too dark for the
+    # band's colour distance), it read as a red line inside another face's lips (s9 x
+    # d3). What joins the band with its lip's hue (within ~25 degrees) and at least half
+    # its colour (teeth have next to none; the cavity's dark red fades to none), as far in
+    # as the band may reach.
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    lip_chroma = np.maximum(np.hypot(src[..., 1], src[..., 2]), 1e-6)
+    cosine = (lab[..., 1] * src[..., 1] + lab[..., 2] * src[..., 2]) \
+        / np.maximum(chroma * lip_chroma, 1e-6)
+    hued = (grown > 0) & (chroma > 0.5 * lip_chroma) & (cosine > 0.9) \
+        & (dist <= params.lip_tissue_max_frac * height + 1.0)
+    n, labels = cv2.connectedComponents((hued | tissue).astype(np.uint8), connectivity=8)
+    seeds = np.unique(labels[tissue])
+    tissue |= np.isin(labels, seeds[seeds > 0]) & hued
     weight = cv2.GaussianBlur(tissue.astype(np.float32), (0, 0), 0.7) * (grown > 0)
     weight *= np.where(upper, strength[0], strength[1]).astype(np.float32)
     moved = lab.copy()

@@ -355,6 +355,34 @@ def test_a_drivers_inner_lips_take_the_photos_lip_colour_and_only_they():
     assert not changed[cavity].any()
 
 
+def test_a_drivers_inner_lip_in_shadow_takes_the_photos_lip_hue_too():
+    """Past the pale wet band, the inner lip turning into the dark: lip hued, too dark for
+    the band's colour distance. Joined to the band, it takes the photo's lip hue too (it
+    read as a red line inside ochre lips, s9 x d3); the cavity beyond, dark with little
+    colour, keeps its own."""
+    from reactive.core.mouthbank import lip_body, recolour_lip_tissue
+
+    img, points, inside, band, (yy, xx), bottom = _lip_band_scene(95, 5, (185, 85, 92))
+    shadow = inside & ~band & (yy > bottom - 9)          # 4 px above the lower band
+    img[shadow] = (95, 35, 40)                            # the lip's red, in shadow
+    cavity = inside & ~band & ~shadow & (yy > 100)
+    img[cavity] = (28, 18, 18)                            # the dark, nearly no colour
+    frame = mm.mouth_frame(points)
+    cols = mm.lip_columns(points, *frame)
+    driver_body = lip_body(img, frame, cols)
+    ochre_lab = _lab(np.array([150.0, 120.0, 60.0], np.float32))[0]
+    out = img.copy()
+    recolour_lip_tissue(out, frame, cols, ochre_lab, np.stack([ochre_lab, ochre_lab]))
+    mid = shadow & (np.abs(xx - 120) < 30)
+    before, after = _lab(img[mid]), _lab(out[mid])
+    # Its hue now the ochre's direction (b* over a*), its lightness still the shadow's.
+    assert np.median(after[:, 2] / np.maximum(np.abs(after[:, 1]), 1e-3)) > 1.5
+    assert np.median(before[:, 2] / np.maximum(np.abs(before[:, 1]), 1e-3)) < 0.6
+    assert np.median(after[:, 0]) < np.median(_lab(out[band & (np.abs(xx - 120) < 30)])[:, 0])
+    deep = cavity & (yy < bottom - 13)
+    assert np.abs(out[deep].astype(int) - img[deep]).max() <= 2
+
+
 def _drawn_layer_at(opening_frac: float, teeth: bool = True):
     """The drawn mouth put into a flat synthetic opening ``opening_frac`` mouth widths tall
     (100 px wide): the composited box, the opening's mask, the lips (top, bottom) in px."""
