@@ -304,6 +304,23 @@ class GazeLayer:
             out[k] = (centre[0], centre[1], abs(look.z) * eye.radius)
         return out
 
+    def openings(self, points_now: np.ndarray) -> list[tuple[np.ndarray, np.ndarray,
+                                                            np.ndarray]]:
+        """The opening each eye (subject's left, right as ``landmarks.EYES``) shows at
+        ``points_now``: the drawn one where the image showed a drawn eye larger than the
+        contour (``eyeball.drawn_opening``), else the contour. Per eye corners (2, 2), upper
+        and lower lid margins (n, 2) from the image-left corner, float64."""
+        out = []
+        for eye in self.eyes:
+            drawn = eye.drawn_now(points_now)
+            if drawn is not None:
+                out.append(eye.drawn_lids(drawn))
+            else:
+                topo = eye.topo
+                pts = np.asarray(points_now, np.float64)
+                out.append((pts[list(topo.corners)], pts[topo.upper], pts[topo.lower]))
+        return out
+
     def _looks(self, points_now, gaze) -> tuple[list["_Look"], float]:
         looks = [self._look(points_now, gaze, eye) for eye in self.eyes]
         # Both eyes turn together: the gaze goes as far as the tighter opening lets its iris

@@ -381,15 +381,27 @@ def iris_in_opening(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array(inside), np.array(dist)
 
 
-def _white_mask(shape: tuple[int, int], points: np.ndarray, eye: lm.EyeTopology,
-                iris) -> np.ndarray:
-    """The white of one eye: its opening less 0.05 eye widths along its edge (the lash
-    line and the lid's shadow are not the white) and less the iris (x, y, radius) with its
-    limbus. (h, w) bool."""
-    contour = np.asarray(points, np.float64)[eye.contour]
-    width = float(np.linalg.norm(points[eye.corners[1]] - points[eye.corners[0]]))
+def _opening_loop(opening) -> np.ndarray:
+    """The closed outline (n, 2) of an opening given as corners (2, 2), upper and lower
+    lid margins from the image-left corner."""
+    corners, upper, lower = opening
+    return np.vstack([corners[:1], upper, corners[1:], lower[::-1]]).astype(np.float64)
+
+
+def _contour_opening(points: np.ndarray, eye: lm.EyeTopology):
+    pts = np.asarray(points, np.float64)
+    return pts[list(eye.corners)], pts[eye.upper], pts[eye.lower]
+
+
+def _white_mask(shape: tuple[int, int], opening, iris) -> np.ndarray:
+    """The white of one eye: its ``opening`` (corners, upper, lower lid margins) less 0.05
+    eye widths along its edge (the lash line and the lid's shadow are not the white) and
+    less the iris (x, y, radius) with its limbus. (h, w) bool."""
+    corners = opening[0]
+    width = float(np.linalg.norm(corners[1] - corners[0]))
     mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [np.round(contour * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    cv2.fillPoly(mask, [np.round(_opening_loop(opening) * 16).astype(np.int32)], 1,
+                 cv2.LINE_8, 4)
     mask = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=max(1, int(round(0.05 * width))))
     x, y, r = iris
     cv2.circle(mask, (int(round(x * 16)), int(round(y * 16))),
@@ -399,43 +411,51 @@ def _white_mask(shape: tuple[int, int], points: np.ndarray, eye: lm.EyeTopology,
 
 def sclera_brightness(image: np.ndarray, points: np.ndarray, irises: np.ndarray, *,
                       rest_points: np.ndarray | None = None,
-                      rest_irises: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      rest_irises: np.ndarray | None = None,
+                      openings=None, rest_openings=None) -> tuple[np.ndarray, np.ndarray]:
     """How bright the white of each eye (``landmarks.EYES``) is: the mean luma (0-255) over
-    its opening (contours of ``points`` (>= 468, 2)) less 0.05 eye widths along the edge
-    (the lash line and the lid's shadow are not the white) and less the iris (``irises``
-    (2, 3): centre x, y and radius, as ``GazeLayer.irises``) with its limbus.
+    its opening less 0.05 eye widths along the edge (the lash line and the lid's shadow are
+    not the white) and less the iris (``irises`` (2, 3): centre x, y and radius, as
+    ``GazeLayer.irises``) with its limbus.
 
-    With the photo's rest (``rest_points``, ``rest_irises``), also the mean over the white
-    that the moving iris uncovered: the pixels whose place between the lids (``eyeball.
-    lid_coordinates``) was iris in the photo. That is the white the eye layer made up; the
-    plain mean also moves with where the iris is (an iris over the darker corner leaves the
-    brighter middle in view, as on a real eye, whose shading stays with the lids and the
-    light). Returns two (2,) float64 (the second NaN without the rest), NaN for an eye
-    showing fewer than 8 such pixels."""
+    The opening is the eye's contour in ``points`` (>= 468, 2), or per eye the one given in
+    ``openings`` (corners (2, 2), upper and lower lid margins, as ``GazeLayer.openings``:
+    a drawn eye's opening is larger than the face mesh's contour, and what the contour holds
+    of it is its shaded corners, not its white).
+
+    With the photo's rest (``rest_points``, ``rest_irises`` and ``rest_openings`` as
+    above), also the mean over the white that the moving iris uncovered: the pixels whose
+    place between the lids (``eyeball.lid_coordinates``) was iris in the photo. That is the
+    white the eye layer made up; the plain mean also moves with where the iris is (an iris
+    over the darker corner leaves the brighter middle in view, as on a real eye, whose
+    shading stays with the lids and the light). Returns two (2,) float64 (the second NaN
+    without the rest), NaN for an eye showing fewer than 8 such pixels."""
     h, w = image.shape[:2]
     luma = image.astype(np.float64) @ _LUMA
     mean = np.full(len(lm.EYES), np.nan)
     uncovered = np.full(len(lm.EYES), np.nan)
     for k, eye in enumerate(lm.EYES):
-        white = _white_mask((h, w), points, eye, irises[k])
+        opening = (_contour_opening(points, eye) if openings is None
+                   else openings[k])
+        white = _white_mask((h, w), opening, irises[k])
         if white.sum() >= 8:
             mean[k] = float(luma[white].mean())
         if rest_points is None or rest_irises is None or white.sum() == 0:
             continue
         ys, xs = np.nonzero(white)
         xy = np.stack([xs, ys], axis=1).astype(np.float64)
-        pts = np.asarray(points, np.float64)
-        u, v = lid_coordinates(xy, pts[list(eye.corners)], pts[eye.upper], pts[eye.lower])
+        u, v = lid_coordinates(xy, *opening)
         # The same place between the photo's lids, and whether the photo's iris was there.
-        rp = np.asarray(rest_points, np.float64)
-        a, b = rp[eye.corners[0]], rp[eye.corners[1]]
+        r_corners, r_upper, r_lower = (_contour_opening(rest_points, eye)
+                                       if rest_openings is None else rest_openings[k])
+        a, b = r_corners[0], r_corners[1]
         x_axis = (b - a) / max(float(np.hypot(*(b - a))), 1e-9)
         y_axis = np.array([-x_axis[1], x_axis[0]])
-        s_up = np.maximum.accumulate(np.r_[0.0, (rp[eye.upper] - a) @ x_axis, 1e9])
-        s_low = np.maximum.accumulate(np.r_[0.0, (rp[eye.lower] - a) @ x_axis, 1e9])
+        s_up = np.maximum.accumulate(np.r_[0.0, (r_upper - a) @ x_axis, 1e9])
+        s_low = np.maximum.accumulate(np.r_[0.0, (r_lower - a) @ x_axis, 1e9])
         s = u * float(np.hypot(*(b - a)))
-        t_up = np.interp(s, s_up, np.r_[0.0, (rp[eye.upper] - a) @ y_axis, 0.0])
-        t_low = np.interp(s, s_low, np.r_[0.0, (rp[eye.lower] - a) @ y_axis, 0.0])
+        t_up = np.interp(s, s_up, np.r_[0.0, (r_upper - a) @ y_axis, 0.0])
+        t_low = np.interp(s, s_low, np.r_[0.0, (r_lower - a) @ y_axis, 0.0])
         photo_xy = a + s[:, None] * x_axis + (t_up + v * (t_low - t_up))[:, None] * y_axis
         x, y, r = rest_irises[k]
         was_iris = np.hypot(photo_xy[:, 0] - x, photo_xy[:, 1] - y) <= r
@@ -445,20 +465,22 @@ def sclera_brightness(image: np.ndarray, points: np.ndarray, irises: np.ndarray,
 
 
 def rim_brightness(image: np.ndarray, points: np.ndarray, irises: np.ndarray,
-                   *, band_w: float = 0.06) -> np.ndarray:
+                   *, band_w: float = 0.06, openings=None) -> np.ndarray:
     """How bright each eye's opening is along its edge: the mean luma (0-255) over the band
-    ``band_w`` eye widths wide just inside the opening (contours of ``points``), less the
-    iris (``irises`` (2, 3), as ``GazeLayer.irises``). On a photo that band holds the lash
-    line and the lids' shadow; white there is the crisp rim that makes eyes look pasted in.
-    Returns (2,) float64, NaN for an eye with fewer than 8 such pixels."""
+    ``band_w`` eye widths wide just inside the opening (contours of ``points``, or
+    ``openings`` as in ``sclera_brightness``), less the iris (``irises`` (2, 3), as
+    ``GazeLayer.irises``). On a photo that band holds the lash line and the lids' shadow;
+    white there is the crisp rim that makes eyes look pasted in. Returns (2,) float64, NaN
+    for an eye with fewer than 8 such pixels."""
     h, w = image.shape[:2]
     luma = image.astype(np.float64) @ _LUMA
     out = np.full(len(lm.EYES), np.nan)
-    pts = np.asarray(points, np.float64)
     for k, eye in enumerate(lm.EYES):
-        width = float(np.linalg.norm(pts[eye.corners[1]] - pts[eye.corners[0]]))
+        opening = _contour_opening(points, eye) if openings is None else openings[k]
+        corners = opening[0]
+        width = float(np.linalg.norm(corners[1] - corners[0]))
         mask = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(mask, [np.round(pts[eye.contour] * 16).astype(np.int32)], 1,
+        cv2.fillPoly(mask, [np.round(_opening_loop(opening) * 16).astype(np.int32)], 1,
                      cv2.LINE_8, 4)
         inner = cv2.erode(mask, np.ones((3, 3), np.uint8),
                           iterations=max(1, int(round(band_w * width))))
@@ -488,11 +510,15 @@ def clip_white_check(player: Player, clip: str, frame: int | None = None) -> dic
     irises = syn.eyes.irises(syn.points_now, syn.gaze_now)
     rest_points = player.rig.target_points
     rest_irises = syn.eyes.irises(rest_points[:lm.N_MESH], np.zeros(2))
-    sclera, _ = sclera_brightness(out, syn.points_now, irises)
-    sclera_rest, _ = sclera_brightness(player.rig.photo, rest_points, rest_irises)
+    openings = syn.eyes.openings(syn.points_now)
+    rest_openings = syn.eyes.openings(rest_points)
+    sclera, _ = sclera_brightness(out, syn.points_now, irises, openings=openings)
+    sclera_rest, _ = sclera_brightness(player.rig.photo, rest_points, rest_irises,
+                                       openings=rest_openings)
     return {"frame": out, "index": i, "sclera": sclera, "sclera_rest": sclera_rest,
-            "rim": rim_brightness(out, syn.points_now, irises),
-            "rim_rest": rim_brightness(player.rig.photo, rest_points, rest_irises)}
+            "rim": rim_brightness(out, syn.points_now, irises, openings=openings),
+            "rim_rest": rim_brightness(player.rig.photo, rest_points, rest_irises,
+                                       openings=rest_openings)}
 
 
 def rest_layer(player: Player) -> Layer:
@@ -529,9 +555,13 @@ def pointer_gaze_check(player: Player, pointer_xy, *, settle_s: float = 1.0,
     irises = syn.eyes.irises(syn.points_now, syn.gaze_now)
     rest_points = player.rig.target_points
     rest_irises = syn.eyes.irises(rest_points[:lm.N_MESH], np.zeros(2))
+    openings = syn.eyes.openings(syn.points_now)
+    rest_openings = syn.eyes.openings(rest_points)
     sclera, uncovered = sclera_brightness(frame, syn.points_now, irises,
-                                          rest_points=rest_points, rest_irises=rest_irises)
-    sclera_rest, _ = sclera_brightness(player.rig.photo, rest_points, rest_irises)
+                                          rest_points=rest_points, rest_irises=rest_irises,
+                                          openings=openings, rest_openings=rest_openings)
+    sclera_rest, _ = sclera_brightness(player.rig.photo, rest_points, rest_irises,
+                                       openings=rest_openings)
     faces = detect_faces(frame)
     if faces:
         inside, dist = iris_in_opening(faces[0])
