@@ -363,6 +363,13 @@ class MouthParams:
     # them (the same face, lips alike: nothing to correct), fully this much further on.
     lip_recolour_from: float = 8.0
     lip_recolour_span: float = 8.0
+    # The rest of the mouth's flesh (tongue, gums) turns with the lips' hue
+    # (``mouthbank.turn_hue``): what has at least this CIE Lab chroma (teeth and the dark
+    # cavity less, fully from twice it) within this many degrees of the lips' hue; its
+    # chroma scales by the square root of the lips' ratio, within this range.
+    flesh_chroma: float = 6.0
+    flesh_hue_deg: float = 75.0
+    flesh_chroma_range: tuple[float, float] = (0.6, 1.2)
     # Bank of real mouths for the built-in clips (Face2Face's mouth database): frames
     # whose inner-lip opening exceeds this share of the mouth width, at most this many.
     bank_min_open: float = 0.06

@@ -24,6 +24,8 @@ Everything per photo is made in ``__init__``; ``apply`` writes only into buffers
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -171,6 +173,26 @@ class MouthLayer:
                                                          self.params)
         self._recolour_lips(i)
         self.choice[i] = i
+
+    def recolour_bank(self, used: np.ndarray) -> Interiors:
+        """The bank this layer shows (real mouths of other clips, their lip tissue trimmed)
+        as this photo's own: a copy whose frames ``used`` (int array) have their flesh
+        turned to the photo's lips (``_recolour_lips``). The bank itself, which other
+        photos may share, is left as it is. Layers of the same photo and bank may share the
+        copy (``use_source``)."""
+        if self.source.drawn or self.source.in_photo_colours or self.live:
+            raise RuntimeError("recolour_bank needs a layer showing a bank of real mouths")
+        self.source = replace(self.source, images=self.source.images.copy())
+        for j in np.unique(np.asarray(used, np.int64)):
+            self._recolour_lips(int(j))
+        return self.source
+
+    def use_source(self, source: Interiors) -> None:
+        """Show ``source`` (``recolour_bank`` of another layer of this photo with the same
+        bank) instead of the bank."""
+        if len(source) != len(self.source):
+            raise ValueError("`source` must be the same bank, recoloured")
+        self.source = source
 
     def _recolour_lips(self, j: int) -> None:
         """Source image ``j``'s own lip tissue in the opening to the photo's lip colour,

@@ -194,6 +194,41 @@ def trim_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     return cols
 
 
+def flesh_weight(lab: np.ndarray, lip: np.ndarray, params: MouthParams = MouthParams()
+                 ) -> np.ndarray:
+    """How much each pixel of a mouth image is its flesh (tongue, gums, lips), by colour:
+    ``lab`` (..., 3) CIE Lab (L 0-100) against the lips' colour ``lip`` (3,). Colourful
+    (chroma from ``flesh_chroma`` to twice it: teeth and the dark cavity have less) and
+    hued within ``flesh_hue_deg`` of the lips (fading over the last third). (...) float32,
+    0..1."""
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    lo = params.flesh_chroma
+    w = np.clip((chroma - lo) / lo, 0.0, 1.0)
+    lip_hue = np.arctan2(lip[2], lip[1])
+    off = np.abs(np.angle(np.exp(1j * (np.arctan2(lab[..., 2], lab[..., 1]) - lip_hue))))
+    limit = np.deg2rad(params.flesh_hue_deg)
+    w *= np.clip((limit - off) / (limit / 3.0), 0.0, 1.0)
+    return w.astype(np.float32)
+
+
+def turn_hue(lab: np.ndarray, lip_from: np.ndarray, lip_to: np.ndarray,
+             params: MouthParams = MouthParams()) -> np.ndarray:
+    """``lab`` (..., 3) CIE Lab with its hue turned as far as from lip colour ``lip_from``
+    to ``lip_to`` (3,) and its chroma scaled by the square root of theirs' ratio (within
+    ``flesh_chroma_range``); lightness kept. (..., 3) float32."""
+    turn = np.arctan2(lip_to[2], lip_to[1]) - np.arctan2(lip_from[2], lip_from[1])
+    ratio = np.hypot(lip_to[1], lip_to[2]) / max(float(np.hypot(lip_from[1], lip_from[2])),
+                                                 1e-6)
+    # Half the lips' change of colourfulness (in proportion): lipstick or pale lips say
+    # little of the tongue's colour; a painting's muted palette still mutes it.
+    ratio = float(np.clip(np.sqrt(ratio), *params.flesh_chroma_range))
+    c, s = np.cos(turn) * ratio, np.sin(turn) * ratio
+    out = lab.astype(np.float32).copy()
+    out[..., 1] = c * lab[..., 1] - s * lab[..., 2]
+    out[..., 2] = s * lab[..., 1] + c * lab[..., 2]
+    return out
+
+
 def recolour_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
                         lips_lab: np.ndarray, photo_body: np.ndarray,
                         params: MouthParams = MouthParams()) -> None:
@@ -266,6 +301,17 @@ def recolour_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     # all round); what lies deeper is the tongue's.
     side = min(float(depth.max()), params.lip_tissue_max_frac * height) + 1.0
     tissue &= run | ((np.abs(u - 0.5) > params.lip_tissue_side_u) & (dist <= side))
+    # The rest of the mouth's flesh (tongue, gums) keeps its place relative to the lips: the
+    # same turn of hue and change of colourfulness as the lips'. A driver's pink tongue
+    # under a painting's ochre lips read as a pasted-on magenta patch (s9, s4, s6 x d10).
+    # Teeth and the dark cavity have little colour and barely move.
+    flesh_w = flesh_weight(lab, body.mean(axis=0), params) * float(strength.mean()) \
+        * (grown > 0)
+    if flesh_w.any():
+        lab_f = turn_hue(lab, body.mean(axis=0), lips_lab, params)
+        rgb_f = cv2.cvtColor(lab_f, cv2.COLOR_LAB2RGB) * 255.0
+        box[:] = np.clip(box + flesh_w[..., None] * (rgb_f - box) + 0.5, 0, 255
+                         ).astype(np.uint8)
     if not tissue.any():
         return
     # The lips' inner side going into the dark: lip hued but in shadow (too dark for the

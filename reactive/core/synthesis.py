@@ -137,6 +137,14 @@ class FrameSynthesis:
             self.mouths = {k: MouthLayer(rig.for_clip(k), p, mouth_params, teeth=teeth,
                                          bank=mouths, drawn=drawn, live=live)
                            for k, p in enumerate(packs)}
+            # The bank's mouths are other people's: their flesh takes this photo's lips'
+            # hue, once per photo for the frames the clips show, in a copy they share.
+            banked = [m for m in self.mouths.values()
+                      if mouths is not None and m.source is mouths]
+            if banked:
+                own = banked[0].recolour_bank(np.concatenate([m.choice for m in banked]))
+                for m in banked[1:]:
+                    m.use_source(own)
         self.eyes = GazeLayer(rig.photo, rig.target_points, params=eye_params) if eyes else None
         self.clip_gaze = [clip_gaze(p.landmarks, p.neutral_index, params=eye_params)
                           for p in packs] if eyes else []

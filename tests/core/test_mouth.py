@@ -318,8 +318,9 @@ def _lab(rgb) -> np.ndarray:
 
 def test_a_drivers_inner_lips_take_the_photos_lip_colour_and_only_they():
     """A pout's ring of the driver's inner lips (lip coloured, inside the tracked opening)
-    takes another face's lip hue, keeping its shading; the cavity, the skin and a tongue
-    deeper in keep theirs; a face with lips like the driver's changes nothing."""
+    takes another face's lip hue, keeping its shading; a tongue deeper in and the cavity
+    keep their lightness, their hue turned as far as the lips'; the skin outside keeps its
+    colour; a face with lips like the driver's changes nothing."""
     from reactive.core.mouthbank import lip_body, recolour_lip_tissue
 
     # The wet inner lip, a little paler than the lips, 5 px into the opening all along.
@@ -347,12 +348,23 @@ def test_a_drivers_inner_lips_take_the_photos_lip_colour_and_only_they():
     light_err = np.abs(lab_out[:, 0] - lab_in[:, 0] * ochre_lab[0] / body_l)
     assert np.percentile(light_err, 90) < 3.0   # (not quite into the thin corners)
     changed = np.abs(out.astype(int) - img).max(axis=2) > 2
-    assert not changed[tongue].any()                    # the tongue keeps its colour
+    # The tongue is not painted the lips' colour: its own lightness, its hue turned as far
+    # as the lips' (the driver's pink to the photo's ochre), so it sits under the new lips
+    # as it sat under the driver's.
+    t_in, t_out = _lab(img[tongue]), _lab(out[tongue])
+    assert np.abs(t_out[:, 0] - t_in[:, 0]).max() < 2.0
+    lips_in = driver_body.mean(axis=0)
+    turn = np.arctan2(ochre_lab[2], ochre_lab[1]) - np.arctan2(lips_in[2], lips_in[1])
+    hue_in = np.arctan2(t_in[:, 2], t_in[:, 1])
+    hue_out = np.arctan2(t_out[:, 2], t_out[:, 1])
+    assert np.degrees(np.abs(np.angle(np.exp(1j * (hue_out - hue_in - turn))))).max() < 5.0
+    assert np.degrees(turn) > 20.0                      # (a real turn, not a no-op)
     assert not changed[~cv2.dilate(inside.astype(np.uint8), np.ones((5, 5), np.uint8)
                                    ).astype(bool)].any()
     near_ring = cv2.dilate(ring.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     cavity = inside & ~near_ring & ~tongue    # (the ring's edge is feathered)
-    assert not changed[cavity].any()
+    # The dark cavity keeps its darkness (its faint red turns with the rest).
+    assert np.abs(_lab(out[cavity])[:, 0] - _lab(img[cavity])[:, 0]).max() < 2.0
 
 
 def test_a_drivers_inner_lip_in_shadow_takes_the_photos_lip_hue_too():

@@ -151,3 +151,49 @@ def test_mouth_cost_per_frame_at_1024_px():
     ms = 1e3 * float(np.median(times))
     print(f"mouth layer at 1024 px (laugh peak, sample): median {ms:.2f} ms per frame")
     assert ms < 10.0
+
+
+def test_bank_mouths_take_the_photos_flesh_hue(pack_cache):
+    """A bank's mouths are another person's: on a painting with ochre lips (s9) the built-in
+    laugh's mouth from d10's bank shows its tongue turned towards the painting's lip hue,
+    not d10's magenta-pink. The bank itself (which other photos may share) is left alone;
+    the photo's mouth layers show a recoloured copy."""
+    from reactive.core.mouthbank import build_bank
+    from reactive.core.synthesis import FrameSynthesis, Layer
+    from reactive.io.assets import BUILTIN_CLIPS_DIR
+    from reactive.io.clippack import load_pack
+    from reactive.io.photo import load_photo
+    from tests.helpers import shared_path
+
+    photo = load_photo(shared_path("portraits", "s9.jpg"))
+    points = find_target_face(photo)
+    laugh = load_pack(BUILTIN_CLIPS_DIR / "laugh.npz")
+    bank = build_bank([pack_cache("d10")])
+    kept = bank.images.copy()
+    rig = build_rig(photo, points, laugh)
+    syn = FrameSynthesis(rig, [laugh], realtime=False, mouths=bank)
+    layer = syn.mouths[0]
+    assert np.array_equal(bank.images, kept) and layer.source is not bank
+    i = int(np.argmax(lm.mouth_open_ratio(laugh.landmarks)))
+    now = rig.rest + frame_offsets(rig, laugh, i)
+    opening = np.zeros(photo.shape[:2], np.uint8)
+    cv2.fillPoly(opening, [np.round(now[lm.LIPS_INNER]).astype(np.int32)], 1)
+    opening = cv2.erode(opening, np.ones((3, 3), np.uint8)).astype(bool)
+    lips_hue = np.degrees(np.arctan2(*layer.photo_lip_body.mean(axis=0)[[2, 1]]))
+
+    def hue_off(frame):
+        lab = cv2.cvtColor(frame[opening].reshape(-1, 1, 3).astype(np.float32) / 255.0,
+                           cv2.COLOR_RGB2LAB)[:, 0]
+        colourful = np.hypot(lab[:, 1], lab[:, 2]) > 8.0
+        hue = np.degrees(np.arctan2(lab[colourful, 2], lab[colourful, 1]))
+        return float(np.median(np.abs((hue - lips_hue + 180.0) % 360.0 - 180.0))), \
+            int(colourful.sum())
+
+    after, n_after = hue_off(syn.render([Layer(0, float(i), 1.0)]).copy())
+    layer.use_source(bank)                                   # the bank as it is
+    before, n_before = hue_off(syn.render([Layer(0, float(i), 1.0)]).copy())
+    print(f"s9 x laugh #{i} with d10's bank: the opening's colourful pixels "
+          f"{n_before} -> {n_after}, their median hue from the painting's lips "
+          f"{before:.0f} -> {after:.0f} degrees")
+    assert n_before > 100
+    assert after < before - 20.0
