@@ -368,7 +368,7 @@ class MouthParams:
     # cavity less, fully from twice it) within this many degrees of the lips' hue; its
     # chroma scales by the square root of the lips' ratio, within this range.
     flesh_chroma: float = 6.0
-    flesh_hue_deg: float = 75.0
+    flesh_hue_deg: float = 110.0
     flesh_chroma_range: tuple[float, float] = (0.6, 1.2)
     # Bank of real mouths for the built-in clips (Face2Face's mouth database): frames
     # whose inner-lip opening exceeds this share of the mouth width, at most this many.
