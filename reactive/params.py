@@ -73,6 +73,21 @@ class WarpParams:
     # head stretches the field four-fold or more, each capped step crawls, and too few
     # leave streaks and blocks. The budget costs only where it is needed.
     inverse_iterations: int = 12
+    # Offline, where the field folds (a lip rolling over the skin beneath it, a nose over
+    # the far cheek), every pixel shows the sheet in front (kernels.warp.front_sheets: what
+    # moved most), carried from pixel to pixel by at most this many passes; each row's own
+    # inverse kept to the sheet it came along on, and rows next to each other showed
+    # different ones: streaks (s42 x d12 frames 90, 165, 166). The real-time grid's cells
+    # and their bilinear upsampling showed none there; the passes would cost it 2-5 ms on a
+    # folded frame, so it goes without.
+    front_passes: int = 12
+    # Newton steps per try there: started from a neighbour's source on its sheet, a
+    # solution on that sheet is a step or two away; one not found in a few is not there.
+    front_iterations: int = 4
+    # ... tried only within this share of the photo's longer side of a turned-over cell:
+    # the sheets in front and behind lie near the crease between them (at s42 x d12's
+    # frame 90 up to 6% of it away).
+    front_reach_frac: float = 0.08
     # The outer band of the frame is held still (the paper's fixed border points); the hold
     # fades out over the next band so there is no seam. The fade must be wider than the
     # displacement reaching it, or the ramp itself folds the field (gradient > 1).

@@ -144,6 +144,95 @@ def inverse_map(field: np.ndarray, iterations: int) -> np.ndarray:
     return np.stack([np.clip(sx, 0, w - 1), np.clip(sy, 0, h - 1)], -1).astype(np.float32)
 
 
+def _newton_one(field, x, y, sx, sy, iterations):
+    """``_newton`` for one pixel: (sx, sy, residual)."""
+    a, b, r = _newton(field.astype(np.float64), np.float64(x), np.array([float(y)]),
+                      np.array([sx], np.float64), np.array([sy], np.float64), iterations)
+    return float(a[0]), float(b[0]), float(r[0])
+
+
+def _field_and_jacobian_one(field, sx, sy):
+    val, dx, dy = _field_and_jacobian(field, np.array(sx), np.array(sy))
+    return val[0], val[1], dx[0], dy[0], dx[1], dy[1]
+
+
+def front_score(field, x, y, sx, sy):
+    """The displacement squared at source (sx, sy) of output pixel (x, y), or -1 where it
+    does not solve x (residual > CONVERGED_PX) or lies on a turned-over sheet."""
+    f = field.astype(np.float64)
+    u, v, ux, uy, vx, vy = _field_and_jacobian_one(f, sx, sy)
+    if np.hypot(sx + u - x, sy + v - y) > CONVERGED_PX:
+        return -1.0
+    if (1 + ux) * (1 + vy) - uy * vx <= 0.0:
+        return -1.0
+    return u * u + v * v
+
+
+def near_folds(field, reach):
+    """(h, w) bool: within ``reach`` points (a square about the cell's first corner) of a
+    cell whose forward differences turn it over (det(I + J) <= 0)."""
+    f = field.astype(np.float64)
+    h, w = f.shape[:2]
+    ux = f[:-1, 1:, 0] - f[:-1, :-1, 0]
+    vx = f[:-1, 1:, 1] - f[:-1, :-1, 1]
+    uy = f[1:, :-1, 0] - f[:-1, :-1, 0]
+    vy = f[1:, :-1, 1] - f[:-1, :-1, 1]
+    over = (1 + ux) * (1 + vy) - uy * vx <= 0
+    near = np.zeros((h, w), bool)
+    for y, x in zip(*np.nonzero(over)):
+        near[max(y - reach, 0):y + reach + 1, max(x - reach, 0):x + reach + 1] = True
+    return near
+
+
+def front_sheets(field, source, iterations, passes, gap=1.5, reach=4):
+    """Per pass, every active pixel (all at first, then those beside a pixel that moved)
+    tries Newton from each 4-neighbour's source moved by the step between them, where that
+    lies ``gap`` or more (L1) from its own and within ``near_folds``, and keeps the
+    converged solution with the highest ``front_score`` (more than 1e-3 above its own);
+    until a pass changes nothing. Returns the sources (h, w, 2) float32."""
+    h, w = field.shape[:2]
+    src = source.astype(np.float64)
+    near = near_folds(field, reach)
+    if not near.any():
+        return source.copy()
+    active = np.ones((h, w), bool)
+    for _ in range(passes):
+        out = src.copy()
+        moved = np.zeros((h, w), bool)
+        for y, x in zip(*np.nonzero(active)):
+            bx, by = src[y, x]
+            best = None
+            for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                ny, nx = y + dy, x + dx
+                if not (0 <= ny < h and 0 <= nx < w):
+                    continue
+                sx0, sy0 = src[ny, nx, 0] - dx, src[ny, nx, 1] - dy
+                if abs(sx0 - bx) + abs(sy0 - by) < gap:
+                    continue
+                if not near[min(max(int(sy0 + 0.5), 0), h - 1),
+                            min(max(int(sx0 + 0.5), 0), w - 1)]:
+                    continue
+                if best is None:
+                    best = front_score(field, x, y, bx, by)
+                sx, sy, r = _newton_one(field, x, y, sx0, sy0, iterations)
+                if r > CONVERGED_PX:
+                    continue
+                score = front_score(field, x, y, sx, sy)
+                if score > best + 1e-3:
+                    best = score
+                    out[y, x] = np.clip(sx, 0, w - 1), np.clip(sy, 0, h - 1)
+                    moved[y, x] = True
+        src = out
+        if not moved.any():
+            break
+        active = moved.copy()
+        active[1:] |= moved[:-1]
+        active[:-1] |= moved[1:]
+        active[:, 1:] |= moved[:, :-1]
+        active[:, :-1] |= moved[:, 1:]
+    return src.astype(np.float32)
+
+
 def inverse_sample(photo: np.ndarray, field: np.ndarray, iterations: int) -> np.ndarray:
     """``inverse_coords``, then bilinear sampling of ``photo`` there."""
     sx_all, sy_all = inverse_coords(field, iterations)

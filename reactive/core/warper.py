@@ -17,13 +17,14 @@ from reactive.core.kernels.composite import (
     alpha_blocks,
     classify_cells,
     composite_cells,
-    inverse_composite,
+    composite_map,
     plate_spans,
 )
 from reactive.core.kernels.warp import (
+    front_sheets,
     interpolate_offsets,
     inverse_map,
-    inverse_sample,
+    sample_map,
     smooth_field,
 )
 from reactive.core.jaw import frame_hold
@@ -57,6 +58,12 @@ class Warper:
         self._scratch = np.zeros((h, w, 2), np.float32)
         self._sat = np.zeros((2, h + 1, w + 1), np.float64)
         self._hold = np.zeros((h, w), np.float32)
+        self.source = np.zeros((h, w, 2), np.float32)
+        self._source2 = np.zeros((h, w, 2), np.float32)
+        self._front_reach = int(np.ceil(rig.params.front_reach_frac * max(h, w)))
+        self._near = np.zeros((h, w), np.uint8)
+        self._flags = np.zeros((2, h, w), np.uint8)
+        self._box = np.zeros(4, np.int64)
         self.frame = np.zeros_like(rig.photo)
 
     def compute_field(self, offsets: np.ndarray) -> np.ndarray:
@@ -76,14 +83,19 @@ class Warper:
         """Warp ``photo`` (default: the rig's, or its person layer when the rig has a
         backdrop; e.g. a shaded copy of the same size), over the still plate if any."""
         self.compute_field(offsets)
-        iterations = self.rig.params.inverse_iterations
+        params = self.rig.params
+        inverse_map(self.field, iterations=params.inverse_iterations, out=self.source)
+        front_sheets(self.field, self.source, iterations=params.front_iterations,
+                     passes=params.front_passes,
+                     reach=self._front_reach, scratch=self._source2,
+                     near=self._near, flags=self._flags, box=self._box)
         backdrop = self.rig.backdrop
         if backdrop is None:
-            return inverse_sample(self.rig.photo if photo is None else photo, self.field,
-                                  iterations=iterations, out=self.frame)
-        return inverse_composite(backdrop.person if photo is None else photo,
-                                 backdrop.alpha[..., None], backdrop.plate, self.field,
-                                 iterations=iterations, out=self.frame)
+            return sample_map(self.rig.photo if photo is None else photo, self.source,
+                              out=self.frame)
+        return composite_map(backdrop.person if photo is None else photo,
+                             backdrop.alpha[..., None], backdrop.plate, self.source,
+                             out=self.frame)
 
 
 class GridWarper:

@@ -1,8 +1,8 @@
 """Per-frame kernels of the still background: the warped person over the still plate
 (``core.backdrop``; beyond the paper).
 
-Offline (``warper.Warper``), exact: ``inverse_composite`` solves every pixel's source as
-``inverse_sample`` does and mixes the person there over the plate here, by the person's
+Offline (``warper.Warper``), exact: ``composite_map`` mixes the person at every pixel's
+source (``warp.inverse_map``, ``warp.front_sheets``) over the plate here, by the person's
 alpha there.
 
 Real time (``warper.GridWarper``), cheap: the photo is still sampled by one ``cv2.remap`` of
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from reactive.core.kernels.warp import _solve_continued, bilinear
+from reactive.core.kernels.warp import bilinear
 
 # Cell kinds of ``classify_cells``: nothing to do (the remap is right), copy the plate
 # (background cells next to moving ones, whose map the upsampling blends), mix per pixel.
@@ -58,33 +58,28 @@ def _mix(person, alpha, plate, sx, sy, x, y, out):
 
 
 @njit(cache=True, parallel=True)
-def _inverse_composite(person, alpha, plate, field, iterations, out):
-    h, w = person.shape[0], person.shape[1]
+def _composite_map(person, alpha, plate, source, out):
+    h, w = out.shape[0], out.shape[1]
     for y in prange(h):
-        px = 0.0
-        py = 0.0
-        prev_ok = False
         for x in range(w):
-            sx, sy, prev_ok = _solve_continued(field, x, y, px, py, prev_ok, iterations)
-            px = sx
-            py = sy
-            _mix(person, alpha, plate, sx, sy, x, y, out)
+            _mix(person, alpha, plate, source[y, x, 0], source[y, x, 1], x, y, out)
 
 
-def inverse_composite(person: np.ndarray, alpha: np.ndarray, plate: np.ndarray,
-                      field: np.ndarray, *, iterations: int, out: np.ndarray) -> np.ndarray:
-    """Warp the person and composite it over the still plate.
+def composite_map(person: np.ndarray, alpha: np.ndarray, plate: np.ndarray,
+                  source: np.ndarray, *, out: np.ndarray) -> np.ndarray:
+    """The warped person over the still plate.
 
     Parameters
     ----------
     person : (H, W, 3) uint8, the layer the warp moves (the photo's person, maybe shaded).
     alpha : (H, W, 1) uint8, the person's coverage 0..255, moved with it.
     plate : (H, W, 3) uint8, the still background.
-    field : (H, W, 2) float32 forward displacement; the inverse as ``inverse_sample``.
-    iterations : Newton steps, as ``inverse_sample``.
+    source : (H, W, 2) float32, each output pixel's source (x, y) in photo px
+        (``warp.inverse_map`` on the pixel grid): person and alpha are read there
+        (bilinear), the plate here.
     out : (H, W, 3) uint8, written in place and returned.
     """
-    _inverse_composite(person, alpha, plate, field, iterations, out)
+    _composite_map(person, alpha, plate, source, out)
     return out
 
 

@@ -7,8 +7,9 @@ per-pixel weight are fixed per photo (see ``rig.py``); a frame costs
 1. ``interpolate_offsets``: piecewise-linear field from the control-point offsets (3 taps);
 2. ``smooth_field``: confidence-aware smoothing, a box whose radius grows with distance from
    the face (summed-area table: any radius in O(1) per pixel), nothing inside the face;
-3. ``inverse_sample``: inverse mapping, solving ``y + field(y) = x`` by Newton steps, then
-   bilinear sampling of the photo at ``y``.
+3. ``inverse_map``: inverse mapping, solving ``y + field(y) = x`` by Newton steps;
+   ``front_sheets``: where the field folds, the sheet in front; ``sample_map``: bilinear
+   sampling of the photo at ``y``.
 
 Each kernel is a small ``@njit(cache=True)`` function writing into preallocated outputs; the
 plain-numpy twins live in ``tests/naive.py``.
@@ -246,36 +247,23 @@ def _solve_continued(field, x, y, px, py, prev_ok, iterations):
 
 
 @njit(cache=True, parallel=True)
-def _inverse_sample(photo, field, iterations, out):
-    h, w = photo.shape[0], photo.shape[1]
+def _sample_map(photo, source, out):
+    h, w = out.shape[0], out.shape[1]
     nch = photo.shape[2]
     for y in prange(h):
-        px = 0.0
-        py = 0.0
-        prev_ok = False
         for x in range(w):
-            sx, sy, prev_ok = _solve_continued(field, x, y, px, py, prev_ok, iterations)
-            px = sx
-            py = sy
+            sx = source[y, x, 0]
+            sy = source[y, x, 1]
             for c in range(nch):
                 val = bilinear(photo, sx, sy, c) + 0.5
                 out[y, x, c] = np.uint8(min(max(val, 0.0), 255.0))
 
 
-def inverse_sample(photo: np.ndarray, field: np.ndarray, *, iterations: int,
-                   out: np.ndarray) -> np.ndarray:
-    """Render the warped photo by inverse mapping.
-
-    Parameters
-    ----------
-    photo : (H, W, C) uint8.
-    field : (H, W, 2) float32 forward displacement on the photo grid.
-    iterations : at most this many Newton steps solving ``y + field(y) = x``, from the left
-        neighbour's solution or ``x - field(x)`` (see ``_inverse_sample``); exact for a
-        constant field after one.
-    out : (H, W, C) uint8, written in place and returned. Zero field gives ``photo`` exactly.
-    """
-    _inverse_sample(photo, field, iterations, out)
+def sample_map(photo: np.ndarray, source: np.ndarray, *, out: np.ndarray) -> np.ndarray:
+    """``photo`` (H, W, C) uint8 read bilinearly (edges replicated) at ``source`` (H, W, 2)
+    float32, each output pixel's source (x, y) in photo px (``inverse_map`` on the pixel
+    grid): ``out`` (H, W, C) uint8, written in place and returned."""
+    _sample_map(photo, source, out)
     return out
 
 
@@ -300,9 +288,208 @@ def inverse_map(field: np.ndarray, *, iterations: int, out: np.ndarray) -> np.nd
     Parameters
     ----------
     field : (h, w, 2) float32 forward displacement on a grid, in grid units.
-    iterations : Newton steps, as ``inverse_sample``.
+    iterations : at most this many Newton steps solving ``y + field(y) = x``, from the
+        left neighbour's solution or ``x - field(x)`` (``_solve_continued``); exact for a
+        constant field after one.
     out : (h, w, 2) float32, source (x, y) per grid point in grid units, clipped to the
         grid; written in place and returned. Zero field gives the identity grid.
     """
     _inverse_map(field, iterations, out)
     return out
+
+
+# Where the field folds (a lower lip rolling down over the skin beneath it, a nose over the
+# far cheek), an output pixel has several sources: the sheet in front, the turned-over one
+# under it, the one behind. Each row's continuation keeps to whichever sheet it came along
+# on, so neighbouring rows could show different ones: streaks. A pixel whose neighbour's
+# source (moved by the step between them) lies farther than this from its own may be on
+# another sheet.
+SHEET_GAP_PX = 1.5
+
+
+@njit(cache=True, inline="always")
+def _front_score(field, x, y, sx, sy):
+    """How far in front a source (sx, sy) of output pixel (x, y) lies: its displacement
+    squared (what moved more passes over what moved less: a lip over the skin it rolls
+    onto, a chin over the neck, the near cheek over the far one), or -1 where it is no
+    solution (not converged) or on a turned-over sheet."""
+    u, v, ux, uy, vx, vy = _field_and_jacobian(field, sx, sy)
+    rx = sx + u - x
+    ry = sy + v - y
+    if rx * rx + ry * ry > CONVERGED_PX * CONVERGED_PX:
+        return -1.0
+    if (1.0 + ux) * (1.0 + vy) - uy * vx <= 0.0:
+        return -1.0
+    return u * u + v * v
+
+
+@njit(cache=True)
+def _near_folds(field, reach, near, tmp, box):
+    """near[y, x] = 1 within ``reach`` points (a square) of a cell of ``field`` whose
+    forward differences turn it over (det(I + J) <= 0), else 0 (``tmp``: (h, w) uint8
+    scratch). box = (y0, y1, x0, x1): the output points whose 4-neighbours' sources may lie
+    there (the zone's bounding box grown by the largest displacement in it, and two
+    points). Returns whether any cell turns over."""
+    h, w = field.shape[0], field.shape[1]
+    near[:, :] = 0
+    y0, y1, x0, x1 = h, 0, w, 0
+    for y in range(h - 1):
+        for x in range(w - 1):
+            ux = field[y, x + 1, 0] - field[y, x, 0]
+            vx = field[y, x + 1, 1] - field[y, x, 1]
+            uy = field[y + 1, x, 0] - field[y, x, 0]
+            vy = field[y + 1, x, 1] - field[y, x, 1]
+            if (1.0 + ux) * (1.0 + vy) - uy * vx > 0.0:
+                continue
+            if y1 <= y0:
+                tmp[:, :] = 0
+            near[y, x] = 1
+            y0, y1, x0, x1 = min(y0, y), max(y1, y + 1), min(x0, x), max(x1, x + 1)
+    if y1 <= y0:
+        return False
+    # The square as a running count along the rows (into tmp), then down the columns
+    # (back into near).
+    a, b = max(y0 - reach, 0), min(y1 + reach, h)
+    c, d = max(x0 - reach, 0), min(x1 + reach, w)
+    for y in range(y0, y1):
+        count = 0
+        for x in range(c, d + reach):      # x enters the window of x - reach
+            if x < w:
+                count += near[y, x]
+            if x - 2 * reach - 1 >= c:
+                count -= near[y, x - 2 * reach - 1]
+            if x - reach >= c:
+                tmp[y, x - reach] = 1 if count > 0 else 0
+    for x in range(c, d):
+        count = 0
+        for y in range(a, b + reach):
+            if y < h:
+                count += tmp[y, x]
+            if y - 2 * reach - 1 >= a:
+                count -= tmp[y - 2 * reach - 1, x]
+            if y - reach >= a:
+                near[y - reach, x] = 1 if count > 0 else 0
+    du = 0.0
+    dv = 0.0
+    for y in range(a, b):
+        for x in range(c, d):
+            if near[y, x]:
+                du = max(du, abs(field[y, x, 0]))
+                dv = max(dv, abs(field[y, x, 1]))
+    box[0] = max(a - int(dv) - 2, 0)
+    box[1] = min(b + int(dv) + 2, h)
+    box[2] = max(c - int(du) - 2, 0)
+    box[3] = min(d + int(du) + 2, w)
+    return True
+
+
+# One thread: the box is small, and waking a second costs more than its share (91 ms vs
+# 8 ms for s9 x d10's frame 98 with the other core busy).
+@njit(cache=True)
+def _front_sheet(field, source, near, active, iterations, out, moved, box):
+    h, w = field.shape[0], field.shape[1]
+    for y in range(box[0], box[1]):
+        for x in range(box[2], box[3]):
+            bx = source[y, x, 0]
+            by = source[y, x, 1]
+            out[y, x, 0] = bx
+            out[y, x, 1] = by
+            moved[y, x] = 0
+            if active[y, x] == 0:
+                continue
+            best = -2.0  # not scored yet: most pixels agree with every neighbour
+            for k in range(4):
+                ny = y + (1 if k == 0 else -1 if k == 1 else 0)
+                nx = x + (1 if k == 2 else -1 if k == 3 else 0)
+                if ny < 0 or ny >= h or nx < 0 or nx >= w:
+                    continue
+                sx0 = source[ny, nx, 0] + (x - nx)
+                sy0 = source[ny, nx, 1] + (y - ny)
+                if abs(sx0 - bx) + abs(sy0 - by) < SHEET_GAP_PX:
+                    continue
+                # Another sheet only where the field turns over (else: a stretch).
+                if near[min(max(int(sy0 + 0.5), 0), h - 1), min(max(int(sx0 + 0.5), 0),
+                                                                    w - 1)] == 0:
+                    continue
+                if best == -2.0:
+                    best = _front_score(field, x, y, bx, by)
+                sx, sy, r = _newton(field, x, y, sx0, sy0, iterations)
+                if r > CONVERGED_PX:
+                    continue
+                score = _front_score(field, x, y, sx, sy)
+                if score > best + 1e-3:
+                    best = score
+                    out[y, x, 0] = min(max(sx, 0.0), w - 1.0)
+                    out[y, x, 1] = min(max(sy, 0.0), h - 1.0)
+                    moved[y, x] = 1
+
+
+@njit(cache=True)
+def _next_active(moved, active, box):
+    """active = 1 where a point or one of its 4-neighbours moved (within ``box``); returns
+    how many moved."""
+    total = 0
+    for y in range(box[0], box[1]):
+        for x in range(box[2], box[3]):
+            a = moved[y, x]
+            if y > box[0]:
+                a |= moved[y - 1, x]
+            if y < box[1] - 1:
+                a |= moved[y + 1, x]
+            if x > box[2]:
+                a |= moved[y, x - 1]
+            if x < box[3] - 1:
+                a |= moved[y, x + 1]
+            active[y, x] = a
+            total += moved[y, x]
+    return total
+
+
+def front_sheets(field: np.ndarray, source: np.ndarray, *, iterations: int, passes: int,
+                 reach: int, scratch: np.ndarray, near: np.ndarray, flags: np.ndarray,
+                 box: np.ndarray) -> int:
+    """Where ``field`` folds, each output pixel shows the sheet in front, in place on
+    ``source`` (``inverse_map``'s answer for ``field``).
+
+    Row by row the inverse keeps to the sheet it came along on, and rows next to each
+    other may come along on different ones (streaks under a lower lip rolling over the
+    skin, or the turned-over sheet in between). Each pass tries, at every pixel whose
+    neighbour's source lies on another sheet (``SHEET_GAP_PX`` away, within ``reach``
+    points of a turned-over cell), Newton from that source, and keeps the converged, not
+    turned-over solution that moved most (``_front_score``); up to ``passes`` passes,
+    each carrying the front a pixel on (the next pass looks again only beside what
+    moved), until one changes nothing. Only the box of output pixels those sources can
+    reach is visited; a field that nowhere turns over costs one scan of it.
+
+    Parameters
+    ----------
+    field : (h, w, 2) float32 forward displacement, in grid units.
+    source : (h, w, 2) float32 source (x, y) per output point, clipped to the grid; updated.
+    iterations : Newton steps per try (from a neighbour's source on its sheet: a few).
+    passes : at most this many passes.
+    reach : points from a turned-over cell within which another sheet's sources lie.
+    scratch : (h, w, 2) float32 buffer. near : (h, w) uint8 buffer. flags : (2, h, w)
+        uint8 buffer. box : (4,) int64 buffer.
+
+    Returns how many pixel changes the passes made (0 where nothing folds).
+    """
+    active, moved = flags[0], flags[1]
+    if not _near_folds(field, reach, near, active, box):
+        return 0
+    y0, y1, x0, x1 = (int(v) for v in box)
+    active[y0:y1, x0:x1] = 1
+    # The neighbours just outside the box are read too: both buffers hold them.
+    a, b = max(y0 - 1, 0), x0 - 1 if x0 > 0 else 0
+    scratch[a:y1 + 1, b:x1 + 1] = source[a:y1 + 1, b:x1 + 1]
+    total = 0
+    src, dst = source, scratch
+    for _ in range(passes):
+        _front_sheet(field, src, near, active, iterations, dst, moved, box)
+        n = _next_active(moved, active, box)
+        src, dst = dst, src
+        total += n
+        if n == 0:
+            break
+    if src is not source:
+        source[y0:y1, x0:x1] = src[y0:y1, x0:x1]
+    return total

@@ -12,10 +12,17 @@ from reactive.core.kernels.composite import (
     classify_cells,
     alpha_blocks,
     composite_cells,
-    inverse_composite,
+    composite_map,
     plate_spans,
 )
+from reactive.core.kernels.warp import inverse_map
 from tests import naive
+
+
+def inverse_composite(person, alpha, plate, field, *, iterations, out):
+    """The exact path without folds: the inverse map, the person composited from there."""
+    source = inverse_map(field, iterations=iterations, out=np.zeros(field.shape, np.float32))
+    return composite_map(person, alpha, plate, source, out=out)
 
 
 def _layers(rng, h, w):

@@ -8,14 +8,21 @@ from scipy import ndimage
 from scipy.spatial import Delaunay
 
 from reactive.core.kernels.warp import (
+    front_sheets,
     interpolate_offsets,
     inverse_map,
-    inverse_sample,
+    sample_map,
     smooth_field,
 )
 from reactive.core.rig import border_points, pixel_barycentrics
 from reactive.params import WarpParams
 from tests import naive
+
+
+def inverse_sample(photo, field, *, iterations, out):
+    """The exact path without folds: the inverse map, the photo sampled there."""
+    source = inverse_map(field, iterations=iterations, out=np.zeros(field.shape, np.float32))
+    return sample_map(photo, source, out=out)
 
 
 def _points(rng, w, h, n):
@@ -173,3 +180,90 @@ def test_inverse_of_a_strongly_stretched_field_converges():
                       out=np.zeros_like(field)).astype(np.float64)
     x, y = forward(got[..., 0], got[..., 1])
     assert np.hypot(x - xx, y - yy).max() < 0.1
+
+
+def _lip_over_skin(h=40, w=30, drop=9.0, y0=12, y1=18):
+    """A band rolling down over the rows beneath it: rows above ``y0`` move down by
+    ``drop``, falling to 0 at ``y1`` (a slope steeper than 1: folded), as a lower lip rolls
+    over the skin under it. The fold's reach varies along x, so rows enter it on either
+    sheet."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    reach = drop * (0.75 + 0.25 * np.sin(xx / 3.0))
+    v = np.where(yy < y0, reach, reach * np.clip((y1 - yy) / (y1 - y0), 0.0, 1.0))
+    return np.stack([0.15 * np.sin(yy / 4.0), v], -1).astype(np.float32)
+
+
+def _scores(field, source):
+    h, w = field.shape[:2]
+    out = np.zeros((h, w))
+    for y in range(h):
+        for x in range(w):
+            out[y, x] = naive.front_score(field, x, y, *source[y, x])
+    return out
+
+
+@pytest.mark.parametrize("iterations", [1, 6])
+def test_front_sheets_matches_naive(iterations):
+    field = _lip_over_skin()
+    source = inverse_map(field, iterations=iterations, out=np.zeros_like(field))
+    want = naive.front_sheets(field, source.copy(), iterations, passes=5)
+    n = front_sheets(field, source, iterations=iterations, passes=5, reach=4,
+                     scratch=np.zeros_like(field), near=np.zeros(field.shape[:2], np.uint8),
+                     flags=np.zeros((2,) + field.shape[:2], np.uint8),
+                     box=np.zeros(4, np.int64))
+    assert n > 0
+    np.testing.assert_allclose(source, want, atol=1e-3)
+
+
+def test_where_a_band_rolls_over_the_rows_beneath_every_pixel_shows_it():
+    """The overlap shows the band that moved down (the lip), never the turned-over sheet
+    and never, row by row, the skin it covers: after the passes every pixel there has a
+    converged, not turned-over source on the band's side of the fold, and its score is
+    at least its neighbours' where they share a sheet."""
+    field = _lip_over_skin()
+    h, w = field.shape[:2]
+    source = inverse_map(field, iterations=12, out=np.zeros_like(field))
+    before = _scores(field, source)
+    front_sheets(field, source, iterations=4, passes=12, reach=4, scratch=np.zeros_like(field),
+                 near=np.zeros((h, w), np.uint8), flags=np.zeros((2, h, w), np.uint8),
+                 box=np.zeros(4, np.int64))
+    after = _scores(field, source)
+    assert (after >= before - 1e-6).all()          # no pixel moved back
+    # Output rows the band reaches over the fold (its sources above y0 land at y0 + drop
+    # at most): wherever a source above row 12 exists for a pixel, that pixel shows it.
+    yy, xx = np.mgrid[0:h, 0:w]
+    band_bottom = 12 + field[11, :, 1] - 1        # the last band row's landing, per column
+    covered = (yy >= 14) & (yy < band_bottom[None, :] - 1)
+    assert covered.sum() > 20
+    assert (source[covered, 1] < 12.5).all()
+    assert (after[covered] > 0).all()
+    # Before, some of those pixels showed the skin or the turned-over sheet: rows entered
+    # the overlap on different sheets.
+    assert ((before[covered] < 0) | (np.abs(before[covered] - after[covered]) > 1e-3)).any()
+
+
+def test_front_sheets_changes_nothing_where_nothing_folds():
+    rng = np.random.default_rng(7)
+    field = ndimage.gaussian_filter(rng.normal(0, 3, (24, 32, 2)), (2, 2, 0)).astype(np.float32)
+    source = inverse_map(field, iterations=12, out=np.zeros_like(field))
+    kept = source.copy()
+    n = front_sheets(field, source, iterations=4, passes=4, reach=4, scratch=np.zeros_like(field),
+                     near=np.zeros((24, 32), np.uint8), flags=np.zeros((2, 24, 32), np.uint8),
+                     box=np.zeros(4, np.int64))
+    assert n == 0
+    np.testing.assert_array_equal(source, kept)
+
+
+@pytest.mark.parametrize("reach", [0, 2, 5])
+def test_near_folds_matches_naive(reach):
+    """The zone around turned-over cells (two folds, one at the grid's edge)."""
+    from reactive.core.kernels.warp import _near_folds
+
+    field = _lip_over_skin()
+    field[30:33, 26:29, 0] -= np.array([0.0, 3.0, 6.0], np.float32)[None, :]   # folds back
+    near = np.zeros(field.shape[:2], np.uint8)
+    box = np.zeros(4, np.int64)
+    assert _near_folds(field, reach, near, np.zeros_like(near), box)
+    np.testing.assert_array_equal(near.astype(bool), naive.near_folds(field, reach))
+    assert not _near_folds(np.zeros_like(field), reach, near, np.zeros_like(near), box)
+    assert not near.any()
