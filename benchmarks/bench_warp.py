@@ -2,9 +2,10 @@
 
 Measures the real path a render takes per frame: a Rig built from a real photo and clip pack
 (``reactive.core.rig.build_rig``), then ``Warper.__call__`` (offsets -> field -> smoothed ->
-inverse-sampled frame) on the clip's real per-frame offsets (``reactive.core.motion.frame_offsets``),
-cycling over the clip's frames. Also times each stage (``interpolate_offsets``, ``smooth_field``,
-``inverse_sample`` from ``reactive.core.kernels.warp``, called by the Warper on its own buffers), the whole
+inverse map -> the sheet in front where it folds -> sampled frame) on the clip's real per-frame
+offsets (``reactive.core.motion.frame_offsets``), cycling over the clip's frames. Also times each
+stage (``interpolate_offsets``, ``smooth_field``, ``inverse_map``, ``front_sheets``, ``sample_map``
+from ``reactive.core.kernels.warp``, called by the Warper on its own buffers), the whole
 per-frame synthesis with every stage on (offsets, details shading, warp, mouth interior), and a
 bilinear ``cv2.remap`` with float32 maps as the baseline.
 
@@ -36,7 +37,7 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 WARMUP_FRAMES = 5
-STAGES = ("interpolate_offsets", "smooth_field", "inverse_sample")
+STAGES = ("interpolate_offsets", "smooth_field", "inverse_map", "front_sheets", "sample_map")
 
 
 @contextlib.contextmanager
@@ -121,7 +122,7 @@ def bench_size(photo_full: np.ndarray, pack, size: int, n_frames: int) -> dict:
         warper(offsets[i])
         warp_s.append(time.perf_counter() - t)
 
-    # The same three stages, timed one by one: the real reactive.core.kernels.warp functions, wrapped with
+    # The same stages, timed one by one: the real reactive.core.kernels.warp functions, wrapped with
     # a timer where the Warper looks them up, so they run on the Warper's own buffers with
     # exactly the arguments it passes (the breakdown cannot drift from the real path).
     stage_s = {name: [] for name in STAGES}
