@@ -216,6 +216,14 @@ class BackdropParams:
     # by this much (nats): the segmentation's edge is a few pixels off as often as not, and
     # hair there left in the plate stays behind as a line when the head moves.
     fringe_margin_prior: float = 8.0
+    # ... in full where the person's local mean colour stands out from the background's by
+    # more than 3.5 of its standard deviations (squared Mahalanobis distance 12 under the
+    # background's local model), none below 2.5 (6): there they look alike.
+    fringe_apart: tuple[float, float] = (6.0, 12.0)
+    # ... and only for a pixel unusual for the background: its squared Mahalanobis distance
+    # under the background's local model from 2 to 4 times the median of the background's
+    # own pixels (for a 3-d Gaussian, about its 80th to 95th percentile).
+    fringe_odd: tuple[float, float] = (2.0, 4.0)
     # Hair moves with the head: control points on rings around the face (the face oval
     # grown by these factors about its centre) follow the head's rigid motion. Without them
     # the hair between the moving face and the still frame border is squeezed and folds.

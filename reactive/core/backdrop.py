@@ -217,27 +217,37 @@ def _colour_model(image: np.ndarray, weight: np.ndarray, sigma: float
     return total, mean, squares, cross
 
 
-def _log_likelihood(x: np.ndarray, model, at: tuple[np.ndarray, np.ndarray],
-                    noise: float) -> np.ndarray:
-    """Gaussian log-likelihood (up to a constant) of colours ``x`` (N, 3) float32 under
-    ``model`` (``_colour_model``'s) read at the pixels ``at`` (rows, columns), its
-    covariance widened by ``noise`` grey levels (std) in every channel. Returns (N,)."""
+def _covariance(model, at: tuple[np.ndarray, np.ndarray], noise: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``model``'s (``_colour_model``'s) mean (N, 3) and covariance (N, 3, 3), float64, at
+    the pixels ``at`` (rows, columns), the covariance widened by ``noise`` grey levels
+    (std) in every channel."""
     _, mean, squares, cross = (m[at] for m in model)
     mean = mean.astype(np.float64)
-    cov = np.empty((len(x), 3, 3))
+    cov = np.empty((len(mean), 3, 3))
     for c in range(3):
         cov[:, c, c] = squares[:, c] - mean[:, c] ** 2 + noise ** 2
     for k, (c, d) in enumerate(((0, 1), (0, 2), (1, 2))):
         cov[:, c, d] = cov[:, d, c] = cross[:, k] - mean[:, c] * mean[:, d]
-    d = x.astype(np.float64) - mean
+    return mean, cov
+
+
+def _mahalanobis(d: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Squared Mahalanobis lengths of ``d`` (N, 3) under ``cov`` (N, 3, 3): (N,)."""
+    return np.einsum("ni,ni->n", d, np.linalg.solve(cov, d[..., None])[..., 0])
+
+
+def _log_likelihood(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Gaussian log-likelihood (up to a constant) of colours ``x`` (N, 3) under ``mean``
+    (N, 3) and ``cov`` (N, 3, 3). Returns (N,)."""
     sign, logdet = np.linalg.slogdet(cov)
-    mahalanobis = np.einsum("ni,ni->n", d, np.linalg.solve(cov, d[..., None])[..., 0])
-    return -0.5 * (mahalanobis + np.where(sign > 0, logdet, 0.0))
+    return -0.5 * (_mahalanobis(x.astype(np.float64) - mean, cov)
+                   + np.where(sign > 0, logdet, 0.0))
 
 
 def _person_likeness(image: np.ndarray, alpha: np.ndarray, known: np.ndarray, sigma: float,
                      params: BackdropParams
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     ) -> tuple[np.ndarray, ...]:
     """How much each pixel beside the person looks like the person rather than like the
     background there, and the background's colours read without such pixels.
 
@@ -253,8 +263,13 @@ def _person_likeness(image: np.ndarray, alpha: np.ndarray, known: np.ndarray, si
     person-like (a missed pigtail would darken its colours).
 
     Returns (ratio (H, W) float32, the log-likelihood ratio, -1000 on the person itself
-    and where no person is near; likeness (H, W) float32 in [0, 1]; background (H, W, 3)
-    float32, its local mean colour).
+    and where no person is near; likeness (H, W) float32 in [0, 1]; apart (H, W) float32,
+    how far the person's colours stand out from the background's: the squared Mahalanobis
+    distance of the person's mean under the background's model, 0 where not compared; odd
+    (H, W) float32, each pixel's own squared Mahalanobis distance under the background's
+    model over the median of those of the background's pixels compared, 0 where not
+    compared; background (H, W, 3) float32,
+    its local mean colour).
     """
     core = (alpha >= 0.5).astype(np.float32)
     person = _colour_model(image, core, sigma)
@@ -262,14 +277,26 @@ def _person_likeness(image: np.ndarray, alpha: np.ndarray, known: np.ndarray, si
     # Pixels outside the person with a person near enough to compare them with.
     at = np.nonzero((alpha <= 0) & (person[0] > 0.1) & (_blur(weight, sigma) > 0.1))
     x = image[at]
-    own = _log_likelihood(x, person, at, params.fringe_noise)
+    person_mean, person_cov = _covariance(person, at, params.fringe_noise)
+    own = _log_likelihood(x, person_mean, person_cov)
     ratio = np.full(alpha.shape, -1000.0, np.float32)
+    apart = np.zeros(alpha.shape, np.float32)
     background = _colour_model(image, weight, sigma)
     for _ in range(2):
-        ratio[at] = own - _log_likelihood(x, background, at, params.fringe_noise)
+        mean, cov = _covariance(background, at, params.fringe_noise)
+        ratio[at] = own - _log_likelihood(x, mean, cov)
         likeness = _ramp(ratio, params.fringe_low, params.fringe_high)
         background = _colour_model(image, weight * (1.0 - likeness), sigma)
-    return ratio, likeness, background[1]
+    apart[at] = _mahalanobis(person_mean - mean, cov)
+    # How unusual each pixel is for the background, in units of the median over the
+    # background's own pixels compared (the models' covariances are local estimates, so
+    # the chi-square's figures do not hold as such).
+    odd = np.zeros(alpha.shape, np.float32)
+    odd[at] = _mahalanobis(x - mean, cov)
+    own_background = (weight[at] > 0) & (likeness[at] < 0.5)
+    if own_background.any():
+        odd[at] /= max(float(np.median(odd[at][own_background])), 1e-6)
+    return ratio, likeness, apart, odd, background[1]
 
 
 def _ramp(x: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -321,8 +348,8 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     # Hair and skin the segmentation left outside the person (alpha 0, person-coloured: a
     # dark fringe of hair, a missed pigtail) are no background: the colours beside the
     # edge are read without them, and the fringe in the margin is filled as the person is.
-    ratio, likeness, background = _person_likeness(image, alpha, ~guarded, scale / 2,
-                                                   params)
+    ratio, likeness, apart, odd, background = _person_likeness(
+        image, alpha, ~guarded, scale / 2, params)
     ring = background[nearest]
     # The broad colours: near the edge those of the background just outside it, carried in
     # from the nearest edge point (the pyramid averages wider, across the whole hole: it
@@ -389,8 +416,14 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     plate = photo.copy()
     plate[person] = np.clip(filled[person] + 0.5, 0, 255).astype(np.uint8)
     # The segmentation's edge is a few pixels off as often as not (it sees the photo at
-    # 256 x 256): in the margin the person is the likelier side, by fringe_margin_prior.
-    margin = _ramp(ratio + params.fringe_margin_prior, params.fringe_low, params.fringe_high)
+    # 256 x 256): in the margin the person is the likelier side, by fringe_margin_prior,
+    # where person and background look different enough for that to matter (where they
+    # look alike, a fringe left in the plate reads as no line, while one filled and moved
+    # with the head is background that swims), and only for a pixel unusual for the
+    # background (one as typical of it as most of its own pixels stays).
+    prior = params.fringe_margin_prior * _ramp(apart, *params.fringe_apart)
+    margin = (_ramp(ratio + prior, params.fringe_low, params.fringe_high)
+              * _ramp(odd, *params.fringe_odd))
     fringe = hole & ~person & (margin > 0)
     k = margin[fringe][:, None]
     plate[fringe] = np.clip(image[fringe] + k * (filled[fringe] - image[fringe]) + 0.5,
