@@ -209,11 +209,13 @@ def _colour_model(image: np.ndarray, weight: np.ndarray, sigma: float
     E[b b], cross (H, W, 3): E[r g], E[r b], E[g b]), all float32."""
     total = _blur(weight, sigma)
     t = np.maximum(total, 1e-6)[..., None]
-    w = weight[..., None]
-    mean = _blur(image * w, sigma) / t
-    squares = _blur(image * image * w, sigma) / t
-    r, g, b = image[..., 0], image[..., 1], image[..., 2]
-    cross = _blur(np.dstack([r * g, r * b, g * b]) * w, sigma) / t
+    weighted = image * weight[..., None]
+    mean = _blur(weighted, sigma) / t
+    squares = _blur(weighted * image, sigma) / t
+    cross = np.empty_like(weighted)
+    for k, (c, d) in enumerate(((0, 1), (0, 2), (1, 2))):
+        np.multiply(weighted[..., c], image[..., d], out=cross[..., k])
+    cross = _blur(cross, sigma) / t
     return total, mean, squares, cross
 
 
@@ -260,7 +262,8 @@ def _person_likeness(image: np.ndarray, alpha: np.ndarray, known: np.ndarray, si
     covariance follows the side's own variation (grass shadows are darker grass; a hair
     highlight is grey, not green), which a distance to the mean alone would not. The
     background model is made twice, the second time without the pixels the first found
-    person-like (a missed pigtail would darken its colours).
+    person-like (a missed pigtail would darken its colours), and its colour read once more
+    without those the second found.
 
     Returns (ratio (H, W) float32, the log-likelihood ratio, -1000 on the person itself
     and where no person is near; likeness (H, W) float32 in [0, 1]; apart (H, W) float32,
@@ -268,8 +271,8 @@ def _person_likeness(image: np.ndarray, alpha: np.ndarray, known: np.ndarray, si
     distance of the person's mean under the background's model, 0 where not compared; odd
     (H, W) float32, each pixel's own squared Mahalanobis distance under the background's
     model over the median of those of the background's pixels compared, 0 where not
-    compared; background (H, W, 3) float32,
-    its local mean colour).
+    compared; background (H, W, 3) float32, its local mean colour, that of the model
+    before where too few of its pixels are left).
     """
     core = (alpha >= 0.5).astype(np.float32)
     person = _colour_model(image, core, sigma)
@@ -282,11 +285,12 @@ def _person_likeness(image: np.ndarray, alpha: np.ndarray, known: np.ndarray, si
     ratio = np.full(alpha.shape, -1000.0, np.float32)
     apart = np.zeros(alpha.shape, np.float32)
     background = _colour_model(image, weight, sigma)
-    for _ in range(2):
+    for last in (False, True):
         mean, cov = _covariance(background, at, params.fringe_noise)
         ratio[at] = own - _log_likelihood(x, mean, cov)
         likeness = _ramp(ratio, params.fringe_low, params.fringe_high)
-        background = _colour_model(image, weight * (1.0 - likeness), sigma)
+        if not last:
+            background = _colour_model(image, weight * (1.0 - likeness), sigma)
     apart[at] = _mahalanobis(person_mean - mean, cov)
     # How unusual each pixel is for the background, in units of the median over the
     # background's own pixels compared (the models' covariances are local estimates, so
@@ -296,7 +300,8 @@ def _person_likeness(image: np.ndarray, alpha: np.ndarray, known: np.ndarray, si
     own_background = (weight[at] > 0) & (likeness[at] < 0.5)
     if own_background.any():
         odd[at] /= max(float(np.median(odd[at][own_background])), 1e-6)
-    return ratio, likeness, apart, odd, background[1]
+    colour = _confident_blur(image, weight * (1.0 - likeness), sigma, background[1])
+    return ratio, likeness, apart, odd, colour
 
 
 def _ramp(x: np.ndarray, low: float, high: float) -> np.ndarray:
