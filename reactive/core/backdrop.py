@@ -314,7 +314,9 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     """The background plate: ``photo`` (H, W, 3) uint8 with the person (``alpha`` (H, W)
     float32 > 0) painted over from the background around it, read no closer to the person
     than ``params.fill_margin_frac``. Returns (H, W, 3) uint8; the photo itself where
-    ``alpha`` is 0.
+    ``alpha`` is 0, but for hair just outside the person that the segmentation missed
+    (within that margin, person-like by ``_person_likeness``): filled too, so that it does
+    not stay behind as a line along the old outline (``unmix_person`` gives it alpha).
 
     The broad colours are those of the background just outside the nearest edge point,
     smoothed along the edge (deep inside, where a moving head never reaches, a pyramid
