@@ -217,6 +217,28 @@ class BackdropParams:
     texture_direction_frac: float = 0.1
     texture_scale_frac: float = 0.04
     texture_clip: float = 3.0
+    # Hair or skin just outside the segmentation's edge (alpha 0): a pixel there is
+    # person-like by the log-likelihood ratio of its colour under local Gaussian colour
+    # models of the person and of the background, ramping from fringe_low to fringe_high
+    # (nats: e^2 to e^5 times likelier the person's) to "person" (the fill reads no
+    # background colour from it; in the fill's margin it is filled and joins the person's
+    # soft edge). fringe_noise (grey levels, std) widens both models: JPEG noise, and
+    # a flat backdrop whose own spread is near zero.
+    fringe_low: float = 2.0
+    fringe_high: float = 5.0
+    fringe_noise: float = 4.0
+    # Within the fill's margin (fill_margin_frac) the person is the likelier side a priori
+    # by this much (nats): the segmentation's edge is a few pixels off as often as not, and
+    # hair there left in the plate stays behind as a line when the head moves.
+    fringe_margin_prior: float = 8.0
+    # ... in full where the person's local mean colour stands out from the background's by
+    # more than 3.5 of its standard deviations (squared Mahalanobis distance 12 under the
+    # background's local model), none below 2.5 (6): there they look alike.
+    fringe_apart: tuple[float, float] = (6.0, 12.0)
+    # ... and only for a pixel unusual for the background: its squared Mahalanobis distance
+    # under the background's local model from 2 to 4 times the median of the background's
+    # own pixels (for a 3-d Gaussian, about its 80th to 95th percentile).
+    fringe_odd: tuple[float, float] = (2.0, 4.0)
     # Hair moves with the head: control points on rings around the face (the face oval
     # grown by these factors about its centre) follow the head's rigid motion. Without them
     # the hair between the moving face and the still frame border is squeezed and folds.

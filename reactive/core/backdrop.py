@@ -190,12 +190,133 @@ def _outward(hole: np.ndarray, sigma: float
     return dist, smooth, (qy[labels].astype(np.intp), qx[labels].astype(np.intp))
 
 
+def _confident_blur(image: np.ndarray, weight: np.ndarray, sigma: float,
+                    fallback: np.ndarray) -> np.ndarray:
+    """``_normalized_blur`` of ``image`` (H, W, 3) float32 over ``weight`` (H, W), giving way
+    to ``fallback`` (H, W, 3) where little weight reaches (less than a tenth of a full
+    neighbourhood's): a mean of a few pixels is noise, of none is black."""
+    total = _blur(weight, sigma)
+    mean = _blur(image * weight[..., None], sigma) / np.maximum(total, 1e-6)[..., None]
+    trust = np.clip(total * 10.0, 0.0, 1.0)[..., None]
+    return trust * mean + (1.0 - trust) * fallback
+
+
+def _colour_model(image: np.ndarray, weight: np.ndarray, sigma: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Local Gaussian colour models: the mean and covariance of ``image`` (H, W, 3) float32
+    over the pixels ``weight`` (H, W) float32 counts, Gaussian-weighted over ``sigma`` px.
+    Returns (total weight (H, W), mean (H, W, 3), squares (H, W, 3): E[r r], E[g g],
+    E[b b], cross (H, W, 3): E[r g], E[r b], E[g b]), all float32."""
+    total = _blur(weight, sigma)
+    t = np.maximum(total, 1e-6)[..., None]
+    weighted = image * weight[..., None]
+    mean = _blur(weighted, sigma) / t
+    squares = _blur(weighted * image, sigma) / t
+    cross = np.empty_like(weighted)
+    for k, (c, d) in enumerate(((0, 1), (0, 2), (1, 2))):
+        np.multiply(weighted[..., c], image[..., d], out=cross[..., k])
+    cross = _blur(cross, sigma) / t
+    return total, mean, squares, cross
+
+
+def _covariance(model, at: tuple[np.ndarray, np.ndarray], noise: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``model``'s (``_colour_model``'s) mean (N, 3) and covariance (N, 3, 3), float64, at
+    the pixels ``at`` (rows, columns), the covariance widened by ``noise`` grey levels
+    (std) in every channel."""
+    _, mean, squares, cross = (m[at] for m in model)
+    mean = mean.astype(np.float64)
+    cov = np.empty((len(mean), 3, 3))
+    for c in range(3):
+        cov[:, c, c] = squares[:, c] - mean[:, c] ** 2 + noise ** 2
+    for k, (c, d) in enumerate(((0, 1), (0, 2), (1, 2))):
+        cov[:, c, d] = cov[:, d, c] = cross[:, k] - mean[:, c] * mean[:, d]
+    return mean, cov
+
+
+def _mahalanobis(d: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Squared Mahalanobis lengths of ``d`` (N, 3) under ``cov`` (N, 3, 3): (N,)."""
+    return np.einsum("ni,ni->n", d, np.linalg.solve(cov, d[..., None])[..., 0])
+
+
+def _log_likelihood(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Gaussian log-likelihood (up to a constant) of colours ``x`` (N, 3) under ``mean``
+    (N, 3) and ``cov`` (N, 3, 3). Returns (N,)."""
+    sign, logdet = np.linalg.slogdet(cov)
+    return -0.5 * (_mahalanobis(x.astype(np.float64) - mean, cov)
+                   + np.where(sign > 0, logdet, 0.0))
+
+
+def _person_likeness(image: np.ndarray, alpha: np.ndarray, known: np.ndarray, sigma: float,
+                     params: BackdropParams
+                     ) -> tuple[np.ndarray, ...]:
+    """How much each pixel beside the person looks like the person rather than like the
+    background there, and the background's colours read without such pixels.
+
+    ``image`` (H, W, 3) float32; ``alpha`` (H, W) float32; ``known`` (H, W) bool, where the
+    background may be read (beyond the fill's guard); ``sigma`` px, the scale of the local
+    colour models. Each side gets a local Gaussian colour model (mean and covariance over
+    ``sigma``: the person's from its pixels of alpha >= 0.5, the background's from
+    ``known``); a pixel outside the person is person-like by its log-likelihood ratio
+    between them, which ramps to 0..1 over ``params.fringe_low`` .. ``fringe_high``. A
+    covariance follows the side's own variation (grass shadows are darker grass; a hair
+    highlight is grey, not green), which a distance to the mean alone would not. The
+    background model is made twice, the second time without the pixels the first found
+    person-like (a missed pigtail would darken its colours), and its colour read once more
+    without those the second found.
+
+    Returns (ratio (H, W) float32, the log-likelihood ratio, -1000 on the person itself
+    and where no person is near; likeness (H, W) float32 in [0, 1]; apart (H, W) float32,
+    how far the person's colours stand out from the background's: the squared Mahalanobis
+    distance of the person's mean under the background's model, 0 where not compared; odd
+    (H, W) float32, each pixel's own squared Mahalanobis distance under the background's
+    model over the median of those of the background's pixels compared, 0 where not
+    compared; background (H, W, 3) float32, its local mean colour, that of the model
+    before where too few of its pixels are left).
+    """
+    core = (alpha >= 0.5).astype(np.float32)
+    person = _colour_model(image, core, sigma)
+    weight = known.astype(np.float32)
+    # Pixels outside the person with a person near enough to compare them with.
+    at = np.nonzero((alpha <= 0) & (person[0] > 0.1) & (_blur(weight, sigma) > 0.1))
+    x = image[at]
+    person_mean, person_cov = _covariance(person, at, params.fringe_noise)
+    own = _log_likelihood(x, person_mean, person_cov)
+    ratio = np.full(alpha.shape, -1000.0, np.float32)
+    apart = np.zeros(alpha.shape, np.float32)
+    background = _colour_model(image, weight, sigma)
+    for last in (False, True):
+        mean, cov = _covariance(background, at, params.fringe_noise)
+        ratio[at] = own - _log_likelihood(x, mean, cov)
+        likeness = _ramp(ratio, params.fringe_low, params.fringe_high)
+        if not last:
+            background = _colour_model(image, weight * (1.0 - likeness), sigma)
+    apart[at] = _mahalanobis(person_mean - mean, cov)
+    # How unusual each pixel is for the background, in units of the median over the
+    # background's own pixels compared (the models' covariances are local estimates, so
+    # the chi-square's figures do not hold as such).
+    odd = np.zeros(alpha.shape, np.float32)
+    odd[at] = _mahalanobis(x - mean, cov)
+    own_background = (weight[at] > 0) & (likeness[at] < 0.5)
+    if own_background.any():
+        odd[at] /= max(float(np.median(odd[at][own_background])), 1e-6)
+    colour = _confident_blur(image, weight * (1.0 - likeness), sigma, background[1])
+    return ratio, likeness, apart, odd, colour
+
+
+def _ramp(x: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``smoothstep`` from 0 at ``low`` to 1 at ``high``, float32 like ``x``."""
+    return smoothstep((x - low) / max(high - low, 1e-6)).astype(np.float32)
+
+
 def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
                     params: BackdropParams = BackdropParams()) -> np.ndarray:
     """The background plate: ``photo`` (H, W, 3) uint8 with the person (``alpha`` (H, W)
     float32 > 0) painted over from the background around it, read no closer to the person
     than ``params.fill_margin_frac``. Returns (H, W, 3) uint8; the photo itself where
-    ``alpha`` is 0.
+    ``alpha`` is 0, but for hair just outside the person that the segmentation missed
+    (within that margin, person-like by ``_person_likeness``): filled too, so that it does
+    not stay behind as a line along the old outline (``unmix_person`` gives it alpha).
 
     The broad colours are those of the background just outside the nearest edge point,
     smoothed along the edge (deep inside, where a moving head never reaches, a pyramid
@@ -231,7 +352,12 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     detail -= _normalized_blur(detail, known, scale)
     detail *= known[..., None]
     dist, out, nearest = _outward(hole, max(1.0, params.texture_direction_frac * side))
-    ring = _normalized_blur(image, (~guarded).astype(np.float32), scale / 2)[nearest]
+    # Hair and skin the segmentation left outside the person (alpha 0, person-coloured: a
+    # dark fringe of hair, a missed pigtail) are no background: the colours beside the
+    # edge are read without them, and the fringe in the margin is filled as the person is.
+    ratio, likeness, apart, odd, background = _person_likeness(
+        image, alpha, ~guarded, scale / 2, params)
+    ring = background[nearest]
     # The broad colours: near the edge those of the background just outside it, carried in
     # from the nearest edge point (the pyramid averages wider, across the whole hole: it
     # came out lighter or darker than the background beside the head wherever that
@@ -242,8 +368,9 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     # A soft transition at the old outline: the photo's own colours right beside the edge
     # (a painted halo, a shadow: often not those of the ring further out) are carried a
     # few guards in, so the plate shows no line where the person's outline was.
-    beside = (guarded & ~hole).astype(np.float32)
-    edge = _normalized_blur(_normalized_blur(image, beside, guard)[nearest], inside, guard)
+    beside = (guarded & ~hole).astype(np.float32) * (1.0 - likeness)
+    edge = _confident_blur(image, beside, guard, background)
+    edge = _normalized_blur(edge[nearest], inside, guard)
     blend = (np.clip(1.0 - dist / (params.texture_guards * guard), 0.0, 1.0) ** 2)[..., None]
     smooth += blend * (edge - smooth)
     # Copies are read further out still: the background within a few guards of the edge
@@ -251,6 +378,7 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     # which copied inside reads as a lighter ghost of the outline.
     far = cv2.dilate(hole.astype(np.uint8), cv2.getStructuringElement(
         cv2.MORPH_ELLIPSE, (2 * params.texture_guards * guard + 1,) * 2)) > 0
+    far |= likeness > 0.5
     py, px = np.mgrid[0:h, 0:w].astype(np.float32)
     divergence = np.gradient(out[..., 0], axis=1) + np.gradient(out[..., 1], axis=0)
     copied = np.zeros_like(image)
@@ -286,11 +414,27 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     # Deep inside, never uncovered in practice (more than two bands in), the texture fades.
     fade = np.clip(3.0 - dist / band, 0.0, 1.0)
     filled = smooth + fade[..., None] * copied
-    # The margin only kept its pixels out of the fill's sources: they are background (alpha
-    # 0), seen at rest, and stay the photo's.
+    # The margin kept its pixels out of the fill's sources. Those that are background stay
+    # the photo's; those that look like the person (hair just outside the segmentation's
+    # edge) are filled as far as they look so: left in the plate, they would stay behind as
+    # a dark line along the old outline when the head moves. ``unmix_person`` raises their
+    # alpha so that at rest the photo is unchanged.
     person = alpha > 0
     plate = photo.copy()
     plate[person] = np.clip(filled[person] + 0.5, 0, 255).astype(np.uint8)
+    # The segmentation's edge is a few pixels off as often as not (it sees the photo at
+    # 256 x 256): in the margin the person is the likelier side, by fringe_margin_prior,
+    # where person and background look different enough for that to matter (where they
+    # look alike, a fringe left in the plate reads as no line, while one filled and moved
+    # with the head is background that swims), and only for a pixel unusual for the
+    # background (one as typical of it as most of its own pixels stays).
+    prior = params.fringe_margin_prior * _ramp(apart, *params.fringe_apart)
+    margin = (_ramp(ratio + prior, params.fringe_low, params.fringe_high)
+              * _ramp(odd, *params.fringe_odd))
+    fringe = hole & ~person & (margin > 0)
+    k = margin[fringe][:, None]
+    plate[fringe] = np.clip(image[fringe] + k * (filled[fringe] - image[fringe]) + 0.5,
+                            0, 255).astype(np.uint8)
     return plate
 
 
@@ -305,10 +449,15 @@ def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray
     to the least that explains the photo, rather than leaving that part of the person in the
     plate (it would stay behind as a ghost of the outline when the head moves).
 
+    The same holds where alpha is 0 but the plate is not the photo (``fill_background``
+    fills hair just outside the segmentation's edge): the alpha rises from 0 to what
+    explains the photo, and that hair moves with the person.
+
     ``photo``, ``plate`` (H, W, 3) uint8; ``alpha`` (H, W) uint8. Returns (person (H, W, 3)
-    uint8, alpha (H, W) uint8); the photo and the alpha themselves where alpha is 0 or 255.
+    uint8, alpha (H, W) uint8); the photo and the alpha themselves where alpha is 255, or 0
+    with the plate the photo.
     """
-    soft = (alpha > 0) & (alpha < 255)
+    soft = (alpha < 255) & ((alpha > 0) | (photo != plate).any(axis=2))
     person = photo.copy()
     new_alpha = alpha.copy()
     if not soft.any():

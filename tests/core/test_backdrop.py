@@ -153,6 +153,47 @@ def test_fill_near_the_outline_is_made_of_real_background_patches():
     assert np.median(best) > 0.75, np.median(best)       # the mirror fill: 0.60
 
 
+def _fringe_scene(seed=0, size=400):
+    """Dark hair (a disc) on a textured green background, the segmentation's alpha soft
+    over 4 px at its edge, and a dark fringe of hair 2 px wide just outside that alpha
+    (alpha 0) on the left half only, as MediaPipe's edge leaves one. Returns (photo (H, W,
+    3) uint8, alpha (H, W) float32, radius (H, W) float32 from the centre, left (H, W)
+    bool)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    radius = np.hypot(xx - size / 2, yy - size / 2)
+    grain = lambda s: cv2.GaussianBlur(rng.normal(0, 1, (size, size)).astype(np.float32),
+                                       (0, 0), 1.0)[..., None] * s
+    back = np.array([90, 150, 70], np.float32) + grain(8.0)
+    hair = np.array([35, 28, 22], np.float32) + grain(6.0)
+    alpha = np.clip((64.0 - radius) / 4.0, 0.0, 1.0)
+    left = xx < size / 2
+    fringe = ((radius >= 64.0) & (radius < 66.0) & left).astype(np.float32) * 0.8
+    cover = np.maximum(alpha, fringe)[..., None]
+    photo = np.clip(cover * hair + (1 - cover) * back, 0, 255).astype(np.uint8)
+    return photo, alpha.astype(np.float32), radius, left
+
+
+def test_no_dark_line_stays_in_the_plate_where_the_outline_was():
+    """Hair just outside the segmentation's edge (alpha 0) is filled with the rest of the
+    person, not left in the plate, where it would stay behind as a dark ring round the old
+    outline when the head moves; the photo comes back exactly at rest all the same, and
+    the margin where there is no such fringe keeps the photo's background."""
+    photo, alpha, radius, left = _fringe_scene()
+    plate = bd.fill_background(photo, alpha)
+    grey = plate.astype(np.float32).mean(axis=2)
+    background = photo.astype(np.float32).mean(axis=2)[(radius > 75) & (radius < 90)]
+    line = (radius >= 64.0) & (radius < 66.0) & left
+    assert grey[line].mean() > background.mean() - 12, (grey[line].mean(), background.mean())
+    assert np.percentile(grey[line], 5) > np.percentile(background, 1) - 10
+    clean = (radius >= 64.0) & (radius < 66.0) & ~left
+    assert (plate[clean] == photo[clean]).all(axis=1).mean() > 0.9
+    alpha8 = np.round(alpha * 255).astype(np.uint8)
+    person, alpha8 = bd.unmix_person(photo, alpha8, plate)
+    np.testing.assert_array_equal(bd.composite(person, alpha8, plate), photo)
+    assert (alpha8[line] > 0).mean() > 0.9      # the fringe moves with the person
+
+
 def test_unmix_raises_the_alpha_where_the_segmentation_underestimated():
     photo = np.full((4, 4, 3), 40, np.uint8)        # a dark strand ...
     plate = np.full((4, 4, 3), 220, np.uint8)       # ... over a light wall ...
