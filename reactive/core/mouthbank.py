@@ -235,7 +235,9 @@ def recolour_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     """Give a real mouth's own lip tissue inside its tracked opening the hue of another
     face's lips, in place, keeping its shading: a driving clip's pout shows the inside of
     the lips, which in a photo with other lips must be the photo's lips, not a pink ring
-    of the driver's.
+    of the driver's. The rest of the opening's flesh (tongue, gums, the cavity's red,
+    ``flesh_weight``) turns with them (``turn_hue``: as far as the driver's lips' hue to the
+    photo's), its lightness kept.
 
     ``lips_lab`` (3,) CIE Lab (L 0-100): the photo's lip colour as it must come out of
     this image; ``photo_body`` (2, 3) Lab: the photo's ``lip_body``. Lips alike (the same
