@@ -512,3 +512,21 @@ def test_a_live_mouth_layer_shows_each_frames_crop_as_a_filmed_clip_would():
     painted = MouthLayer(rig, drawn_pack, teeth=False, live=True)
     painted.set_interior(i, drawn_pack.mouth[i], drawn_pack.mouth_affine[i])
     np.testing.assert_array_equal(out(painted), out(MouthLayer(rig, drawn_pack, teeth=False)))
+
+
+def test_skin_colour_is_the_lit_skin_not_a_shadow_or_a_beard():
+    """A face lit from one side: the skin beside one mouth corner lit, beside the other and
+    on the chin in shadow (a turned head, the lower lip's shadow; or a beard). The mouth's
+    light is the lit skin's; with every patch lit alike, their median as before."""
+    from reactive.core.mouthbank import skin_colour
+
+    img, points = _mouth_scene(0)
+    frame = mm.mouth_frame(points)
+    cols = mm.lip_columns(points, *frame)
+    lit, shade = (200, 150, 120), (90, 60, 40)
+    img[:, :120] = lit                       # the image-left half, whose corner is lit
+    img[:, 120:] = shade
+    img[140:, :] = shade                     # the chin
+    np.testing.assert_allclose(skin_colour(img, frame, cols), lit, atol=1.0)
+    img[:, :] = lit
+    np.testing.assert_allclose(skin_colour(img, frame, cols), lit, atol=1.0)
