@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from reactive.core import landmarks as lm
+from reactive.core.blur import gaussian_blur, normalized_blur
 from reactive.core.geometry import smoothstep
 from reactive.params import BackdropParams
 
@@ -144,29 +145,6 @@ def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of ``image`` (H, W[, C]) float32; a wide one at reduced resolution
-    (its result is smooth: nothing is lost, and it costs a fraction)."""
-    factor = int(sigma // 4)
-    if factor < 2:
-        return cv2.GaussianBlur(image, (0, 0), sigma)
-    h, w = image.shape[:2]
-    small = cv2.resize(image, (max(1, w // factor), max(1, h // factor)),
-                       interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian mean of ``values`` (H, W) or (H, W, C) float32 over the pixels ``weight``
-    (H, W) float32 counts, as the same shape (0 where no weight reaches)."""
-    total = _blur(weight, sigma)
-    w = weight[..., None] if values.ndim == 3 else weight
-    mean = _blur(values * w, sigma)
-    t = np.maximum(total, 1e-6)
-    return mean / (t[..., None] if values.ndim == 3 else t)
-
-
 def _outward(hole: np.ndarray, sigma: float
              ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """For each pixel of ``hole`` (H, W) bool: its distance to the nearest pixel outside,
@@ -185,20 +163,9 @@ def _outward(hole: np.ndarray, sigma: float
     py, px = np.mgrid[0:h, 0:w].astype(np.float32)
     towards = np.dstack([qx[labels] - px, qy[labels] - py])
     towards /= np.maximum(np.linalg.norm(towards, axis=2, keepdims=True), 1e-6)
-    smooth = _normalized_blur(towards, hole.astype(np.float32), sigma)
+    smooth = normalized_blur(towards, hole.astype(np.float32), sigma)
     smooth /= np.maximum(np.linalg.norm(smooth, axis=2, keepdims=True), 1e-6)
     return dist, smooth, (qy[labels].astype(np.intp), qx[labels].astype(np.intp))
-
-
-def _confident_blur(image: np.ndarray, weight: np.ndarray, sigma: float,
-                    fallback: np.ndarray) -> np.ndarray:
-    """``_normalized_blur`` of ``image`` (H, W, 3) float32 over ``weight`` (H, W), giving way
-    to ``fallback`` (H, W, 3) where little weight reaches (less than a tenth of a full
-    neighbourhood's): a mean of a few pixels is noise, of none is black."""
-    total = _blur(weight, sigma)
-    mean = _blur(image * weight[..., None], sigma) / np.maximum(total, 1e-6)[..., None]
-    trust = np.clip(total * 10.0, 0.0, 1.0)[..., None]
-    return trust * mean + (1.0 - trust) * fallback
 
 
 def _colour_model(image: np.ndarray, weight: np.ndarray, sigma: float
@@ -207,15 +174,15 @@ def _colour_model(image: np.ndarray, weight: np.ndarray, sigma: float
     over the pixels ``weight`` (H, W) float32 counts, Gaussian-weighted over ``sigma`` px.
     Returns (total weight (H, W), mean (H, W, 3), squares (H, W, 3): E[r r], E[g g],
     E[b b], cross (H, W, 3): E[r g], E[r b], E[g b]), all float32."""
-    total = _blur(weight, sigma)
+    total = gaussian_blur(weight, sigma)
     t = np.maximum(total, 1e-6)[..., None]
     weighted = image * weight[..., None]
-    mean = _blur(weighted, sigma) / t
-    squares = _blur(weighted * image, sigma) / t
+    mean = gaussian_blur(weighted, sigma) / t
+    squares = gaussian_blur(weighted * image, sigma) / t
     cross = np.empty_like(weighted)
     for k, (c, d) in enumerate(((0, 1), (0, 2), (1, 2))):
         np.multiply(weighted[..., c], image[..., d], out=cross[..., k])
-    cross = _blur(cross, sigma) / t
+    cross = gaussian_blur(cross, sigma) / t
     return total, mean, squares, cross
 
 
@@ -278,7 +245,7 @@ def _person_likeness(image: np.ndarray, alpha: np.ndarray, known: np.ndarray, si
     person = _colour_model(image, core, sigma)
     weight = known.astype(np.float32)
     # Pixels outside the person with a person near enough to compare them with.
-    at = np.nonzero((alpha <= 0) & (person[0] > 0.1) & (_blur(weight, sigma) > 0.1))
+    at = np.nonzero((alpha <= 0) & (person[0] > 0.1) & (gaussian_blur(weight, sigma) > 0.1))
     x = image[at]
     person_mean, person_cov = _covariance(person, at, params.fringe_noise)
     own = _log_likelihood(x, person_mean, person_cov)
@@ -300,7 +267,8 @@ def _person_likeness(image: np.ndarray, alpha: np.ndarray, known: np.ndarray, si
     own_background = (weight[at] > 0) & (likeness[at] < 0.5)
     if own_background.any():
         odd[at] /= max(float(np.median(odd[at][own_background])), 1e-6)
-    colour = _confident_blur(image, weight * (1.0 - likeness), sigma, background[1])
+    colour = normalized_blur(image, weight * (1.0 - likeness), sigma,
+                             fallback=background[1])
     return ratio, likeness, apart, odd, colour
 
 
@@ -346,10 +314,10 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     # dark shadows in foliage, would shift its mean).
     scale = max(1.0, params.texture_scale_frac * side)
     band = max(params.fill_band_frac * side, 1.0)
-    detail = image - _normalized_blur(image, known, scale)
+    detail = image - normalized_blur(image, known, scale)
     limit = params.texture_clip * float(np.median(np.abs(detail[~hole]))) + 1.0
     np.clip(detail, -limit, limit, out=detail)
-    detail -= _normalized_blur(detail, known, scale)
+    detail -= normalized_blur(detail, known, scale)
     detail *= known[..., None]
     dist, out, nearest = _outward(hole, max(1.0, params.texture_direction_frac * side))
     # Hair and skin the segmentation left outside the person (alpha 0, person-coloured: a
@@ -364,13 +332,13 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     # differs from the rest, a ghost of the outline); deeper, the pyramid's.
     inside = hole.astype(np.float32)
     near = np.clip(1.5 - dist / band, 0.0, 1.0)[..., None]
-    smooth = near * _normalized_blur(ring, inside, scale) + (1 - near) * smooth
+    smooth = near * normalized_blur(ring, inside, scale) + (1 - near) * smooth
     # A soft transition at the old outline: the photo's own colours right beside the edge
     # (a painted halo, a shadow: often not those of the ring further out) are carried a
     # few guards in, so the plate shows no line where the person's outline was.
     beside = (guarded & ~hole).astype(np.float32) * (1.0 - likeness)
-    edge = _confident_blur(image, beside, guard, background)
-    edge = _normalized_blur(edge[nearest], inside, guard)
+    edge = normalized_blur(image, beside, guard, fallback=background)
+    edge = normalized_blur(edge[nearest], inside, guard)
     blend = (np.clip(1.0 - dist / (params.texture_guards * guard), 0.0, 1.0) ** 2)[..., None]
     smooth += blend * (edge - smooth)
     # Copies are read further out still: the background within a few guards of the edge
@@ -408,7 +376,7 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
             # copy is squeezed or stretched across them: a starburst. It fades there.
             spread = np.abs(factor * shift * divergence)
             weight *= np.clip(1.5 - spread, 0.0, 1.0) * (spread < 1.0)
-        take = _blur(weight, max(3.0, guard)) * (1.0 - taken)
+        take = gaussian_blur(weight, max(3.0, guard)) * (1.0 - taken)
         copied += take[..., None] * cv2.remap(detail, mx, my, cv2.INTER_NEAREST)
         taken += take
     # Deep inside, never uncovered in practice (more than two bands in), the texture fades.

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.linalg import spsolve
 
+from reactive.core.blur import gaussian_blur
 from reactive.core.geometry import fill_polygon, triangle_affines
 from reactive.core.kernels.eyes import raster_triangles
 from reactive.core.landmarks import EyeTopology
@@ -163,19 +164,6 @@ def _unlike_surroundings(image: np.ndarray, lab: np.ndarray, known: np.ndarray, 
         return np.zeros(known.shape, bool)
     typical = max(float(np.median(dist[known])), 2.0)
     return known & (dist > params.closed_skin_dist * typical)
-
-
-def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
-    """``image`` (h, w) or (h, w, C) float32 blurred by a Gaussian of ``sigma`` px, at a
-    quarter of the resolution when ``sigma`` is 12 px or more: for so wide a blur, within
-    about a grey level inside (a few at the box's edge, where the borders are treated
-    differently), at a sixteenth of the cost."""
-    if sigma < 12.0 or min(image.shape[:2]) < 8:
-        return cv2.GaussianBlur(image, (0, 0), sigma)
-    h, w = image.shape[:2]
-    small = cv2.resize(image, ((w + 3) // 4, (h + 3) // 4), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), sigma / 4.0)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _eye_in_photo(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: float,
@@ -344,8 +332,8 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
         den = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), sigma)
         local = num / np.maximum(den, 1e-6)[..., None]
         far = 4.0 * sigma
-        num_far = _wide_blur(base * skin[..., None], far)
-        den_far = _wide_blur(skin.astype(np.float32), far)
+        num_far = gaussian_blur(base * skin[..., None], far)
+        den_far = gaussian_blur(skin.astype(np.float32), far)
         rgb_ref = 255.0 * cv2.cvtColor(ref.reshape(1, 1, 3).astype(np.float32),
                                        cv2.COLOR_LAB2RGB).reshape(3)
         local_far = np.where((den_far > 1e-3)[..., None],

@@ -310,6 +310,7 @@ class GazeLayer:
         ``points_now``: the drawn one where the image showed a drawn eye larger than the
         contour (``eyeball.drawn_opening``), else the contour. Per eye corners (2, 2), upper
         and lower lid margins (n, 2) from the image-left corner, float64."""
+        pts = np.asarray(points_now, np.float64)
         out = []
         for eye in self.eyes:
             drawn = eye.drawn_now(points_now)
@@ -317,7 +318,6 @@ class GazeLayer:
                 out.append(eye.drawn_lids(drawn))
             else:
                 topo = eye.topo
-                pts = np.asarray(points_now, np.float64)
                 out.append((pts[list(topo.corners)], pts[topo.upper], pts[topo.lower]))
         return out
 

@@ -479,7 +479,7 @@ def front_sheets(field: np.ndarray, source: np.ndarray, *, iterations: int, pass
     y0, y1, x0, x1 = (int(v) for v in box)
     active[y0:y1, x0:x1] = 1
     # The neighbours just outside the box are read too: both buffers hold them.
-    a, b = max(y0 - 1, 0), x0 - 1 if x0 > 0 else 0
+    a, b = max(y0 - 1, 0), max(x0 - 1, 0)
     scratch[a:y1 + 1, b:x1 + 1] = source[a:y1 + 1, b:x1 + 1]
     total = 0
     src, dst = source, scratch

@@ -1,0 +1,34 @@
+"""The once-per-photo blurs: a wide one at reduced resolution stays a Gaussian blur, and
+the weighted mean reads only the weighted pixels."""
+
+import cv2
+import numpy as np
+
+from reactive.core.blur import gaussian_blur, normalized_blur
+
+
+def test_a_wide_blur_at_reduced_resolution_is_within_a_grey_level_of_the_full_one():
+    rng = np.random.default_rng(0)
+    image = cv2.GaussianBlur(rng.uniform(0, 255, (200, 240, 3)).astype(np.float32), (0, 0), 3)
+    for sigma in (2.0, 12.0, 30.0):
+        got = gaussian_blur(image, sigma)
+        want = cv2.GaussianBlur(image, (0, 0), sigma)
+        inner = (slice(int(2 * sigma), -int(2 * sigma)),) * 2
+        assert np.abs(got - want)[inner].max() < 1.0, sigma
+    tiny = image[:10, :10]
+    np.testing.assert_array_equal(gaussian_blur(tiny, 20.0), cv2.GaussianBlur(tiny, (0, 0), 20.0))
+
+
+def test_the_weighted_mean_reads_the_weighted_pixels_only_and_gives_way_where_none_are():
+    image = np.zeros((60, 80, 3), np.float32)
+    image[:, :40] = 200.0                    # the weighted side
+    image[:, 40:] = 10.0                     # never read
+    weight = np.zeros((60, 80), np.float32)
+    weight[:, :40] = 1.0
+    mean = normalized_blur(image, weight, 5.0)
+    np.testing.assert_allclose(mean[:, :44], 200.0, atol=1e-3)
+    assert (mean[:, 70:] == 0).all()         # no weight reaches: 0
+    fallback = np.full_like(image, 77.0)
+    mixed = normalized_blur(image, weight, 5.0, fallback=fallback)
+    np.testing.assert_allclose(mixed[:, :38], 200.0, atol=1e-3)
+    np.testing.assert_allclose(mixed[:, 70:], 77.0, atol=1e-3)
