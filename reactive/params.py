@@ -559,6 +559,17 @@ class EyeParams:
     # lash line stays the warp's, and the iris disc gets a soft edge of this width.
     opening_erode_px: int = 1
     iris_feather_px: float = 1.0
+    # The white in view (the opening less a band white_edge_w eye widths wide along its
+    # edge, the lash line and the lids' shadow, and less the iris with a limbus ring of
+    # white_limbus_frac of its radius, at least 1.5 px) is never brighter than at rest by
+    # more than white_brighten_max: an iris moved over a darker corner of a graded white (a
+    # drawn eye's: dark corners, a bright middle; s7's glared +16%) leaves the bright part
+    # in view; the whole eyeball is dimmed by the excess, its shading kept. Issue 11 bounds
+    # the white at +10% of the photo's; on the test photos (s9, s10, s12, s42, the sample) it
+    # dims the white by 0-4%.
+    white_edge_w: float = 0.05
+    white_limbus_frac: float = 0.12
+    white_brighten_max: float = 0.0
     # A drawn eye (a cartoon's) is often far larger than the face mesh's eye contour, which
     # then runs through its white and iris: the eye layer would move only the iris inside
     # the contour and leave the drawn iris outside it in place (double outlines, crescents).

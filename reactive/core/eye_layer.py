@@ -79,6 +79,9 @@ class _EyeModel:
     drawn_tri: np.ndarray     # (K,) int
     drawn_bary: np.ndarray    # (K, 3) float64
     n_drawn: int
+    # Mean luma of the white the eyeball shows at rest (iris in place, the rest opening),
+    # as composite_eye reads it; 0.0 until measured (no limit).
+    white_rest: float = 0.0
 
     def drawn_now(self, points_now: np.ndarray) -> np.ndarray | None:
         """The drawn opening where ``points_now`` puts the lid patch: (K, 2) float64 (upper
@@ -161,6 +164,15 @@ class GazeLayer:
         close_lids(off, pts[:lm.N_MESH].astype(np.float32), np.ones(2), params=params)
         closed = pts[:lm.N_MESH] + off
         self.eyes = [self._model(photo, pts, closed, topo) for topo in EYES]
+        # The white in view at rest, read as the eyeball is painted (on a scratch copy): an
+        # iris moved over a darker corner leaves a brighter middle in view, a drawn white
+        # graded from dark corners to a bright middle (s7's) then glares; the white is
+        # kept within white_brighten_max of this.
+        scratch = photo.copy()
+        for eye in self.eyes:
+            look = self._look(pts, np.zeros(2), eye)
+            eye.white_rest = self._paint_opening(scratch, pts, look, np.zeros(2), 1.0, eye,
+                                                 white_limit=0.0)
 
     def _model(self, photo: np.ndarray, pts: np.ndarray, closed: np.ndarray,
                topo: EyeTopology) -> _EyeModel:
@@ -394,10 +406,14 @@ class GazeLayer:
             self._draw_lash_line(frame, points_now, eye, seam * strength)
 
     def _paint_opening(self, frame, points_now, look: "_Look", shift, strength,
-                       eye: _EyeModel) -> None:
+                       eye: _EyeModel, white_limit: float | None = None) -> float:
         """Eyeball (through the opening's triangles) and the shifted iris (carried by the
-        eye's corners) inside the current opening."""
+        eye's corners) inside the current opening; the white in view no brighter than
+        ``white_limit`` (mean luma; default: the rest white's plus white_brighten_max, 0:
+        no limit). Returns the white's mean luma before that limit (0.0: none in view)."""
         p = self.params
+        if white_limit is None:
+            white_limit = eye.white_rest * (1.0 + p.white_brighten_max)
         now = look.now
         drawn = look.drawn if look.drawn_weight > 0.0 else None
         span = now if drawn is None else np.vstack([now, drawn])
@@ -405,7 +421,7 @@ class GazeLayer:
         x0, y0 = np.maximum(np.floor(span.min(axis=0)).astype(int) - 1, 0)
         x1, y1 = np.minimum(np.ceil(span.max(axis=0)).astype(int) + 2, (w, h))
         if x1 - x0 < 2 or y1 - y0 < 2:
-            return
+            return 0.0
         mask = fill_polygon((y1 - y0, x1 - x0), now, (x0, y0))
         if p.opening_erode_px > 0:
             mask = cv2.erode(mask, _KERNEL3, iterations=p.opening_erode_px)
@@ -419,7 +435,20 @@ class GazeLayer:
             mask = np.maximum(mask, (ring * look.drawn_weight + 0.5).astype(np.uint8))
             tris = eye.patch_tris
         if not mask.any():
-            return
+            return 0.0
+        # The white whose brightness is held: the opening less its edge band (the lash line
+        # and the lids' shadow, which the lids carry whatever the iris does) and less the
+        # iris with its limbus (the ring where the iris's soft edge darkens the white).
+        corners = (points_now[list(eye.topo.corners)].astype(np.float64) if drawn is None
+                   else eye.drawn_lids(drawn)[0])
+        white = cv2.erode(mask, _KERNEL3, iterations=max(
+            1, int(round(p.white_edge_w * float(np.hypot(*(corners[1] - corners[0])))))),
+            borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        centre = look.ca_now + look.zr @ (eye.centre - look.ca_rest) + shift
+        radius = abs(look.z) * eye.radius
+        cv2.circle(white, (int(round((centre[0] - x0) * 16)), int(round((centre[1] - y0) * 16))),
+                   int(round((radius + max(1.5, p.white_limbus_frac * radius)) * 16)), 0, -1,
+                   cv2.LINE_8, 4)
         d = points_now[eye.patch_ids].astype(np.float64)[tris]
         lin, off, live = triangle_affines(d, eye.patch_rest[tris] - eye.eyeball_origin)
         # Frame pixel q -> photo: ca_rest + z^-1 (q - ca_now); the iris sits ``shift`` on.
@@ -428,8 +457,8 @@ class GazeLayer:
             zr[0, 0] ** 2 + zr[1, 0] ** 2, 1e-12)
         t = look.ca_rest - inv @ look.ca_now
         m_iris = np.hstack([inv, (t - inv @ shift - eye.iris_origin)[:, None]])
-        composite_eye(frame, int(x0), int(y0), mask, float(strength), eye.eyeball, d, lin,
-                       off, live, eye.iris, m_iris)
+        return composite_eye(frame, int(x0), int(y0), mask, float(strength), eye.eyeball, d,
+                             lin, off, live, eye.iris, m_iris, white, float(white_limit))
 
     def _redraw_lids(self, frame, points_now, eye: _EyeModel, closing: float,
                      source: np.ndarray, skin: float = 0.0) -> None:

@@ -541,6 +541,46 @@ def test_white_uncovered_by_the_iris_is_the_photo_s_white(eye_scene):
         assert not _is_iris(was).any()
 
 
+def test_the_white_in_view_is_never_brighter_than_at_rest():
+    """A white graded across the eye (lit from the image-left, dark at the other corner,
+    as a drawn eye's graded white or a side light): the iris moved over the dark corner
+    leaves brighter white in view. The eye layer dims the eyeball by
+    the excess (``EyeParams.white_brighten_max``, 0: none): the white in view (the opening
+    less its edge band, less the iris and its limbus, as ``quality.sclera_brightness``
+    reads it) is within 3% of its brightness at rest (the layer reads it through its soft
+    masks: +1.8% here), its shading kept (the lit side brighter than the middle). Without
+    the limit it is 7% brighter."""
+    from reactive.tools.quality import sclera_brightness
+    pts = synthetic_face()
+    photo = synthetic_photo(pts)
+    for eye in EYES:
+        cx = float(pts[eye.iris][0])
+        opening = _opening_mask(pts, eye, photo.shape[:2]) > 0
+        xs = np.nonzero(opening)[1]
+        grade = 1.0 - 0.6 * (xs - (cx - EYE_W / 2)) / EYE_W
+        white = photo[opening].astype(float)
+        is_white = white.sum(axis=1) > 600
+        white[is_white] = np.array(SCLERA, float) * grade[is_white, None]
+        photo[opening] = white.astype(np.uint8)
+    gaze = (0.2, 0.0)
+    rest_irises = np.array([[*pts[e.iris], IRIS_R] for e in EYES], float)
+    rest, _ = sclera_brightness(photo, pts, rest_irises)
+    for limit, most in ((0.0, 0.03), (10.0, None)):
+        layer = GazeLayer(photo, pts, params=EyeParams(white_brighten_max=limit))
+        frame = photo.copy()
+        layer.apply(frame, pts, gaze)
+        now, _ = sclera_brightness(frame, pts, layer.irises(pts, gaze))
+        if most is None:
+            assert (now / rest - 1.0).min() > 0.05
+            continue
+        assert (now / rest - 1.0).max() <= most
+        for eye in EYES:
+            cx, cy = np.round(pts[eye.iris]).astype(int)
+            lit = frame[cy - 1:cy + 2, cx - 24:cx - 20].astype(float).mean()
+            middle = frame[cy - 1:cy + 2, cx - 4:cx].astype(float).mean()
+            assert lit > middle + 10
+
+
 def test_a_wider_opening_keeps_the_photo_s_lash_line_at_its_edge(eye_scene):
     """Surprise (the upper lid lifted): the opening is repainted lid-relative, so its upper
     edge shows the photo's dark lash line, moved up with the lid: no rim of new white."""

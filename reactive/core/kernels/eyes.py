@@ -98,7 +98,7 @@ def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, sh
 
 @njit(cache=True)
 def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
-                  m_iris):
+                  m_iris, white, white_limit):
     """Eyeball, then the iris over it, blended into ``frame`` where ``mask`` > 0.
 
     frame : (H, W, 3) uint8, changed in place. mask : (h, w) uint8 coverage of the region
@@ -108,6 +108,12 @@ def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, liv
     one it lies least outside of, among those whose bounding box grown by a pixel holds
     it); a pixel no such triangle holds is left alone. iris : (s, s, 4) float32
     premultiplied RGB and alpha, sampled at ``m_iris @ (x, y, 1)``, transparent outside.
+
+    The white in view is the eyeball where the iris leaves it, weighted by ``white`` ((h, w)
+    uint8, the mask less the lash line and the lids' shadow) times 1 - the iris's alpha,
+    where a triangle holds the pixel. Where its mean luma is over ``white_limit`` (> 0), the eyeball is
+    scaled down to it (its shading kept); 0 or less: no limit. Returns the mean luma of
+    the white in view before that scaling, 0.0 when nothing of it is in view.
     """
     h, w = mask.shape
     si, sj = iris.shape[0], iris.shape[1]
@@ -139,6 +145,33 @@ def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, liv
                 if low > best[j, i]:
                     best[j, i] = low
                     which[j, i] = t
+    # The white in view: what its mean is before anything is painted.
+    total = 0.0
+    weight = 0.0
+    for j in range(h):
+        for i in range(w):
+            m = white[j, i]
+            bt = which[j, i]
+            if m == 0 or bt < 0:
+                continue
+            x = float(x0 + i)
+            y = float(y0 + j)
+            bx_ = lin[bt, 0, 0] * x + lin[bt, 0, 1] * y + off[bt, 0]
+            by_ = lin[bt, 1, 0] * x + lin[bt, 1, 1] * y + off[bt, 1]
+            ix = m_iris[0, 0] * x + m_iris[0, 1] * y + m_iris[0, 2]
+            iy = m_iris[1, 0] * x + m_iris[1, 1] * y + m_iris[1, 2]
+            ai = 0.0
+            if ix > -1.0 and iy > -1.0 and ix < sj and iy < si:
+                ai = bilinear_zero(iris, ix, iy, 3)
+            wt = m * (1.0 - ai)
+            total += wt * (0.299 * bilinear(eyeball, bx_, by_, 0)
+                           + 0.587 * bilinear(eyeball, bx_, by_, 1)
+                           + 0.114 * bilinear(eyeball, bx_, by_, 2))
+            weight += wt
+    mean = total / weight if weight > 0.0 else 0.0
+    gain = 1.0
+    if white_limit > 0.0 and mean > white_limit:
+        gain = white_limit / mean
     for j in range(h):
         for i in range(w):
             m = mask[j, i]
@@ -157,12 +190,13 @@ def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, liv
             if inside:
                 ai = bilinear_zero(iris, ix, iy, 3)
             for c in range(3):
-                v = bilinear(eyeball, bx_, by_, c) * (1.0 - ai)
+                v = bilinear(eyeball, bx_, by_, c) * gain * (1.0 - ai)
                 if inside:
                     v += bilinear_zero(iris, ix, iy, c)
                 f = frame[y0 + j, x0 + i, c]
                 frame[y0 + j, x0 + i, c] = np.uint8(min(max(f + a * (v - f) + 0.5, 0.0),
                                                         255.0))
+    return mean
 
 
 @njit(cache=True)

@@ -94,18 +94,35 @@ def test_composite_eye_matches_naive(seed):
     iris = np.concatenate([rng.uniform(0, 255, (15, 15, 3)).astype(np.float32)
                            * alpha[..., None], alpha[..., None]], axis=2)
     m_iris = np.array([[0.9, 0.1, -8.5], [-0.1, 0.9, -12.0]])
+    white = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=2)
     got = frame.copy()
-    composite_eye(got, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris, m_iris)
+    mean = composite_eye(got, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
+                         m_iris, white, 0.0)
     want = frame.copy()
-    naive.composite_eye(want, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
-                        m_iris)
+    mean_want = naive.composite_eye(want, x0, y0, mask, strength, eyeball, tri_now, lin, off,
+                                    live, iris, m_iris, white, 0.0)
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    assert mean == pytest.approx(mean_want, rel=1e-9) and 60.0 < mean < 200.0
     np.testing.assert_array_equal(got[:y0], frame[:y0])
     assert not np.array_equal(got, frame)
-    # No live triangle at all: nothing is painted.
+    # The white in view limited below its mean: the eyeball is scaled down, the mean
+    # returned is still the one before.
+    dim, dim_want = frame.copy(), frame.copy()
+    assert composite_eye(dim, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
+                         m_iris, white, 0.8 * mean) == pytest.approx(mean, rel=1e-9)
+    naive.composite_eye(dim_want, x0, y0, mask, strength, eyeball, tri_now, lin, off, live,
+                        iris, m_iris, white, 0.8 * mean)
+    assert np.abs(dim.astype(int) - dim_want.astype(int)).max() <= 1
+    assert dim.astype(int).sum() < got.astype(int).sum()
+    # A limit above the mean changes nothing.
+    high = frame.copy()
+    composite_eye(high, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
+                  m_iris, white, 1.01 * mean)
+    np.testing.assert_array_equal(high, got)
+    # No live triangle at all: nothing is painted, nothing is in view.
     none = frame.copy()
-    composite_eye(none, x0, y0, mask, strength, eyeball, tri_now, lin, off,
-                  np.zeros(len(tris), bool), iris, m_iris)
+    assert composite_eye(none, x0, y0, mask, strength, eyeball, tri_now, lin, off,
+                         np.zeros(len(tris), bool), iris, m_iris, white, 100.0) == 0.0
     np.testing.assert_array_equal(none, frame)
 
 
