@@ -217,6 +217,12 @@ class BackdropParams:
     texture_direction_frac: float = 0.1
     texture_scale_frac: float = 0.04
     texture_clip: float = 3.0
+    # ... and copied only from background at most texture_busier times as busy (RMS of its
+    # detail over texture_scale_frac) as that beside the nearest edge point, fading out to
+    # twice that: a card's or a frame's edge beside a plain backdrop (s11: a photo of a
+    # photo) copied in reads as stripes.
+    texture_busier: float = 1.5
+    texture_colour_apart: float = 1.5
     # Hair or skin just outside the segmentation's edge (alpha 0): a pixel there is
     # person-like by the log-likelihood ratio of its colour under local Gaussian colour
     # models of the person and of the background, ramping from fringe_low to fringe_high

@@ -311,15 +311,27 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
                          cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * guard + 1,) * 2)) > 0
     # The background's detail: the photo less its mean over the background alone (no
     # colour of the person bleeds in), clipped, then re-centred (clipping a skewed texture,
-    # dark shadows in foliage, would shift its mean).
+    # dark shadows in foliage, would shift its mean). How busy the background is about
+    # each pixel: the RMS of its grain (the detail finer than a guard). The detail is
+    # clipped to texture_clip times the larger of its median amplitude over the whole
+    # background and that grain: beside a card's or a wall's edge a plain backdrop's detail
+    # is the edge's own smooth gradient, which copied elsewhere reads as a band.
     scale = max(1.0, params.texture_scale_frac * side)
     band = max(params.fill_band_frac * side, 1.0)
-    detail = image - normalized_blur(image, known, scale)
-    limit = params.texture_clip * float(np.median(np.abs(detail[~hole]))) + 1.0
+    local = normalized_blur(image, known, scale)
+    detail = image - local
+    grain = detail - normalized_blur(detail, known, guard)
+    busy = np.sqrt(normalized_blur((grain ** 2).sum(axis=2), known, guard))
+    limit = np.minimum(params.texture_clip * float(np.median(np.abs(detail[~hole]))),
+                       params.texture_clip * busy)[..., None] + 1.0
     np.clip(detail, -limit, limit, out=detail)
     detail -= normalized_blur(detail, known, scale)
     detail *= known[..., None]
     dist, out, nearest = _outward(hole, max(1.0, params.texture_direction_frac * side))
+    # The grain and broad colour beside the person's nearest edge point: a copy is taken
+    # only from background of the same kind (see the candidates below).
+    busy_here = normalized_blur(busy[nearest], hole.astype(np.float32), guard)
+    local_here = normalized_blur(local[nearest], hole.astype(np.float32), guard)
     # Hair and skin the segmentation left outside the person (alpha 0, person-coloured: a
     # dark fringe of hair, a missed pigtail) are no background: the colours beside the
     # edge are read without them, and the fringe in the margin is filled as the person is.
@@ -368,9 +380,18 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
         my = np.abs(py + direction[..., 1] * (factor * shift))
         mx = (w - 1) - np.abs((w - 1) - mx)     # reflected at the photo's border
         my = (h - 1) - np.abs((h - 1) - my)
-        usable = ~far[np.clip(np.round(my), 0, h - 1).astype(np.intp),
-                      np.clip(np.round(mx), 0, w - 1).astype(np.intp)]
-        weight = usable.astype(np.float32)
+        sy = np.clip(np.round(my), 0, h - 1).astype(np.intp)
+        sx = np.clip(np.round(mx), 0, w - 1).astype(np.intp)
+        weight = (~far[sy, sx]).astype(np.float32)
+        weight *= np.clip(2.0 - busy[sy, sx] / (params.texture_busier * busy_here + 1.0),
+                          0.0, 1.0)
+        # ... and only from the same surface: background whose broad colour is that of the
+        # fill here, within what the background's own detail varies by (a pink cloth's
+        # weave over a plain green card reads as a pasted patch; foliage's light and
+        # shadow differ as much as its detail does).
+        apart_c = np.linalg.norm(local[sy, sx] - local_here, axis=2)
+        weight *= np.clip(2.0 - apart_c / (params.texture_colour_apart * busy_here + 4.0),
+                          0.0, 1.0)
         if radial:
             # Where the outward directions fan out or gather (the field's divergence), the
             # copy is squeezed or stretched across them: a starburst. It fades there.

@@ -153,6 +153,54 @@ def test_fill_near_the_outline_is_made_of_real_background_patches():
     assert np.median(best) > 0.75, np.median(best)       # the mirror fill: 0.60
 
 
+def _card_scene(seed=0, h=360, w=400):
+    """A photo of a photo: a plain green card (a cream border round it) on a busy pink
+    cloth, the person on the card with only a narrow strip of green beside the head; the
+    cloth and the card's border lie within the fill's copying distance of the head."""
+    rng = np.random.default_rng(seed)
+    grain = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1.2)
+    grain /= grain.std()
+    back = np.empty((h, w, 3), np.float32)
+    back[:] = (230, 175, 185)
+    back += 22 * grain[..., None]                                   # the cloth's weave
+    back[30:, 85:315] = (235, 232, 205)                             # the card's border
+    back[40:, 95:305] = (60, 110, 70)
+    back[40:, 95:305] += 2 * grain[40:, 95:305, None]               # the plain card
+    person = np.zeros((h, w), np.uint8)
+    cv2.ellipse(person, (200, 170), (82, 105), 0, 0, 360, 1, -1)
+    cv2.ellipse(person, (200, 400), (100, 120), 0, 0, 360, 1, -1)
+    soft = cv2.GaussianBlur(person.astype(np.float32), (0, 0), 2.0)
+    skin = np.array([210, 160, 130], np.float32)
+    photo = np.clip(soft[..., None] * skin + (1 - soft[..., None]) * back, 0, 255)
+    return photo.astype(np.uint8), (soft * (soft > 0.02)).astype(np.float32)
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_fill_copies_no_other_surface_over_a_plain_backdrop(guarded):
+    """Beside the head the backdrop is a plain card; the fill's texture copies (taken from
+    further out) would bring the card's border and the cloth's weave in as stripes. It
+    copies only from background about as busy and of the same broad colour as that beside
+    the nearest edge (``BackdropParams.texture_busier``, ``texture_colour_apart``): where
+    the head moves away the plate is the card's plain green. Without that rule (the
+    second case) it is striped."""
+    photo, alpha = _card_scene()
+    params = BackdropParams() if guarded else replace(
+        BackdropParams(), texture_busier=1e6, texture_colour_apart=1e6)
+    plate = bd.fill_background(photo, alpha, params=params).astype(np.float32)
+    a = (alpha > 0).astype(np.uint8)
+    depth = cv2.distanceTransform(a, cv2.DIST_L2, 5)
+    rows = (np.arange(a.shape[0]) > 80) & (np.arange(a.shape[0]) < 230)
+    band = (depth > 3) & (depth < 40) & rows[:, None]
+    off = np.linalg.norm(plate[band] - np.array([60, 110, 70]), axis=1)
+    fine = np.linalg.norm(plate - cv2.GaussianBlur(plate, (0, 0), 3.0), axis=2)[band]
+    print(f"guarded {guarded}: plate beside the head off the card's green by "
+          f"{np.median(off):.1f} (median), its detail {np.sqrt(np.mean(fine ** 2)):.1f} RMS")
+    if guarded:
+        assert np.median(off) < 12 and np.sqrt(np.mean(fine ** 2)) < 4
+    else:
+        assert np.median(off) > 30
+
+
 def _fringe_scene(seed=0, size=400):
     """Dark hair (a disc) on a textured green background, the segmentation's alpha soft
     over 4 px at its edge, and a dark fringe of hair 2 px wide just outside that alpha
