@@ -432,7 +432,8 @@ def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, liv
     """Every pixel's eyeball sample through the affine of the live triangle it lies least
     outside of among those whose bounding box grown by a pixel holds it (barycentric
     coordinates solved per triangle; no such triangle, the pixel is left), scaled so that
-    its mean luma weighted by ``white`` times 1 - the iris's alpha is at most
+    its mean luma weighted by ``white`` times 1 - the iris's alpha (every other pixel each
+    way) is at most
     ``white_limit`` (when > 0), the premultiplied iris over it, blended into ``frame`` by
     the mask times ``strength``. Returns that mean before the scaling (0.0 for none)."""
     h, w = mask.shape
@@ -459,9 +460,9 @@ def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, liv
     q = np.stack([px, py, np.ones(h * w)])
     si = m_iris @ q
     ir = bilinear_points(iris, si[0], si[1], zero_outside=True).reshape(h, w, 4)
-    seen = white * ok.reshape(h, w) * (1.0 - ir[..., 3])
-    mean = float((seen * (ball @ np.array([0.299, 0.587, 0.114]))).sum() / seen.sum()) \
-        if seen.sum() > 0 else 0.0
+    seen = (white * ok.reshape(h, w) * (1.0 - ir[..., 3]))[::2, ::2]
+    luma = (ball @ np.array([0.299, 0.587, 0.114])).reshape(h, w)[::2, ::2]
+    mean = float((seen * luma).sum() / seen.sum()) if seen.sum() > 0 else 0.0
     if white_limit > 0 and mean > white_limit:
         ball = ball * (white_limit / mean)
     layer = ball * (1 - ir[..., 3:]) + ir[..., :3]
