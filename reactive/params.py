@@ -565,6 +565,14 @@ class EyeParams:
     # lash line stays the warp's, and the iris disc gets a soft edge of this width.
     opening_erode_px: int = 1
     iris_feather_px: float = 1.0
+    # The iris disc is cut from the photo where it shows. Its outer part (beyond iris_rim_from
+    # of the radius) is where the lids cross it: a seen pixel there farther from the median
+    # colour of the iris at its radius than iris_rim_outlier times the ring's median
+    # distance (and 24 levels) is a lid's wet rim or a lash, which would move with the iris
+    # as a dotted arc (d10's lower lid); it is filled from the iris at the same radius.
+    iris_rim_from: float = 0.45
+    iris_rim_lid_w: float = 0.08  # ... within this many eye widths of a lid (2 px at least)
+    iris_rim_outlier: float = 2.5
     # The white in view (the opening less a band white_edge_w eye widths wide along its
     # edge, the lash line and the lids' shadow, and less the iris with a limbus ring of
     # white_limbus_frac of its radius, at least 1.5 px) is never brighter than at rest by

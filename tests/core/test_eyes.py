@@ -541,6 +541,33 @@ def test_white_uncovered_by_the_iris_is_the_photo_s_white(eye_scene):
         assert not _is_iris(was).any()
 
 
+@pytest.mark.parametrize("rule", [True, False])
+def test_a_lid_rim_over_the_iris_does_not_move_with_it(rule):
+    """The lower lid's wet rim crosses the iris's bottom in the photo (a pink arc, 2 px):
+    cut out with the iris, it would move with it as a dotted arc. The iris disc's outer
+    ring takes the iris's own colour there (``EyeParams.iris_rim_outlier``); without the
+    rule (the second case) the pink stays in the disc."""
+    pts = synthetic_face()
+    photo = synthetic_photo(pts)
+    arcs = []
+    for eye in EYES:
+        cx, cy = np.round(pts[eye.iris]).astype(int)
+        arc = np.zeros(photo.shape[:2], bool)
+        arc[cy + 8:cy + 10, cx - 3:cx + 4] = True
+        photo[arc] = (235, 150, 150)
+        arcs.append(arc)
+    params = EyeParams() if rule else EyeParams(iris_rim_from=2.0)
+    layer = GazeLayer(photo, pts, params=params)
+    for eye, arc in zip(layer.eyes, arcs):
+        ys, xs = np.nonzero(arc)
+        o = eye.iris_origin.astype(int)
+        alpha = eye.iris[ys - o[1], xs - o[0], 3]
+        rgb = eye.iris[ys - o[1], xs - o[0], :3] / np.maximum(alpha, 1e-3)[:, None]
+        pink = np.linalg.norm(rgb - np.array([235, 150, 150]), axis=1) < 40
+        print(f"rule {rule}: {pink.mean():.0%} of the arc still pink in the iris disc")
+        assert pink.mean() < 0.1 if rule else pink.mean() > 0.8
+
+
 def test_the_white_in_view_is_never_brighter_than_at_rest():
     """A white graded across the eye (lit from the image-left, dark at the other corner,
     as a drawn eye's graded white or a side light): the iris moved over the dark corner
