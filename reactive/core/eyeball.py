@@ -499,33 +499,29 @@ def eyeball_and_iris(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, *,
     known_iris[inside] = visible[(iy + o[1] - lo[1])[inside], (ix + o[0] - lo[0])[inside]]
     known_iris &= idist <= radius - 0.5
     # The iris's outer part is where the lids cross it: a lid's wet rim, lashes or its
-    # shadow left in it move with the iris as a dotted arc. A seen pixel there, next to a
-    # lid, unlike the iris at its own radius (farther from that circle's median colour than
-    # ``iris_rim_outlier`` times the ring's median distance, and 24 levels; a drawn iris's
-    # dark outline is its circle's own colour) is filled from the iris at the same radius.
-    rim_frac = 0.45 if params is None else params.iris_rim_from
-    outlier = 2.5 if params is None else params.iris_rim_outlier
-    near_w = 0.08 if params is None else params.iris_rim_lid_w
-    # Only next to the lids (a catchlight elsewhere is as unlike its circle, and is the eye's
-    # life).
+    # shadow left in it move with the iris as a dotted arc. A seen pixel there next to a
+    # lid (a catchlight elsewhere is as unlike its surroundings, and is the eye's life),
+    # unlike the iris at its own radius (farther from that circle's median colour than
+    # ``iris_rim_outlier`` times the median such distance, and 24 levels; a drawn iris's
+    # dark outline is its circle's own colour), is filled from the iris at the same radius.
+    rim = params if params is not None else EyeParams()
+    outer = known_iris & (idist > rim.iris_rim_from * radius)
     edge = cv2.distanceTransform(opening.astype(np.uint8), cv2.DIST_L2, 3)
     by_lid = np.zeros((size, size), bool)
     by_lid[inside] = edge[(iy + o[1] - lo[1])[inside], (ix + o[0] - lo[0])[inside]] \
-        <= max(2.0, near_w * width)
-    ring = known_iris & (idist > rim_frac * radius) & by_lid
-    if ring.sum() >= 12:
-        circle = np.round(idist[ring]).astype(int)
-        colours = rgb[ring].astype(np.float32)
-        dev = np.full(len(colours), -1.0)
-        for c in np.unique(circle):
-            on = circle == c
+        <= max(2.0, rim.iris_rim_lid_w * width)
+    if (outer & by_lid).any() and outer.sum() >= 12:
+        circle = np.round(idist).astype(int)
+        dev = np.full((size, size), -1.0)
+        for c in np.unique(circle[outer]):
+            on = outer & (circle == c)
             if on.sum() >= 6:
-                dev[on] = np.linalg.norm(colours[on] - np.median(colours[on], axis=0), axis=1)
-        judged = dev >= 0
+                dev[on] = np.linalg.norm(rgb[on].astype(np.float32)
+                                         - np.median(rgb[on], axis=0), axis=1)
+        judged = dev >= 0.0
         if judged.any():
-            odd = np.zeros_like(known_iris)
-            odd[ring] = judged & (dev > max(24.0, outlier * float(np.median(dev[judged]))))
-            known_iris &= ~odd
+            limit = max(24.0, rim.iris_rim_outlier * float(np.median(dev[judged])))
+            known_iris &= ~(judged & by_lid & (dev > limit))
     want = idist <= radius + feather_px
     rotation_fill(rgb, known_iris, want, centre - o)
     alpha = np.clip((radius - idist) / max(feather_px, 1e-3) + 0.5, 0.0, 1.0)

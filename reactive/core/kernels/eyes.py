@@ -97,6 +97,17 @@ def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, sh
 
 
 @njit(cache=True)
+def _eye_places(x, y, t, lin, off, m_iris, si, sj):
+    """Where frame pixel (x, y) samples the eyeball (through triangle ``t``'s affine) and
+    the iris (``m_iris``), and whether the latter lies on the (si, sj) iris image."""
+    bx = lin[t, 0, 0] * x + lin[t, 0, 1] * y + off[t, 0]
+    by = lin[t, 1, 0] * x + lin[t, 1, 1] * y + off[t, 1]
+    ix = m_iris[0, 0] * x + m_iris[0, 1] * y + m_iris[0, 2]
+    iy = m_iris[1, 0] * x + m_iris[1, 1] * y + m_iris[1, 2]
+    return bx, by, ix, iy, ix > -1.0 and iy > -1.0 and ix < sj and iy < si
+
+
+@njit(cache=True)
 def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, live, iris,
                   m_iris, white, white_limit):
     """Eyeball, then the iris over it, blended into ``frame`` where ``mask`` > 0.
@@ -155,15 +166,9 @@ def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, liv
             bt = which[j, i]
             if m == 0 or bt < 0:
                 continue
-            x = float(x0 + i)
-            y = float(y0 + j)
-            bx_ = lin[bt, 0, 0] * x + lin[bt, 0, 1] * y + off[bt, 0]
-            by_ = lin[bt, 1, 0] * x + lin[bt, 1, 1] * y + off[bt, 1]
-            ix = m_iris[0, 0] * x + m_iris[0, 1] * y + m_iris[0, 2]
-            iy = m_iris[1, 0] * x + m_iris[1, 1] * y + m_iris[1, 2]
-            ai = 0.0
-            if ix > -1.0 and iy > -1.0 and ix < sj and iy < si:
-                ai = bilinear_zero(iris, ix, iy, 3)
+            bx_, by_, ix, iy, inside = _eye_places(float(x0 + i), float(y0 + j), bt, lin,
+                                                   off, m_iris, si, sj)
+            ai = bilinear_zero(iris, ix, iy, 3) if inside else 0.0
             wt = m * (1.0 - ai)
             total += wt * (0.299 * bilinear(eyeball, bx_, by_, 0)
                            + 0.587 * bilinear(eyeball, bx_, by_, 1)
@@ -179,17 +184,10 @@ def composite_eye(frame, x0, y0, mask, strength, eyeball, tri_now, lin, off, liv
             bt = which[j, i]
             if m == 0 or bt < 0:
                 continue
-            x = float(x0 + i)
-            y = float(y0 + j)
             a = m * (strength / 255.0)
-            bx_ = lin[bt, 0, 0] * x + lin[bt, 0, 1] * y + off[bt, 0]
-            by_ = lin[bt, 1, 0] * x + lin[bt, 1, 1] * y + off[bt, 1]
-            ix = m_iris[0, 0] * x + m_iris[0, 1] * y + m_iris[0, 2]
-            iy = m_iris[1, 0] * x + m_iris[1, 1] * y + m_iris[1, 2]
-            inside = ix > -1.0 and iy > -1.0 and ix < sj and iy < si
-            ai = 0.0
-            if inside:
-                ai = bilinear_zero(iris, ix, iy, 3)
+            bx_, by_, ix, iy, inside = _eye_places(float(x0 + i), float(y0 + j), bt, lin,
+                                                   off, m_iris, si, sj)
+            ai = bilinear_zero(iris, ix, iy, 3) if inside else 0.0
             for c in range(3):
                 v = bilinear(eyeball, bx_, by_, c) * gain * (1.0 - ai)
                 if inside:
