@@ -291,8 +291,10 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     fill's). Over them real background detail is laid: copied from a fixed distance further
     out along a smooth outward direction field (one coherent translated piece, so no seam,
     mirror or hatch), deeper in from straight sideways shifts; never read right beside the
-    person, faded where the field fans out, and its strong edges clipped so nothing reads
-    as a duplicate (see ``BackdropParams``). ~1 s at 1024 x 1024, once per photo (cached).
+    person, faded where the field fans out, only from background of the same kind as beside
+    the nearest edge point (as busy, of the same broad colour), and its strong edges
+    clipped so nothing reads as a duplicate (see ``BackdropParams``). ~2 s at 1024 x 1024,
+    once per photo (cached).
     """
     h, w = alpha.shape
     side = max(h, w)
