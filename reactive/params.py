@@ -223,6 +223,11 @@ class BackdropParams:
     # photo) copied in reads as stripes.
     texture_busier: float = 1.5
     texture_colour_apart: float = 1.5
+    # The broad colours carried in from beside the edge are smoothed over this fraction of
+    # texture_scale_frac: over all of it, a window frame's dark band beside the head (s1)
+    # was averaged with the wall above it and the curtain below into a grey that met the
+    # frame with an edge where the head had been.
+    edge_colour_scale: float = 0.33
     # Hair or skin just outside the segmentation's edge (alpha 0): a pixel there is
     # person-like by the log-likelihood ratio of its colour under local Gaussian colour
     # models of the person and of the background, ramping from fringe_low to fringe_high

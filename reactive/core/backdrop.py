@@ -346,7 +346,8 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     # differs from the rest, a ghost of the outline); deeper, the pyramid's.
     inside = hole.astype(np.float32)
     near = np.clip(1.5 - dist / band, 0.0, 1.0)[..., None]
-    smooth = near * normalized_blur(ring, inside, scale) + (1 - near) * smooth
+    smooth = near * normalized_blur(ring, inside, params.edge_colour_scale * scale) \
+        + (1 - near) * smooth
     # A soft transition at the old outline: the photo's own colours right beside the edge
     # (a painted halo, a shadow: often not those of the ring further out) are carried a
     # few guards in, so the plate shows no line where the person's outline was.
