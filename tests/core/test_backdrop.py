@@ -201,6 +201,39 @@ def test_fill_copies_no_other_surface_over_a_plain_backdrop(guarded):
         assert np.median(off) > 30
 
 
+@pytest.mark.parametrize("scale", [None, 1.0])
+def test_fill_carries_a_band_beside_the_person_on(scale):
+    """A dark band (a window frame) crosses a light wall beside the head: inside the old
+    outline, next to it, the plate continues the band instead of averaging it with the wall
+    above and below into a grey that meets it with an edge (``edge_colour_scale``; with the
+    whole texture scale, the second case, it does: 125 against 84)."""
+    h, w = 360, 400
+    rng = np.random.default_rng(0)
+    back = np.full((h, w, 3), 200.0, np.float32)
+    back[150:172] = 40.0                                        # the band, 22 px tall
+    back += rng.normal(0, 2, back.shape).astype(np.float32)
+    person = np.zeros((h, w), np.uint8)
+    cv2.ellipse(person, (200, 170), (80, 110), 0, 0, 360, 1, -1)
+    cv2.ellipse(person, (200, 400), (170, 120), 0, 0, 360, 1, -1)
+    soft = cv2.GaussianBlur(person.astype(np.float32), (0, 0), 2.0)
+    photo = np.clip(soft[..., None] * np.array([210, 160, 130], np.float32)
+                    + (1 - soft[..., None]) * back, 0, 255).astype(np.uint8)
+    alpha = (soft * (soft > 0.02)).astype(np.float32)
+    params = BackdropParams() if scale is None else replace(BackdropParams(),
+                                                            edge_colour_scale=scale)
+    plate = bd.fill_background(photo, alpha, params=params).astype(np.float32).mean(axis=2)
+    depth = cv2.distanceTransform((alpha > 0).astype(np.uint8), cv2.DIST_L2, 5)
+    rows = np.zeros((h, w), bool)
+    rows[155:167] = True
+    inside = rows & (depth > 4) & (depth < 14) & (np.arange(w) > 200)[None, :]
+    print(f"edge_colour_scale {scale}: the band's rows just inside the old outline "
+          f"{plate[inside].mean():.0f} (band 40, wall 200)")
+    if scale is None:
+        assert plate[inside].mean() < 100        # under 40% of the way from band to wall
+    else:
+        assert plate[inside].mean() > 110
+
+
 def _fringe_scene(seed=0, size=400):
     """Dark hair (a disc) on a textured green background, the segmentation's alpha soft
     over 4 px at its edge, and a dark fringe of hair 2 px wide just outside that alpha
