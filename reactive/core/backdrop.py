@@ -315,7 +315,7 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     # colour of the person bleeds in), clipped, then re-centred (clipping a skewed texture,
     # dark shadows in foliage, would shift its mean). How busy the background is about
     # each pixel: the RMS of its grain (the detail finer than a guard). The detail is
-    # clipped to texture_clip times the larger of its median amplitude over the whole
+    # clipped to texture_clip times the smaller of its median amplitude over the whole
     # background and that grain: beside a card's or a wall's edge a plain backdrop's detail
     # is the edge's own smooth gradient, which copied elsewhere reads as a band.
     scale = max(1.0, params.texture_scale_frac * side)
@@ -324,16 +324,17 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     detail = image - local
     grain = detail - normalized_blur(detail, known, guard)
     busy = np.sqrt(normalized_blur((grain ** 2).sum(axis=2), known, guard))
-    limit = np.minimum(params.texture_clip * float(np.median(np.abs(detail[~hole]))),
-                       params.texture_clip * busy)[..., None] + 1.0
+    limit = params.texture_clip * np.minimum(float(np.median(np.abs(detail[~hole]))),
+                                             busy)[..., None] + 1.0
     np.clip(detail, -limit, limit, out=detail)
     detail -= normalized_blur(detail, known, scale)
     detail *= known[..., None]
     dist, out, nearest = _outward(hole, max(1.0, params.texture_direction_frac * side))
+    inside = hole.astype(np.float32)
     # The grain and broad colour beside the person's nearest edge point: a copy is taken
     # only from background of the same kind (see the candidates below).
-    busy_here = normalized_blur(busy[nearest], hole.astype(np.float32), guard)
-    local_here = normalized_blur(local[nearest], hole.astype(np.float32), guard)
+    busy_here = normalized_blur(busy[nearest], inside, guard)
+    local_here = normalized_blur(local[nearest], inside, guard)
     # Hair and skin the segmentation left outside the person (alpha 0, person-coloured: a
     # dark fringe of hair, a missed pigtail) are no background: the colours beside the
     # edge are read without them, and the fringe in the margin is filled as the person is.
@@ -344,7 +345,6 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     # from the nearest edge point (the pyramid averages wider, across the whole hole: it
     # came out lighter or darker than the background beside the head wherever that
     # differs from the rest, a ghost of the outline); deeper, the pyramid's.
-    inside = hole.astype(np.float32)
     near = np.clip(1.5 - dist / band, 0.0, 1.0)[..., None]
     smooth = near * normalized_blur(ring, inside, params.edge_colour_scale * scale) \
         + (1 - near) * smooth
