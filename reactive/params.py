@@ -633,9 +633,15 @@ class EyeParams:
     # closed by its dark lash line, and a painting without lashes would show only a faint,
     # stair-stepped seam.
     seam_area_frac: float = 0.25
-    lash_line_frac: float = 0.05  # thickness, eye widths ...
+    lash_line_frac: float = 0.07  # thickness where thickest, eye widths ...
     lash_line_min_px: float = 1.5  # ... but at least this: a one-pixel line reads as a crease
     lash_opacity: float = 0.85
+    # Thickest this far from the inner corner to the outer one, a thread at the inner corner
+    # (a real closed eye's lashes are longest and densest towards the outer corner) ...
+    lash_taper_peak: float = 0.65
+    # ... and the lashes hanging below the band, this fraction of its thickness, soft: a band
+    # of one thickness with cut ends reads as a stroke drawn on the lid.
+    lash_fringe: float = 0.8
     # The closed lid (made once per photo, in the closed eye's geometry): what closing
     # stretched - triangles of the lid patch and of the ring above it whose area grew by
     # more than closed_stretch - and a band along the seam, from closed_margin_w eye widths
@@ -678,6 +684,16 @@ class EyeParams:
     # The lid skin fades in as the opening's area falls from lid_skin_area_frac of the rest
     # area to closed_area_frac (smoothstep): an eye half open keeps its own lids.
     lid_skin_area_frac: float = 0.3
+    # The closed lid's fold: an arc this many eye widths above the closed seam at the middle
+    # of the eye (about the tarsal plate's height: below it the lid, smooth and lit; above it
+    # the skin turns in under the brow), darkening the skin by closed_crease at its line,
+    # fading over closed_crease_edge eye widths below it and closed_crease_fade above: a
+    # soft shade, not a drawn line. Without it a closed eye is a lash line on a featureless
+    # patch.
+    closed_crease: float = 0.15
+    closed_crease_height: float = 0.25
+    closed_crease_edge: float = 0.03
+    closed_crease_fade: float = 0.07
     # With the lash line, a soft shadow above it (the lid's underside turning away into the
     # lashes), this many eye widths high, this dark at the line (towards the lash colour).
     lid_shadow_w: float = 0.15

@@ -501,6 +501,23 @@ def paint_under_mask(frame, x0, y0, mask, colour, opacity, centre, axis, width):
                                            frame[y0:y0 + h, x0:x0 + w])
 
 
+def lash_mask(mask, a, axis, normal, span, bend, thick, fringe, k, inner_first):
+    """The closed lash band's coverage, over the whole mask at once."""
+    ys, xs = np.mgrid[0:mask.shape[0], 0:mask.shape[1]].astype(np.float64)
+    pu = ((xs - a[0]) * axis[0] + (ys - a[1]) * axis[1]) / span
+    below = (xs - a[0]) * normal[0] + (ys - a[1]) * normal[1] - span * bend * pu * (pu - 1.0)
+    s = pu if inner_first else 1.0 - pu
+    inside = (s > 0.0) & (s < 1.0)
+    profile = np.sqrt(np.clip(np.sin(np.pi * np.clip(s, 0.0, 1.0) ** k), 0.0, None))
+    half = 0.5 * thick * profile
+    core = np.clip(np.minimum(half - np.abs(below) + 0.5, 2.0 * half), 0.0, 1.0)
+    reach = fringe * thick * profile
+    lashes = np.where((below > half) & (reach > 1e-6),
+                      0.6 * np.clip(1.0 - (below - half) / np.maximum(reach, 1e-12), 0.0, 1.0),
+                      0.0)
+    mask[:] = np.where(inside, (255.0 * np.maximum(core, lashes) + 0.5).astype(np.uint8), 0)
+
+
 # --- the ratio images' patch search (Sec. 6) -------------------------------------------------
 
 def patch_distances(expressive, neutral, points, window, angles):

@@ -205,6 +205,36 @@ def _eye_in_photo(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: 
     return eye.astype(np.uint8), lo
 
 
+def lid_crease(shape: tuple[int, int], seam: np.ndarray, down: np.ndarray, width: float,
+               params: EyeParams) -> np.ndarray:
+    """The fold above a closed lid, as darkening 0..1 over (h, w) ``shape``: where the lid's
+    skin turns in under the brow, an arc ``closed_crease_height`` eye widths above the
+    closed seam at the middle of the eye and meeting it towards the corners, its lower
+    edge sharp (the fold), its upper fading over ``closed_crease_fade`` eye widths. ``seam`` (K, 2): the closed upper lid, corner to
+    corner, in the layer's pixels; ``down`` (2,) unit, across the eye towards the lower
+    lid. Returns (h, w) float32."""
+    a, b = seam[0], seam[-1]
+    span = max(float(np.hypot(*(b - a))), 1e-9)
+    axis = (b - a) / span
+    u = (seam - a) @ axis / span
+    v = (seam - a) @ down / span
+    inner_u = u[1:-1]
+    bend = float((v[1:-1] * inner_u * (inner_u - 1.0)).sum()
+                 / max(float(((inner_u * (inner_u - 1.0)) ** 2).sum()), 1e-9))
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
+    pu = ((xs - a[0]) * axis[0] + (ys - a[1]) * axis[1]) / span
+    across = ((xs - a[0]) * down[0] + (ys - a[1]) * down[1]) / span - bend * pu * (pu - 1.0)
+    arch = np.clip(np.sin(np.pi * np.clip(pu, 0.0, 1.0)), 0.0, 1.0)
+    height = params.closed_crease_height * width / span * arch ** 0.7
+    # Above the fold's line (negative: below it), in eye widths: a sharp lower edge, a soft
+    # upper one.
+    above = (-across - height) * span / width
+    edge = max(0.7 / width, params.closed_crease_edge)
+    fold = np.where(above < 0.0, np.exp(-0.5 * (above / edge) ** 2),
+                    np.exp(-0.5 * (above / params.closed_crease_fade) ** 2))
+    return (fold * arch ** 0.5).astype(np.float32)
+
+
 def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
                topo: EyeTopology, width: float, tris: np.ndarray, source_tris: np.ndarray,
                first: np.ndarray, *, params: EyeParams) -> tuple[np.ndarray, np.ndarray]:
@@ -390,4 +420,18 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     rgba = np.empty(shape + (4,), np.float32)
     rgba[..., :3] = np.clip(fill, 0.0, 255.0) * alpha[..., None]
     rgba[..., 3] = alpha
+    if params.closed_crease > 0.0:
+        # The fold darkens what the eye layer shows there: this layer over the photo's lid
+        # as the layer's own lid patch renders it (``base``), so where the layer fades out
+        # the fold goes on over the photo's pixels.
+        # ... fading out before the patch's edge, where the layer's pixels end.
+        room = cv2.distanceTransform(inner.astype(np.uint8), cv2.DIST_L2, 3)
+        fold = lid_crease(shape, closed_pts[np.r_[a, topo.upper, b]] - lo, down, width,
+                          params) * np.clip(room / max(2.0, 0.06 * width), 0.0, 1.0)
+        seen = rgba[..., :3] + (1.0 - alpha)[..., None] * np.clip(base, 0.0, 255.0)
+        cover = np.maximum(alpha, np.clip(fold / 0.02, 0.0, 1.0))
+        rgba[..., :3] = np.clip(seen * (1.0 - params.closed_crease * fold)[..., None]
+                                - (1.0 - cover)[..., None] * np.clip(base, 0.0, 255.0),
+                                0.0, 255.0)
+        rgba[..., 3] = cover
     return lo, rgba

@@ -31,6 +31,7 @@ from reactive.core.geometry import (
 from reactive.core.kernels.eyes import (
     blur_under_mask,
     composite_eye,
+    lash_mask,
     paint_under_mask,
     raster_triangles,
     raster_triangles_over,
@@ -79,6 +80,8 @@ class _EyeModel:
     drawn_tri: np.ndarray     # (K,) int
     drawn_bary: np.ndarray    # (K, 3) float64
     n_drawn: int
+    # True when corners[0] is the inner (nasal) corner: a closed eye's lash line is thin there.
+    inner_first: bool = True
     # Mean luma of the white the eyeball shows at rest (iris in place, the rest opening),
     # as composite_eye reads it; 0.0 until measured (no limit).
     white_rest: float = 0.0
@@ -236,7 +239,8 @@ class GazeLayer:
                          cover_closed=closed[cover_ids], cover_source=source,
                          closed_origin=closed_origin,
                          closed_rgba=closed_rgba, drawn_tri=drawn_tri, drawn_bary=drawn_bary,
-                         n_drawn=0 if eye["drawn"] is None else (len(eye["drawn"]) + 2) // 2)
+                         n_drawn=0 if eye["drawn"] is None else (len(eye["drawn"]) + 2) // 2,
+                         inner_first=self._inner_first(pts, topo))
 
     @staticmethod
     def _carry(points, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -255,6 +259,13 @@ class GazeLayer:
         low = np.nan_to_num(bary.min(axis=-1), nan=-np.inf)
         best = low.argmax(axis=1)
         return best, bary[np.arange(len(points)), best]
+
+    @staticmethod
+    def _inner_first(pts, topo: EyeTopology) -> bool:
+        """Whether ``topo.corners[0]`` is the inner corner: the one nearer the other eye."""
+        other = pts[next(e for e in EYES if e is not topo).contour].mean(axis=0)
+        return bool(np.linalg.norm(pts[topo.corners[0]] - other)
+                    <= np.linalg.norm(pts[topo.corners[1]] - other))
 
     @staticmethod
     def _lash_colour(photo, pts, topo: EyeTopology, width: float) -> np.ndarray:
@@ -520,7 +531,7 @@ class GazeLayer:
         a, b = poly[0], poly[-1]
         width_now = float(np.hypot(*(b - a)))
         thick = max(p.lash_line_min_px, p.lash_line_frac * width_now)
-        t_px = max(1, int(round(thick)))
+        t_px = int(np.ceil(thick * (1.0 + p.lash_fringe)))
         shadow_px = p.lid_shadow_w * width_now
         h, w = frame.shape[:2]
         pad = int(np.ceil(max(t_px, shadow_px))) + 2
@@ -546,11 +557,51 @@ class GazeLayer:
             paint_under_mask(frame, int(x0), int(y0), (ramp * 255.0 + 0.5).astype(np.uint8),
                               eye.lash_colour.astype(np.float64),
                               weight * p.lid_shadow_opacity, centre, axis, width_now)
-        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.polylines(mask, [np.round((poly - (x0, y0)) * (1 << SUBPIXEL_BITS)).astype(
-            np.int32)], False, 255, thickness=t_px, lineType=cv2.LINE_AA,
-            shift=SUBPIXEL_BITS)
-        # Taper: full over the middle of the eye, none at the corners.
+        mask = lash_line_mask(poly - (x0, y0), (y1 - y0, x1 - x0), thick,
+                              inner_first=eye.inner_first, params=p)
+        # The mask tapers the line itself: the kernel's corner taper is switched off (a width
+        # far beyond the eye's).
         paint_under_mask(frame, int(x0), int(y0), mask, eye.lash_colour.astype(np.float64),
-                          weight * p.lash_opacity * min(1.0, thick / t_px),
-                          centre, axis, width_now)
+                          weight * p.lash_opacity, centre, axis, 1e6)
+
+
+def lash_line_mask(lid: np.ndarray, shape: tuple[int, int], thick: float, *,
+                   inner_first: bool, params: EyeParams = EyeParams()) -> np.ndarray:
+    """Where a closed eye's lash line darkens, as coverage 0..255.
+
+    A closed eye's lashes meet in a band that is a thread at the inner corner, thickest
+    past the middle towards the outer corner (``lash_taper_peak`` of the way) and thinning
+    again at the outer one, with the lashes hanging below it as a soft fringe
+    (``lash_fringe`` of the thickness): a band of one thickness with cut ends reads as a
+    stroke drawn on the lid. The band follows a parabola through the corners fitted to the
+    lid: the closed lid's points zigzag by a pixel, which a thin band shows as a wavy line.
+
+    Parameters
+    ----------
+    lid : (K, 2) float64 the upper lid, corner to corner (image-left first), in mask pixels.
+    shape : (h, w) of the mask.
+    thick : the band's thickness where thickest, px.
+    inner_first : whether ``lid[0]`` is the inner (nasal) corner.
+
+    Returns
+    -------
+    (h, w) uint8.
+    """
+    lid = np.asarray(lid, np.float64)
+    a, b = lid[0], lid[-1]
+    if len(lid) < 3:
+        raise ValueError(f"`lid` needs at least 3 points; got {len(lid)}")
+    span = max(float(np.hypot(*(b - a))), 1e-9)
+    axis = (b - a) / span
+    normal = np.array([-axis[1], axis[0]])
+    u = (lid - a) @ axis / span
+    v = (lid - a) @ normal / span
+    # A parabola through the corners, fitted to the lid between them.
+    inner_u = u[1:-1]
+    bend = float((v[1:-1] * inner_u * (inner_u - 1.0)).sum()
+                 / max(float(((inner_u * (inner_u - 1.0)) ** 2).sum()), 1e-9))
+    k = np.log(0.5) / np.log(min(max(params.lash_taper_peak, 0.05), 0.95))
+    mask = np.empty(shape, np.uint8)
+    lash_mask(mask, a, axis, normal, span, bend, float(thick), float(params.lash_fringe),
+              float(k), bool(inner_first))
+    return mask

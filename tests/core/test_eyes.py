@@ -759,6 +759,79 @@ def test_closed_eyes_show_no_iris_and_a_lash_line(eye_scene):
         assert column.min() < 0.6 * sum(SKIN)
 
 
+def _arc_lid(span: float = 60.0, sag: float = 4.0, zigzag: float = 0.0) -> np.ndarray:
+    """(9, 2) an upper lid closed on a shallow arc (``sag`` px lower at the middle), corner
+    to corner from x = 10, its inner points displaced by +-``zigzag`` px in turn."""
+    u = np.linspace(0.0, 1.0, 9)
+    y = 20.0 + 4.0 * sag * u * (1.0 - u) + zigzag * np.where(np.arange(9) % 2, 1.0, -1.0)
+    y[[0, -1]] = 20.0
+    return np.stack([10.0 + span * u, y], axis=1)
+
+
+@pytest.mark.parametrize("inner_first", [True, False])
+def test_closed_lash_line_is_a_thread_at_the_inner_corner(inner_first):
+    """A closed eye's lashes: thickest past the middle towards the outer corner, a thread at
+    the inner one, nothing beyond the corners, the lashes' fringe below the line."""
+    from reactive.core.eye_layer import lash_line_mask
+    lid = _arc_lid()
+    mask = lash_line_mask(lid, (40, 80), 5.0, inner_first=inner_first).astype(float)
+    cols = mask.sum(axis=0)
+    x_in, x_out = (16, 64) if inner_first else (64, 16)  # a tenth of the way from each corner
+    peak = int(np.argmax(cols))
+    along = (peak - 10) / 60.0 if inner_first else (70 - peak) / 60.0
+    assert 0.5 <= along <= 0.8
+    assert cols[x_in] < 0.45 * cols[peak]
+    assert cols[x_in] < cols[x_out]
+    assert cols[:9].sum() == 0 and cols[71:].sum() == 0
+    # Below the arc (the lashes hang down) more than above it.
+    ys = np.arange(40)[:, None]
+    curve = 20.0 + 16.0 * ((np.arange(80) - 10) / 60.0) * (1 - (np.arange(80) - 10) / 60.0)
+    assert (mask * (ys > curve + 1)).sum() > 1.5 * (mask * (ys < curve - 1)).sum()
+
+
+def test_closed_lash_line_is_smooth_over_zigzag_lid_points():
+    """The closed lid's points zigzag by a pixel; the lash line follows a smooth curve, not
+    the zigzag (a thin line shows it as a wave)."""
+    from reactive.core.eye_layer import lash_line_mask
+    mask = lash_line_mask(_arc_lid(zigzag=1.0), (40, 80), 5.0, inner_first=True).astype(float)
+    smooth = lash_line_mask(_arc_lid(), (40, 80), 5.0, inner_first=True).astype(float)
+    ys = np.arange(40)[:, None]
+    cols = slice(20, 61)
+    centre = (mask * ys).sum(axis=0)[cols] / mask.sum(axis=0)[cols]
+    centre_smooth = (smooth * ys).sum(axis=0)[cols] / smooth.sum(axis=0)[cols]
+    assert np.abs(centre - centre_smooth).max() < 0.3
+    with pytest.raises(ValueError, match="lid"):
+        lash_line_mask(_arc_lid()[[0, -1]], (40, 80), 5.0, inner_first=True)
+
+
+def test_closed_lid_shows_a_soft_fold_above_the_seam(eye_scene):
+    """On flat skin the closed lid shows its fold: darker skin an arc above the seam (about
+    a quarter of the eye's width at the middle), a shade over several pixels, not a line;
+    the lid between the fold and the lashes, and the skin far above, keep the skin's colour."""
+    pts, photo, _ = eye_scene
+    params = replace(EyeParams(), lash_opacity=0.0, lid_shadow_opacity=0.0)
+    layer = GazeLayer(photo, pts, params=params)
+    now = _points_now(pts, (1.0, 1.0))
+    frame = photo.copy()
+    layer.apply(frame, now, (0.0, 0.0))
+    for eye in EYES:
+        seam = now[eye.lower[3]].round().astype(int)
+        column = frame[seam[1] - 45:seam[1] + 1, seam[0]].astype(float).mean(axis=1)[::-1]
+        skin = float(np.mean(SKIN))
+        darkest = int(np.argmin(column))                     # px above the seam
+        assert 0.15 * EYE_W <= darkest <= 0.35 * EYE_W
+        depth = skin - column[darkest]
+        assert 0.08 * skin <= depth <= 0.2 * skin
+        # A shade: no step of a pixel takes a third of it (a drawn line takes it all).
+        assert np.abs(np.diff(column)).max() < depth / 3.0
+        assert abs(column[3] - skin) < 4.0                   # the lid by the lashes
+        assert abs(column[-1] - skin) < 4.0                  # the skin under the brow
+    layer_off = GazeLayer(photo, pts, params=replace(params, closed_crease=0.0))
+    plain = photo.copy()
+    layer_off.apply(plain, now, (0.0, 0.0))
+    assert np.abs(plain.astype(int) - SKIN).max() <= 3
+
+
 def test_half_closed_lid_covers_the_top_of_the_iris(eye_scene):
     pts, photo, layer = eye_scene
     now = _points_now(pts, (0.6, 0.6))
@@ -811,9 +884,10 @@ def test_harmonic_fill_reproduces_a_linear_ramp_exactly():
 
 
 def _closed_photo(photo, pts):
-    """``photo`` with both eyes closed at rest by the eye layer, without the lash line and
-    its shadow (drawn on top of the closed lid): what the closed lid itself shows."""
-    params = replace(EyeParams(), lash_opacity=0.0, lid_shadow_opacity=0.0)
+    """``photo`` with both eyes closed at rest by the eye layer, without the lash line, its
+    shadow and the lid's fold (drawn on top of the closed lid): what the closed lid itself
+    shows."""
+    params = replace(EyeParams(), lash_opacity=0.0, lid_shadow_opacity=0.0, closed_crease=0.0)
     layer = GazeLayer(photo, pts, params=params)
     frame = photo.copy()
     layer.apply(frame, _points_now(pts, (1.0, 1.0)), (0.0, 0.0))

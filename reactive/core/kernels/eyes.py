@@ -248,6 +248,36 @@ def paint_under_mask(frame, x0, y0, mask, colour, opacity, centre, axis, width):
                                                             0.0), 255.0))
 
 
+@njit(cache=True)
+def lash_mask(mask, a, axis, normal, span, bend, thick, fringe, k, inner_first):
+    """A closed eye's lash band as coverage 0..255 into ``mask`` (h, w) uint8, in place.
+
+    The band follows the parabola from ``a`` (2,) to ``a + span * axis`` that sags ``bend``
+    x span x u (u - 1) along ``normal`` (unit, down), u in [0, 1] along it; half-thickness
+    0.5 ``thick`` sqrt(sin(pi s^k)), s = u from the inner corner (``inner_first``: u = 0);
+    below it a fringe ``fringe`` times as long, fading from 0.6.
+    """
+    h, w = mask.shape
+    for j in range(h):
+        for i in range(w):
+            dx = i - a[0]
+            dy = j - a[1]
+            pu = (dx * axis[0] + dy * axis[1]) / span
+            below = dx * normal[0] + dy * normal[1] - span * bend * pu * (pu - 1.0)
+            s = pu if inner_first else 1.0 - pu
+            if s <= 0.0 or s >= 1.0:
+                mask[j, i] = 0
+                continue
+            profile = np.sqrt(max(np.sin(np.pi * s ** k), 0.0))
+            half = 0.5 * thick * profile
+            core = min(max(min(half - abs(below) + 0.5, 2.0 * half), 0.0), 1.0)
+            lashes = 0.0
+            reach = fringe * thick * profile
+            if below > half and reach > 1e-6:
+                lashes = 0.6 * min(max(1.0 - (below - half) / reach, 0.0), 1.0)
+            mask[j, i] = np.uint8(255.0 * max(core, lashes) + 0.5)
+
+
 @njit(cache=True, inline="always")
 def bilinear_zero(img, sx, sy, c):
     """img[.., c] at (sx, sy), zero outside the image."""

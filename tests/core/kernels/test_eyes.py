@@ -10,6 +10,7 @@ from scipy.spatial import Delaunay
 from reactive.core.kernels.eyes import (
     blur_under_mask,
     composite_eye,
+    lash_mask,
     paint_under_mask,
     raster_triangles,
     raster_triangles_over,
@@ -156,3 +157,16 @@ def test_paint_under_mask_matches_naive(seed):
     naive.paint_under_mask(want, x0, y0, mask, colour, 0.8, centre, axis, width)
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
     assert not np.array_equal(got, frame)
+
+
+@pytest.mark.parametrize("inner_first", [True, False])
+def test_lash_mask_matches_naive(inner_first):
+    axis = np.array([0.96, 0.28])
+    normal = np.array([-axis[1], axis[0]])
+    args = (np.array([4.0, 6.0]), axis, normal, 40.0, 0.12, 4.5, 0.8, 1.6, inner_first)
+    got = np.full((30, 50), 7, np.uint8)
+    want = np.full((30, 50), 7, np.uint8)
+    lash_mask(got, *args)
+    naive.lash_mask(want, *args)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    assert got.max() == 255 and (got == 0).sum() > 100
