@@ -690,10 +690,10 @@ class EyeParams:
     # fading over closed_crease_edge eye widths below it and closed_crease_fade above: a
     # soft shade, not a drawn line. Without it a closed eye is a lash line on a featureless
     # patch.
-    closed_crease: float = 0.15
+    closed_crease: float = 0.10
     closed_crease_height: float = 0.25
-    closed_crease_edge: float = 0.03
-    closed_crease_fade: float = 0.07
+    closed_crease_edge: float = 0.05
+    closed_crease_fade: float = 0.10
     # With the lash line, a soft shadow above it (the lid's underside turning away into the
     # lashes), this many eye widths high, this dark at the line (towards the lash colour).
     lid_shadow_w: float = 0.15
