@@ -142,6 +142,15 @@ class WarpParams:
     # the strip or holding the head. 0.7, not more: the triangles under the chin are steeper
     # than the strip's mean (0.8 folded a pixel under a 60 px drop 40 px above the edge).
     jaw_squeeze_max: float = 0.7
+    # The skin from the lower lip to the jaw line (jaw.ChinSkin): a lower lip rolling out in
+    # an "O" moves down much further than the skin under it, and by Eq. 1 the first ring of
+    # triangles under the lip kept a tenth of its area or turned over: the photo's soft
+    # lip-to-skin edge packed into a hard, stepped line (s2, s8, s42 x d10 frame 98). When
+    # Eq. 1 leaves a triangle there less than chin_skin_floor of its rest area, the skin's
+    # points move towards an even spread along each column between the lip and the jaw
+    # line, all the way once the smallest keeps chin_skin_floor - chin_skin_span or less.
+    chin_skin_floor: float = 0.5
+    chin_skin_span: float = 0.3
     # Real-time warp (beyond the paper, for speed): field, smoothing and inverse on a grid of
     # this many cells along the photo's longer side (4 px at 1024); one fused pass then
     # upsamples the inverse map and samples the photo. The field is smooth at that scale

@@ -15,6 +15,9 @@ back, each undone here, once per photo (``rig.build_rig``) or per frame:
   down, the neck compressed, and past ``jaw_squeeze_max`` of its height the bottom edge
   there is pushed out of the frame (``JawGive``, ``jaw_holds``, ``frame_hold``). Beside
   the jaw the band stays still.
+- (not a hold, but what held the lip's edge) the skin under a lower lip rolling out: by
+  Eq. 1 it moves much less than the lip and the ring under the lip folds into a hard line;
+  it is spread evenly between the lip and the jaw line instead (``ChinSkin``).
 - the cap on head moves towards a frame edge (``folds.head_scale``): a nod bringing the chin
   down towards a close bottom edge was scaled back whole. Over the column under the jaw the
   edge gives way, so the downward room there is not capped (``JawGive.free_room``,
@@ -257,3 +260,98 @@ def frame_hold(hold: np.ndarray, give: np.ndarray | None, jaw: JawGive | None,
         return hold
     cv2.scaleAdd(give, need, hold, dst=out)
     return out
+
+
+class ChinSkin:
+    """The skin from the lower lip to the jaw line, spread evenly when Eq. 1 squeezes it.
+
+    A lower lip rolling out (an "O") moves down much further than the skin under it; by
+    Eq. 1 the triangles under the lip keep a tenth of their area or turn over, and the
+    photo's soft edge from lip to skin is packed into a hard, stepped line. Each mesh point
+    between the lower lip's outer edge and the jaw line (from the jaw's corners below the
+    mouth round the chin) is given, once per photo, its place along its column across the
+    mouth: between the lip edge above it and the jaw line below, both interpolated along
+    the mouth's axis. Per frame, when Eq. 1 leaves any triangle there less than ``floor``
+    of its rest area, those points move towards the same place between the lip's and the
+    jaw's moved edges - the column stretched or squeezed evenly - fully once the smallest
+    keeps ``floor - span``. The lip and the jaw line themselves move as Eq. 1 says.
+
+    Parameters
+    ----------
+    rest : (K, 2) control points of the rig; the first 468 are the face mesh.
+    triangles : (T, 3) int the rig's triangles.
+    """
+
+    def __init__(self, rest: np.ndarray, triangles: np.ndarray, *,
+                 params: WarpParams = WarpParams()):
+        rest = np.asarray(rest, np.float64)
+        if rest.ndim != 2 or rest.shape[0] < lm.N_MESH or rest.shape[1] != 2:
+            raise ValueError(f"`rest` must be (K >= {lm.N_MESH}, 2); got {rest.shape}")
+        lip = lm.LOWER_LIP_OUTER
+        jaw = lm.JAW_LINE[2:-2][::-1]               # image-right jaw corner round the chin
+        self.floor = float(params.chin_skin_floor)
+        self.span = max(float(params.chin_skin_span), 1e-6)
+        a, b = rest[lip[0]], rest[lip[-1]]
+        axis = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
+        down = np.array([-axis[1], axis[0]])
+        u, v = (rest - a) @ axis, (rest - a) @ down
+        region = rest[np.concatenate([lip, jaw])].astype(np.float32)
+        edge = set(lip.tolist()) | set(jaw.tolist())
+        inside = [k for k in range(lm.N_MESH) if k not in edge
+                  and cv2.pointPolygonTest(region, (float(rest[k, 0]), float(rest[k, 1])),
+                                           True) > 0.5]
+        self.points = np.array(inside, np.int64)
+        self.edges = np.concatenate([lip, jaw])
+        weights = np.zeros((len(inside), len(self.edges)))
+        for r, k in enumerate(inside):
+            top = _along(u[lip], u[k])
+            bottom = _along(u[jaw], u[k])
+            v_top = sum(w * v[lip[j]] for j, w in top)
+            v_bottom = sum(w * v[jaw[j]] for j, w in bottom)
+            t = float(np.clip((v[k] - v_top) / max(v_bottom - v_top, 1e-9), 0.0, 1.0))
+            for j, w in top:
+                weights[r, j] += (1.0 - t) * w
+            for j, w in bottom:
+                weights[r, len(lip) + j] += t * w
+        self.weights = weights
+        tris = np.asarray(triangles)
+        self.triangles = tris[np.isin(tris, self.points).any(axis=1)]
+        self._rest_tris = rest[self.triangles]
+        self._rest_area = np.maximum(_areas(self._rest_tris), 1e-9)
+
+    def squeeze(self, offsets: np.ndarray) -> float:
+        """The smallest share of its rest area a triangle of the region keeps under
+        ``offsets`` (negative: turned over); 1.0 when the region is empty."""
+        if len(self.triangles) == 0:
+            return 1.0
+        moved = self._rest_tris + offsets[self.triangles].astype(np.float64)
+        return float((_areas(moved) / self._rest_area).min())
+
+    def __call__(self, offsets: np.ndarray) -> float:
+        """Spread the region's skin in ``offsets`` (K, 2) float32 in place, as far as its
+        squeeze asks. Returns how far (0: untouched, 1: the even spread)."""
+        if len(self.points) == 0:
+            return 0.0
+        w = float(np.clip((self.floor - self.squeeze(offsets)) / self.span, 0.0, 1.0))
+        if w > 0.0:
+            even = self.weights @ offsets[self.edges].astype(np.float64)
+            now = offsets[self.points].astype(np.float64)
+            offsets[self.points] = (now + w * (even - now)).astype(np.float32)
+        return w
+
+
+def _along(positions: np.ndarray, u: float) -> list[tuple[int, float]]:
+    """Linear interpolation weights at ``u`` over ``positions`` (sorted or not), clamped at
+    the ends: [(index, weight), (index, weight)]."""
+    order = np.argsort(positions)
+    p = positions[order]
+    j = int(np.clip(np.searchsorted(p, u), 1, len(p) - 1))
+    f = float(np.clip((u - p[j - 1]) / max(p[j] - p[j - 1], 1e-9), 0.0, 1.0))
+    return [(int(order[j - 1]), 1.0 - f), (int(order[j]), f)]
+
+
+def _areas(tris: np.ndarray) -> np.ndarray:
+    """Signed areas (x2) of (T, 3, 2) triangles."""
+    e1 = tris[:, 1] - tris[:, 0]
+    e2 = tris[:, 2] - tris[:, 0]
+    return e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]

@@ -46,6 +46,8 @@ LOWER_INNER_LIP = np.array([95, 88, 178, 87, 14, 317, 402, 318, 324])
 # The jaw line: the face oval's lower part, from the subject's right jaw angle round the
 # chin (152) to the left one.
 JAW_LINE = FACE_OVAL[10:27][::-1].copy()
+# The lower lip's outer edge, from the image-left mouth corner to the image-right one.
+LOWER_LIP_OUTER = np.array([61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291])
 
 
 @dataclass(frozen=True)

@@ -295,7 +295,7 @@ def alignment_rig(neutral: np.ndarray, pack: ClipPack) -> Rig:
     safeguards (see ``aligned_frames``)."""
     n0 = pack.neutral_index
     return replace(build_rig(neutral, pack.landmarks[n0], pack, params=WarpParams(
-        max_squeeze=0.0, border_hold_frac=0.0, border_fade_frac=0.0)), unfold=None)
+        max_squeeze=0.0, border_hold_frac=0.0, border_fade_frac=0.0)), unfold=None, chin=None)
 
 
 class FrameAligner:

@@ -34,7 +34,7 @@ from reactive.core.backdrop import Backdrop, head_ring
 from reactive.core.clip import ClipPack
 from reactive.core.folds import Unfolder, point_room
 from reactive.core.geometry import locate_pixels, smoothstep, triangulate
-from reactive.core.jaw import (JawGive, jaw_give, jaw_holds, outside_jaw_zone,
+from reactive.core.jaw import (ChinSkin, JawGive, jaw_give, jaw_holds, outside_jaw_zone,
                                part_lips)
 from reactive.core.lids import folded_over_eyes
 from reactive.core.similarity import apply_similarity, as3x3, fit_similarity
@@ -122,6 +122,7 @@ class Rig:
     # clip this view of the rig belongs to (``for_clip``).
     bindings: tuple[ClipBinding, ...]
     jaw: JawGive | None = None  # the bottom edge giving way under a dropping jaw
+    chin: ChinSkin | None = None  # the skin under the lower lip spread when Eq. 1 squeezes it
     dense: DenseGeometry | None = None
     grid: GridGeometry | None = None
     # The person over a still background (beyond the paper); None: the photo warped whole.
@@ -394,7 +395,7 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
                rest=_read_only(rest), n_face=len(face_rest), triangles=_read_only(triangles),
                face_mask=_read_only(face_mask), params=params,
                room=_read_only(point_room(rest, (h, w), params)),
-               unfold=unfold,
+               unfold=unfold, chin=ChinSkin(rest, triangles, params=params),
                bindings=tuple(bindings),
                jaw=jaw_give(target_points, rest, (h, w), params, face_size),
                dense=geometry,

@@ -344,3 +344,63 @@ def test_grid_warp_releases_the_band_as_the_exact_warp_does():
     # And the chin's pixel is found 25 px lower on the grid's output too.
     source = GridWarper(rig).compute_pixel_map(off)
     assert source[y + 25, x, 1] == pytest.approx(y, abs=1.5)
+
+
+def _rolled_out_lip(rig, pack, drop_px):
+    """Offsets of the clip's widest-open frame (Eq. 1) with the lower lip rolled out
+    further: its edges ``drop_px`` px lower at the middle, tapering to the corners, the
+    skin under it left where Eq. 1 put it (as a driver's "O" asks)."""
+    i = int(np.argmax(lm.mouth_open_ratio(pack.landmarks)))
+    off = frame_offsets(replace(rig, chin=None, unfold=None), pack, i)
+    for lip in (lm.LOWER_LIP_OUTER, lm.LOWER_INNER_LIP):
+        u = (rig.rest[lip, 0] - rig.rest[61, 0]) / (rig.rest[291, 0] - rig.rest[61, 0])
+        off[lip, 1] += drop_px * np.sin(np.pi * np.clip(u, 0.0, 1.0))
+    return off
+
+
+def test_the_skin_under_a_rolled_out_lip_is_spread_not_folded():
+    """The lower lip drops far past the skin under it: Eq. 1 folds the ring under the lip
+    (a hard line in the picture). ChinSkin spreads the skin evenly down to the jaw line,
+    leaving the lip and the jaw line where Eq. 1 put them."""
+    pack = load_pack(CLIPS / "surprise.npz")
+    pts = pack.landmarks[pack.neutral_index].copy()
+    rig = build_rig(np.zeros((512, 512, 3), np.uint8), pts, pack, dense=False)
+    chin = rig.chin
+    assert chin is not None and len(chin.points) > 20
+    off = _rolled_out_lip(rig, pack, 0.06 * float(np.ptp(pts[lm.FACE_OVAL, 1])))
+    jaw_drop = off[lm.CHIN, 1]
+    assert chin.squeeze(off) < 0.0                        # Eq. 1 turns triangles over
+    edges = off[chin.edges].copy()
+    assert chin(off) == 1.0
+    np.testing.assert_array_equal(off[chin.edges], edges)
+    assert chin.squeeze(off) > 0.5
+    # Each point of the skin between: down by no less than the jaw, no more than the lip.
+    drop = off[chin.points, 1]
+    assert drop.min() >= min(jaw_drop, off[lm.LOWER_LIP_OUTER, 1].min()) - 0.5
+    assert drop.max() <= off[lm.LOWER_LIP_OUTER, 1].max() + 1e-3
+
+
+def test_the_skin_under_the_lip_is_left_alone_unless_squeezed():
+    """A move that squeezes nothing (the head moving whole, a little lip drop) is Eq. 1's
+    own; between the floor and full spreading the skin moves part of the way."""
+    pack = load_pack(CLIPS / "surprise.npz")
+    pts = pack.landmarks[pack.neutral_index].copy()
+    rig = build_rig(np.zeros((512, 512, 3), np.uint8), pts, pack, dense=False)
+    chin = rig.chin
+    whole = np.tile(np.float32([3.0, -2.0]), (len(rig.rest), 1))
+    kept = whole.copy()
+    assert chin(whole) == 0.0
+    np.testing.assert_array_equal(whole, kept)
+    # Find a drop whose squeeze lies between floor - span and floor: part of the way.
+    p = WarpParams()
+    for drop in np.linspace(0.0, 30.0, 61):
+        off = _rolled_out_lip(rig, pack, drop)
+        s = chin.squeeze(off)
+        if p.chin_skin_floor - p.chin_skin_span < s < p.chin_skin_floor:
+            eq = off.copy()
+            w = chin(off)
+            assert 0.0 < w < 1.0
+            assert not np.array_equal(off, eq)
+            break
+    else:
+        pytest.fail("no drop squeezes the skin part of the way")
