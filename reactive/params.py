@@ -372,6 +372,12 @@ class MouthParams:
     # moustache). Carried piecewise, the interior meets the inner lips exactly, so the mask
     # is the inner-lip polygon itself, antialiased, drawn this many pixels inside.
     inset_px: float = 0.5
+    # A mouth's corners are deep in shadow, whatever the driver's crop holds there (at the
+    # tips of its opening it is mostly the lips' wet inner side, recoloured as the photo's
+    # lips: pale wedges past the photo's dark corners). The interior darkens towards each
+    # corner by corner_shade, fading out over corner_shade_reach of the mouth's width.
+    corner_shade: float = 0.6
+    corner_shade_reach: float = 0.2
     # Gate: none below a*, full above 2 a*, linear between (Sec. 5): no flicker as the mouth
     # opens and closes.
     full_at: float = 2.0

@@ -580,6 +580,16 @@ def interior_map(box, target, cols_t, source, cols_s, shape):
     return map_x, map_y, np.minimum(up + lo, 1.0)
 
 
+def shade_corners(interior, x0, y0, o, ex, width, reach, depth):
+    """``kernels.mouth.shade_corners`` over the whole interior at once; in place."""
+    h, w = interior.shape[:2]
+    yy, xx = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float64)
+    a = (xx - o[0]) * ex[0] + (yy - o[1]) * ex[1]
+    d = np.clip(np.minimum(a, width - a) / max(reach * width, 1e-6), 0.0, 1.0)
+    f = 1.0 - depth * (1.0 - d * d * (3.0 - 2.0 * d))
+    interior[:] = np.floor(interior * f[..., None] + 0.5).astype(np.uint8)
+
+
 def compose(roi, inner, interior, gain, saturation, alpha, patch=None, patch_alpha=None):
     """``mouthmap.compose`` written out: the new roi (h, w, 3) uint8."""
     base = roi.astype(np.float64)

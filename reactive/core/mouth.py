@@ -46,6 +46,7 @@ from reactive.core.mouthbank import (
     set_image,
     skin_colour,
 )
+from reactive.core.kernels.mouth import shade_corners
 from reactive.core.mouthcrop import DRIVER_CROP_SIZE
 from reactive.core.rig import Rig
 from reactive.params import MouthParams
@@ -297,6 +298,9 @@ class MouthLayer:
         interior = self._interior[:bh, :bw]
         cv2.remap(self.source.images[j], map_x, map_y, cv2.INTER_CUBIC, dst=interior,
                   borderMode=cv2.BORDER_REPLICATE)
+        if self.params.corner_shade > 0.0:
+            shade_corners(interior, x0, y0, t_frame[0], t_frame[1], float(t_frame[2]),
+                          self.params.corner_shade_reach, self.params.corner_shade)
         mm.compose(frame[y0:y1, x0:x1], mask, interior, self.gains[j],
                    float(self.saturation[j]), alpha, patch, patch_alpha)
         return alpha

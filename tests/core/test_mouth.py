@@ -105,6 +105,30 @@ def test_compose_kernel_matches_its_twin_and_leaves_the_outside_alone():
     np.testing.assert_array_equal(got, patch)
 
 
+def test_the_interior_darkens_towards_the_mouths_corners():
+    """The kernel agrees with its twin; a flat interior is ``corner_shade`` darker at each
+    corner, untouched from ``corner_shade_reach`` of the width inwards."""
+    from reactive.core.kernels.mouth import shade_corners
+    p = MouthParams()
+    rng = np.random.default_rng(2)
+    o, ex = np.array([12.0, 20.0]), np.array([0.98, 0.2])
+    ex /= np.linalg.norm(ex)
+    img = rng.integers(0, 256, (40, 90, 3), dtype=np.uint8)
+    got, want = img.copy(), img.copy()
+    shade_corners(got, 3, 2, o, ex, 70.0, p.corner_shade_reach, p.corner_shade)
+    naive.shade_corners(want, 3, 2, o, ex, 70.0, p.corner_shade_reach, p.corner_shade)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    flat = np.full((40, 90, 3), 200, np.uint8)
+    shade_corners(flat, 0, 0, np.array([10.0, 20.0]), np.array([1.0, 0.0]), 70.0,
+                  p.corner_shade_reach, p.corner_shade)
+    row = flat[20, :, 0].astype(float)
+    assert row[10] == pytest.approx(200 * (1 - p.corner_shade), abs=1)   # the left corner
+    assert row[80] == pytest.approx(200 * (1 - p.corner_shade), abs=1)   # the right one
+    inner = int(np.ceil(10 + p.corner_shade_reach * 70))
+    assert (row[inner:80 - (inner - 10) + 1] == 200).all()
+    assert (np.diff(row[10:inner + 1]) >= 0).all()                     # a ramp, not a step
+
+
 def test_colour_match_keeps_teeth_near_white_and_follows_brightness():
     p = MouthParams()
     skin = np.array([200.0, 150.0, 130.0], np.float32)

@@ -78,3 +78,23 @@ def compose_kernel(roi, inner, interior, gain, saturation, alpha, patch, patch_a
                     v += pa * (patch[r, c, ch] - v)
                 v = base + mi * (v - base)
                 roi[r, c, ch] = np.uint8(min(max(v + 0.5, 0.0), 255.0))
+
+
+@njit(cache=True)
+def shade_corners(interior, x0, y0, o, ex, width, reach, depth):
+    """The interior (h, w, 3) uint8 darkened in place towards the mouth's corners: by
+    ``depth`` at a corner, fading out (smoothstep) over ``reach`` x ``width`` along the
+    mouth's axis (``o`` the image-left corner, ``ex`` the unit axis, both in frame
+    pixels; ``x0``, ``y0`` the interior's top-left frame pixel)."""
+    h, w = interior.shape[0], interior.shape[1]
+    span = max(reach * width, 1e-6)
+    for r in range(h):
+        for c in range(w):
+            a = (x0 + c - o[0]) * ex[0] + (y0 + r - o[1]) * ex[1]
+            d = min(a, width - a) / span
+            if d >= 1.0:
+                continue
+            d = max(d, 0.0)
+            f = 1.0 - depth * (1.0 - d * d * (3.0 - 2.0 * d))
+            for ch in range(3):
+                interior[r, c, ch] = np.uint8(interior[r, c, ch] * f + 0.5)
