@@ -33,7 +33,7 @@ from reactive.core import landmarks as lm
 from reactive.core import mouthmap as mm
 from reactive.core.clip import ClipPack
 from reactive.core.drawnmouth import drawn_interiors, photo_colours, reveal_columns
-from reactive.core.geometry import polygon_area
+from reactive.core.geometry import closed_spline, polygon_area
 from reactive.core.mouthbank import (
     Interiors,
     choose_frames,
@@ -249,7 +249,9 @@ class MouthLayer:
             self._grow(max(bh, self._mask.shape[0]), max(bw, self._mask.shape[1]))
         mask = self._mask[:bh, :bw]
         mask.fill(0)
-        poly = _inset(inner, self.params.inset_px) - (x0, y0)
+        # The inner lips are curves; the mesh's chords between their points cut corners
+        # into the interior's outline.
+        poly = closed_spline(_inset(inner, self.params.inset_px), 4) - (x0, y0)
         cv2.fillPoly(mask, [np.round(poly * (1 << _SHIFT)).astype(np.int32)], 255,
                      lineType=cv2.LINE_AA, shift=_SHIFT)
         t_frame = mm.mouth_frame(target)

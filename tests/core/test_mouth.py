@@ -10,7 +10,7 @@ import pytest
 from reactive.core import landmarks as lm
 from reactive.core import mouthmap as mm
 from reactive.core.drawnmouth import draw_interior
-from reactive.core.geometry import polygon_area
+from reactive.core.geometry import closed_spline, polygon_area
 from reactive.core.mouthbank import choose_frames, colour_match, lip_shape
 from reactive.params import MouthParams
 from tests import naive
@@ -127,6 +127,23 @@ def test_the_interior_darkens_towards_the_mouths_corners():
     inner = int(np.ceil(10 + p.corner_shade_reach * 70))
     assert (row[inner:80 - (inner - 10) + 1] == 200).all()
     assert (np.diff(row[10:inner + 1]) >= 0).all()                     # a ramp, not a step
+
+
+def test_the_interiors_outline_follows_the_lips_curve_not_its_chords():
+    """The opening's outline is a curve through the inner-lip points: on a round opening of
+    20 points it stays within a twentieth of a pixel of the circle, where the chords cut
+    in by a third of a pixel; closed lips (points on top of each other) give no NaN."""
+    a = np.linspace(0.0, 2.0 * np.pi, 20, endpoint=False)
+    ring = 50.0 * np.stack([np.cos(a), np.sin(a)], axis=1)
+    curve = closed_spline(ring, 4)
+    np.testing.assert_allclose(curve[::4], ring)
+    assert np.abs(np.hypot(*curve.T) - 50.0).max() < 0.05
+    chords = 0.5 * (ring + np.roll(ring, -1, axis=0))
+    assert 50.0 - np.hypot(*chords.T).min() > 0.3
+    closed = np.repeat(np.array([[0.0, 0.0], [10.0, 0.0], [20.0, 0.0]]), 2, axis=0)
+    assert np.isfinite(closed_spline(closed, 4)).all()
+    with pytest.raises(ValueError, match="points"):
+        closed_spline(ring[:2])
 
 
 def test_colour_match_keeps_teeth_near_white_and_follows_brightness():
