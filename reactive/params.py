@@ -376,7 +376,9 @@ class MouthParams:
     # tips of its opening it is mostly the lips' wet inner side, recoloured as the photo's
     # lips: pale wedges past the photo's dark corners). The interior darkens towards each
     # corner by corner_shade, fading out over corner_shade_reach of the mouth's width.
-    corner_shade: float = 0.6
+    # Where the driver's own corners are lit, this is a departure from it: self-reenactment
+    # mouth PSNR on d10 24.9 dB without, 24.0 at 0.3, 23.4 at 0.4, 22.2 at 0.6.
+    corner_shade: float = 0.4
     corner_shade_reach: float = 0.2
     # Gate: none below a*, full above 2 a*, linear between (Sec. 5): no flicker as the mouth
     # opens and closes.
