@@ -10,7 +10,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.linalg import spsolve
 
 from reactive.core.blur import gaussian_blur
-from reactive.core.geometry import fill_polygon, triangle_affines
+from reactive.core.geometry import fill_polygon, lid_arc, triangle_affines
 from reactive.core.kernels.eyes import raster_triangles
 from reactive.core.landmarks import EyeTopology
 from reactive.params import EyeParams
@@ -205,22 +205,15 @@ def _eye_in_photo(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: 
     return eye.astype(np.uint8), lo
 
 
-def lid_crease(shape: tuple[int, int], seam: np.ndarray, down: np.ndarray, width: float,
+def lid_crease(shape: tuple[int, int], seam: np.ndarray, width: float,
                params: EyeParams) -> np.ndarray:
     """The fold above a closed lid, as darkening 0..1 over (h, w) ``shape``: where the lid's
     skin turns in under the brow, an arc ``closed_crease_height`` eye widths above the
     closed seam at the middle of the eye and meeting it towards the corners, its lower
-    edge sharp (the fold), its upper fading over ``closed_crease_fade`` eye widths. ``seam`` (K, 2): the closed upper lid, corner to
-    corner, in the layer's pixels; ``down`` (2,) unit, across the eye towards the lower
-    lid. Returns (h, w) float32."""
-    a, b = seam[0], seam[-1]
-    span = max(float(np.hypot(*(b - a))), 1e-9)
-    axis = (b - a) / span
-    u = (seam - a) @ axis / span
-    v = (seam - a) @ down / span
-    inner_u = u[1:-1]
-    bend = float((v[1:-1] * inner_u * (inner_u - 1.0)).sum()
-                 / max(float(((inner_u * (inner_u - 1.0)) ** 2).sum()), 1e-9))
+    edge sharp (the fold), its upper fading over ``closed_crease_fade`` eye widths.
+    ``seam`` (K, 2): the closed upper lid, corner to corner (image-left first), in the
+    layer's pixels. Returns (h, w) float32."""
+    a, axis, down, span, bend = lid_arc(seam)
     ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
     pu = ((xs - a[0]) * axis[0] + (ys - a[1]) * axis[1]) / span
     across = ((xs - a[0]) * down[0] + (ys - a[1]) * down[1]) / span - bend * pu * (pu - 1.0)
@@ -423,11 +416,11 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     if params.closed_crease > 0.0:
         # The fold darkens what the eye layer shows there: this layer over the photo's lid
         # as the layer's own lid patch renders it (``base``), so where the layer fades out
-        # the fold goes on over the photo's pixels.
-        # ... fading out before the patch's edge, where the layer's pixels end.
+        # the fold goes on over the photo's pixels; it fades out before the patch's edge,
+        # where the layer's pixels end.
         room = cv2.distanceTransform(inner.astype(np.uint8), cv2.DIST_L2, 3)
-        fold = lid_crease(shape, closed_pts[np.r_[a, topo.upper, b]] - lo, down, width,
-                          params) * np.clip(room / max(2.0, 0.06 * width), 0.0, 1.0)
+        fold = lid_crease(shape, closed_pts[np.r_[a, topo.upper, b]] - lo, width, params) \
+            * np.clip(room / max(2.0, 0.06 * width), 0.0, 1.0)
         seen = rgba[..., :3] + (1.0 - alpha)[..., None] * np.clip(base, 0.0, 255.0)
         cover = np.maximum(alpha, np.clip(fold / 0.02, 0.0, 1.0))
         rgba[..., :3] = np.clip(seen * (1.0 - params.closed_crease * fold)[..., None]

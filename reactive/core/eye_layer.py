@@ -23,6 +23,7 @@ from reactive.core.eyeball import eyeball_and_iris
 from reactive.core.geometry import (
     SUBPIXEL_BITS,
     fill_polygon,
+    lid_arc,
     polygon_area,
     smoothstep,
     triangle_affines,
@@ -587,19 +588,7 @@ def lash_line_mask(lid: np.ndarray, shape: tuple[int, int], thick: float, *,
     -------
     (h, w) uint8.
     """
-    lid = np.asarray(lid, np.float64)
-    a, b = lid[0], lid[-1]
-    if len(lid) < 3:
-        raise ValueError(f"`lid` needs at least 3 points; got {len(lid)}")
-    span = max(float(np.hypot(*(b - a))), 1e-9)
-    axis = (b - a) / span
-    normal = np.array([-axis[1], axis[0]])
-    u = (lid - a) @ axis / span
-    v = (lid - a) @ normal / span
-    # A parabola through the corners, fitted to the lid between them.
-    inner_u = u[1:-1]
-    bend = float((v[1:-1] * inner_u * (inner_u - 1.0)).sum()
-                 / max(float(((inner_u * (inner_u - 1.0)) ** 2).sum()), 1e-9))
+    a, axis, normal, span, bend = lid_arc(lid)
     k = np.log(0.5) / np.log(min(max(params.lash_taper_peak, 0.05), 0.95))
     mask = np.empty(shape, np.uint8)
     lash_mask(mask, a, axis, normal, span, bend, float(thick), float(params.lash_fringe),

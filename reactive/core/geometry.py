@@ -26,6 +26,29 @@ def fill_polygon(shape: tuple[int, int], polygon: np.ndarray, origin) -> np.ndar
     return mask
 
 
+def lid_arc(lid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """The parabola through a lid's end points fitted to the points between (a closed lid's
+    points zigzag by a pixel; the lid itself is a smooth arc).
+
+    ``lid`` (K >= 3, 2), corner to corner, image-left first. Returns the first corner a
+    (2,), the unit axis to the other corner (2,), the unit normal (the axis turned a quarter
+    clockwise: downwards on an upright face) (2,), the corners' distance ``span`` and the
+    ``bend``: the arc is a + span (u axis + bend u (u - 1) normal), u in [0, 1] (bend < 0
+    sags downwards in the middle)."""
+    lid = np.asarray(lid, np.float64)
+    if lid.ndim != 2 or lid.shape[1] != 2 or len(lid) < 3:
+        raise ValueError(f"`lid` must be (K >= 3, 2); got {lid.shape}")
+    a, b = lid[0], lid[-1]
+    span = max(float(np.hypot(*(b - a))), 1e-9)
+    axis = (b - a) / span
+    normal = np.array([-axis[1], axis[0]])
+    u = (lid[1:-1] - a) @ axis / span
+    v = (lid[1:-1] - a) @ normal / span
+    basis = u * (u - 1.0)
+    bend = float((v * basis).sum() / max(float((basis * basis).sum()), 1e-9))
+    return a, axis, normal, span, bend
+
+
 def closed_spline(points: np.ndarray, per_segment: int = 4) -> np.ndarray:
     """A closed polygon ``points`` (N, 2) rounded: the centripetal Catmull-Rom curve
     through its vertices (no overshoot, no loops at tight corners), ``per_segment`` points

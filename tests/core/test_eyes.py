@@ -789,6 +789,16 @@ def test_closed_lash_line_is_a_thread_at_the_inner_corner(inner_first):
     assert (mask * (ys > curve + 1)).sum() > 1.5 * (mask * (ys < curve - 1)).sum()
 
 
+def test_lid_arc_recovers_a_parabola_through_the_corners():
+    from reactive.core.geometry import lid_arc
+    a, axis, normal, span, bend = lid_arc(_arc_lid(sag=4.0))
+    np.testing.assert_allclose(a, [10.0, 20.0])
+    np.testing.assert_allclose(axis, [1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(normal, [0.0, 1.0], atol=1e-12)     # downwards
+    assert span == pytest.approx(60.0)
+    assert span * bend * 0.5 * (0.5 - 1.0) == pytest.approx(4.0)  # 4 px lower mid-way
+
+
 def test_closed_lash_line_is_smooth_over_zigzag_lid_points():
     """The closed lid's points zigzag by a pixel; the lash line follows a smooth curve, not
     the zigzag (a thin line shows it as a wave)."""
