@@ -49,34 +49,6 @@ def lid_arc(lid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float,
     return a, axis, normal, span, bend
 
 
-def closed_spline(points: np.ndarray, per_segment: int = 4) -> np.ndarray:
-    """A closed polygon ``points`` (N, 2) rounded: the centripetal Catmull-Rom curve
-    through its vertices (no overshoot, no loops at tight corners), ``per_segment`` points
-    from each vertex to the next. Returns (N * per_segment, 2) float64, the vertices
-    included."""
-    p = np.asarray(points, np.float64)
-    if p.ndim != 2 or p.shape[1] != 2 or len(p) < 3:
-        raise ValueError(f"`points` must be (N >= 3, 2); got {p.shape}")
-    p0, p1, p2, p3 = np.roll(p, 1, axis=0), p, np.roll(p, -1, axis=0), np.roll(p, -2, axis=0)
-
-    def knot(a, b):
-        return np.sqrt(np.maximum(np.hypot(*(b - a).T), 1e-6))[:, None]
-
-    t1 = knot(p0, p1)
-    t2 = t1 + knot(p1, p2)
-    t3 = t2 + knot(p2, p3)
-    t = t1 + (t2 - t1) * (np.arange(per_segment) / per_segment)[None, :]   # (N, S)
-    t, t1, t2, t3 = t[..., None], t1[:, None], t2[:, None], t3[:, None]
-    p0, p1, p2, p3 = p0[:, None], p1[:, None], p2[:, None], p3[:, None]
-    a1 = ((t1 - t) * p0 + t * p1) / t1
-    a2 = ((t2 - t) * p1 + (t - t1) * p2) / (t2 - t1)
-    a3 = ((t3 - t) * p2 + (t - t2) * p3) / (t3 - t2)
-    b1 = ((t2 - t) * a1 + t * a2) / t2
-    b2 = ((t3 - t) * a2 + (t - t1) * a3) / (t3 - t1)
-    c = ((t2 - t) * b1 + (t - t1) * b2) / (t2 - t1)
-    return c.reshape(-1, 2)
-
-
 def smoothstep(t):
     """0 below 0, 1 above 1, 3t^2 - 2t^3 between (scalar or array, dtype kept): an ease with
     zero slope at both ends."""

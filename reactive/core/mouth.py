@@ -33,7 +33,7 @@ from reactive.core import landmarks as lm
 from reactive.core import mouthmap as mm
 from reactive.core.clip import ClipPack
 from reactive.core.drawnmouth import drawn_interiors, photo_colours, reveal_columns
-from reactive.core.geometry import closed_spline, polygon_area
+from reactive.core.geometry import polygon_area
 from reactive.core.mouthbank import (
     Interiors,
     choose_frames,
@@ -46,12 +46,13 @@ from reactive.core.mouthbank import (
     set_image,
     skin_colour,
 )
-from reactive.core.kernels.mouth import shade_corners
+from reactive.core.kernels.mouth import closed_spline, shade_corners
 from reactive.core.mouthcrop import DRIVER_CROP_SIZE
 from reactive.core.rig import Rig
 from reactive.params import MouthParams
 
 _SHIFT = 4  # fillPoly sub-pixel bits
+_OUTLINE_STEPS = 4  # points of the interior's outline from one inner-lip point to the next
 
 
 def is_filmed(pack: ClipPack) -> bool:
@@ -216,6 +217,7 @@ class MouthLayer:
         self._patch_alpha = np.zeros((h, w), np.float32)
         self._interior = np.zeros((h, w, 3), np.uint8)
         self._patch = np.zeros((h, w, 3), np.uint8)
+        self._outline = np.zeros((len(lm.LIPS_INNER) * _OUTLINE_STEPS, 2), np.float64)
 
     def alpha(self, target_lips_inner: np.ndarray) -> float:
         """Sec. 5 gate from the target's current interior area."""
@@ -251,7 +253,8 @@ class MouthLayer:
         mask.fill(0)
         # The inner lips are curves; the mesh's chords between their points cut corners
         # into the interior's outline.
-        poly = closed_spline(_inset(inner, self.params.inset_px), 4) - (x0, y0)
+        closed_spline(_inset(inner, self.params.inset_px), _OUTLINE_STEPS, self._outline)
+        poly = self._outline - (x0, y0)
         cv2.fillPoly(mask, [np.round(poly * (1 << _SHIFT)).astype(np.int32)], 255,
                      lineType=cv2.LINE_AA, shift=_SHIFT)
         t_frame = mm.mouth_frame(target)

@@ -89,8 +89,16 @@ def shade_corners(interior, x0, y0, o, ex, width, reach, depth):
     h, w = interior.shape[0], interior.shape[1]
     span = max(reach * width, 1e-6)
     for r in range(h):
+        base = (x0 - o[0]) * ex[0] + (y0 + r - o[1]) * ex[1]
+        # a = base + c ex[0] along the row: only where it lies within ``span`` of an end.
+        lo_end, hi_start = w, 0
+        if ex[0] > 1e-3:
+            lo_end = min(w, max(0, int(np.ceil((span - base) / ex[0]))))
+            hi_start = max(0, min(w, int(np.floor((width - span - base) / ex[0]))))
         for c in range(w):
-            a = (x0 + c - o[0]) * ex[0] + (y0 + r - o[1]) * ex[1]
+            if lo_end <= c < hi_start:
+                continue
+            a = base + c * ex[0]
             d = min(a, width - a) / span
             if d >= 1.0:
                 continue
@@ -98,3 +106,34 @@ def shade_corners(interior, x0, y0, o, ex, width, reach, depth):
             f = 1.0 - depth * (1.0 - d * d * (3.0 - 2.0 * d))
             for ch in range(3):
                 interior[r, c, ch] = np.uint8(interior[r, c, ch] * f + 0.5)
+
+
+@njit(cache=True)
+def closed_spline(points, per_segment, out):
+    """A closed polygon ``points`` (N >= 3, 2) rounded into ``out`` (N * per_segment, 2)
+    float64: the centripetal Catmull-Rom curve through its vertices (no overshoot, no loops
+    at tight corners), ``per_segment`` points from each vertex to the next, the vertex
+    first."""
+    n = points.shape[0]
+    for i in range(n):
+        p0x, p0y = points[(i - 1) % n, 0], points[(i - 1) % n, 1]
+        p1x, p1y = points[i, 0], points[i, 1]
+        p2x, p2y = points[(i + 1) % n, 0], points[(i + 1) % n, 1]
+        p3x, p3y = points[(i + 2) % n, 0], points[(i + 2) % n, 1]
+        t1 = np.sqrt(max(np.hypot(p1x - p0x, p1y - p0y), 1e-6))
+        t2 = t1 + np.sqrt(max(np.hypot(p2x - p1x, p2y - p1y), 1e-6))
+        t3 = t2 + np.sqrt(max(np.hypot(p3x - p2x, p3y - p2y), 1e-6))
+        for k in range(per_segment):
+            t = t1 + (t2 - t1) * k / per_segment
+            a1x = ((t1 - t) * p0x + t * p1x) / t1
+            a1y = ((t1 - t) * p0y + t * p1y) / t1
+            a2x = ((t2 - t) * p1x + (t - t1) * p2x) / (t2 - t1)
+            a2y = ((t2 - t) * p1y + (t - t1) * p2y) / (t2 - t1)
+            a3x = ((t3 - t) * p2x + (t - t2) * p3x) / (t3 - t2)
+            a3y = ((t3 - t) * p2y + (t - t2) * p3y) / (t3 - t2)
+            b1x = ((t2 - t) * a1x + t * a2x) / t2
+            b1y = ((t2 - t) * a1y + t * a2y) / t2
+            b2x = ((t3 - t) * a2x + (t - t1) * a3x) / (t3 - t1)
+            b2y = ((t3 - t) * a2y + (t - t1) * a3y) / (t3 - t1)
+            out[i * per_segment + k, 0] = ((t2 - t) * b1x + (t - t1) * b2x) / (t2 - t1)
+            out[i * per_segment + k, 1] = ((t2 - t) * b1y + (t - t1) * b2y) / (t2 - t1)
