@@ -105,7 +105,7 @@ def test_compose_kernel_matches_its_twin_and_leaves_the_outside_alone():
     np.testing.assert_array_equal(got, patch)
 
 
-def test_the_interior_darkens_towards_the_mouths_corners():
+def test_corner_shade_kernel_matches_its_twin_and_darkens_towards_the_corners():
     """The kernel agrees with its twin; a flat interior is ``corner_shade`` darker at each
     corner, untouched from ``corner_shade_reach`` of the width inwards."""
     from reactive.core.kernels.mouth import shade_corners
@@ -130,7 +130,7 @@ def test_the_interior_darkens_towards_the_mouths_corners():
     assert (np.diff(row[10:inner + 1]) >= 0).all()                     # a ramp, not a step
 
 
-def test_the_interiors_outline_follows_the_lips_curve_not_its_chords():
+def test_outline_kernel_matches_its_twin_and_follows_the_lips_curve():
     """The opening's outline is a curve through the inner-lip points: on a round opening of
     20 points it stays within a twentieth of a pixel of the circle, where the chords cut
     in by a third of a pixel; closed lips (points on top of each other) give no NaN."""
