@@ -15,13 +15,14 @@ back, each undone here, once per photo (``rig.build_rig``) or per frame:
   down, the neck compressed, and past ``jaw_squeeze_max`` of its height the bottom edge
   there is pushed out of the frame (``JawGive``, ``jaw_holds``, ``frame_hold``). Beside
   the jaw the band stays still.
-- (not a hold, but what held the lip's edge) the skin under a lower lip rolling out: by
-  Eq. 1 it moves much less than the lip and the ring under the lip folds into a hard line;
-  it is spread evenly between the lip and the jaw line instead (``ChinSkin``).
 - the cap on head moves towards a frame edge (``folds.head_scale``): a nod bringing the chin
   down towards a close bottom edge was scaled back whole. Over the column under the jaw the
   edge gives way, so the downward room there is not capped (``JawGive.free_room``,
   ``JawGive.nod_scale``), except while a strong turn is limited (``turn_share``).
+
+And one thing that did not hold the jaw but spoilt the lip: under a lower lip rolling out
+(an "O") Eq. 1 moves the skin much less than the lip, and the ring under the lip folded into
+a hard line. That skin is spread evenly between the lip and the jaw line (``ChinSkin``).
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from reactive.core import mouthmap as mm
 from reactive.core.clip import ClipPack
 from reactive.core.drawnmouth import drawn_interiors, photo_colours, reveal_columns
 from reactive.core.geometry import polygon_area
+from reactive.core.kernels.mouth import closed_spline, shade_corners
 from reactive.core.mouthbank import (
     Interiors,
     choose_frames,
@@ -46,7 +47,6 @@ from reactive.core.mouthbank import (
     set_image,
     skin_colour,
 )
-from reactive.core.kernels.mouth import closed_spline, shade_corners
 from reactive.core.mouthcrop import DRIVER_CROP_SIZE
 from reactive.core.rig import Rig
 from reactive.params import MouthParams
