@@ -320,25 +320,43 @@ class ChinSkin:
         self._rest_tris = rest[self.triangles]
         self._rest_area = np.maximum(_areas(self._rest_tris), 1e-9)
 
+    def _shares(self, offsets: np.ndarray) -> np.ndarray:
+        moved = self._rest_tris + offsets[self.triangles].astype(np.float64)
+        return _areas(moved) / self._rest_area
+
     def squeeze(self, offsets: np.ndarray) -> float:
         """The smallest share of its rest area a triangle of the region keeps under
         ``offsets`` (negative: turned over); 1.0 when the region is empty."""
         if len(self.triangles) == 0:
             return 1.0
-        moved = self._rest_tris + offsets[self.triangles].astype(np.float64)
-        return float((_areas(moved) / self._rest_area).min())
+        return float(self._shares(offsets).min())
+
+    def _folded(self, offsets: np.ndarray) -> float:
+        """The rest area of the region's triangles turned over by ``offsets``, weighted by
+        how far (share below zero)."""
+        shares = self._shares(offsets)
+        return float((np.maximum(-shares, 0.0) * self._rest_area).sum())
 
     def __call__(self, offsets: np.ndarray) -> float:
         """Spread the region's skin in ``offsets`` (K, 2) float32 in place, as far as its
-        squeeze asks. Returns how far (0: untouched, 1: the even spread)."""
+        squeeze asks, but never so far that more of it turns over than Eq. 1 turned (a
+        strongly turned head's far jaw, where the columns run askew): halved until it does
+        not, or left alone. Returns how far (0: untouched, 1: the even spread)."""
         if len(self.points) == 0:
             return 0.0
         w = float(np.clip((self.floor - self.squeeze(offsets)) / self.span, 0.0, 1.0))
-        if w > 0.0:
-            even = self.weights @ offsets[self.edges].astype(np.float64)
-            now = offsets[self.points].astype(np.float64)
+        if w <= 0.0:
+            return 0.0
+        now = offsets[self.points].astype(np.float64)
+        even = self.weights @ offsets[self.edges].astype(np.float64)
+        before = self._folded(offsets)
+        for _ in range(3):
             offsets[self.points] = (now + w * (even - now)).astype(np.float32)
-        return w
+            if self._folded(offsets) <= before:
+                return w
+            w *= 0.5
+        offsets[self.points] = now.astype(np.float32)
+        return 0.0
 
 
 def _along(positions: np.ndarray, u: float) -> list[tuple[int, float]]:

@@ -80,10 +80,12 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
         soft_cap(out[f:n], rig.room[f:n], rig.params.max_squeeze)
     if rig.jaw is not None:
         rig.jaw.give_edge(out)  # a jaw dropping past the bottom edge pushes it out
-    if rig.chin is not None:
-        rig.chin(out)
     if rig.unfold is not None:
         rig.unfold(out)
+    if rig.chin is not None:
+        # After the unfolding: what it leaves folded under the lip is spread; spread before
+        # it, the Unfolder's own moves folded the skin under the lip again (s42 x d12).
+        rig.chin(out)
     return out
 
 
