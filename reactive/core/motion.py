@@ -83,8 +83,8 @@ def frame_offsets(rig: Rig, pack: ClipPack, i: int, out: np.ndarray | None = Non
     if rig.unfold is not None:
         rig.unfold(out)
     if rig.chin is not None:
-        # After the unfolding: what it leaves folded under the lip is spread; spread before
-        # it, the Unfolder's own moves folded the skin under the lip again (s42 x d12).
+        # After the unfolding, on what it left: spread before it, the Unfolder's own moves
+        # folded the skin under the lip again on s42 x d12's turned frames.
         rig.chin(out)
     return out
 
