@@ -659,6 +659,9 @@ class EyeParams:
     # ... and the lashes hanging below the band, this fraction of its thickness, soft: a band
     # of one thickness with cut ends reads as a stroke drawn on the lid.
     lash_fringe: float = 0.8
+    # The band is blurred to the photo's own softness round the eye (``eye_layer.edge_sigma``)
+    # beyond this sigma, px: about what its anti-aliased edge already has.
+    lash_own_sigma: float = 0.8
     # The closed lid (made once per photo, in the closed eye's geometry): what closing
     # stretched - triangles of the lid patch and of the ring above it whose area grew by
     # more than closed_stretch - and a band along the seam, from closed_margin_w eye widths

@@ -83,6 +83,9 @@ class _EyeModel:
     n_drawn: int
     # True when corners[0] is the inner (nasal) corner: a closed eye's lash line is thin there.
     inner_first: bool = True
+    # How soft the photo's own edges are around the eye (Gaussian sigma, px): the drawn lash
+    # line is made as soft.
+    edge_sigma: float = 0.0
     # Mean luma of the white the eyeball shows at rest (iris in place, the rest opening),
     # as composite_eye reads it; 0.0 until measured (no limit).
     white_rest: float = 0.0
@@ -241,7 +244,8 @@ class GazeLayer:
                          closed_origin=closed_origin,
                          closed_rgba=closed_rgba, drawn_tri=drawn_tri, drawn_bary=drawn_bary,
                          n_drawn=0 if eye["drawn"] is None else (len(eye["drawn"]) + 2) // 2,
-                         inner_first=self._inner_first(pts, topo))
+                         inner_first=self._inner_first(pts, topo),
+                         edge_sigma=edge_sigma(photo, contour, width))
 
     @staticmethod
     def _carry(points, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -560,6 +564,12 @@ class GazeLayer:
                               weight * p.lid_shadow_opacity, centre, axis, width_now)
         mask = lash_line_mask(poly - (x0, y0), (y1 - y0, x1 - x0), thick,
                               inner_first=eye.inner_first, params=p)
+        # As soft as the photo's own edges there (a blurred or scanned photo, a small face):
+        # a line sharper than everything round it reads as drawn on.
+        soften = min(np.sqrt(max(eye.edge_sigma ** 2 - p.lash_own_sigma ** 2, 0.0)),
+                     0.1 * width_now)
+        if soften > 0.3:
+            cv2.GaussianBlur(mask, (0, 0), soften, dst=mask)
         # The mask tapers the line itself: the kernel's corner taper is switched off (a width
         # far beyond the eye's).
         paint_under_mask(frame, int(x0), int(y0), mask, eye.lash_colour.astype(np.float64),
@@ -594,3 +604,25 @@ def lash_line_mask(lid: np.ndarray, shape: tuple[int, int], thick: float, *,
     lash_mask(mask, a, axis, normal, span, bend, float(thick), float(params.lash_fringe),
               float(k), bool(inner_first))
     return mask
+
+
+def edge_sigma(photo: np.ndarray, contour: np.ndarray, width: float) -> float:
+    """How soft the photo's edges are around an eye, as the sigma (px) of a Gaussian blur
+    of a sharp step: the box round the eye's ``contour`` (N, 2) (0.3 ``width`` beyond it)
+    holds its strongest edges (the iris, the lid margins); a step of contrast C blurred by
+    sigma has a steepest slope of C / (sigma sqrt(2 pi)). C is the box's luma range (5th to
+    95th percentile), the slope its 99th percentile (central differences). 0.0 when the box
+    is flat or empty."""
+    h, w = photo.shape[:2]
+    pad = 0.3 * width
+    lo = np.maximum(np.floor(contour.min(axis=0) - pad).astype(int), 0)
+    hi = np.minimum(np.ceil(contour.max(axis=0) + pad).astype(int) + 1, (w, h))
+    if np.any(hi - lo < 5):
+        return 0.0
+    box = photo[lo[1]:hi[1], lo[0]:hi[0]].astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    p5, p95 = np.percentile(box, [5.0, 95.0])
+    gy, gx = np.gradient(box)
+    slope = float(np.percentile(np.hypot(gx, gy), 99.0))
+    if p95 - p5 < 10.0 or slope < 1e-3:
+        return 0.0
+    return float((p95 - p5) / (slope * np.sqrt(2.0 * np.pi)))

@@ -814,6 +814,48 @@ def test_closed_lash_line_is_smooth_over_zigzag_lid_points():
         lash_line_mask(_arc_lid()[[0, -1]], (40, 80), 5.0, inner_first=True)
 
 
+@pytest.mark.parametrize("sigma", [0.0, 1.5, 3.0])
+def test_edge_sigma_reads_how_soft_the_photos_edges_are(sigma):
+    """A disc (an iris) on a flat ground, blurred by ``sigma``: the estimate is within a
+    fifth of it (a sharp one reads under 1 px)."""
+    from reactive.core.eye_layer import edge_sigma
+    img = np.full((80, 120, 3), 200, np.uint8)
+    cv2.circle(img, (60, 40), 12, (40, 30, 30), -1, cv2.LINE_AA)
+    if sigma:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    contour = np.array([[35.0, 40.0], [60.0, 28.0], [85.0, 40.0], [60.0, 52.0]])
+    got = edge_sigma(img, contour, 50.0)
+    if sigma:
+        assert got == pytest.approx(sigma, rel=0.2)
+    else:
+        assert got < 1.0
+    assert edge_sigma(np.full((80, 120, 3), 90, np.uint8), contour, 50.0) == 0.0
+
+
+def test_closed_lash_line_is_as_soft_as_the_photo(eye_scene):
+    """The same eyes blurred: the closed eye's lash line is spread as far (its darkest
+    point lighter, wider at half its depth) instead of staying a crisp line on a soft
+    photo."""
+    pts, photo, _ = eye_scene
+    now = _points_now(pts, (1.0, 1.0))
+
+    def seam_column(img):
+        frame = img.copy()
+        GazeLayer(img, pts).apply(frame, now, (0.0, 0.0))
+        seam = now[RIGHT_EYE_TOPOLOGY.lower[3]].round().astype(int)
+        return frame[seam[1] - 8:seam[1] + 9, seam[0]].astype(float).mean(axis=1)
+
+    sharp = seam_column(photo)
+    soft = seam_column(cv2.GaussianBlur(photo, (0, 0), 2.5))
+    skin = float(np.mean(SKIN))
+    assert soft.min() > sharp.min() + 10.0
+
+    def half_width(col):                      # pixels darker than half the line's depth
+        return int((col < skin - 0.5 * (skin - col.min())).sum())
+
+    assert half_width(soft) > half_width(sharp)
+
+
 def test_closed_lid_shows_a_soft_fold_above_the_seam(eye_scene):
     """On flat skin the closed lid shows its fold: darker skin an arc above the seam (about
     a quarter of the eye's width at the middle), a shade over several pixels, not a line;
