@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from reactive.core import landmarks as lm
-from reactive.core.folds import head_scale
+from reactive.core.folds import head_scale, signed_areas
 from reactive.core.geometry import smoothstep
 from reactive.params import TurnParams, WarpParams
 
@@ -316,13 +316,16 @@ class ChinSkin:
                 weights[r, len(lip) + j] += t * w
         self.weights = weights
         tris = np.asarray(triangles)
-        self.triangles = tris[np.isin(tris, self.points).any(axis=1)]
-        self._rest_tris = rest[self.triangles]
-        self._rest_area = np.maximum(_areas(self._rest_tris), 1e-9)
+        tris = tris[np.isin(tris, self.points).any(axis=1)]
+        area = signed_areas(rest, tris)
+        keep = np.abs(area) > 1e-9
+        self.triangles, self._rest_area = tris[keep], area[keep]
+        self._rest = rest
 
     def _shares(self, offsets: np.ndarray) -> np.ndarray:
-        moved = self._rest_tris + offsets[self.triangles].astype(np.float64)
-        return _areas(moved) / self._rest_area
+        """Each of the region's triangles' signed area under ``offsets`` over its rest's
+        (either winding): below 0, turned over."""
+        return signed_areas(self._rest + offsets, self.triangles) / self._rest_area
 
     def squeeze(self, offsets: np.ndarray) -> float:
         """The smallest share of its rest area a triangle of the region keeps under
@@ -335,7 +338,7 @@ class ChinSkin:
         """The rest area of the region's triangles turned over by ``offsets``, weighted by
         how far (share below zero)."""
         shares = self._shares(offsets)
-        return float((np.maximum(-shares, 0.0) * self._rest_area).sum())
+        return float((np.maximum(-shares, 0.0) * np.abs(self._rest_area)).sum())
 
     def __call__(self, offsets: np.ndarray) -> float:
         """Spread the region's skin in ``offsets`` (K, 2) float32 in place, as far as its
@@ -368,9 +371,3 @@ def _along(positions: np.ndarray, u: float) -> list[tuple[int, float]]:
     f = float(np.clip((u - p[j - 1]) / max(p[j] - p[j - 1], 1e-9), 0.0, 1.0))
     return [(int(order[j - 1]), 1.0 - f), (int(order[j]), f)]
 
-
-def _areas(tris: np.ndarray) -> np.ndarray:
-    """Signed areas (x2) of (T, 3, 2) triangles."""
-    e1 = tris[:, 1] - tris[:, 0]
-    e2 = tris[:, 2] - tris[:, 0]
-    return e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
