@@ -303,7 +303,12 @@ def recolour_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     bot = np.interp(u, mm.COLUMNS_U, cols[1])
     upper = yl < 0.5 * (top + bot)
     src = np.where(upper[..., None], body[0], body[1])
+    # Teeth are never lip or flesh: a driver's pale lips and its pink-tinged teeth (a
+    # compressed video's warm cast) share a hue, and the band grown by hue below took in
+    # whole rows of teeth and a pale tongue and painted them the photo's lip red (s42 x d6).
+    teeth = mm.tooth_coloured(lab, src[..., 0], np.hypot(src[..., 1], src[..., 2]))
     close = (np.linalg.norm(lab - src, axis=-1) < params.lip_tissue_delta_e) & (grown > 0)
+    close &= ~teeth
     close &= dist <= params.lip_tissue_max_frac * height + 1.0
     n, labels = cv2.connectedComponents(close.astype(np.uint8), connectivity=8)
     edge_labels = np.unique(labels[close & (dist <= 1.5)])
@@ -321,8 +326,9 @@ def recolour_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     # same turn of hue and change of colourfulness as the lips'. A driver's pink tongue
     # under a painting's ochre lips read as a pasted-on magenta patch (s9, s4, s6 x d10).
     # Teeth and the dark cavity have little colour and barely move.
+    not_teeth = 1.0 - cv2.GaussianBlur(teeth.astype(np.float32), (0, 0), 0.7)
     flesh_w = flesh_weight(lab, body.mean(axis=0), params) * float(strength.mean()) \
-        * (grown > 0)
+        * (grown > 0) * not_teeth
     if flesh_w.any():
         lab_f = turn_hue(lab, body.mean(axis=0), lips_lab, params)
         rgb_f = cv2.cvtColor(lab_f, cv2.COLOR_LAB2RGB) * 255.0
@@ -339,13 +345,14 @@ def recolour_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     lip_chroma = np.maximum(np.hypot(src[..., 1], src[..., 2]), 1e-6)
     cosine = (lab[..., 1] * src[..., 1] + lab[..., 2] * src[..., 2]) \
         / np.maximum(chroma * lip_chroma, 1e-6)
-    hued = (grown > 0) & (chroma > 0.5 * lip_chroma) & (cosine > 0.9) \
+    hued = (grown > 0) & (chroma > 0.5 * lip_chroma) & (cosine > 0.9) & ~teeth \
+        & (lab[..., 0] < src[..., 0] + 0.5 * params.lip_tissue_delta_e) \
         & (dist <= params.lip_tissue_max_frac * height + 1.0)
     n, labels = cv2.connectedComponents((hued | tissue).astype(np.uint8), connectivity=8)
     seeds = np.unique(labels[tissue])
     tissue |= np.isin(labels, seeds[seeds > 0]) & hued
     weight = cv2.GaussianBlur(tissue.astype(np.float32), (0, 0), 0.7) * (grown > 0)
-    weight *= np.where(upper, strength[0], strength[1]).astype(np.float32)
+    weight *= np.where(upper, strength[0], strength[1]).astype(np.float32) * not_teeth
     moved = lab.copy()
     # The band's own shading (its lightness relative to its lip's body), the lips' hue.
     moved[..., 0] *= lips_lab[0] / np.maximum(src[..., 0], 1.0)

@@ -132,6 +132,17 @@ def _lab(img: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
 
 
+def tooth_coloured(lab: np.ndarray, lip_l, lip_c) -> np.ndarray:
+    """Which pixels of ``lab`` (..., 3) CIE Lab (L 0-100) are coloured as teeth, told from
+    lips, tongue and cavity by colour alone relative to the lips of the same image (so
+    painted, pale, dim or pink-tinged teeth count too): brighter than the lips (lightness
+    ``lip_l``) and much less colourful (chroma ``lip_c``); both scalars or broadcasting
+    arrays. (...) bool."""
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    return (lab[..., 0] > lip_l + 0.05 * (100.0 - lip_l)) \
+        & (chroma < 0.65 * np.maximum(lip_c, 8.0))
+
+
 def teeth_extent(image: np.ndarray, frame: tuple, cols: np.ndarray, *, samples: int = 40,
                  u_range: tuple[float, float] = (0.38, 0.62)) -> tuple[float, float]:
     """How far the upper and the lower teeth reach into the opening (px in ``image``), 0 for
@@ -164,10 +175,9 @@ def teeth_extent(image: np.ndarray, frame: tuple, cols: np.ndarray, *, samples: 
     my = (origin[1] + a_all * ex[1] + y_all * ex[0]).astype(np.float32)
     lab = _lab(cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
     inside, lips = lab[:samples], lab[samples:].reshape(-1, 3)
-    chroma = np.hypot(inside[..., 1], inside[..., 2])
     lip_l = float(np.median(lips[:, 0]))
     lip_c = float(np.median(np.hypot(lips[:, 1], lips[:, 2])))
-    tooth = (inside[..., 0] > lip_l + 0.05 * (100.0 - lip_l)) & (chroma < 0.65 * max(lip_c, 8.0))
+    tooth = tooth_coloured(inside, lip_l, lip_c)
 
     # The lip edge may be off the landmarks, and a shadow may hang under the upper lip.
     lead = max(2, samples // 2)

@@ -446,6 +446,47 @@ def test_a_drivers_inner_lip_in_shadow_takes_the_photos_lip_hue_too():
     assert np.abs(out[deep].astype(int) - img[deep]).max() <= 2
 
 
+def test_a_drivers_pink_tinged_teeth_and_pale_tongue_are_not_painted_lip_red():
+    """A driver with pale lips, teeth tinged pink by its video's warm cast (the lips' hue,
+    little colour) and a pink tongue against its lower lip, into a face with red lips: the
+    band of the driver's own lip takes the red, but the teeth stay as they were and the
+    tongue keeps its lightness (painted lip red, both read as a red patch, s42 x d6)."""
+    from reactive.core.mouthbank import recolour_lip_tissue
+
+    img, points = _mouth_scene(0)
+    img[np.all(img == (170, 70, 75), axis=2)] = (185, 130, 128)   # pale pink lips
+    inside = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(points[lm.LIPS_INNER]).astype(np.int32)], 1)
+    yy, xx = np.mgrid[0:img.shape[0], 0:img.shape[1]]
+    inside = inside > 0
+    bottom = 90.0 + 40.0 * np.sin(np.pi * np.clip((xx - 60) / 120.0, 0, 1))
+    band = inside & (yy < 93)                                      # the driver's inner lip
+    teeth = inside & (yy >= 93) & (yy < 103)
+    tongue = inside & (yy > bottom - 14) & (np.abs(xx - 120) < 30)
+    img[band] = (180, 125, 124)
+    img[teeth] = (232, 200, 195)     # Lab (83, 10, 7): over half the lips' chroma (23)
+    img[tongue] = (235, 150, 150)    # the lips' hue, lighter and more colourful
+    frame = mm.mouth_frame(points)
+    cols = mm.lip_columns(points, *frame)
+    red = _lab(np.array([170.0, 40.0, 50.0], np.float32))[0]
+    out = img.copy()
+    recolour_lip_tissue(out, frame, cols, red, np.stack([red, red]))
+    mid = np.abs(xx - 120) < 35
+    # The band is the photo's red now (a real recolouring: the test can fail) ...
+    b_in, b_out = _lab(img[band & mid]), _lab(out[band & mid])
+    assert np.median(np.linalg.norm(b_out[:, 1:] - red[1:], axis=1)) < 6.0
+    assert np.median(b_out[:, 1]) > np.median(b_in[:, 1]) + 15.0
+    # ... the teeth (away from the band's feathered edge) are not.
+    core = teeth & mid & (yy >= 95)
+    assert np.abs(out[core].astype(int) - img[core]).max() <= 3
+    # The tongue keeps its lightness and is not made lip red (but for the feathered
+    # pixels where it meets the lip).
+    tongue = cv2.erode(tongue.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    t_in, t_out = _lab(img[tongue]), _lab(out[tongue])
+    assert np.abs(t_out[:, 0] - t_in[:, 0]).max() < 2.0
+    assert np.median(np.linalg.norm(t_out[:, 1:] - red[1:], axis=1)) > 15.0
+
+
 def _drawn_layer_at(opening_frac: float, teeth: bool = True):
     """The drawn mouth put into a flat synthetic opening ``opening_frac`` mouth widths tall
     (100 px wide): the composited box, the opening's mask, the lips (top, bottom) in px."""
