@@ -52,6 +52,19 @@ def _luma(rgb: np.ndarray) -> float:
     return float(np.asarray(rgb, np.float64) @ (0.299, 0.587, 0.114))
 
 
+# Skin at least this colourful (CIE Lab chroma) gives the teeth their full ivory; a greyer
+# photo's teeth are greyer in proportion (pale skin in colour ~10, a ruddy or painted face
+# 30-40, a black-and-white photo 0).
+FULL_COLOUR_CHROMA = 10.0
+
+
+def _colourfulness(rgb: np.ndarray) -> float:
+    """0 (grey) .. 1 (at least FULL_COLOUR_CHROMA) for an RGB colour (3,) 0-255."""
+    lab = cv2.cvtColor(np.asarray(rgb, np.float32).reshape(1, 1, 3) / 255.0,
+                       cv2.COLOR_RGB2LAB)[0, 0]
+    return float(np.clip(np.hypot(lab[1], lab[2]) / FULL_COLOUR_CHROMA, 0.0, 1.0))
+
+
 def photo_colours(photo: np.ndarray, points: np.ndarray) -> dict[str, np.ndarray]:
     """Skin and lip colours of the photo (RGB float32): the skin beside and below the
     mouth, the lips' median over the outer-lip ring (inner lips excluded)."""
@@ -133,6 +146,9 @@ def draw_interior(width_px: float, colours: dict[str, np.ndarray], *, teeth: boo
         hue = np.asarray(IVORY, np.float32) * (skin / y_skin) ** 0.15
         hue[1] = min(hue[1], hue[0])
         hue[2] = min(hue[2], hue[1])
+        # ... and only as colourful as the photo: a black-and-white photo's teeth are grey
+        # (ivory ones read as painted in, s2), a faded one's faintly ivory.
+        hue = 1.0 + np.float32(_colourfulness(skin)) * (hue - 1.0)
         white = np.float32(np.clip(1.1 * y_skin + 40.0, 130.0, 240.0)) * (hue / _luma(hue))
         rng = np.random.default_rng(10)
         fade_out = np.clip((CORRIDOR_U[1] - au) / (CORRIDOR_U[1] - CORRIDOR_U[0]), 0.0, 1.0)

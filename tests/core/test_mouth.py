@@ -264,6 +264,23 @@ def test_drawn_mouth_has_separate_teeth_a_dark_cavity_and_no_teeth_when_asked():
     assert plain.max() < 0.8 * img.max()
 
 
+def test_drawn_teeth_are_grey_in_a_black_and_white_photo_and_ivory_in_colour():
+    """Ivory teeth in a black-and-white photo read as painted in (s2): the teeth are as
+    colourful as the photo's skin allows, grey on grey skin, ivory (R > G > B) on skin in
+    colour."""
+    def teeth_rgb(skin, lips):
+        img, _, _ = draw_interior(200.0, {"skin": np.array(skin, np.float32),
+                                          "lips": np.array(lips, np.float32)})
+        m = int(np.ceil(0.15 * 200))
+        band = img[m + 6:m + 14, m + 70:m + 130].reshape(-1, 3).astype(float)
+        return band[band.sum(axis=1) >= np.percentile(band.sum(axis=1), 75)].mean(axis=0)
+
+    grey = teeth_rgb((189, 189, 189), (126, 126, 126))
+    assert grey.mean() > 150 and np.ptp(grey) <= 2.0
+    ivory = teeth_rgb((200, 160, 140), (170, 80, 85))
+    assert ivory[0] > ivory[1] > ivory[2] and ivory[0] - ivory[2] > 15
+
+
 def test_native_mouth_crop_copies_pixels():
     from precompute.mouth import DRIVER_CROP_SIZE, mouth_crop
 
