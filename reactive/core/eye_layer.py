@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from reactive.core import landmarks as lm
+from reactive.core.blur import edge_sigma
 from reactive.core.closed_lid import closed_lid
 from reactive.core.eyeball import eyeball_and_iris
 from reactive.core.geometry import (
@@ -605,24 +606,3 @@ def lash_line_mask(lid: np.ndarray, shape: tuple[int, int], thick: float, *,
               float(k), bool(inner_first))
     return mask
 
-
-def edge_sigma(photo: np.ndarray, contour: np.ndarray, width: float) -> float:
-    """How soft the photo's edges are around an eye, as the sigma (px) of a Gaussian blur
-    of a sharp step: the box round the eye's ``contour`` (N, 2) (0.3 ``width`` beyond it)
-    holds its strongest edges (the iris, the lid margins); a step of contrast C blurred by
-    sigma has a steepest slope of C / (sigma sqrt(2 pi)). C is the box's luma range (5th to
-    95th percentile), the slope its 99th percentile (central differences). 0.0 when the box
-    is flat or empty."""
-    h, w = photo.shape[:2]
-    pad = 0.3 * width
-    lo = np.maximum(np.floor(contour.min(axis=0) - pad).astype(int), 0)
-    hi = np.minimum(np.ceil(contour.max(axis=0) + pad).astype(int) + 1, (w, h))
-    if np.any(hi - lo < 5):
-        return 0.0
-    box = photo[lo[1]:hi[1], lo[0]:hi[0]].astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
-    p5, p95 = np.percentile(box, [5.0, 95.0])
-    gy, gx = np.gradient(box)
-    slope = float(np.percentile(np.hypot(gx, gy), 99.0))
-    if p95 - p5 < 10.0 or slope < 1e-3:
-        return 0.0
-    return float((p95 - p5) / (slope * np.sqrt(2.0 * np.pi)))

@@ -1,10 +1,11 @@
 """The once-per-photo blurs: a wide one at reduced resolution stays a Gaussian blur, and
-the weighted mean reads only the weighted pixels."""
+the weighted mean reads only the weighted pixels; and how soft a photo's own edges are."""
 
 import cv2
 import numpy as np
+import pytest
 
-from reactive.core.blur import gaussian_blur, normalized_blur
+from reactive.core.blur import edge_sigma, gaussian_blur, normalized_blur
 
 
 def test_a_wide_blur_at_reduced_resolution_is_within_a_grey_level_of_the_full_one():
@@ -32,3 +33,20 @@ def test_the_weighted_mean_reads_the_weighted_pixels_only_and_gives_way_where_no
     mixed = normalized_blur(image, weight, 5.0, fallback=fallback)
     np.testing.assert_allclose(mixed[:, :38], 200.0, atol=1e-3)
     np.testing.assert_allclose(mixed[:, 70:], 77.0, atol=1e-3)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 1.5, 3.0])
+def test_edge_sigma_reads_how_soft_the_photos_edges_are(sigma):
+    """A disc (an iris) on a flat ground, blurred by ``sigma``: the estimate is within a
+    fifth of it (a sharp one reads under 1 px)."""
+    img = np.full((80, 120, 3), 200, np.uint8)
+    cv2.circle(img, (60, 40), 12, (40, 30, 30), -1, cv2.LINE_AA)
+    if sigma:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    contour = np.array([[35.0, 40.0], [60.0, 28.0], [85.0, 40.0], [60.0, 52.0]])
+    got = edge_sigma(img, contour, 50.0)
+    if sigma:
+        assert got == pytest.approx(sigma, rel=0.2)
+    else:
+        assert got < 1.0
+    assert edge_sigma(np.full((80, 120, 3), 90, np.uint8), contour, 50.0) == 0.0

@@ -814,24 +814,6 @@ def test_closed_lash_line_is_smooth_over_zigzag_lid_points():
         lash_line_mask(_arc_lid()[[0, -1]], (40, 80), 5.0, inner_first=True)
 
 
-@pytest.mark.parametrize("sigma", [0.0, 1.5, 3.0])
-def test_edge_sigma_reads_how_soft_the_photos_edges_are(sigma):
-    """A disc (an iris) on a flat ground, blurred by ``sigma``: the estimate is within a
-    fifth of it (a sharp one reads under 1 px)."""
-    from reactive.core.eye_layer import edge_sigma
-    img = np.full((80, 120, 3), 200, np.uint8)
-    cv2.circle(img, (60, 40), 12, (40, 30, 30), -1, cv2.LINE_AA)
-    if sigma:
-        img = cv2.GaussianBlur(img, (0, 0), sigma)
-    contour = np.array([[35.0, 40.0], [60.0, 28.0], [85.0, 40.0], [60.0, 52.0]])
-    got = edge_sigma(img, contour, 50.0)
-    if sigma:
-        assert got == pytest.approx(sigma, rel=0.2)
-    else:
-        assert got < 1.0
-    assert edge_sigma(np.full((80, 120, 3), 90, np.uint8), contour, 50.0) == 0.0
-
-
 def test_closed_lash_line_is_as_soft_as_the_photo(eye_scene):
     """The same eyes blurred: the closed eye's lash line is spread as far (its darkest
     point lighter, wider at half its depth) instead of staying a crisp line on a soft
