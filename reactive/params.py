@@ -372,6 +372,12 @@ class MouthParams:
     # moustache). Carried piecewise, the interior meets the inner lips exactly, so the mask
     # is the inner-lip polygon itself, antialiased, drawn this many pixels inside.
     inset_px: float = 0.5
+    # The interior's outline is as soft as the photo's own edges round the mouth
+    # (``blur.edge_sigma``; s42 2.1 px, s1 2.5, the sample 1.0): blurred by what that
+    # exceeds this (the outline's own anti-aliasing), at most edge_soften_max_frac of the
+    # mouth's width. A crisp outline in a soft photo read as a sticker on the lips.
+    edge_own_sigma: float = 0.8
+    edge_soften_max_frac: float = 0.04
     # A mouth's corners are deep in shadow, whatever the driver's crop holds there (at the
     # tips of its opening it is mostly the lips' wet inner side, recoloured as the photo's
     # lips: pale wedges past the photo's dark corners). The interior darkens towards each

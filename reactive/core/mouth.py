@@ -31,6 +31,7 @@ import numpy as np
 
 from reactive.core import landmarks as lm
 from reactive.core import mouthmap as mm
+from reactive.core.blur import edge_sigma
 from reactive.core.clip import ClipPack
 from reactive.core.drawnmouth import drawn_interiors, photo_colours, reveal_columns
 from reactive.core.geometry import polygon_area
@@ -101,6 +102,13 @@ class MouthLayer:
                                                        drawn=drawn, params=params)
         t0 = rig.target_points
         width = float(np.linalg.norm(t0[lm.MOUTH_CORNERS[0]] - t0[lm.MOUTH_CORNERS[1]]))
+        # The outline as soft as the photo's own edges round the mouth.
+        own = edge_sigma(rig.photo, t0[lm.LIPS_OUTER], width)
+        self.soften = min(np.sqrt(max(own ** 2 - params.edge_own_sigma ** 2, 0.0)),
+                          params.edge_soften_max_frac * width)
+        # The box round the opening reaches this far beyond it (the blur spreads the
+        # outline by about three of its sigmas).
+        self._pad = 2 + int(np.ceil(3.0 * self.soften))
         self.h_mouth = float(np.linalg.norm(t0[lm.UPPER_LIP_TOP] - t0[lm.LOWER_LIP_BOTTOM]))
         self.a_star = max(polygon_area(t0[lm.LIPS_INNER]), params.min_a_star_frac * width ** 2)
         # The photo's mouth at rest, and its own teeth.
@@ -241,8 +249,8 @@ class MouthLayer:
         if alpha <= 0.0 and not self.has_photo_teeth:
             return 0.0
         h, w = frame.shape[:2]
-        x0, y0 = np.floor(inner.min(axis=0)).astype(int) - 2
-        x1, y1 = np.ceil(inner.max(axis=0)).astype(int) + 3
+        x0, y0 = np.floor(inner.min(axis=0)).astype(int) - self._pad
+        x1, y1 = np.ceil(inner.max(axis=0)).astype(int) + self._pad + 1
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if x1 - x0 < 3 or y1 - y0 < 2:
             return 0.0
@@ -257,6 +265,8 @@ class MouthLayer:
         poly = self._outline - (x0, y0)
         cv2.fillPoly(mask, [np.round(poly * (1 << _SHIFT)).astype(np.int32)], 255,
                      lineType=cv2.LINE_AA, shift=_SHIFT)
+        if self.soften > 0.05:
+            cv2.GaussianBlur(mask, (0, 0), self.soften, dst=mask)
         t_frame = mm.mouth_frame(target)
         lips_t = mm.lip_columns(target, *t_frame, out=self._lips_t)
         map_x, map_y = self._map_x[:bh, :bw], self._map_y[:bh, :bw]

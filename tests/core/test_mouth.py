@@ -323,6 +323,39 @@ def test_a_mouth_at_rest_gives_the_photo_back(teeth):
     np.testing.assert_array_equal(frame, photo)
 
 
+def test_the_interiors_outline_is_as_soft_as_the_photo():
+    """A crisp interior in a soft photo reads as a sticker on the lips: the outline is
+    blurred by what the photo's own softness round the mouth exceeds the outline's
+    anti-aliasing. The sample (about 1 px) is barely touched; blurred by 2.5 px, its
+    outline's soft band is several times as wide. And the blurred photo at rest still
+    comes back bit for bit (its teeth redrawn from itself)."""
+    from reactive.core.motion import frame_offsets
+    from reactive.core.mouth import MouthLayer
+    from reactive.core.rig import build_rig
+    from reactive.io.clippack import load_pack
+    from reactive.io.photo import load_photo
+    from reactive.io.target import find_target_face
+    from reactive.live.app import SAMPLE_PORTRAIT
+    from reactive.live.clips import BUILTIN_CLIPS_DIR
+
+    sharp = load_photo(SAMPLE_PORTRAIT)
+    pack = load_pack(BUILTIN_CLIPS_DIR / "laugh.npz")
+    i = int(np.argmax(lm.mouth_open_ratio(pack.landmarks)))
+    bands = []
+    for photo in (sharp, cv2.GaussianBlur(sharp, (0, 0), 2.5)):
+        rig = build_rig(photo, find_target_face(sharp), pack)
+        layer = MouthLayer(rig, pack)
+        frame = photo.copy()
+        layer.apply(frame, 0, np.zeros((len(rig.rest), 2), np.float32))
+        np.testing.assert_array_equal(frame, photo)
+        layer.apply(photo.copy(), i, frame_offsets(rig, pack, i))
+        mask = layer._mask
+        bands.append((layer.soften, int(((mask > 12) & (mask < 243)).sum())))
+    (soft0, band0), (soft1, band1) = bands
+    assert soft0 < 1.0 and 2.0 < soft1 < 2.6
+    assert band1 > 2.5 * band0
+
+
 @pytest.mark.parametrize("photo_skin", [(227.0, 190.0, 165.0), (169.0, 145.0, 137.0),
                                         (194.0, 148.0, 123.0), (140.0, 150.0, 190.0)])
 def test_a_matched_tongue_stays_red_pink(photo_skin):
