@@ -345,6 +345,8 @@ def recolour_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     lip_chroma = np.maximum(np.hypot(src[..., 1], src[..., 2]), 1e-6)
     cosine = (lab[..., 1] * src[..., 1] + lab[..., 2] * src[..., 2]) \
         / np.maximum(chroma * lip_chroma, 1e-6)
+    # Into the dark only: lighter than the lip by more than half the band's distance, a
+    # pixel of the lips' hue is a tongue (a pale one lies right against the lip), not lip.
     hued = (grown > 0) & (chroma > 0.5 * lip_chroma) & (cosine > 0.9) & ~teeth \
         & (lab[..., 0] < src[..., 0] + 0.5 * params.lip_tissue_delta_e) \
         & (dist <= params.lip_tissue_max_frac * height + 1.0)
