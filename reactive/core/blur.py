@@ -60,3 +60,15 @@ def edge_sigma(photo: np.ndarray, contour: np.ndarray, width: float) -> float:
     if p95 - p5 < 10.0 or slope < 1e-3:
         return 0.0
     return float((p95 - p5) / (slope * np.sqrt(2.0 * np.pi)))
+
+
+# A blur narrower than this (px) changes nothing one can see: it is skipped.
+MIN_SOFTEN = 0.3
+
+
+def soften_sigma(photo_sigma: float, own_sigma: float, limit: float) -> float:
+    """How much to blur something drawn with edges of Gaussian softness ``own_sigma`` (px)
+    for them to be as soft as the photo's (``photo_sigma``, ``edge_sigma``): the sigma that
+    adds up with its own to the photo's, at most ``limit``; 0.0 below ``MIN_SOFTEN``."""
+    sigma = min(float(np.sqrt(max(photo_sigma ** 2 - own_sigma ** 2, 0.0))), float(limit))
+    return sigma if sigma >= MIN_SOFTEN else 0.0

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from reactive.core import landmarks as lm
-from reactive.core.blur import edge_sigma
+from reactive.core.blur import edge_sigma, soften_sigma
 from reactive.core.closed_lid import closed_lid
 from reactive.core.eyeball import eyeball_and_iris
 from reactive.core.geometry import (
@@ -567,9 +567,8 @@ class GazeLayer:
                               inner_first=eye.inner_first, params=p)
         # As soft as the photo's own edges there (a blurred or scanned photo, a small face):
         # a line sharper than everything round it reads as drawn on.
-        soften = min(np.sqrt(max(eye.edge_sigma ** 2 - p.lash_own_sigma ** 2, 0.0)),
-                     0.1 * width_now)
-        if soften > 0.3:
+        soften = soften_sigma(eye.edge_sigma, p.lash_own_sigma, 0.1 * width_now)
+        if soften > 0.0:
             cv2.GaussianBlur(mask, (0, 0), soften, dst=mask)
         # The mask tapers the line itself: the kernel's corner taper is switched off (a width
         # far beyond the eye's).
@@ -605,4 +604,3 @@ def lash_line_mask(lid: np.ndarray, shape: tuple[int, int], thick: float, *,
     lash_mask(mask, a, axis, normal, span, bend, float(thick), float(params.lash_fringe),
               float(k), bool(inner_first))
     return mask
-

@@ -31,7 +31,7 @@ import numpy as np
 
 from reactive.core import landmarks as lm
 from reactive.core import mouthmap as mm
-from reactive.core.blur import edge_sigma
+from reactive.core.blur import edge_sigma, soften_sigma
 from reactive.core.clip import ClipPack
 from reactive.core.drawnmouth import drawn_interiors, photo_colours, reveal_columns
 from reactive.core.geometry import polygon_area
@@ -104,8 +104,8 @@ class MouthLayer:
         width = float(np.linalg.norm(t0[lm.MOUTH_CORNERS[0]] - t0[lm.MOUTH_CORNERS[1]]))
         # The outline as soft as the photo's own edges round the mouth.
         own = edge_sigma(rig.photo, t0[lm.LIPS_OUTER], width)
-        self.soften = min(np.sqrt(max(own ** 2 - params.edge_own_sigma ** 2, 0.0)),
-                          params.edge_soften_max_frac * width)
+        self.soften = soften_sigma(own, params.edge_own_sigma,
+                                   params.edge_soften_max_frac * width)
         # The box round the opening reaches this far beyond it (the blur spreads the
         # outline by about three of its sigmas).
         self._pad = 2 + int(np.ceil(3.0 * self.soften))
@@ -265,7 +265,7 @@ class MouthLayer:
         poly = self._outline - (x0, y0)
         cv2.fillPoly(mask, [np.round(poly * (1 << _SHIFT)).astype(np.int32)], 255,
                      lineType=cv2.LINE_AA, shift=_SHIFT)
-        if self.soften > 0.05:
+        if self.soften > 0.0:
             cv2.GaussianBlur(mask, (0, 0), self.soften, dst=mask)
         t_frame = mm.mouth_frame(target)
         lips_t = mm.lip_columns(target, *t_frame, out=self._lips_t)

@@ -50,3 +50,15 @@ def test_edge_sigma_reads_how_soft_the_photos_edges_are(sigma):
     else:
         assert got < 1.0
     assert edge_sigma(np.full((80, 120, 3), 90, np.uint8), contour, 50.0) == 0.0
+
+
+def test_soften_sigma_adds_up_to_the_photos_softness():
+    """What a drawn edge of its own softness needs to match the photo's: the sigmas add in
+    quadrature; nothing for a photo as sharp or sharper, or below a visible third of a
+    pixel; never more than the limit."""
+    from reactive.core.blur import soften_sigma
+
+    assert soften_sigma(2.0, 0.8, 10.0) == pytest.approx(np.sqrt(4.0 - 0.64))
+    assert soften_sigma(0.7, 0.8, 10.0) == 0.0
+    assert soften_sigma(0.85, 0.8, 10.0) == 0.0          # 0.29 px: not worth a blur
+    assert soften_sigma(5.0, 0.8, 1.5) == 1.5

@@ -53,12 +53,11 @@ def drive(puppet: Puppet, video):
 def _fidelity(frames: list[np.ndarray], intended: np.ndarray) -> dict[str, float]:
     """The foundation's expression error (``quality.expression_error``) of ``frames``
     against ``intended``, averaged over reference frames: every third frame of the first
-    third of the sequence (of the first 60 at most). The
-    measure counts each frame's motion from one reference frame, and how the face mesh reads
-    that one frame moves every point of the sequence: on s42 x d3, whose first frames have
-    closed eyes, the puppet's figure runs 0.33-0.49 and the render's 0.35-0.56 over these
-    references (at the first alone 0.45 and 0.42; at 90ea4a8, before this stop's closed
-    eyes, 0.41 and 0.57)."""
+    third of the sequence (of the first 60 at most). The measure counts each frame's motion
+    from one reference frame, and how the face mesh reads that one frame moves every point
+    of the sequence: on s42 x d3, whose first frames have closed eyes, the puppet's figure
+    runs 0.33-0.49 and the render's 0.35-0.56 over these references (at the first alone
+    0.45 and 0.42; at 90ea4a8, before the drawn closed-eye lash line, 0.41 and 0.57)."""
     detected = quality.track_frames(frames)
     refs = range(0, max(1, min(60, len(frames) // 3)), 3)
     return {key: float(np.mean([quality.expression_error(detected[r:], intended[r:],
