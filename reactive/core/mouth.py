@@ -106,9 +106,10 @@ class MouthLayer:
         own = edge_sigma(rig.photo, t0[lm.LIPS_OUTER], width)
         self.soften = soften_sigma(own, params.edge_own_sigma,
                                    params.edge_soften_max_frac * width)
-        # The box round the opening reaches this far beyond it (the blur spreads the
-        # outline by about three of its sigmas).
-        self._pad = 2 + int(np.ceil(3.0 * self.soften))
+        # The box round the opening reaches this far beyond it: the anti-aliased edge's
+        # two pixels, or the blur's three sigmas (the mouth layer runs on every frame of a
+        # photo showing its teeth: no wider than needed).
+        self._pad = max(2, int(np.ceil(3.0 * self.soften)))
         self.h_mouth = float(np.linalg.norm(t0[lm.UPPER_LIP_TOP] - t0[lm.LOWER_LIP_BOTTOM]))
         self.a_star = max(polygon_area(t0[lm.LIPS_INNER]), params.min_a_star_frac * width ** 2)
         # The photo's mouth at rest, and its own teeth.
