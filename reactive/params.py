@@ -448,6 +448,15 @@ class MouthParams:
     # Retrieval: lip-shape differences (opening, relative width, smile) in these units
     # count as one ...
     bank_scales: tuple[float, float, float] = (0.05, 0.08, 0.04)
+    # ... a bank mouth less open than the clip's this many times as far: it is stretched
+    # to fit, a sliver of teeth or tissue into streaks; one more open is only squeezed ...
+    bank_under_open: float = 2.0
+    # ... and where the best falls this far short (its shortfall in the units above, times
+    # bank_under_open, squared: 4 is 0.05 of the mouth's width, stretched by a third and
+    # more at a laugh's opening), the photo's drawn mouth is shown instead; changing
+    # between the two while the mouth is open costs this much more (a pop) ...
+    bank_drawn_cost: float = 4.0
+    bank_drawn_switch_cost: float = 30.0
     # ... and changing to another bank frame costs this much (squared units), so the mouth
     # does not flicker between look-alikes.
     bank_switch_cost: float = 1.0

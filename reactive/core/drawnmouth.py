@@ -220,8 +220,7 @@ def drawn_interiors(photo: np.ndarray, points: np.ndarray, *, teeth: bool = True
     return Interiors(images=image[None], origin=np.array([[m, m]], np.float64),
                      axis=np.array([[1.0, 0.0]]), width=np.array([wm]), lips=lips,
                      teeth=np.array([[up, low]]), skin=np.zeros((1, 3), np.float32),
-                     shape=lip_shape(points[None], points), in_photo_colours=True,
-                     drawn=True)
+                     shape=lip_shape(points[None], points), drawn_from=0)
 
 
 def reveal_columns(s_lips: np.ndarray, reach: np.ndarray, lips_t: np.ndarray, k: float,

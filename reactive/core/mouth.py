@@ -24,7 +24,6 @@ Everything per photo is made in ``__init__``; ``apply`` writes only into buffers
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -47,6 +46,7 @@ from reactive.core.mouthbank import (
     recolour_lip_tissue,
     set_image,
     skin_colour,
+    with_drawn,
 )
 from reactive.core.mouthcrop import DRIVER_CROP_SIZE
 from reactive.core.rig import Rig
@@ -67,16 +67,32 @@ def interior_source(rig: Rig, pack: ClipPack, *, teeth: bool = True,
                     params: MouthParams = MouthParams()) -> tuple[Interiors, np.ndarray]:
     """The interiors for ``pack``'s frames on this photo, and which one each frame shows:
     (Interiors, (F,) int). ``drawn``: the photo's drawn mouth if already made (it is
-    drawn here otherwise)."""
+    drawn here otherwise). ``bank``: real mouths, to which the drawn mouth is added (in a
+    new stack) unless it holds it already (``with_drawn``), for the frames no bank mouth
+    fits."""
     f = pack.frame_count
     if teeth and is_filmed(pack):
         return from_packs([pack]), np.arange(f)
-    if teeth and bank is not None and len(bank):
-        shape = lip_shape(pack.landmarks, pack.landmarks[pack.neutral_index])
-        return bank, choose_frames(bank.shape, shape, params)
     if drawn is None or drawn.teeth.any() != teeth:
         drawn = drawn_interiors(rig.photo, rig.target_points, teeth=teeth)
+    if teeth and bank is not None and bank.first_drawn > 0:
+        if bank.drawn_from is None:
+            bank = with_drawn(bank, drawn)
+        shape = shown_lip_shape(rig, pack)
+        n = bank.drawn_from
+        return bank, choose_frames(bank.shape[:n], shape, params, drawn=True)
     return drawn, np.zeros(f, np.int64)
+
+
+def shown_lip_shape(rig: Rig, pack: ClipPack) -> np.ndarray:
+    """The lip shape (``lip_shape``) of ``pack``'s frames as the output will show them on
+    ``rig``'s photo: (F, 3). The clip's moves carried onto the photo (phi), whose mouth may
+    be narrower for its face than the clip's: a cartoon's opening is then the larger share
+    of its width (s7: 0.32 at the laugh's widest, the clip's own 0.24)."""
+    neutral = pack.landmarks[pack.neutral_index].astype(np.float64)
+    t0 = rig.target_points.astype(np.float64)
+    shown = t0 + (pack.landmarks - neutral) @ rig.phi[:, :2].T
+    return lip_shape(shown, t0)
 
 
 class MouthLayer:
@@ -128,13 +144,15 @@ class MouthLayer:
         self.photo_open = np.maximum(self.photo_lips[1] - self.photo_lips[0], 0.0)
         # Colour match per source image (a driver's light changes over its clip).
         self.photo_skin = skin_colour(rig.photo, self.photo_frame, self.photo_lips)
-        if self.source.in_photo_colours:
-            self.gains = np.ones((len(self.source), 3), np.float32)
-            self.saturation = np.ones(len(self.source), np.float32)
-        else:
-            matched = [colour_match(self.photo_skin, s, params) for s in self.source.skin]
-            self.gains = np.array([g for g, _ in matched], np.float32)
-            self.saturation = np.array([s for _, s in matched], np.float32)
+        # Source images from this index on are the drawn mouth, in the photo's colours
+        # already (its rows slide out from under the lips): all of a drawn source, the
+        # fallback of a live one and of a bank, none of a filmed clip's.
+        self.drawn_from = self.source.first_drawn
+        self.gains = np.ones((len(self.source), 3), np.float32)
+        self.saturation = np.ones(len(self.source), np.float32)
+        for j in range(self.drawn_from):
+            self.gains[j], self.saturation[j] = colour_match(self.photo_skin,
+                                                             self.source.skin[j], params)
         # A real mouth's own inner lips (a pout shows them) take the photo's lip colour:
         # in another face they are that face's lips.
         self.photo_lip_body = lip_body(rig.photo, self.photo_frame, self.photo_lips)
@@ -142,13 +160,6 @@ class MouthLayer:
         if teeth and not self.live and is_filmed(pack):
             for j in range(len(self.source)):
                 self._recolour_lips(j)
-        if self.live:  # the drawn mouth is in the photo's colours already
-            self.gains[self.fallback:] = 1.0
-            self.saturation[self.fallback:] = 1.0
-        # Source images from this index on are the drawn mouth (rows slide out from under
-        # the lips): all of a drawn source, the fallback of a live one, none of a filmed one.
-        self.drawn_from = (self.fallback if self.live
-                           else 0 if self.source.drawn else len(self.source))
         self._crop_points = np.zeros((lm.N_LANDMARKS, 2))
         # Buffers for the opening's box: three rest mouth widths square covers any real
         # opening; a larger one (a cartoon's jaw drop) grows them once.
@@ -186,22 +197,22 @@ class MouthLayer:
         self.choice[i] = i
 
     def recolour_bank(self, used: np.ndarray) -> Interiors:
-        """The bank this layer shows (real mouths of other clips, their lip tissue trimmed)
-        as this photo's own: a copy whose frames ``used`` (int array) have their flesh
-        turned to the photo's lips (``_recolour_lips``). The bank itself, which other
-        photos may share, is left as it is. Layers of the same photo and bank may share the
-        copy (``use_source``)."""
-        if self.source.drawn or self.source.in_photo_colours or self.live:
+        """The bank this layer shows (real mouths of other clips, their lip tissue trimmed,
+        and the drawn mouth: ``with_drawn``, this photo's own copy) as this photo's own:
+        its frames ``used`` (int array) get their flesh turned to the photo's lips
+        (``_recolour_lips``), in place. Layers of the same photo may share it
+        (``use_source``)."""
+        if self.live or self.source.drawn_from in (None, 0):
             raise RuntimeError("recolour_bank needs a layer showing a bank of real mouths")
-        self.source = replace(self.source, images=self.source.images.copy())
         for j in np.unique(np.asarray(used, np.int64)):
-            self._recolour_lips(int(j))
+            if j < self.drawn_from:
+                self._recolour_lips(int(j))
         return self.source
 
     def use_source(self, source: Interiors) -> None:
         """Show ``source`` (``recolour_bank`` of another layer of this photo with the same
         bank) instead of the bank."""
-        if len(source) != len(self.source):
+        if len(source) != len(self.source) or source.drawn_from != self.drawn_from:
             raise ValueError("`source` must be the same bank, recoloured")
         self.source = source
 

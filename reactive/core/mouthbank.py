@@ -28,15 +28,16 @@ log = logging.getLogger(__name__)
 class Interiors:
     """F mouth images and what the mouth layer needs to know of each.
 
-    images : (F, h, w, 3) uint8 RGB. origin, axis : (F, 2) float64 and width : (F,) the
+    images : (F, h, w, 3) uint8 RGB, or a list of F (h, w, 3) of different sizes. origin, axis : (F, 2) float64 and width : (F,) the
     mouth frames (``mouthmap.mouth_frame``) in image pixels. lips : (F, 2, N_COLUMNS)
     inner-lip columns. teeth : (F, 2) reach of the upper and lower teeth (px). skin : (F, 3)
     float32 skin colour beside and below the mouth. shape : (F, 3) lip shape
-    (``lip_shape``). in_photo_colours: drawn for the photo already (no colour match).
-    drawn: the drawn mouth (``drawnmouth``), whose rows slide out from under the lips.
+    (``lip_shape``). drawn_from: images from this index on are the photo's drawn mouth
+    (``drawnmouth``: in the photo's colours already, its rows slide out from under the
+    lips); None: none is.
     """
 
-    images: np.ndarray
+    images: np.ndarray | list[np.ndarray]
     origin: np.ndarray
     axis: np.ndarray
     width: np.ndarray
@@ -44,11 +45,15 @@ class Interiors:
     teeth: np.ndarray
     skin: np.ndarray
     shape: np.ndarray
-    in_photo_colours: bool = False
-    drawn: bool = False
+    drawn_from: int | None = None
 
     def __len__(self) -> int:
         return len(self.images)
+
+    @property
+    def first_drawn(self) -> int:
+        """The index of the first drawn image (``len(self)`` when none is)."""
+        return len(self) if self.drawn_from is None else self.drawn_from
 
     def frame(self, j: int) -> tuple[np.ndarray, np.ndarray, float]:
         return self.origin[j], self.axis[j], float(self.width[j])
@@ -384,35 +389,40 @@ def describe(image: np.ndarray, points: np.ndarray, *, trim: bool = False,
 def live_interiors(slots: int, crop_size: tuple[int, int], fallback: Interiors) -> Interiors:
     """Interiors for a live driver (the puppet's camera): ``slots`` images filled frame by
     frame (``set_image``), then ``fallback``'s (the drawn mouth, shown while no crop is at
-    hand). One canvas holds both sizes, each image at its top-left, so nothing is rescaled
-    and every image keeps its own coordinates."""
-    h = max(crop_size[0], fallback.images.shape[1])
-    w = max(crop_size[1], fallback.images.shape[2])
-    n = slots + len(fallback)
-    images = np.zeros((n, h, w, 3), np.uint8)
-    for k, image in enumerate(fallback.images):
-        fh, fw = image.shape[:2]
-        images[slots + k] = cv2.copyMakeBorder(image, 0, h - fh, 0, w - fw,
-                                               cv2.BORDER_REPLICATE)
+    hand)."""
+    empty = Interiors(images=np.zeros((slots, *crop_size, 3), np.uint8),
+                      origin=np.zeros((slots, 2)), axis=np.tile([1.0, 0.0], (slots, 1)),
+                      width=np.ones(slots), lips=np.zeros((slots, 2, mm.N_COLUMNS)),
+                      teeth=np.zeros((slots, 2)), skin=np.zeros((slots, 3), np.float32),
+                      shape=np.zeros((slots, 3)))
+    return with_drawn(empty, fallback)
 
-    def stack(a: np.ndarray, fill: float) -> np.ndarray:
-        return np.concatenate([np.full((slots, *a.shape[1:]), fill, a.dtype), a])
 
-    axis = stack(fallback.axis, 0.0)
-    axis[:slots, 0] = 1.0
-    return Interiors(images=images, origin=stack(fallback.origin, 0.0), axis=axis,
-                     width=stack(fallback.width, 1.0), lips=stack(fallback.lips, 0.0),
-                     teeth=stack(fallback.teeth, 0.0), skin=stack(fallback.skin, 0.0),
-                     shape=stack(fallback.shape, 0.0))
+def with_drawn(mouths: Interiors, drawn: Interiors) -> Interiors:
+    """``mouths`` (real ones: a bank, or a live driver's slots) followed by the photo's
+    ``drawn`` mouth, in new images (a list: the two differ in size, and the drawn one grows
+    with the photo) of which ``drawn_from`` is the first drawn one."""
+    if drawn.drawn_from != 0:
+        raise ValueError("`drawn` must be a drawn mouth (drawnmouth.drawn_interiors)")
+    n = len(mouths)
+    images = [*np.array(mouths.images, copy=True), *np.array(drawn.images, copy=True)]
+
+    def stack(name: str) -> np.ndarray:
+        a, b = getattr(mouths, name), getattr(drawn, name)
+        return np.concatenate([a, b.astype(a.dtype)])
+
+    return Interiors(images=images, origin=stack("origin"), axis=stack("axis"),
+                     width=stack("width"), lips=stack("lips"), teeth=stack("teeth"),
+                     skin=stack("skin"), shape=stack("shape"), drawn_from=n)
 
 
 def set_image(interiors: Interiors, j: int, crop: np.ndarray, points: np.ndarray) -> None:
     """Write a mouth ``crop`` (h, w, 3) uint8 with landmarks ``points`` (478, 2, in crop
     pixels) as image ``j`` of ``interiors`` (made by ``live_interiors``), in place."""
     h, w = crop.shape[:2]
-    if h > interiors.images.shape[1] or w > interiors.images.shape[2]:
-        raise ValueError(f"`crop` must fit in {interiors.images.shape[1:3]}; got {(h, w)}")
     image = interiors.images[j]
+    if h > image.shape[0] or w > image.shape[1]:
+        raise ValueError(f"`crop` must fit in {image.shape[:2]}; got {(h, w)}")
     image[:h, :w] = crop
     frame, cols, skin, reach = describe(image[:h, :w], points)
     interiors.origin[j], interiors.axis[j], interiors.width[j] = frame
@@ -454,12 +464,28 @@ def from_packs(packs: list[ClipPack], *, frames: list[np.ndarray] | None = None,
             skins.append(skin)
             teeth.append(reach)
         images.append(crops)
+        if trim:
+            # Found by what it shows: a driver's opening measured on its landmarks includes
+            # the inner lips' own tissue, which the trim cuts off (a pout's or a grimace's
+            # is half of it), and a laugh given such a mouth stretches a sliver of teeth or
+            # tissue three and four times into streaks.
+            shapes[-1][:, 0] = visible_opening(np.array(lips[-len(ids):]),
+                                               np.array(widths[-len(ids):]))
     if not images:
         raise ValueError("`packs` hold no mouth crops (packs of format version 1)")
     return Interiors(images=np.concatenate(images), origin=np.array(origins),
                      axis=np.array(axes), width=np.array(widths), lips=np.array(lips),
                      teeth=np.array(teeth), skin=np.array(skins, np.float32),
                      shape=np.concatenate(shapes))
+
+
+def visible_opening(lips: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """The opening a mouth image shows, over its width, as ``lm.mouth_open_ratio`` measures
+    it on landmarks: the mean height of the middle columns of its inner lips ``lips``
+    (F, 2, N_COLUMNS) over the mouth widths ``width`` (F,); returns (F,)."""
+    mid = mm.N_COLUMNS // 2
+    height = lips[:, 1, mid - 2:mid + 3] - lips[:, 0, mid - 2:mid + 3]
+    return np.maximum(height, 0.0).mean(axis=1) / np.maximum(width, 1e-6)
 
 
 def _fit(crop: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -501,17 +527,21 @@ def build_bank(packs: list[ClipPack], params: MouthParams = MouthParams()) -> In
 
 
 def choose_frames(bank_shape: np.ndarray, clip_shape: np.ndarray,
-                  params: MouthParams = MouthParams()) -> np.ndarray:
-    """For each clip frame, the bank frame to show: (F,) int.
+                  params: MouthParams = MouthParams(), *, drawn: bool = False) -> np.ndarray:
+    """For each clip frame, the bank frame to show: (F,) int; with ``drawn``, index
+    ``len(bank_shape)`` stands for the photo's drawn mouth, shown where no bank mouth fits
+    (``drawn_where``).
 
-    Nearest in lip shape (``lip_shape``, each feature over its ``bank_scales``), smoothed
-    over time by dynamic programming: changing to another bank frame costs
-    ``bank_switch_cost``, moving on to the next frame of the same bank clip a quarter of it
-    (real mouths move on between frames), staying nothing; so a mouth holds still while the
-    clip's mouth does, instead of flickering between look-alikes.
+    Nearest in lip shape (``lip_shape``, each feature over its ``bank_scales``; a bank
+    mouth less open than the clip's counts ``bank_under_open`` times as far, as it gets
+    stretched to fit), smoothed over time by dynamic programming: changing to another bank
+    frame costs ``bank_switch_cost``, moving on to the next frame of the same bank clip a
+    quarter of it (real mouths move on between frames), staying nothing; so a mouth holds
+    still while the clip's mouth does, instead of flickering between look-alikes.
     """
-    scales = np.asarray(params.bank_scales)
-    d = (((clip_shape[:, None, :] - bank_shape[None, :, :]) / scales) ** 2).sum(axis=-1)
+    diff = (clip_shape[:, None, :] - bank_shape[None, :, :]) / np.asarray(params.bank_scales)
+    diff[..., 0] *= np.where(diff[..., 0] > 0.0, params.bank_under_open, 1.0)
+    d = (diff ** 2).sum(axis=-1)
     f, n = d.shape
     cost = d[0].copy()
     back = np.zeros((f, n), np.int64)
@@ -530,4 +560,38 @@ def choose_frames(bank_shape: np.ndarray, clip_shape: np.ndarray,
     out[-1] = int(np.argmin(cost))
     for i in range(f - 1, 0, -1):
         out[i - 1] = back[i, out[i]]
+    if drawn:
+        out[drawn_where(bank_shape[out, 0], clip_shape[:, 0], params)] = n
     return out
+
+
+def drawn_where(bank_open: np.ndarray, clip_open: np.ndarray,
+                params: MouthParams = MouthParams()) -> np.ndarray:
+    """Which clip frames show the drawn mouth rather than the bank's mouth chosen for them
+    (opening ``bank_open`` (F,) against the clip's ``clip_open`` (F,)): (F,) bool.
+
+    A bank mouth less open than the clip's is stretched to fit, a sliver of teeth or of
+    tissue into streaks (a grimace's clenched teeth in a laugh, a pout in a yawn); only
+    that counts, a different width or smile the interior's columns take up. Smoothed over
+    time by dynamic programming: the drawn mouth costs ``bank_drawn_cost`` a frame, a bank
+    mouth its shortfall (``bank_scales[0]`` units, ``bank_under_open`` times, squared),
+    and changing between them ``bank_drawn_switch_cost`` while the mouth is open (a pop;
+    nothing while it is closed and no interior shows).
+    """
+    short = (np.maximum(clip_open - bank_open, 0.0) / params.bank_scales[0]
+             * params.bank_under_open) ** 2
+    costs = np.stack([short, np.full_like(short, params.bank_drawn_cost)], axis=1)
+    opening = np.clip(clip_open / params.bank_min_open, 0.0, 1.0) ** 2
+    f = len(costs)
+    cost = costs[0].copy()
+    back = np.zeros((f, 2), np.int64)
+    for i in range(1, f):
+        mix = params.bank_drawn_switch_cost * max(opening[i - 1], opening[i])
+        other = cost[::-1] + mix
+        back[i] = np.where(cost <= other, [0, 1], [1, 0])
+        cost = np.minimum(cost, other) + costs[i]
+    state = np.empty(f, np.int64)
+    state[-1] = int(np.argmin(cost))
+    for i in range(f - 1, 0, -1):
+        state[i - 1] = back[i, state[i]]
+    return state == 1

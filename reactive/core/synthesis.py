@@ -36,7 +36,7 @@ from reactive.core.gaze import HeadTurn, clip_gaze
 from reactive.core.lids import LidFollower, lid_closure
 from reactive.core.motion import frame_offsets
 from reactive.core.mouth import MouthLayer, is_filmed
-from reactive.core.mouthbank import Interiors, build_bank
+from reactive.core.mouthbank import Interiors, build_bank, with_drawn
 from reactive.core.rig import Rig
 from reactive.core.warper import GridWarper, Warper
 from reactive.params import EyeParams, MouthParams
@@ -127,18 +127,24 @@ class FrameSynthesis:
             self.details = (RatioMixer(shaded_rig, packs) if realtime
                             else DetailLayer(shaded_rig, packs[0]))
         self.mouths = {}
+        if mouths is not None and mouths.drawn_from is not None:
+            raise ValueError("`mouths` must be a bank of real mouths (mouthbank.build_bank)")
         if "hidden" in stages:
             drawn_needed = not teeth or not all(is_filmed(p) for p in packs)
             if mouths is None and teeth and realtime and drawn_needed:
                 mouths = build_bank(packs)  # the filmed clips' open mouths serve the others
             drawn = None
-            if drawn_needed and (mouths is None or not teeth):
+            if drawn_needed:
                 drawn = drawn_interiors(rig.photo, rig.target_points, teeth=teeth)
+                if mouths is not None and teeth:
+                    # The drawn mouth joins the bank for what no real mouth fits: one
+                    # copy for this photo, its clips share.
+                    mouths = with_drawn(mouths, drawn)
             self.mouths = {k: MouthLayer(rig.for_clip(k), p, mouth_params, teeth=teeth,
                                          bank=mouths, drawn=drawn, live=live)
                            for k, p in enumerate(packs)}
             # The bank's mouths are other people's: their flesh takes this photo's lips'
-            # hue, once per photo for the frames the clips show, in a copy they share.
+            # hue, once per photo for the frames the clips show.
             banked = [m for m in self.mouths.values()
                       if mouths is not None and m.source is mouths]
             if banked:

@@ -11,7 +11,15 @@ from reactive.core import landmarks as lm
 from reactive.core import mouthmap as mm
 from reactive.core.drawnmouth import draw_interior
 from reactive.core.geometry import polygon_area
-from reactive.core.mouthbank import choose_frames, colour_match, lip_shape
+from reactive.core.mouthbank import (
+    Interiors,
+    choose_frames,
+    colour_match,
+    drawn_where,
+    lip_shape,
+    visible_opening,
+    with_drawn,
+)
 from reactive.params import MouthParams
 from tests import naive
 
@@ -240,6 +248,74 @@ def test_bank_choice_is_nearest_and_holds_still():
     np.testing.assert_array_equal(no_cost, [0, 1, 3, 1, 2])      # nearest each frame
     held = choose_frames(bank, clip, MouthParams())
     np.testing.assert_array_equal(held, [0, 1, 1, 1, 2])         # no flicker 1-3-1
+
+
+def test_a_bank_mouth_less_open_than_the_clips_counts_as_further():
+    clip = np.array([[0.3, 1.0, 0.0]])
+    bank = np.array([[0.2, 1.0, 0.0], [0.4, 1.0, 0.0]])   # as far below as above
+    assert choose_frames(bank, clip)[0] == 1                 # squeezed, not stretched
+
+
+def test_the_drawn_mouth_stands_in_where_no_bank_mouth_opens_enough():
+    # A laugh opening to 0.3 of the mouth's width; the bank's widest opens 0.12 (a
+    # clenched grimace): drawn where that falls well short, in one run (one change in,
+    # one out, not back and forth).
+    t = np.linspace(0.0, 1.0, 60)
+    opening = 0.3 * np.sin(np.pi * t) ** 2
+    clip = np.stack([opening, np.full(60, 1.1), np.full(60, 0.05)], axis=1)
+    grimace = np.array([[0.08, 1.1, 0.05], [0.12, 1.1, 0.05]])
+    chosen = choose_frames(grimace, clip, drawn=True)
+    assert np.all(chosen[opening > 0.22] == 2)
+    assert np.all(chosen[opening < 0.15] < 2)
+    assert np.count_nonzero(np.diff(chosen == 2)) == 2
+    # A bank that opens as wide keeps its real mouths throughout.
+    wide = np.concatenate([grimace, [[0.3, 1.1, 0.05], [0.22, 1.1, 0.05]]])
+    assert not np.any(choose_frames(wide, clip, drawn=True) == 4)
+    # Where the clip's mouth is closed changing costs nothing: a bank mouth that fits
+    # only the first of two openings is shown there, the drawn one in the second.
+    two = np.concatenate([0.12 * np.sin(np.pi * t) ** 2, 0.3 * np.sin(np.pi * t) ** 2])
+    bank_open = np.full(120, 0.12)
+    drawn = drawn_where(bank_open, two)
+    assert not drawn[:60].any() and drawn[60:][two[60:] > 0.22].all()
+    # Flicker costs: a shortfall that crosses the threshold for single frames does not
+    # switch.
+    short = np.full(40, 0.2)
+    short[::4] = 0.3
+    assert not drawn_where(np.full(40, 0.2), short).any()
+
+
+def test_visible_opening_is_the_middle_columns_height_over_the_width():
+    lips = np.zeros((2, 2, K))
+    lips[0, 1] = 10.0
+    lips[1, 0, :] = 3.0
+    lips[1, 1, :] = 2.0          # crossed: nothing shows
+    got = visible_opening(lips, np.array([50.0, 40.0]))
+    np.testing.assert_allclose(got, [0.2, 0.0])
+
+
+def test_the_drawn_mouth_joins_real_mouths_in_a_copy():
+    rng = np.random.default_rng(3)
+
+    def interiors(n, h, w, drawn_from=None):
+        return Interiors(images=rng.integers(0, 255, (n, h, w, 3), dtype=np.uint8),
+                         origin=rng.normal(size=(n, 2)), axis=np.tile([1.0, 0.0], (n, 1)),
+                         width=rng.uniform(20, 40, n), lips=rng.normal(size=(n, 2, K)),
+                         teeth=rng.uniform(0, 5, (n, 2)),
+                         skin=rng.uniform(0, 255, (n, 3)).astype(np.float32),
+                         shape=rng.normal(size=(n, 3)), drawn_from=drawn_from)
+
+    real, drawn = interiors(3, 30, 50), interiors(1, 40, 36, drawn_from=0)
+    both = with_drawn(real, drawn)
+    assert both.drawn_from == 3 and both.first_drawn == 3 and real.first_drawn == 3
+    assert len(both) == 4 and both.images[0].shape == (30, 50, 3)
+    np.testing.assert_array_equal(np.stack(both.images[:3]), real.images)
+    np.testing.assert_array_equal(both.images[3], drawn.images[0])
+    both.images[0][:] = 0                      # a copy: the bank is shared by photos
+    assert real.images[0].any()
+    np.testing.assert_array_equal(both.lips[3], drawn.lips[0])
+    assert both.skin.dtype == np.float32
+    with pytest.raises(ValueError, match="drawn"):
+        with_drawn(real, real)
 
 
 def test_drawn_mouth_has_separate_teeth_a_dark_cavity_and_no_teeth_when_asked():

@@ -123,6 +123,47 @@ def test_bank_mouths_follow_the_built_in_clips_lip_shape(pack_cache):
         assert r > 0.8
 
 
+def test_bank_mouths_are_never_stretched_far_the_drawn_one_stands_in(pack_cache):
+    """A bank mouth less open than the output's is stretched to fit: a grimace's clenched
+    teeth (d3 has no laugh) in a laugh's opening read as pale streaks. The bank is searched
+    by what the output will show and by what each mouth shows (its opening without the
+    lips' tissue), and where none opens enough the photo's drawn mouth stands in."""
+    from reactive.core.mouth import MouthLayer, shown_lip_shape
+    from reactive.core.mouthbank import build_bank, visible_opening
+    from reactive.io.assets import BUILTIN_CLIPS_DIR, SAMPLE_PORTRAIT
+    from reactive.io.clippack import load_pack
+    from reactive.io.photo import load_photo
+    from tests.helpers import shared_path
+
+    banks = {name: build_bank([pack_cache(name)]) for name in ("d3", "d10")}
+    clips = {name: load_pack(BUILTIN_CLIPS_DIR / f"{name}.npz")
+             for name in ("laugh", "surprise")}
+    drawn_at_peak = {}
+    for photo_name in ("s7", "s9", "s42", "sample"):
+        photo = load_photo(SAMPLE_PORTRAIT if photo_name == "sample"
+                           else shared_path("portraits", f"{photo_name}.jpg"))
+        points = find_target_face(photo)
+        for clip_name, clip in clips.items():
+            rig = build_rig(photo, points, clip)
+            shown = shown_lip_shape(rig, clip)[:, 0]
+            open_ = shown > 0.06
+            for bank_name, bank in banks.items():
+                layer = MouthLayer(rig, clip, bank=bank)
+                real = open_ & (layer.choice < len(bank))
+                seen = visible_opening(bank.lips, bank.width)[layer.choice[real]]
+                short = float(np.max(shown[real] - seen, initial=0.0))
+                stretch = float(np.max(shown[real] / np.maximum(seen, 1e-3), initial=1.0))
+                drawn = float(np.mean(~real[open_]))
+                peak = int(np.argmax(shown))
+                drawn_at_peak[photo_name, clip_name, bank_name] = layer.choice[peak] >= len(bank)
+                print(f"{photo_name} x {clip_name} with {bank_name}'s bank: drawn in "
+                      f"{drawn:.0%} of the open frames; a bank mouth shown falls short by "
+                      f"at most {short:.2f} of the width, stretched {stretch:.1f}x")
+                assert short < 0.12
+    assert drawn_at_peak["s7", "laugh", "d3"]       # a cartoon's wide laugh: no grimace
+    assert not any(v for k, v in drawn_at_peak.items() if k[2] == "d10")  # d10 opens wide
+
+
 def test_mouth_cost_per_frame_at_1024_px():
     """The mouth's share of a live frame: the built-in laugh at its peak on the sample
     scaled to 1024 px (drawn mouth; the photo's own teeth kept)."""
@@ -158,7 +199,8 @@ def test_bank_mouths_take_the_photos_flesh_hue(pack_cache):
     laugh's mouth from d10's bank shows its tongue turned towards the painting's lip hue,
     not d10's magenta-pink. The bank itself (which other photos may share) is left alone;
     the photo's mouth layers show a recoloured copy."""
-    from reactive.core.mouthbank import build_bank
+    from reactive.core.drawnmouth import drawn_interiors
+    from reactive.core.mouthbank import build_bank, with_drawn
     from reactive.core.synthesis import FrameSynthesis, Layer
     from reactive.io.assets import BUILTIN_CLIPS_DIR
     from reactive.io.clippack import load_pack
@@ -190,7 +232,7 @@ def test_bank_mouths_take_the_photos_flesh_hue(pack_cache):
             int(colourful.sum())
 
     after, n_after = hue_off(syn.render([Layer(0, float(i), 1.0)]).copy())
-    layer.use_source(bank)                                   # the bank as it is
+    layer.use_source(with_drawn(bank, drawn_interiors(rig.photo, rig.target_points)))       # the bank as it is
     before, n_before = hue_off(syn.render([Layer(0, float(i), 1.0)]).copy())
     print(f"s9 x laugh #{i} with d10's bank: the opening's colourful pixels "
           f"{n_before} -> {n_after}, their median hue from the painting's lips "
