@@ -361,9 +361,13 @@ def recolour_lip_tissue(image: np.ndarray, frame: tuple, cols: np.ndarray,
     weight = cv2.GaussianBlur(tissue.astype(np.float32), (0, 0), 0.7) * (grown > 0)
     weight *= np.where(upper, strength[0], strength[1]).astype(np.float32) * not_teeth
     moved = lab.copy()
-    # The band's own shading (its lightness relative to its lip's body), the lips' hue.
-    moved[..., 0] *= lips_lab[0] / np.maximum(src[..., 0], 1.0)
-    moved[..., 1:] = lips_lab[1:]
+    # The band's own shading (its lightness relative to its lip's body), the lips' hue,
+    # its colour fading with the light (as the square root: a mouth's shadow stays a deep
+    # red-brown): in full, the inner lips' shadow going into the cavity came out a
+    # saturated lipstick-red ring (s1 x d11, s4 x d10); in proportion, grey-black holes.
+    shade = lab[..., 0] / np.maximum(src[..., 0], 1.0)
+    moved[..., 0] = shade * lips_lab[0]
+    moved[..., 1:] = lips_lab[1:] * np.sqrt(np.minimum(shade, 1.0))[..., None]
     out = cv2.cvtColor(moved, cv2.COLOR_LAB2RGB) * 255.0
     box[:] = np.clip(box + weight[..., None] * (out - box) + 0.5, 0, 255).astype(np.uint8)
 

@@ -567,7 +567,15 @@ def test_a_drivers_inner_lip_in_shadow_takes_the_photos_lip_hue_too():
     # Its hue now the ochre's direction (b* over a*), its lightness still the shadow's.
     assert np.median(after[:, 2] / np.maximum(np.abs(after[:, 1]), 1e-3)) > 1.5
     assert np.median(before[:, 2] / np.maximum(np.abs(before[:, 1]), 1e-3)) < 0.6
-    assert np.median(after[:, 0]) < np.median(_lab(out[band & (np.abs(xx - 120) < 30)])[:, 0])
+    lit = _lab(out[band & (np.abs(xx - 120) < 30)])
+    assert np.median(after[:, 0]) < np.median(lit[:, 0])
+    # ... and its colour fading with the light, as a lip's in shadow: not the photo's lip
+    # colour in full (a saturated ring inside the lips, s1 x d11), nor grey (holes).
+    chroma = np.median(np.hypot(after[:, 1], after[:, 2]))
+    full = float(np.hypot(ochre_lab[1], ochre_lab[2]))
+    dark = np.median(after[:, 0]) / np.median(lit[:, 0])
+    assert chroma == pytest.approx(full * np.sqrt(dark), rel=0.2)
+    assert chroma < 0.85 * full
     deep = cavity & (yy < bottom - 13)
     assert np.abs(out[deep].astype(int) - img[deep]).max() <= 2
 
