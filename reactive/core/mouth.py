@@ -5,9 +5,10 @@ stretches the closed lips. Per frame, an interior is put inside the output's inn
 
 - where it comes from (``interior_source``): a tracked driving clip's own mouth, frame by
   frame (the paper); for the built-in clips, which are not filmed, the real mouth of a bank
-  of tracked clips whose lips are shaped most like theirs (``mouthbank``), or without any,
-  a mouth drawn in the photo's colours (``drawnmouth``); with ``teeth = false`` (paintings,
-  cartoons) always the drawn mouth without teeth.
+  of tracked clips whose lips are shaped most like theirs as the output shows them
+  (``mouthbank``), or where none opens as far (it would be stretched into streaks) and
+  without any bank, a mouth drawn in the photo's colours (``drawnmouth``); with
+  ``teeth = false`` (paintings, cartoons) always the drawn mouth without teeth.
 - how it is carried (``mouthmap``): piecewise, as a real mouth moves: the upper teeth hang
   under the output's upper lip, the lower teeth stand on its lower lip, the cavity between
   stretches; at the source's own resolution, sampled bicubic (sharp teeth).
@@ -23,7 +24,6 @@ Everything per photo is made in ``__init__``; ``apply`` writes only into buffers
 """
 
 from __future__ import annotations
-
 
 import cv2
 import numpy as np

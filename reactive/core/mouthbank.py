@@ -28,13 +28,13 @@ log = logging.getLogger(__name__)
 class Interiors:
     """F mouth images and what the mouth layer needs to know of each.
 
-    images : (F, h, w, 3) uint8 RGB, or a list of F (h, w, 3) of different sizes. origin, axis : (F, 2) float64 and width : (F,) the
-    mouth frames (``mouthmap.mouth_frame``) in image pixels. lips : (F, 2, N_COLUMNS)
-    inner-lip columns. teeth : (F, 2) reach of the upper and lower teeth (px). skin : (F, 3)
-    float32 skin colour beside and below the mouth. shape : (F, 3) lip shape
-    (``lip_shape``). drawn_from: images from this index on are the photo's drawn mouth
-    (``drawnmouth``: in the photo's colours already, its rows slide out from under the
-    lips); None: none is.
+    images : (F, h, w, 3) uint8 RGB, or a list of F such images of different sizes.
+    origin, axis : (F, 2) float64 and width : (F,) the mouth frames
+    (``mouthmap.mouth_frame``) in image pixels. lips : (F, 2, N_COLUMNS) inner-lip columns.
+    teeth : (F, 2) reach of the upper and lower teeth (px). skin : (F, 3) float32 skin
+    colour beside and below the mouth. shape : (F, 3) lip shape (``lip_shape``).
+    drawn_from: images from this index on are the photo's drawn mouth (``drawnmouth``: in
+    the photo's colours already, its rows slide out from under the lips); None: none is.
     """
 
     images: np.ndarray | list[np.ndarray]
@@ -409,7 +409,7 @@ def with_drawn(mouths: Interiors, drawn: Interiors) -> Interiors:
     if drawn.drawn_from != 0:
         raise ValueError("`drawn` must be a drawn mouth (drawnmouth.drawn_interiors)")
     n = len(mouths)
-    images = [*np.array(mouths.images, copy=True), *np.array(drawn.images, copy=True)]
+    images = [image.copy() for image in (*mouths.images, *drawn.images)]
 
     def stack(name: str) -> np.ndarray:
         a, b = getattr(mouths, name), getattr(drawn, name)

@@ -232,7 +232,8 @@ def test_bank_mouths_take_the_photos_flesh_hue(pack_cache):
             int(colourful.sum())
 
     after, n_after = hue_off(syn.render([Layer(0, float(i), 1.0)]).copy())
-    layer.use_source(with_drawn(bank, drawn_interiors(rig.photo, rig.target_points)))       # the bank as it is
+    # The bank as it is.
+    layer.use_source(with_drawn(bank, drawn_interiors(rig.photo, rig.target_points)))
     before, n_before = hue_off(syn.render([Layer(0, float(i), 1.0)]).copy())
     print(f"s9 x laugh #{i} with d10's bank: the opening's colourful pixels "
           f"{n_before} -> {n_after}, their median hue from the painting's lips "
