@@ -440,6 +440,10 @@ class MouthParams:
     # chroma scales by the square root of the lips' ratio, within this range.
     flesh_chroma: float = 6.0
     flesh_hue_deg: float = 110.0
+    # ... and only this many degrees towards yellow: teeth stained or in shadow are
+    # yellower than any flesh, and turned with it they went olive green (s8 with d13's
+    # bank); a tongue's lavender highlight lies the other way.
+    flesh_hue_yellow_deg: float = 35.0
     flesh_chroma_range: tuple[float, float] = (0.6, 1.2)
     # Bank of real mouths for the built-in clips (Face2Face's mouth database): frames
     # whose inner-lip opening exceeds this share of the mouth width, at most this many.

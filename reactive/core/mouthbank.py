@@ -218,15 +218,16 @@ def flesh_weight(lab: np.ndarray, lip: np.ndarray, params: MouthParams = MouthPa
     """How much each pixel of a mouth image is its flesh (tongue, gums, lips), by colour:
     ``lab`` (..., 3) CIE Lab (L 0-100) against the lips' colour ``lip`` (3,). Colourful
     (chroma from ``flesh_chroma`` to twice it: teeth and the dark cavity have less) and
-    hued within ``flesh_hue_deg`` of the lips (fading over the last third). (...) float32,
-    0..1."""
+    hued within ``flesh_hue_deg`` of the lips (``flesh_hue_yellow_deg`` towards yellow;
+    fading over the last third). (...) float32, 0..1."""
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     lo = params.flesh_chroma
     w = np.clip((chroma - lo) / lo, 0.0, 1.0)
     lip_hue = np.arctan2(lip[2], lip[1])
-    off = np.abs(np.angle(np.exp(1j * (np.arctan2(lab[..., 2], lab[..., 1]) - lip_hue))))
-    limit = np.deg2rad(params.flesh_hue_deg)
-    w *= np.clip((limit - off) / (limit / 3.0), 0.0, 1.0)
+    off = np.angle(np.exp(1j * (np.arctan2(lab[..., 2], lab[..., 1]) - lip_hue)))
+    limit = np.deg2rad(np.where(off > 0.0, params.flesh_hue_yellow_deg,
+                                params.flesh_hue_deg))
+    w *= np.clip((limit - np.abs(off)) / (limit / 3.0), 0.0, 1.0)
     return w.astype(np.float32)
 
 

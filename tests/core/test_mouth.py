@@ -580,6 +580,25 @@ def test_a_drivers_inner_lip_in_shadow_takes_the_photos_lip_hue_too():
     assert np.abs(out[deep].astype(int) - img[deep]).max() <= 2
 
 
+def test_flesh_is_told_by_hue_reaching_far_towards_violet_and_little_towards_yellow():
+    """A tongue's lavender highlight turns with the lips (s4 x d10); a tooth yellowed by a
+    stain or by shadow, as colourful as flesh, does not (turned with it, it went olive
+    green: s8 with d13's bank)."""
+    from reactive.core.mouthbank import flesh_weight
+
+    lip = np.array([40.0, 26.0, 10.0])                   # hue 21 degrees
+
+    def at(hue_deg, chroma=26.0):
+        h = np.deg2rad(hue_deg)
+        return np.array([[50.0, chroma * np.cos(h), chroma * np.sin(h)]], np.float32)
+
+    assert flesh_weight(at(25.0), lip)[0] == pytest.approx(1.0)     # tongue, gums
+    assert flesh_weight(at(-45.0), lip)[0] == pytest.approx(1.0)    # lavender
+    assert flesh_weight(at(62.0), lip)[0] == 0.0                    # a yellowed tooth
+    assert flesh_weight(at(40.0), lip)[0] > 0.9                     # an orange tongue
+    assert flesh_weight(at(25.0, chroma=5.0), lip)[0] == 0.0        # grey: teeth, cavity
+
+
 def test_a_drivers_pink_tinged_teeth_and_pale_tongue_are_not_painted_lip_red():
     """A driver with pale lips, teeth tinged pink by its video's warm cast (the lips' hue,
     little colour) and a pink tongue against its lower lip, into a face with red lips: the
