@@ -458,9 +458,12 @@ class MouthParams:
     # ... and where the best falls this far short (its shortfall in the units above, times
     # bank_under_open, squared: 4 is 0.05 of the mouth's width, stretched by a third and
     # more at a laugh's opening), the photo's drawn mouth is shown instead; changing
-    # between the two while the mouth is open costs this much more (a pop) ...
+    # between the two while the mouth is open costs this much more: a pop mid-laugh is
+    # worse than a mouth a little stretched at its widest, so in effect one of the two is
+    # chosen for each opening as a whole (with 30: four changes in the sample's laugh
+    # with d3's bank) ...
     bank_drawn_cost: float = 4.0
-    bank_drawn_switch_cost: float = 30.0
+    bank_drawn_switch_cost: float = 200.0
     # ... and changing to another bank frame costs this much (squared units), so the mouth
     # does not flicker between look-alikes.
     bank_switch_cost: float = 1.0

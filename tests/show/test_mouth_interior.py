@@ -127,7 +127,10 @@ def test_bank_mouths_are_never_stretched_far_the_drawn_one_stands_in(pack_cache)
     """A bank mouth less open than the output's is stretched to fit: a grimace's clenched
     teeth (d3 has no laugh) in a laugh's opening read as pale streaks. The bank is searched
     by what the output will show and by what each mouth shows (its opening without the
-    lips' tissue), and where none opens enough the photo's drawn mouth stands in."""
+    lips' tissue), and where none opens enough the photo's drawn mouth stands in, for a
+    whole opening (no pop mid-laugh): so a bank mouth may still fall somewhat short at an
+    opening's widest (s42's laugh with d3's bank, a dark open mouth, 0.13 of the width;
+    before this, up to 0.33)."""
     from reactive.core.mouth import MouthLayer, shown_lip_shape
     from reactive.core.mouthbank import build_bank, visible_opening
     from reactive.io.assets import BUILTIN_CLIPS_DIR, SAMPLE_PORTRAIT
@@ -159,7 +162,7 @@ def test_bank_mouths_are_never_stretched_far_the_drawn_one_stands_in(pack_cache)
                 print(f"{photo_name} x {clip_name} with {bank_name}'s bank: drawn in "
                       f"{drawn:.0%} of the open frames; a bank mouth shown falls short by "
                       f"at most {short:.2f} of the width, stretched {stretch:.1f}x")
-                assert short < 0.12
+                assert short < 0.15
     assert drawn_at_peak["s7", "laugh", "d3"]       # a cartoon's wide laugh: no grimace
     assert not any(v for k, v in drawn_at_peak.items() if k[2] == "d10")  # d10 opens wide
 
