@@ -430,6 +430,14 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     return plate
 
 
+# The person's own colour beside a soft edge: the mean of its pixels (weighted by their
+# coverage, squared) within this share of the photo's longer side (a Gaussian's sigma) ...
+SURE_COLOUR_FRAC = 0.01
+# ... which the colour unmixed from a soft edge comes within this far (RGB distance, grey
+# levels) by raising its alpha, if it was further.
+UNMIX_COLOUR_REACH = 60.0
+
+
 def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
     """The person's own colours where ``alpha`` is between 0 and 1: the matting equation
@@ -444,6 +452,11 @@ def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray
     The same holds where alpha is 0 but the plate is not the photo (``fill_background``
     fills hair just outside the segmentation's edge): the alpha rises from 0 to what
     explains the photo, and that hair moves with the person.
+
+    The least alpha that explains the photo puts F on the edge of the colour cube; where
+    that is further than ``UNMIX_COLOUR_REACH`` from the person's own colour close by, the
+    alpha rises just enough to bring F within it (a line of saturated colour along an
+    unsure edge is drawn across the person as soon as it moves).
 
     ``photo``, ``plate`` (H, W, 3) uint8; ``alpha`` (H, W) uint8. Returns (person (H, W, 3)
     uint8, alpha (H, W) uint8); the photo and the alpha themselves where alpha is 255, or 0
@@ -461,7 +474,29 @@ def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray
     darker = np.where(back > image, (back - image) / np.maximum(back, 1e-6), 0.0)
     lighter = np.where(image > back, (image - back) / np.maximum(255.0 - back, 1e-6), 0.0)
     need = np.maximum(darker, lighter).max(axis=1, keepdims=True)
-    a8 = np.clip(np.ceil(np.maximum(a, need) * 255.0 - 1e-6), 1, 255)
+    least = np.maximum(a, need)
+    # With the least alpha, F = B + (photo - B) / a can be far out (the edge of the colour
+    # cube): a white sleeve on a white wall given a twentieth of coverage came out a line
+    # of saturated blues and reds, drawn across the sleeve as soon as it moved (s1), hair
+    # against a window a rainbow fringe. Where that F is further than
+    # UNMIX_COLOUR_REACH from the person's own colour close by, alpha rises just enough
+    # for F to come within it (or as near as the photo allows): no more, so that
+    # background the segmentation left in the soft edge mostly stays in the plate.
+    weight = (alpha.astype(np.float32) * np.float32(1 / 255)) ** 2
+    sigma = max(2.0, SURE_COLOUR_FRAC * max(photo.shape[:2]))
+    near = gaussian_blur(weight, sigma)[soft]
+    own = normalized_blur(photo.astype(np.float32), weight, sigma)[soft].astype(np.float64)
+    u, v = image - back, own - back
+    uu = (u * u).sum(axis=1)
+    uv = (u * v).sum(axis=1)
+    vv = (v * v).sum(axis=1)
+    s_max = 1.0 / least[:, 0]
+    disc = uv * uv - uu * (vv - UNMIX_COLOUR_REACH ** 2)
+    farthest = (uv + np.sqrt(np.maximum(disc, 0.0))) / np.maximum(uu, 1e-6)
+    closest = uv / np.maximum(uu, 1e-6)
+    s = np.clip(np.where(disc >= 0.0, np.minimum(farthest, s_max), closest), 1.0, s_max)
+    s = np.where((near > 0.02) & (uu > 1.0), s, s_max)
+    a8 = np.clip(np.ceil(255.0 / s[:, None] - 1e-6), 1, 255)
     a = a8 / 255.0
     f = np.clip((image - (1.0 - a) * back) / a, 0.0, 255.0)
     person[soft] = np.round(f).astype(np.uint8)

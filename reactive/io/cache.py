@@ -19,7 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from reactive import params as params_mod
-from reactive.core import backdrop, folds, geometry, jaw, lids, motion, rig, similarity, turns
+from reactive.core import (
+    backdrop,
+    blur,
+    folds,
+    geometry,
+    jaw,
+    lids,
+    motion,
+    rig,
+    similarity,
+    turns,
+)
 from reactive.core import landmarks as lm
 from reactive.core.backdrop import Backdrop
 from reactive.core.clip import ClipPack
@@ -161,7 +172,7 @@ def cached_backdrop(photo: np.ndarray, points: np.ndarray, folder: Path, make,
 # The modules whose code decides the offsets: a new version of any of them makes new tables.
 _OFFSET_CODE = (rig, motion, folds, jaw, geometry, lids, similarity, turns, lm, params_mod)
 # ... and the person / background split.
-_BACKDROP_CODE = (backdrop, lm, params_mod)
+_BACKDROP_CODE = (backdrop, blur, lm, params_mod)
 
 
 def code_digest(modules=_OFFSET_CODE) -> str:

@@ -284,6 +284,34 @@ def test_unmix_raises_the_alpha_where_the_segmentation_underestimated():
     np.testing.assert_array_equal(bd.composite(person, new_alpha, plate), photo)
 
 
+def test_unmixed_colours_stay_near_the_persons_own():
+    """A white sleeve on a white wall, the segmentation unsure of it (a twentieth of
+    coverage over a faint shadow line): the least alpha that explains the photo put the
+    sleeve's colour at the edge of the colour cube, a line of saturated blue drawn across
+    the sleeve as soon as it moved (s1). The alpha rises just enough for the colour to
+    come within reach of the sleeve's own beside it; background far from the person
+    keeps its least alpha; the photo comes back exactly at rest."""
+    h, w = 40, 400                                            # sigma: 4 px
+    photo = np.full((h, w, 3), (236, 238, 244), np.uint8)     # the sleeve, sure of it
+    alpha = np.zeros((h, w), np.uint8)
+    alpha[:, :150] = 255
+    alpha[:, 150:170] = 13                                    # unsure: 1/20
+    photo[:, 152:154] = (222, 226, 236)                       # a faint shadow line
+    plate = np.full((h, w, 3), (237, 241, 245), np.uint8)     # the wall filled behind
+    plate[:, :150] = photo[:, :150]
+    # Far from the person: a wall pixel the plate did not get quite right.
+    photo[:, 350] = (228, 232, 240)
+    alpha[:, 350] = 13
+    person, new_alpha = bd.unmix_person(photo, alpha, plate)
+    np.testing.assert_array_equal(bd.composite(person, new_alpha, plate), photo)
+    line = person[:, 152:154].reshape(-1, 3).astype(float)
+    own = np.array([236.0, 238.0, 244.0])
+    assert np.linalg.norm(line - own, axis=1).max() <= bd.UNMIX_COLOUR_REACH + 2
+    assert np.ptp(line, axis=1).max() < 40                    # no saturated colour
+    assert (new_alpha[:, 152:154] > 13).all()
+    assert (new_alpha[:, 350] == alpha[:, 350]).all()         # no person near: as before
+
+
 def test_no_split_without_a_person_on_the_face_or_without_background(caplog):
     photo, prob, pts = _scene()
     with caplog.at_level("INFO", logger="reactive.core.backdrop"):
