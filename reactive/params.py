@@ -259,6 +259,14 @@ class BackdropParams:
     # under the background's local model from 2 to 4 times the median of the background's
     # own pixels (for a 3-d Gaussian, about its 80th to 95th percentile).
     fringe_odd: tuple[float, float] = (2.0, 4.0)
+    # The person's colours at its soft edge (``backdrop.unmix_person``): where the least
+    # alpha that explains the photo puts them further than unmix_colour_reach (RGB
+    # distance, grey levels) from the person's own colour close by (its pixels weighted by
+    # coverage squared, a Gaussian of unmix_own_colour_frac of the photo's longer side),
+    # alpha rises just enough to bring them within it (s1's white sleeve on a white wall:
+    # a line of saturated blue drawn across it as it moved).
+    unmix_colour_reach: float = 60.0
+    unmix_own_colour_frac: float = 0.01
     # Hair moves with the head: control points on rings around the face (the face oval
     # grown by these factors about its centre) follow the head's rigid motion. Without them
     # the hair between the moving face and the still frame border is squeezed and folds.
@@ -452,7 +460,10 @@ class MouthParams:
     # Retrieval: lip-shape differences (opening, relative width, smile) in these units
     # count as one ...
     bank_scales: tuple[float, float, float] = (0.05, 0.08, 0.04)
-    # ... a bank mouth less open than the clip's this many times as far: it is stretched
+    # ... and changing to another bank frame costs this much (squared units), so the mouth
+    # does not flicker between look-alikes.
+    bank_switch_cost: float = 1.0
+    # A bank mouth less open than the clip's counts this many times as far: it is stretched
     # to fit, a sliver of teeth or tissue into streaks; one more open is only squeezed ...
     bank_under_open: float = 2.0
     # ... and where the best falls this far short (its shortfall in the units above, times
@@ -461,12 +472,9 @@ class MouthParams:
     # between the two while the mouth is open costs this much more: a pop mid-laugh is
     # worse than a mouth a little stretched at its widest, so in effect one of the two is
     # chosen for each opening as a whole (with 30: four changes in the sample's laugh
-    # with d3's bank) ...
+    # with d3's bank).
     bank_drawn_cost: float = 4.0
     bank_drawn_switch_cost: float = 200.0
-    # ... and changing to another bank frame costs this much (squared units), so the mouth
-    # does not flicker between look-alikes.
-    bank_switch_cost: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -430,16 +430,8 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
     return plate
 
 
-# The person's own colour beside a soft edge: the mean of its pixels (weighted by their
-# coverage, squared) within this share of the photo's longer side (a Gaussian's sigma) ...
-SURE_COLOUR_FRAC = 0.01
-# ... which the colour unmixed from a soft edge comes within this far (RGB distance, grey
-# levels) by raising its alpha, if it was further.
-UNMIX_COLOUR_REACH = 60.0
-
-
-def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray, *,
+                 params: BackdropParams = BackdropParams()) -> tuple[np.ndarray, np.ndarray]:
     """The person's own colours where ``alpha`` is between 0 and 1: the matting equation
     photo = a F + (1 - a) B solved for F with B = ``plate``, so that the person composited
     over the plate at rest is the photo again.
@@ -454,9 +446,9 @@ def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray
     explains the photo, and that hair moves with the person.
 
     The least alpha that explains the photo puts F on the edge of the colour cube; where
-    that is further than ``UNMIX_COLOUR_REACH`` from the person's own colour close by, the
-    alpha rises just enough to bring F within it (a line of saturated colour along an
-    unsure edge is drawn across the person as soon as it moves).
+    that is further than ``params.unmix_colour_reach`` from the person's own colour close
+    by, the alpha rises just enough to bring F within it (a line of saturated colour along
+    an unsure edge is drawn across the person as soon as it moves).
 
     ``photo``, ``plate`` (H, W, 3) uint8; ``alpha`` (H, W) uint8. Returns (person (H, W, 3)
     uint8, alpha (H, W) uint8); the photo and the alpha themselves where alpha is 255, or 0
@@ -479,11 +471,11 @@ def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray
     # cube): a white sleeve on a white wall given a twentieth of coverage came out a line
     # of saturated blues and reds, drawn across the sleeve as soon as it moved (s1), hair
     # against a window a rainbow fringe. Where that F is further than
-    # UNMIX_COLOUR_REACH from the person's own colour close by, alpha rises just enough
+    # unmix_colour_reach from the person's own colour close by, alpha rises just enough
     # for F to come within it (or as near as the photo allows): no more, so that
     # background the segmentation left in the soft edge mostly stays in the plate.
     weight = (alpha.astype(np.float32) * np.float32(1 / 255)) ** 2
-    sigma = max(2.0, SURE_COLOUR_FRAC * max(photo.shape[:2]))
+    sigma = max(2.0, params.unmix_own_colour_frac * max(photo.shape[:2]))
     near = gaussian_blur(weight, sigma)[soft]
     own = normalized_blur(photo.astype(np.float32), weight, sigma)[soft].astype(np.float64)
     u, v = image - back, own - back
@@ -491,7 +483,7 @@ def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray
     uv = (u * v).sum(axis=1)
     vv = (v * v).sum(axis=1)
     s_max = 1.0 / least[:, 0]
-    disc = uv * uv - uu * (vv - UNMIX_COLOUR_REACH ** 2)
+    disc = uv * uv - uu * (vv - params.unmix_colour_reach ** 2)
     farthest = (uv + np.sqrt(np.maximum(disc, 0.0))) / np.maximum(uu, 1e-6)
     closest = uv / np.maximum(uu, 1e-6)
     s = np.clip(np.where(disc >= 0.0, np.minimum(farthest, s_max), closest), 1.0, s_max)
@@ -517,7 +509,7 @@ def make_backdrop(photo: np.ndarray, probability: np.ndarray, face_points: np.nd
     alpha8 = np.round(alpha * 255.0).astype(np.uint8)
     plate = fill_background(photo, alpha8.astype(np.float32) * np.float32(1 / 255),
                             params=params)
-    person, alpha8 = unmix_person(photo, alpha8, plate)
+    person, alpha8 = unmix_person(photo, alpha8, plate, params=params)
     return Backdrop(alpha=alpha8, person=person, plate=plate, params=params)
 
 

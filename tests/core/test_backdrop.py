@@ -306,7 +306,7 @@ def test_unmixed_colours_stay_near_the_persons_own():
     np.testing.assert_array_equal(bd.composite(person, new_alpha, plate), photo)
     line = person[:, 152:154].reshape(-1, 3).astype(float)
     own = np.array([236.0, 238.0, 244.0])
-    assert np.linalg.norm(line - own, axis=1).max() <= bd.UNMIX_COLOUR_REACH + 2
+    assert np.linalg.norm(line - own, axis=1).max() <= BackdropParams().unmix_colour_reach + 2
     assert np.ptp(line, axis=1).max() < 40                    # no saturated colour
     assert (new_alpha[:, 152:154] > 13).all()
     assert (new_alpha[:, 350] == alpha[:, 350]).all()         # no person near: as before
