@@ -267,6 +267,22 @@ class BackdropParams:
     # a line of saturated blue drawn across it as it moved).
     unmix_colour_reach: float = 60.0
     unmix_own_colour_frac: float = 0.01
+    # A light or dark band along the person's outline just outside the segmentation (a
+    # photo's sharpening halo, a studio light's rim, a painter's contour round the head)
+    # belongs to the person: left in the plate it stays behind as a ghost of the outline
+    # when the head moves (s2's bright rim, s4's dark contour, x d12). Within halo_reach_frac
+    # of the person (fraction of the shorter side), what the photo differs by from the
+    # background beyond that, averaged along the outline over halo_along_frac (of the
+    # longer side: a band that follows the outline is a halo; the background's own texture
+    # averages out), is lifted off the plate and given to the person's soft edge: in full
+    # from halo_levels[1] grey levels, none under halo_levels[0] (a plain backdrop's own
+    # unevenness), and only where it stands out of how far the photo strays from it along
+    # the outline, from halo_over_texture[0] to [1] times that (foliage, a landscape: no
+    # halo, and what moved with the head there would swim).
+    halo_reach_frac: float = 0.02
+    halo_along_frac: float = 0.03
+    halo_levels: tuple[float, float] = (1.5, 4.0)
+    halo_over_texture: tuple[float, float] = (1.0, 2.0)
     # Hair moves with the head: control points on rings around the face (the face oval
     # grown by these factors about its centre) follow the head's rigid motion. Without them
     # the hair between the moving face and the still frame border is squeezed and folds.

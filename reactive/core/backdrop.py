@@ -9,6 +9,8 @@ Once per photo, from a person segmentation (``io.tracker.segment_person``):
 - ``fill_background``: the plate, the photo with the person removed and painted over with
   the background around it, so whatever a moving head uncovers is background, never a hole
   or a copy of the person's edge.
+- ``edge_halo``: a light or dark band the photo shows along the person's outline (a
+  sharpening halo, a painter's contour), lifted off the plate and given to the person.
 - ``unmix_person``: the person's colours with the background taken out of their soft edge,
   so that the person composited back over the plate at rest is the photo (to a grey level).
 
@@ -277,6 +279,59 @@ def _ramp(x: np.ndarray, low: float, high: float) -> np.ndarray:
     return smoothstep((x - low) / max(high - low, 1e-6)).astype(np.float32)
 
 
+def edge_halo(photo: np.ndarray, alpha: np.ndarray, *,
+              params: BackdropParams = BackdropParams()) -> np.ndarray:
+    """The band the photo shows along the person's outline just outside it (alpha 0): a
+    sharpening halo, a studio light's rim, a painter's dark contour round the head. What
+    the photo differs by, within ``params.halo_reach_frac`` of the person, from the
+    background beyond that carried in, averaged along the outline at each distance from it
+    (``halo_along_frac``: a band that follows the outline stays, the background's own
+    texture averages out), faded out towards the reach and where it is too faint to tell
+    from the backdrop's own unevenness (``halo_levels``).
+
+    ``photo`` (H, W, 3) uint8, ``alpha`` (H, W) uint8 or float32 (the person where > 0).
+    Returns (H, W, 3) float32: photo - halo is the background without it; 0 on the person
+    and beyond the reach.
+    """
+    h, w = alpha.shape
+    side = max(h, w)
+    reach = max(2, int(round(params.halo_reach_frac * min(h, w))))
+    outside = alpha <= 0
+    halo = np.zeros((h, w, 3), np.float32)
+    if outside.all() or not outside.any():
+        return halo
+    dist = cv2.distanceTransform(outside.astype(np.uint8), cv2.DIST_L2, 5)
+    beyond = (outside & (dist > reach) & (dist <= 2 * reach)).astype(np.float32)
+    if not beyond.any():
+        return halo
+    image = photo.astype(np.float32)
+    deviation = image - normalized_blur(image, beyond, reach)
+    band = outside & (dist <= reach)
+    # One level per pixel of distance, two or more on large photos (a profile finer than
+    # that is no halo a viewer sees): each averaged along the outline by itself, so the
+    # band's profile across the outline is kept.
+    step = max(1, reach // 12)
+    level = np.ceil(dist / step).astype(np.int32)
+    along = max(2.0, params.halo_along_frac * side)
+    # How far the photo strays from that mean along the outline (its RMS): a halo stands
+    # out of it, the background's own texture (foliage, a landscape) does not.
+    spread = np.zeros((h, w), np.float32)
+    square = (deviation ** 2).sum(axis=2)
+    for k in range(1, int(np.ceil(reach / step)) + 1):
+        here = band & (level == k)
+        if here.any():
+            weight = here.astype(np.float32)
+            halo[here] = normalized_blur(deviation, weight, along)[here]
+            spread[here] = normalized_blur(square, weight, along)[here]
+    size = np.linalg.norm(halo, axis=2)
+    spread = np.sqrt(np.maximum(spread - size ** 2, 0.0))
+    strength = _ramp(size, *params.halo_levels) * _ramp(size / (spread + 1e-3),
+                                                        *params.halo_over_texture)
+    fade = np.clip(2.0 * (1.0 - dist / reach), 0.0, 1.0) * band
+    halo *= (strength * fade)[..., None]
+    return halo
+
+
 def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
                     params: BackdropParams = BackdropParams()) -> np.ndarray:
     """The background plate: ``photo`` (H, W, 3) uint8 with the person (``alpha`` (H, W)
@@ -431,7 +486,8 @@ def fill_background(photo: np.ndarray, alpha: np.ndarray, *,
 
 
 def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray, *,
-                 params: BackdropParams = BackdropParams()) -> tuple[np.ndarray, np.ndarray]:
+                 params: BackdropParams = BackdropParams(),
+                 lifted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The person's own colours where ``alpha`` is between 0 and 1: the matting equation
     photo = a F + (1 - a) B solved for F with B = ``plate``, so that the person composited
     over the plate at rest is the photo again.
@@ -448,7 +504,10 @@ def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray, *,
     The least alpha that explains the photo puts F on the edge of the colour cube; where
     that is further than ``params.unmix_colour_reach`` from the person's own colour close
     by, the alpha rises just enough to bring F within it (a line of saturated colour along
-    an unsure edge is drawn across the person as soon as it moves).
+    an unsure edge is drawn across the person as soon as it moves). Not where ``lifted``
+    (H, W) bool: there the plate lacks a halo along the outline (``edge_halo``), which is
+    no colour of the person's; it keeps the least alpha, so that it moves with the person
+    as nearly as possible as what it is, a lighter or darker band added to what is behind.
 
     ``photo``, ``plate`` (H, W, 3) uint8; ``alpha`` (H, W) uint8. Returns (person (H, W, 3)
     uint8, alpha (H, W) uint8); the photo and the alpha themselves where alpha is 255, or 0
@@ -487,7 +546,10 @@ def unmix_person(photo: np.ndarray, alpha: np.ndarray, plate: np.ndarray, *,
     farthest = (uv + np.sqrt(np.maximum(disc, 0.0))) / np.maximum(uu, 1e-6)
     closest = uv / np.maximum(uu, 1e-6)
     s = np.clip(np.where(disc >= 0.0, np.minimum(farthest, s_max), closest), 1.0, s_max)
-    s = np.where((near > 0.02) & (uu > 1.0), s, s_max)
+    own_colour = (near > 0.02) & (uu > 1.0)
+    if lifted is not None:
+        own_colour &= ~lifted[soft]
+    s = np.where(own_colour, s, s_max)
     a8 = np.clip(np.ceil(255.0 / s[:, None] - 1e-6), 1, 255)
     a = a8 / 255.0
     f = np.clip((image - (1.0 - a) * back) / a, 0.0, 255.0)
@@ -507,9 +569,12 @@ def make_backdrop(photo: np.ndarray, probability: np.ndarray, face_points: np.nd
     if alpha is None:
         return None
     alpha8 = np.round(alpha * 255.0).astype(np.uint8)
-    plate = fill_background(photo, alpha8.astype(np.float32) * np.float32(1 / 255),
+    halo = edge_halo(photo, alpha8, params=params)
+    lifted = (halo != 0.0).any(axis=2)
+    background = np.clip(photo - halo + 0.5, 0, 255).astype(np.uint8)
+    plate = fill_background(background, alpha8.astype(np.float32) * np.float32(1 / 255),
                             params=params)
-    person, alpha8 = unmix_person(photo, alpha8, plate, params=params)
+    person, alpha8 = unmix_person(photo, alpha8, plate, params=params, lifted=lifted)
     return Backdrop(alpha=alpha8, person=person, plate=plate, params=params)
 
 

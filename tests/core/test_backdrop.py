@@ -275,6 +275,71 @@ def test_no_dark_line_stays_in_the_plate_where_the_outline_was():
     assert (alpha8[line] > 0).mean() > 0.9      # the fringe moves with the person
 
 
+def _halo_scene(seed=0, size=400, halo=20.0, texture=2.0):
+    """Dark hair (a disc, radius 64) on a grey backdrop with ``texture`` of grain (std,
+    grey levels), the segmentation's alpha soft over 4 px at its edge, and a bright halo
+    just outside it (alpha 0) adding ``halo`` grey levels at the edge, half of that 4 px
+    further out (a photo's sharpening halo, a studio light's rim). Returns (photo (H, W, 3)
+    uint8, alpha (H, W) float32, radius (H, W) float32 from the centre)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    radius = np.hypot(xx - size / 2, yy - size / 2)
+    grain = cv2.GaussianBlur(rng.normal(0, 1, (size, size)).astype(np.float32), (0, 0), 1.0)
+    back = 150.0 + texture * grain / grain.std()
+    alpha = np.clip((64.0 - radius) / 4.0, 0.0, 1.0)
+    rim = halo * np.exp(-np.maximum(radius - 64.0, 0.0) / 6.0) * (radius >= 64.0)
+    grey = alpha * 30.0 + (1 - alpha) * (back + rim)
+    photo = np.clip(np.repeat(grey[..., None], 3, axis=2) + 0.5, 0, 255).astype(np.uint8)
+    return photo, alpha.astype(np.float32), radius
+
+
+def test_a_halo_round_the_person_moves_with_it_not_left_in_the_plate():
+    """A bright halo along the outline, outside the segmentation's edge: left in the plate
+    it stays behind as a light ring where the head was when the head moves (s2 x d12). It
+    is lifted off the plate (the plate there is the backdrop's own grey) and given to the
+    person's soft edge; the photo comes back exactly at rest, and the person moved shows
+    its halo round it."""
+    photo, alpha, radius = _halo_scene()
+    alpha8 = np.round(alpha * 255).astype(np.uint8)
+    halo = bd.edge_halo(photo, alpha8)
+    ring = (radius >= 65.0) & (radius < 70.0)
+    assert halo[ring].mean() > 6.0   # found: 7.4 (the photo there is 5-12 over the backdrop)
+    assert (halo[radius < 60] == 0).all()               # none on the person ...
+    assert (halo[radius > 65 + 0.02 * 400] == 0).all()  # ... nor beyond the reach (8 px)
+    # The split: the plate has no ring; at rest, the photo.
+    prob = np.clip((64.0 - radius) / 6.0 + 0.5, 0.0, 1.0).astype(np.float32)
+    pts = fake_face(cx=200.0, cy=200.0, rx=30.0, ry=38.0)
+    b = bd.make_backdrop(photo, prob, pts)
+    assert b is not None
+    np.testing.assert_array_equal(bd.composite(b.person, b.alpha, b.plate), photo)
+    plate = b.plate.astype(np.float32).mean(axis=2)
+    backdrop = plate[(radius > 90) & (radius < 120)].mean()
+    # (Without the lift: 5.8 grey levels over the backdrop; with it 2.0.)
+    assert abs(plate[ring].mean() - backdrop) < 3.0, (plate[ring].mean(), backdrop)
+    # The person moved 30 px to the right: its halo is beside it, none where it was.
+    moved = bd.composite(np.roll(b.person, 30, axis=1), np.roll(b.alpha, 30, axis=1),
+                         b.plate).astype(np.float32).mean(axis=2)
+    yy, xx = np.mgrid[0:400, 0:400]
+    left = xx < 200 - 40
+    assert abs(moved[ring & left].mean() - backdrop) < 3.0
+    moved_radius = np.hypot(xx - 230, yy - 200)
+    new_ring = (moved_radius >= 65.0) & (moved_radius < 70.0)
+    assert moved[new_ring & (xx > 260)].mean() > backdrop + 8.0
+
+
+def test_a_busy_background_beside_the_person_is_no_halo():
+    """Without a halo, over a background busier than the halo test's (grain of 12 grey
+    levels, as foliage or a landscape), nothing is lifted: what moved with the head there
+    would swim."""
+    photo, alpha, radius = _halo_scene(halo=0.0, texture=12.0)
+    halo = bd.edge_halo(photo, np.round(alpha * 255).astype(np.uint8))
+    assert (np.abs(halo) > 2.0).any(axis=2).mean() < 0.001
+    # A plain backdrop without a halo: nothing either.
+    photo, alpha, radius = _halo_scene(halo=0.0, texture=2.0)
+    halo = bd.edge_halo(photo, np.round(alpha * 255).astype(np.uint8))
+    assert (np.abs(halo) > 2.0).any(axis=2).mean() < 0.001
+
+
 def test_unmix_raises_the_alpha_where_the_segmentation_underestimated():
     photo = np.full((4, 4, 3), 40, np.uint8)        # a dark strand ...
     plate = np.full((4, 4, 3), 220, np.uint8)       # ... over a light wall ...
