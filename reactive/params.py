@@ -278,7 +278,9 @@ class BackdropParams:
     # from halo_levels[1] grey levels, none under halo_levels[0] (a plain backdrop's own
     # unevenness), and only where it stands out of how far the photo strays from it along
     # the outline, from halo_over_texture[0] to [1] times that (foliage, a landscape: no
-    # halo, and what moved with the head there would swim).
+    # halo, and what moved with the head there would swim). Single strands of hair within
+    # the same reach go with the person too where the fringe's tests call them the
+    # person's beyond doubt (past fringe_high and fringe_odd[1], ``backdrop.stray_strands``).
     halo_reach_frac: float = 0.02
     halo_along_frac: float = 0.03
     halo_levels: tuple[float, float] = (1.5, 4.0)

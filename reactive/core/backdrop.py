@@ -9,8 +9,9 @@ Once per photo, from a person segmentation (``io.tracker.segment_person``):
 - ``fill_background``: the plate, the photo with the person removed and painted over with
   the background around it, so whatever a moving head uncovers is background, never a hole
   or a copy of the person's edge.
-- ``edge_halo``: a light or dark band the photo shows along the person's outline (a
-  sharpening halo, a painter's contour), lifted off the plate and given to the person.
+- ``stray_strands``, ``edge_halo``: strands of hair just beyond the segmentation's edge,
+  and a light or dark band the photo shows along the person's outline (a sharpening halo,
+  a painter's contour), lifted off the plate and given to the person.
 - ``unmix_person``: the person's colours with the background taken out of their soft edge,
   so that the person composited back over the plate at rest is the photo (to a grey level).
 
@@ -279,6 +280,33 @@ def _ramp(x: np.ndarray, low: float, high: float) -> np.ndarray:
     return smoothstep((x - low) / max(high - low, 1e-6)).astype(np.float32)
 
 
+def stray_strands(photo: np.ndarray, alpha: np.ndarray, *,
+                  params: BackdropParams = BackdropParams()) -> np.ndarray:
+    """Single strands of hair beyond the segmentation's edge, within
+    ``params.halo_reach_frac`` of the person (a curl, a flyaway lock on a plain wall): as
+    a line left in the plate they stay behind when the head moves. A pixel there is one
+    where it is far likelier the person's colour than the background's there and unusual
+    for the background (``_person_likeness``, past ``fringe_high`` and ``fringe_odd[1]``):
+    over foliage or a landscape, whose own colours vary as much, none is.
+
+    ``photo`` (H, W, 3) uint8, ``alpha`` (H, W) uint8 (the person where > 0). Returns
+    (H, W) bool."""
+    h, w = alpha.shape
+    outside = alpha == 0
+    if outside.all() or not outside.any():
+        return np.zeros((h, w), bool)
+    reach = max(2, int(round(params.halo_reach_frac * min(h, w))))
+    dist = cv2.distanceTransform(outside.astype(np.uint8), cv2.DIST_L2, 5)
+    side = max(h, w)
+    guard = max(1, int(round(params.texture_guard_frac * side)))
+    scale = max(1.0, params.texture_scale_frac * side)
+    ratio, _, _, odd, _ = _person_likeness(photo.astype(np.float32),
+                                            alpha.astype(np.float32) / 255.0,
+                                            dist > guard, scale / 2, params)
+    return (outside & (dist <= reach) & (ratio >= params.fringe_high)
+            & (odd >= params.fringe_odd[1]))
+
+
 def edge_halo(photo: np.ndarray, alpha: np.ndarray, *,
               params: BackdropParams = BackdropParams()) -> np.ndarray:
     """The band the photo shows along the person's outline just outside it (alpha 0): a
@@ -287,7 +315,8 @@ def edge_halo(photo: np.ndarray, alpha: np.ndarray, *,
     background beyond that carried in, averaged along the outline at each distance from it
     (``halo_along_frac``: a band that follows the outline stays, the background's own
     texture averages out), faded out towards the reach and where it is too faint to tell
-    from the backdrop's own unevenness (``halo_levels``).
+    from the backdrop's own unevenness (``halo_levels``) or from how far the photo strays
+    from it along the outline (``halo_over_texture``: foliage, a landscape).
 
     ``photo`` (H, W, 3) uint8, ``alpha`` (H, W) uint8 or float32 (the person where > 0).
     Returns (H, W, 3) float32: photo - halo is the background without it; 0 on the person
@@ -569,6 +598,7 @@ def make_backdrop(photo: np.ndarray, probability: np.ndarray, face_points: np.nd
     if alpha is None:
         return None
     alpha8 = np.round(alpha * 255.0).astype(np.uint8)
+    alpha8[(alpha8 == 0) & stray_strands(photo, alpha8, params=params)] = 1
     halo = edge_halo(photo, alpha8, params=params)
     lifted = (halo != 0.0).any(axis=2)
     background = np.clip(photo - halo + 0.5, 0, 255).astype(np.uint8)
