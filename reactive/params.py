@@ -373,6 +373,13 @@ class DetailParams:
     # pixels (a fold a pixel or two wide is a pencil line, whatever its depth).
     crease_min_iod: float = 0.015
     crease_min_px: float = 1.2
+    # The ratio images land on the photo's face by its face mesh (landmark-aligned,
+    # ``details.ratio_map``). Where the photo's face is foreshortened against the driver's
+    # (the far side of a turned head: its mesh squeezed, the driver's cheek shading
+    # squeezed with it into strokes), the folds fade: in full up to squeeze_fade[0] times
+    # phi's scale (shape differences between frontal faces reach 1.3 at their 99th
+    # percentile), none from squeeze_fade[1] (s10's far cheek: 1.8-2.8).
+    squeeze_fade: tuple[float, float] = (1.3, 2.3)
     # Storage: ratio images at this fraction of the clip's resolution, log2(R) quantized to
     # 1/128 (0.5% steps) in uint8, cropped to the face.
     storage_scale: float = 0.5

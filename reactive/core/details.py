@@ -1,9 +1,11 @@
 """Fine-scale details: expression ratio images applied to the target (paper Sec. 6).
 
-The pack's ratio images are aligned to the driver's neutral frame s*; phi maps s* onto the
-photo's rest geometry. So shading the *rest* photo with R_i o phi^-1 and then warping it
-gives the same picture as warping first and shading in the frame's geometry, at the cost of
-one small affine resample per frame: t_i = W_i(t* x R_i(phi^-1)).
+The pack's ratio images are aligned to the driver's neutral frame s*; the face meshes of s*
+and of the photo's rest geometry t* map each onto the other (``ratio_map``: landmark-aligned,
+phi beyond the mesh). So shading the *rest* photo with R_i o m and then warping it gives the
+same picture as warping first and shading in the frame's geometry, at the cost of one small
+resample per frame: t_i = W_i(t* x R_i(m)). Where the photo's face is squeezed against the
+driver's (a turned head's far side) the folds fade (``squeeze_fade``).
 
 Beyond the paper, the folds are fitted to the target once per photo (``crease_style``): a
 face with little fine detail of its own (a child, a painting, a retouched photo) gets
@@ -19,8 +21,9 @@ import cv2
 import numpy as np
 
 from reactive.core import landmarks as lm
+from reactive.core.blur import normalized_blur
 from reactive.core.clip import ClipPack
-from reactive.core.rig import Rig
+from reactive.core.rig import Rig, pixel_barycentrics
 from reactive.params import DetailParams
 
 # Storage of a ratio image R (clip packs, format 3): code = 128 + 128 log2(R), uint8, so
@@ -147,6 +150,88 @@ def ratio_geometry(phi: np.ndarray, ratio_box: np.ndarray, ratio_shape: tuple[in
     return to_ratio, (int(px0), int(py0), int(px1), int(py1))
 
 
+def ratio_roi(to_ratio: np.ndarray, ratio_shape: tuple[int, int], target_points: np.ndarray,
+              photo_shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The photo box ``(x0, y0, x1, y1)`` a pack's ratio images shade: what phi^-1 brings
+    them onto (``ratio_geometry``) and the photo's face mesh (on a turned face the mesh's
+    correspondence reaches past phi's box), clipped to the photo."""
+    h, w = photo_shape
+    rh, rw = ratio_shape
+    corners = np.array([[0, 0], [rw, 0], [0, rh], [rw, rh]], np.float64)
+    back = np.linalg.inv(to_ratio)
+    pts = np.vstack([corners @ back[:2, :2].T + back[:2, 2], target_points[:lm.N_MESH]])
+    grow = 2.0
+    x0, y0 = np.maximum(np.floor(pts.min(axis=0) - grow), 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(pts.max(axis=0) + grow) + 1, (w, h)).astype(int)
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+class MeshLookup:
+    """Which triangle of the photo's face mesh (Delaunay over its 468 rest points) each
+    pixel of a photo box lies in, with its barycentric weights: made once per photo, it
+    maps any clip's neutral landmarks onto the box (``ratio_map``)."""
+
+    def __init__(self, target_points: np.ndarray, roi: tuple[int, int, int, int]):
+        from scipy.spatial import Delaunay
+
+        x0, y0, x1, y1 = roi
+        mesh = target_points[:lm.N_MESH].astype(np.float64) - (x0, y0)
+        self.roi = roi
+        self.ids, self.bary = pixel_barycentrics(Delaunay(mesh), (y1 - y0, x1 - x0))
+        self.inside = self.bary.sum(axis=2) > 0.5
+        self.iod = float(lm.interocular(target_points))
+
+
+def ratio_map(to_ratio: np.ndarray, driver_points: np.ndarray, ratio_box: np.ndarray,
+              ratio_shape: tuple[int, int], lookup: MeshLookup) -> np.ndarray:
+    """Where each pixel of ``lookup.roi`` reads a pack's ratio images: (h, w, 2) float32
+    ratio px, for ``cv2.remap``.
+
+    The ratio images live in the driver's neutral frame, whose landmarks are
+    ``driver_points`` (478, 2) (driver px; ``ratio_box`` (4,) their box, of ``ratio_shape``
+    (h, w) px). On the photo's face each pixel reads the landmark-aligned pixel (its face
+    mesh triangle mapped onto the driver's: on a turned or differently shaped face a fold
+    lands where the photo's face has that part, not where phi, a similarity, puts it: d3's
+    shadow beside the nose as a grey blotch on s10's far cheek); beyond the mesh (the
+    forehead's top, the edge fade) phi^-1 (``to_ratio`` (3, 3), photo px -> ratio px),
+    the mesh's correction to it carried out and faded over a quarter of the inter-ocular
+    distance.
+    """
+    x0, y0, x1, y1 = lookup.roi
+    h, w = y1 - y0, x1 - x0
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    base = np.stack([to_ratio[0, 0] * xx + to_ratio[0, 1] * yy + to_ratio[0, 2],
+                     to_ratio[1, 0] * xx + to_ratio[1, 1] * yy + to_ratio[1, 2]], axis=-1)
+    bx0, by0, bx1, by1 = (float(v) for v in ratio_box)
+    rh, rw = ratio_shape
+    scale = np.array([rw / (bx1 - bx0), rh / (by1 - by0)])
+    driver = (driver_points[:lm.N_MESH].astype(np.float64) - (bx0, by0)) * scale
+    mesh = np.einsum("hwk,hwkc->hwc", lookup.bary.astype(np.float64), driver[lookup.ids])
+    inside = lookup.inside
+    correction = np.where(inside[..., None], mesh - base, 0.0).astype(np.float32)
+    carried = normalized_blur(correction, inside.astype(np.float32),
+                              max(1.0, 0.25 * lookup.iod),
+                              fallback=np.zeros_like(correction))
+    correction = np.where(inside[..., None], correction, carried)
+    return (base + correction).astype(np.float32).reshape(h, w, 2)
+
+
+def squeeze_fade(where: np.ndarray, to_ratio: np.ndarray, iod: float,
+                 params: DetailParams = DetailParams()) -> np.ndarray:
+    """How much of its folds each pixel of a ``ratio_map`` (h, w, 2) takes: 1 where the
+    photo's face is no more squeezed against the driver's than ``params.squeeze_fade[0]``
+    times phi's scale (``to_ratio``), falling to 0 at ``[1]`` (the squeeze: the square
+    root of the map's local area scale over phi's, smoothed over a tenth of the photo's
+    inter-ocular distance ``iod``). (h, w) float32."""
+    gx = np.gradient(where, axis=1)
+    gy = np.gradient(where, axis=0)
+    area = np.abs(gx[..., 0] * gy[..., 1] - gx[..., 1] * gy[..., 0])
+    squeeze = np.sqrt(area / max(abs(float(np.linalg.det(to_ratio[:2, :2]))), 1e-12))
+    squeeze = cv2.GaussianBlur(squeeze.astype(np.float32), (0, 0), max(0.5, 0.1 * iod))
+    low, high = params.squeeze_fade
+    return np.clip((high - squeeze) / max(high - low, 1e-6), 0.0, 1.0).astype(np.float32)
+
+
 class DetailLayer:
     """Offline, one clip: per frame, the photo shaded by its ratio image, in a reused buffer.
     (The live player blends several clips' with ``RatioMixer``.)"""
@@ -159,16 +244,26 @@ class DetailLayer:
         self.style = crease_style(rig.photo, rig.target_points) if style is None else style
         self.lut = styled_table(self.style)
         rh, rw = pack.ratio.shape[1:]
-        to_ratio, (px0, py0, px1, py1) = ratio_geometry(rig.phi, pack.ratio_box, (rh, rw),
-                                                        rig.shape)
+        to_ratio, _ = ratio_geometry(rig.phi, pack.ratio_box, (rh, rw), rig.shape)
         self.blur = ratio_blur(to_ratio, self.style)
+        box = ratio_roi(to_ratio, (rh, rw), rig.target_points, rig.shape)
+        px0, py0, px1, py1 = box
         self.roi = (slice(py0, py1), slice(px0, px1))
-        shift = np.array([[1, 0, px0], [0, 1, py0], [0, 0, 1]], np.float64)
-        self.affine = (to_ratio @ shift)[:2].astype(np.float64)
-        self.roi_size = (px1 - px0, py1 - py0)
+        lookup = MeshLookup(rig.target_points, box)
+        where = ratio_map(to_ratio, pack.landmarks[pack.neutral_index], pack.ratio_box,
+                          (rh, rw), lookup)
+        self.map1, self.map2 = cv2.convertMaps(where, None, cv2.CV_16SC2)
+        fade = squeeze_fade(where, to_ratio, lookup.iod)
+        self.fade = None if fade.min() >= 1.0 else fade      # a frontal face: nothing fades
         self.photo = rig.photo.copy()
         self._ratio = np.empty((py1 - py0, px1 - px0), np.float32)
         self._decoded = np.empty((rh, rw), np.float32)
+
+    def to_photo(self, image: np.ndarray, out: np.ndarray, border: float) -> np.ndarray:
+        """``image`` (h, w) float32 over the pack's ratio box, as the photo's box ``roi``
+        sees it (landmark-aligned: ``ratio_map``), into ``out`` (the roi's shape)."""
+        return cv2.remap(image, self.map1, self.map2, cv2.INTER_LINEAR, dst=out,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 
     def shade(self, layers) -> np.ndarray:
         """The photo shaded for the clip's frame at ``layers`` (one ``synthesis.Layer`` at
@@ -182,9 +277,11 @@ class DetailLayer:
         if self.blur > 0.3:
             cv2.GaussianBlur(self._decoded, (0, 0), self.blur, dst=self._decoded,
                              borderType=cv2.BORDER_REPLICATE)
-        cv2.warpAffine(self._decoded, self.affine, self.roi_size, dst=self._ratio,
-                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                       borderMode=cv2.BORDER_CONSTANT, borderValue=1.0)
+        self.to_photo(self._decoded, self._ratio, 1.0)
+        if self.fade is not None:                          # R' = 1 + fade (R - 1)
+            np.subtract(self._ratio, 1.0, out=self._ratio)
+            np.multiply(self._ratio, self.fade, out=self._ratio)
+            np.add(self._ratio, 1.0, out=self._ratio)
         src = self.rig.photo[roi]
         cv2.multiply(src, cv2.merge([self._ratio] * 3), dst=self.photo[roi],
                      dtype=cv2.CV_8U)
@@ -213,13 +310,21 @@ class RatioMixer:
         if not geo:
             self.roi = None
             return
-        boxes = np.array([g[1] for g in geo.values()])
+        boxes = np.array([ratio_roi(g[0], packs[k].ratio.shape[1:], rig.target_points,
+                                    rig.shape) for k, g in geo.items()])
         x0, y0 = boxes[:, :2].min(axis=0)
         x1, y1 = boxes[:, 2:].max(axis=0)
         self.roi = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
         self.size = (int(x1 - x0), int(y1 - y0))
-        shift = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
-        self.affine = {k: (g[0] @ shift)[:2] for k, g in geo.items()}
+        lookup = MeshLookup(rig.target_points, (int(x0), int(y0), int(x1), int(y1)))
+        self.maps, self.fade = {}, {}
+        for k, g in geo.items():
+            pack = packs[k]
+            where = ratio_map(g[0], pack.landmarks[pack.neutral_index], pack.ratio_box,
+                              pack.ratio.shape[1:], lookup)
+            self.maps[k] = cv2.convertMaps(where, None, cv2.CV_16SC2)
+            fade = squeeze_fade(where, g[0], lookup.iod)
+            self.fade[k] = None if fade.min() >= 1.0 else fade
         self.blur = {k: ratio_blur(g[0], self.style) for k, g in geo.items()}
         # Frames whose ratio image is 1 everywhere (code 128: a clip at rest) shade nothing.
         self.flat = {k: (packs[k].ratio == 128).all(axis=(1, 2)) for k in geo}
@@ -232,7 +337,7 @@ class RatioMixer:
         """Live clips (the puppet's ring): frame ``i`` of clip ``clip`` gets the ratio image
         ``codes`` (h, w) uint8, of the pack's ratio shape (copied into the pack's own
         array: nothing allocated), or None: no shading (R = 1)."""
-        if clip not in self.affine:
+        if clip not in self.maps:
             return
         if codes is None:
             self.flat[clip][i] = True
@@ -247,7 +352,7 @@ class RatioMixer:
             return None
         active = []
         for layer in layers:
-            if layer.clip in self.affine and layer.weight > 1e-3:
+            if layer.clip in self.maps and layer.weight > 1e-3:
                 i = min(int(round(layer.position)), self.packs[layer.clip].frame_count - 1)
                 if not self.flat[layer.clip][i]:
                     active.append((layer, i))
@@ -260,12 +365,18 @@ class RatioMixer:
             if self.blur[layer.clip] > 0.3:
                 cv2.GaussianBlur(self._decoded[layer.clip], (0, 0), self.blur[layer.clip],
                                  dst=self._decoded[layer.clip], borderType=cv2.BORDER_REPLICATE)
-            cv2.warpAffine(self._decoded[layer.clip], self.affine[layer.clip], self.size,
-                           dst=self._one, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=1.0)
-            # sum += w (R_k - 1)
-            cv2.scaleAdd(self._one, layer.weight, self._sum, dst=self._sum)
-            self._sum -= layer.weight
+            map1, map2 = self.maps[layer.clip]
+            cv2.remap(self._decoded[layer.clip], map1, map2, cv2.INTER_LINEAR, dst=self._one,
+                      borderMode=cv2.BORDER_CONSTANT, borderValue=1.0)
+            # sum += w fade (R_k - 1)
+            fade = self.fade[layer.clip]
+            if fade is None:
+                cv2.scaleAdd(self._one, layer.weight, self._sum, dst=self._sum)
+                self._sum -= layer.weight
+            else:
+                np.subtract(self._one, 1.0, out=self._one)
+                np.multiply(self._one, fade, out=self._one)
+                cv2.scaleAdd(self._one, layer.weight, self._sum, dst=self._sum)
         cv2.merge([self._sum] * 3, dst=self._sum3)
         cv2.multiply(self.rig.photo[self.roi], self._sum3, dst=self.photo[self.roi],
                      dtype=cv2.CV_8U)

@@ -23,7 +23,7 @@ from scipy.ndimage import maximum_filter1d
 
 from reactive.core import landmarks as lm
 from reactive.core.clip import ClipPack, expressiveness, peak_frame
-from reactive.core.details import DetailLayer, ratio_geometry
+from reactive.core.details import DetailLayer
 from reactive.core.eyeball import lid_coordinates
 from reactive.core.jaw import frame_hold
 from reactive.core.motion import frame_offsets
@@ -618,8 +618,9 @@ def crease_fidelity(rig: Rig, pack: ClipPack, darkening: np.ndarray, *,
     ``darkening``: ``driver_darkening(frames, pack)``; ``layer``: the details stage to
     judge (default ``DetailLayer(rig, pack)``). For every frame, the photo's darkening by
     the details stage, 1 - f(shaded) / f(photo) (f: grey level), is compared with the
-    driver's at the landmark-aligned pixel (mapped through phi as the ratio images are,
-    and blurred to the least fold width the layer gives this photo). Over the photo's face
+    driver's at the landmark-aligned pixel (mapped as the ratio images are,
+    ``details.ratio_map``, and blurred to the least fold width the layer gives this
+    photo). Over the photo's face
     (its landmark oval grown by a quarter of the inter-ocular distance, as the ratio
     images reach the forehead):
 
@@ -636,7 +637,6 @@ def crease_fidelity(rig: Rig, pack: ClipPack, darkening: np.ndarray, *,
     """
     layer = DetailLayer(rig, pack) if layer is None else layer
     h, w = rig.shape
-    to_ratio, _ = ratio_geometry(rig.phi, pack.ratio_box, pack.ratio.shape[1:], (h, w))
     iod = float(lm.interocular(rig.target_points))
     grow = int(round(0.25 * iod))
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
@@ -649,14 +649,12 @@ def crease_fidelity(rig: Rig, pack: ClipPack, darkening: np.ndarray, *,
     rest = set(others[expr[others] <= np.quantile(expr[others], rest_quantile)].tolist())
     excess_count = 0
     excess_values, rest_values, peak_values = [], [], []
-    driver = np.empty((h, w), np.float32)
+    driver = np.zeros((h, w), np.float32)
     for i in range(pack.frame_count):
         shaded = layer.shade([Layer(0, float(i), 1.0)])
         target = np.clip(1.0 - (cv2.cvtColor(shaded, cv2.COLOR_RGB2GRAY).astype(np.float32)
                                 + 1.0) / grey, 0.0, 1.0)[face]
-        cv2.warpAffine(darkening[i], to_ratio[:2], (w, h), dst=driver,
-                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        driver[layer.roi] = layer.to_photo(darkening[i], driver[layer.roi].copy(), 0.0)
         ref = cv2.GaussianBlur(driver, (0, 0), sigma) if sigma > 0.3 else driver
         excess = target - ref[face]
         excess_count += int((excess > tolerance).sum())

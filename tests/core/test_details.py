@@ -9,6 +9,7 @@ import pytest
 
 from reactive.core import landmarks as lm
 from reactive.core.details import (CreaseStyle, DetailLayer, RatioMixer, crease_style,
+                                   squeeze_fade,
                                    decode_table, encode_ratio, skin_detail)
 from reactive.core.rig import build_rig
 from reactive.core.synthesis import Layer
@@ -115,3 +116,52 @@ def test_the_default_style_is_the_photos_own(face):
     assert DetailLayer(rig, pack).style == crease_style(photo, face)
     assert RatioMixer(rig, [pack]).style.gain == DetailParams().min_gain
     assert decode_table()[128] == 1.0
+
+
+def test_folds_land_on_the_photos_own_face_parts_not_where_phi_puts_them(face):
+    """A photo whose face is shaped unlike the driver's (its image-right half narrowed to
+    0.6, as a turned head's far side is): a fold at one of the driver's landmarks darkens
+    the photo at that landmark (its face mesh mapped onto the driver's), not where phi, a
+    similarity, puts it (d3's shadow beside the nose landed as a grey blotch on s10's far
+    cheek). The offline layer and the live mixer alike."""
+    cx = float(face[:lm.N_MESH, 0].mean())
+    target = face.copy()
+    right = target[:, 0] > cx
+    target[right, 0] = cx + 0.6 * (target[right, 0] - cx)
+    pack = fake_pack(face, np.zeros((3, 2)))
+    pack.source_size = (512, 512)
+    nose_y = float(face[lm.NOSE_TIP, 1])
+    mesh = face[:lm.N_MESH]
+    want = np.array([cx + 0.6 * (mesh[:, 0].max() - cx), nose_y])
+    k = int(np.argmin(np.linalg.norm(mesh - want, axis=1)))
+    ratio = np.full((3, 128, 128), 128, np.uint8)
+    box = np.array([192, 192, 448, 448], np.float32)
+    at = np.round((face[k] - box[:2]) * 128 / 256).astype(int)
+    cv2.circle(ratio[-1], (int(at[0]), int(at[1])), 3, int(encode_ratio(np.array([0.7]))[0]),
+               -1)
+    pack.ratio, pack.ratio_box = ratio, box
+    photo = _portrait(target, texture=0.0)
+    rig = build_rig(photo, target, pack)
+    by_phi = face[k] @ rig.phi[:, :2].T + rig.phi[:, 2]
+    assert np.linalg.norm(by_phi - target[k]) > 8.0        # phi alone would miss it
+    grey = photo.astype(np.float32).sum(-1) + 3
+    for stage in (DetailLayer(rig, pack, CreaseStyle()), RatioMixer(rig, [pack], CreaseStyle())):
+        shaded = stage.shade([Layer(0, 2.0, 1.0)]).astype(np.float32).sum(-1) + 3
+        dark = 1 - shaded / grey
+        assert dark.max() > 0.2
+        ys, xs = np.nonzero(dark > 0.5 * dark.max())
+        centre = np.array([xs.mean(), ys.mean()])                # the fold's centre
+        assert np.linalg.norm(centre - target[k]) < 2.5, (centre, target[k], by_phi)
+
+
+def test_folds_fade_where_the_photos_face_is_squeezed():
+    """The far side of a turned head squeezes the driver's shading into strokes: a map no
+    more squeezed than phi keeps its folds in full, one squeezed sixfold (the square root
+    of the area scale: 2.4) none, one threefold (1.7) part of them."""
+    to_ratio = np.array([[0.5, 0, 0], [0, 0.5, 0], [0, 0, 1]], np.float64)
+    yy, xx = np.mgrid[0:60, 0:80].astype(np.float32)
+    same = np.dstack([0.5 * xx, 0.5 * yy])
+    assert np.allclose(squeeze_fade(same, to_ratio, 20.0), 1.0)
+    assert np.allclose(squeeze_fade(np.dstack([3.0 * xx, 0.5 * yy]), to_ratio, 20.0), 0.0)
+    part = squeeze_fade(np.dstack([1.5 * xx, 0.5 * yy]), to_ratio, 20.0)
+    assert np.allclose(part[10:-10, 10:-10], (2.3 - np.sqrt(3.0)) / 1.0, atol=0.01)
