@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.spatial import Delaunay
 
 from reactive.core import landmarks as lm
 from reactive.core.blur import normalized_blur
@@ -150,19 +151,16 @@ def ratio_geometry(phi: np.ndarray, ratio_box: np.ndarray, ratio_shape: tuple[in
     return to_ratio, (int(px0), int(py0), int(px1), int(py1))
 
 
-def ratio_roi(to_ratio: np.ndarray, ratio_shape: tuple[int, int], target_points: np.ndarray,
+def ratio_roi(phi_box: tuple[int, int, int, int], target_points: np.ndarray,
               photo_shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    """The photo box ``(x0, y0, x1, y1)`` a pack's ratio images shade: what phi^-1 brings
-    them onto (``ratio_geometry``) and the photo's face mesh (on a turned face the mesh's
-    correspondence reaches past phi's box), clipped to the photo."""
+    """The photo box ``(x0, y0, x1, y1)`` a pack's ratio images shade: ``phi_box``, what
+    phi^-1 brings them onto (``ratio_geometry``), and the photo's face mesh with two pixels
+    to spare (on a turned face the mesh's correspondence reaches past phi's box), clipped
+    to the photo."""
     h, w = photo_shape
-    rh, rw = ratio_shape
-    corners = np.array([[0, 0], [rw, 0], [0, rh], [rw, rh]], np.float64)
-    back = np.linalg.inv(to_ratio)
-    pts = np.vstack([corners @ back[:2, :2].T + back[:2, 2], target_points[:lm.N_MESH]])
-    grow = 2.0
-    x0, y0 = np.maximum(np.floor(pts.min(axis=0) - grow), 0).astype(int)
-    x1, y1 = np.minimum(np.ceil(pts.max(axis=0) + grow) + 1, (w, h)).astype(int)
+    mesh = target_points[:lm.N_MESH]
+    x0, y0 = np.maximum(np.minimum(np.floor(mesh.min(axis=0)) - 2, phi_box[:2]), 0)
+    x1, y1 = np.minimum(np.maximum(np.ceil(mesh.max(axis=0)) + 3, phi_box[2:]), (w, h))
     return int(x0), int(y0), int(x1), int(y1)
 
 
@@ -172,8 +170,6 @@ class MeshLookup:
     maps any clip's neutral landmarks onto the box (``ratio_map``)."""
 
     def __init__(self, target_points: np.ndarray, roi: tuple[int, int, int, int]):
-        from scipy.spatial import Delaunay
-
         x0, y0, x1, y1 = roi
         mesh = target_points[:lm.N_MESH].astype(np.float64) - (x0, y0)
         self.roi = roi
@@ -244,9 +240,9 @@ class DetailLayer:
         self.style = crease_style(rig.photo, rig.target_points) if style is None else style
         self.lut = styled_table(self.style)
         rh, rw = pack.ratio.shape[1:]
-        to_ratio, _ = ratio_geometry(rig.phi, pack.ratio_box, (rh, rw), rig.shape)
+        to_ratio, phi_box = ratio_geometry(rig.phi, pack.ratio_box, (rh, rw), rig.shape)
         self.blur = ratio_blur(to_ratio, self.style)
-        box = ratio_roi(to_ratio, (rh, rw), rig.target_points, rig.shape)
+        box = ratio_roi(phi_box, rig.target_points, rig.shape)
         px0, py0, px1, py1 = box
         self.roi = (slice(py0, py1), slice(px0, px1))
         lookup = MeshLookup(rig.target_points, box)
@@ -310,8 +306,8 @@ class RatioMixer:
         if not geo:
             self.roi = None
             return
-        boxes = np.array([ratio_roi(g[0], packs[k].ratio.shape[1:], rig.target_points,
-                                    rig.shape) for k, g in geo.items()])
+        boxes = np.array([ratio_roi(g[1], rig.target_points, rig.shape)
+                          for g in geo.values()])
         x0, y0 = boxes[:, :2].min(axis=0)
         x1, y1 = boxes[:, 2:].max(axis=0)
         self.roi = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
