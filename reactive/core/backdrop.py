@@ -280,6 +280,20 @@ def _ramp(x: np.ndarray, low: float, high: float) -> np.ndarray:
     return smoothstep((x - low) / max(high - low, 1e-6)).astype(np.float32)
 
 
+def _beside(alpha: np.ndarray, params: BackdropParams
+            ) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """What lies outside the person (``alpha`` (H, W) <= 0), each pixel's distance to it
+    and the halo's reach (``params.halo_reach_frac`` of the shorter side, px): (outside
+    (H, W) bool, distance (H, W) float32, reach), or None when the person is nowhere or
+    everywhere."""
+    outside = alpha <= 0
+    if outside.all() or not outside.any():
+        return None
+    h, w = alpha.shape
+    reach = max(2, int(round(params.halo_reach_frac * min(h, w))))
+    return outside, cv2.distanceTransform(outside.astype(np.uint8), cv2.DIST_L2, 5), reach
+
+
 def stray_strands(photo: np.ndarray, alpha: np.ndarray, *,
                   params: BackdropParams = BackdropParams()) -> np.ndarray:
     """Single strands of hair beyond the segmentation's edge, within
@@ -292,11 +306,10 @@ def stray_strands(photo: np.ndarray, alpha: np.ndarray, *,
     ``photo`` (H, W, 3) uint8, ``alpha`` (H, W) uint8 (the person where > 0). Returns
     (H, W) bool."""
     h, w = alpha.shape
-    outside = alpha == 0
-    if outside.all() or not outside.any():
+    beside = _beside(alpha, params)
+    if beside is None:
         return np.zeros((h, w), bool)
-    reach = max(2, int(round(params.halo_reach_frac * min(h, w))))
-    dist = cv2.distanceTransform(outside.astype(np.uint8), cv2.DIST_L2, 5)
+    outside, dist, reach = beside
     side = max(h, w)
     guard = max(1, int(round(params.texture_guard_frac * side)))
     scale = max(1.0, params.texture_scale_frac * side)
@@ -324,12 +337,11 @@ def edge_halo(photo: np.ndarray, alpha: np.ndarray, *,
     """
     h, w = alpha.shape
     side = max(h, w)
-    reach = max(2, int(round(params.halo_reach_frac * min(h, w))))
-    outside = alpha <= 0
     halo = np.zeros((h, w, 3), np.float32)
-    if outside.all() or not outside.any():
+    beside = _beside(alpha, params)
+    if beside is None:
         return halo
-    dist = cv2.distanceTransform(outside.astype(np.uint8), cv2.DIST_L2, 5)
+    outside, dist, reach = beside
     beyond = (outside & (dist > reach) & (dist <= 2 * reach)).astype(np.float32)
     if not beyond.any():
         return halo

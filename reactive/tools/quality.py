@@ -650,11 +650,12 @@ def crease_fidelity(rig: Rig, pack: ClipPack, darkening: np.ndarray, *,
     excess_count = 0
     excess_values, rest_values, peak_values = [], [], []
     driver = np.zeros((h, w), np.float32)
+    patch = np.empty_like(driver[layer.roi])
     for i in range(pack.frame_count):
         shaded = layer.shade([Layer(0, float(i), 1.0)])
         target = np.clip(1.0 - (cv2.cvtColor(shaded, cv2.COLOR_RGB2GRAY).astype(np.float32)
                                 + 1.0) / grey, 0.0, 1.0)[face]
-        driver[layer.roi] = layer.to_photo(darkening[i], driver[layer.roi].copy(), 0.0)
+        driver[layer.roi] = layer.to_photo(darkening[i], patch, 0.0)
         ref = cv2.GaussianBlur(driver, (0, 0), sigma) if sigma > 0.3 else driver
         excess = target - ref[face]
         excess_count += int((excess > tolerance).sum())
