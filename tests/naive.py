@@ -394,10 +394,11 @@ def raster_triangles(photo, tri_now, lin, off, live, out):
 
 
 def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, shaded,
-                          lin_s, off_s, shade):
+                          lin_s, off_s, shade, texture, m_tex):
     """Each live triangle's pixel centres: the premultiplied RGBA sampled through its affine
-    (zero outside), times the ratio shaded / photo sampled through ``lin_s``, ``off_s``
-    when ``shade`` (clipped to [1/4, 4]), laid over ``out`` with ``opacity``."""
+    (zero outside), plus its alpha times ``texture`` sampled through ``m_tex`` (zero
+    outside), times the ratio shaded / photo sampled through ``lin_s``, ``off_s`` when
+    ``shade`` (clipped to [1/4, 4]), laid over ``out`` with ``opacity``."""
     h, w = out.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     px, py = xx.ravel(), yy.ravel()
@@ -420,8 +421,11 @@ def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, sh
             ratio = np.clip((bilinear_points(shaded, qx, qy) + 1.0)
                             / (bilinear_points(photo, qx, qy) + 1.0), 0.25, 4.0)
         alpha = layer[:, 3:] * opacity
+        tx = m_tex[0, 0] * px + m_tex[0, 1] * py + m_tex[0, 2]
+        ty = m_tex[1, 0] * px + m_tex[1, 1] * py + m_tex[1, 2]
+        grain = bilinear_points(texture, tx, ty, zero_outside=True)
         flat = out.reshape(-1, 3).astype(np.float64)
-        new = flat * (1.0 - alpha) + layer[:, :3] * ratio * opacity
+        new = flat * (1.0 - alpha) + (layer[:, :3] + layer[:, 3:] * grain) * ratio * opacity
         new = np.clip(new + 0.5, 0, 255).astype(np.uint8)
         flat = out.reshape(-1, 3)
         flat[inside & (alpha[:, 0] > 0)] = new[inside & (alpha[:, 0] > 0)]

@@ -273,6 +273,8 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     -------
     origin : (2,) int, the photo pixel (x, y) of the layer's top-left pixel.
     rgba : (h, w, 4) float32, premultiplied RGB and alpha (0..1), in the closed geometry.
+    texture : (h, w, 3) float32, the skin texture and grain to add where the layer shows
+        (its fine detail, zero-mean; not premultiplied), in the same pixels.
     """
     h, w = photo.shape[:2]
     closed_tris = closed_pts[tris]
@@ -395,9 +397,13 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
         & cv2.erode(np.ones(shape, np.uint8), _KERNEL3).astype(bool)
     fill = harmonic_fill(base, unknown)
     # The photo's own skin texture, which the fill and the averaged stretched skin lack.
+    # Kept apart from the layer: the layer is carried per frame by the warp's triangles,
+    # which stretch the lid's band two or three times over what the closed rest has (a
+    # driver's lid comes down without its skin); the texture, carried with them, turned
+    # into streaks. The eye layer lays it on unstretched.
     detail, _ = _skin_texture(photo, pts, topo, width, down, lo, shape,
                               max(1.0, 0.06 * width), params)
-    fill += detail * params.closed_texture
+    texture = detail * np.float32(params.closed_texture)
     if reference is not None and params.closed_grain > 0.0:
         # And a noise as strong as the skin's grain (the texture's source may be smoother
         # than the lid's own surroundings: a noisy shaded socket). One noise for all
@@ -406,7 +412,7 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
         noise = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         noise = cv2.GaussianBlur(noise, (0, 0), 0.6)
         noise /= max(float(noise.std()), 1e-6)
-        fill += (params.closed_grain * noise)[..., None] * reference[2]
+        texture += (params.closed_grain * noise)[..., None] * reference[2]
         # (Outside the region the layer is transparent: only its alpha matters there.)
     dist = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
     alpha = np.clip(dist / feather, 0.0, 1.0).astype(np.float32)
@@ -427,4 +433,4 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
                                 - (1.0 - cover)[..., None] * np.clip(base, 0.0, 255.0),
                                 0.0, 255.0)
         rgba[..., 3] = cover
-    return lo, rgba
+    return lo, rgba, np.ascontiguousarray(texture, np.float32)

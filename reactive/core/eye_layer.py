@@ -75,6 +75,8 @@ class _EyeModel:
     cover_source: np.ndarray  # (V', 2) float64 and where a closed eye samples them in the photo
     closed_origin: np.ndarray  # (2,) int, photo pixel (x, y) of closed_rgba[0, 0]
     closed_rgba: np.ndarray   # (h, w, 4) float32 premultiplied, the closed lid (closed_lid.py)
+    closed_texture: np.ndarray  # (h, w, 3) float32, its skin texture, laid on unstretched
+    closed_corners: np.ndarray  # (2, 2) float64 the eye's corners in the layer's pixels
     # A drawn eye larger than the contour (eyeball.drawn_opening): its opening's vertices,
     # each carried by the lid patch triangle it lies in (index into patch_tris, barycentric
     # weights), as the warp carries the drawn lid line; n_drawn points per lid. Empty when
@@ -167,6 +169,7 @@ class GazeLayer:
         pts = target_points.astype(np.float64)
         tri, index = triangulate(pts[:lm.N_MESH], folded_over_eyes(pts))
         self._delaunay = index[tri.simplices]
+        self._tex_affine = np.zeros((2, 3))
         # Both eyes closed at rest: where the closed lid is made.
         off = np.zeros((lm.N_MESH, 2), np.float32)
         close_lids(off, pts[:lm.N_MESH].astype(np.float32), np.ones(2), params=params)
@@ -220,8 +223,8 @@ class GazeLayer:
         source[at] += (p.lid_margin_frac * width) * normals
         first = np.r_[~np.isin(ids[tris], topo.outer_ring).any(axis=1),
                       np.zeros(int(around.sum()), bool)]
-        closed_origin, closed_rgba = closed_lid(photo, pts, closed, topo, width, cover,
-                                                source[cover_tris], first, params=p)
+        closed_origin, closed_rgba, closed_texture = closed_lid(
+            photo, pts, closed, topo, width, cover, source[cover_tris], first, params=p)
         # Only the triangles the closed lid covers at all are laid over per frame.
         alpha = closed_rgba[..., 3]
         used = np.zeros(len(cover_tris), bool)
@@ -243,7 +246,9 @@ class GazeLayer:
                          cover_ids=cover_ids, cover_tris=cover_tris,
                          cover_closed=closed[cover_ids], cover_source=source,
                          closed_origin=closed_origin,
-                         closed_rgba=closed_rgba, drawn_tri=drawn_tri, drawn_bary=drawn_bary,
+                         closed_rgba=closed_rgba, closed_texture=closed_texture,
+                         closed_corners=closed[list(topo.corners)] - closed_origin,
+                         drawn_tri=drawn_tri, drawn_bary=drawn_bary,
                          n_drawn=0 if eye["drawn"] is None else (len(eye["drawn"]) + 2) // 2,
                          inner_first=self._inner_first(pts, topo),
                          edge_sigma=edge_sigma(photo, contour, width))
@@ -505,7 +510,22 @@ class GazeLayer:
                 d, eye.cover_closed[eye.cover_tris] - eye.closed_origin)
             lin_s, off_s, _ = triangle_affines(d, eye.cover_source[eye.cover_tris])
             raster_triangles_over(eye.closed_rgba, d, lin, off, live, frame, skin, self.photo,
-                                  source, lin_s, off_s, source is not self.photo)
+                                  source, lin_s, off_s, source is not self.photo,
+                                  eye.closed_texture, self._texture_affine(points_now, eye))
+
+    def _texture_affine(self, points_now, eye: _EyeModel) -> np.ndarray:
+        """(2, 3): frame pixel -> closed lid layer pixel by the similarity that takes the
+        eye's corners now to their closed rest: the lid's texture goes with the eye, neither
+        stretched nor squashed with the lid's band."""
+        a, b = eye.topo.corners
+        q0, q1 = eye.closed_corners
+        p0, p1 = points_now[a].astype(np.float64), points_now[b].astype(np.float64)
+        dp = complex(*(p1 - p0))
+        z = complex(*(q1 - q0)) / dp if abs(dp) > 1e-9 else 1.0 + 0.0j
+        m = self._tex_affine
+        m[0, 0], m[0, 1], m[1, 0], m[1, 1] = z.real, -z.imag, z.imag, z.real
+        m[:, 2] = q0 - m[:, :2] @ p0
+        return m
 
     def _soften_margin(self, frame, now) -> None:
         """Anti-alias the lid margins after a redraw: it gives each pixel to one triangle,

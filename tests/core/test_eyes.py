@@ -1250,6 +1250,45 @@ def test_a_line_within_eye_shadow_is_unlike_its_surroundings_the_shadow_is_not()
     assert not odd[far_skin].any()
 
 
+def test_the_lid_texture_is_not_stretched_with_the_lids_band():
+    """A driver's lid comes down without its skin: the band between the closed lid and the
+    skin above is two or three times taller than in the closed rest the lid was made in
+    (here the skin rings stay where they were). The lid's texture is laid on unstretched:
+    its fine grain as strong across as along (gradient energy along the eye over across it
+    within 1.5; carried by the band's triangles, it was stretched into streaks along the
+    eye: 3.1 and 3.5)."""
+    pts = synthetic_face()
+    photo = synthetic_photo(pts)
+    rng = np.random.default_rng(1)
+    grain = cv2.GaussianBlur(rng.normal(0.0, 10.0, photo.shape[:2]).astype(np.float32),
+                             (0, 0), 0.7)
+    skin = np.all(photo == SKIN, axis=2)
+    photo = np.clip(photo.astype(np.float32) + (grain * skin)[..., None], 0,
+                    255).astype(np.uint8)
+    params = replace(EyeParams(), lash_opacity=0.0, lid_shadow_opacity=0.0, closed_crease=0.0)
+    layer = GazeLayer(photo, pts, params=params)
+    now = _points_now(pts, (1.0, 1.0))
+    for eye in EYES:
+        for ring in (eye.upper_skin, eye.crease):
+            now[ring] = pts[ring]
+    frame = photo.copy()
+    layer.apply(frame, now, (0.0, 0.0))
+    y = _luma(frame)
+    fine = y - cv2.GaussianBlur(y, (0, 0), 1.5)
+    gx = np.diff(fine, axis=1)[:-1]
+    gy = np.diff(fine, axis=0)[:, :-1]
+    ratios = []
+    for eye in EYES:
+        band = np.zeros(photo.shape[:2], np.uint8)
+        poly = np.concatenate([now[eye.upper], now[eye.upper_skin][::-1]])
+        cv2.fillPoly(band, [np.round(poly).astype(np.int32)], 1)
+        band = (cv2.erode(band, np.ones((3, 3), np.uint8)) > 0)[:-1, :-1]
+        assert band.sum() > 500
+        ratios.append(float((gx[band] ** 2).mean() / (gy[band] ** 2).mean()))
+    print(f"grain along / across the eye on the stretched band: {np.round(ratios, 2).tolist()}")
+    assert all(1 / 1.5 < r < 1.5 for r in ratios)
+
+
 def test_the_lid_texture_is_not_taken_from_a_thin_line():
     """s25's case: a whisker (a faint thin line, 11 grey levels darker, in skin with a fine
     grain: too faint to make its neighbourhood less smooth than skin) below the eye, where

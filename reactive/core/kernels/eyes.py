@@ -48,12 +48,15 @@ def raster_triangles(photo, tri_now, lin, off, live, out):
 
 @njit(cache=True)
 def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, shaded,
-                          lin_s, off_s, shade):
+                          lin_s, off_s, shade, texture, m_tex):
     """Like ``raster_triangles``, but the source is premultiplied RGBA (float32, (h, w, 4),
-    transparent outside) laid over ``out``: out = out (1 - a o) + rgb r o, with o the
-    ``opacity`` and r, when ``shade``, the ratio ``shaded`` / ``photo`` ((H, W, 3) uint8
-    each, sampled through ``lin_s``, ``off_s``, clipped to [1/4, 4]): the layer takes on the
-    shading that the detail stage put on the photo where the pixel came from."""
+    transparent outside) laid over ``out``: out = out (1 - a o) + (rgb + a t) r o, with o
+    the ``opacity``, t the ``texture`` ((h, w, 3) float32, zero outside) sampled through
+    the one affine ``m_tex`` (2, 3) (not the triangles': it is not stretched with them) and
+    r, when ``shade``, the ratio ``shaded`` / ``photo`` ((H, W, 3) uint8 each, sampled
+    through ``lin_s``, ``off_s``, clipped to [1/4, 4]): the layer takes on the shading that
+    the detail stage put on the photo where the pixel came from."""
+    th, tw = texture.shape[0], texture.shape[1]
     h, w = out.shape[0], out.shape[1]
     sh, sw = rgba.shape[0], rgba.shape[1]
     for t in range(tri_now.shape[0]):
@@ -81,18 +84,25 @@ def raster_triangles_over(rgba, tri_now, lin, off, live, out, opacity, photo, sh
                 sy = lin[t, 1, 0] * x + lin[t, 1, 1] * y + off[t, 1]
                 if sx <= -1.0 or sy <= -1.0 or sx >= sw or sy >= sh:
                     continue
-                a = bilinear_zero(rgba, sx, sy, 3) * opacity
+                al = bilinear_zero(rgba, sx, sy, 3)
+                a = al * opacity
                 if a <= 0.0:
                     continue
                 px = lin_s[t, 0, 0] * x + lin_s[t, 0, 1] * y + off_s[t, 0]
                 py = lin_s[t, 1, 0] * x + lin_s[t, 1, 1] * y + off_s[t, 1]
+                tx = m_tex[0, 0] * x + m_tex[0, 1] * y + m_tex[0, 2]
+                ty = m_tex[1, 0] * x + m_tex[1, 1] * y + m_tex[1, 2]
+                on = tx > -1.0 and ty > -1.0 and tx < tw and ty < th
                 for c in range(3):
                     r = 1.0
                     if shade:
                         r = (bilinear(shaded, px, py, c) + 1.0) / (bilinear(photo, px, py, c)
                                                                   + 1.0)
                         r = min(max(r, 0.25), 4.0)
-                    v = out[y, x, c] * (1.0 - a) + bilinear_zero(rgba, sx, sy, c) * r * opacity
+                    v = bilinear_zero(rgba, sx, sy, c)
+                    if on:
+                        v += al * bilinear_zero(texture, tx, ty, c)
+                    v = out[y, x, c] * (1.0 - a) + v * r * opacity
                     out[y, x, c] = np.uint8(min(max(v + 0.5, 0.0), 255.0))
 
 

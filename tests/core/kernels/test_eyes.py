@@ -41,7 +41,8 @@ def test_raster_triangles_matches_naive(seed):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_raster_triangles_over_matches_naive(seed, shade):
     """The closed lid laid over the frame: premultiplied RGBA (transparent outside it and
-    where its alpha is 0), with and without the detail stage's shading ratio."""
+    where its alpha is 0), its texture through one affine (part of the frame beyond the
+    texture), with and without the detail stage's shading ratio."""
     rng = np.random.default_rng(seed)
     out = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
     photo = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
@@ -60,13 +61,20 @@ def test_raster_triangles_over_matches_naive(seed, shade):
     off = rng.normal(-2, 2, (len(tris), 2))
     lin_s = np.eye(2)[None] + rng.normal(0, 0.05, (len(tris), 2, 2))
     off_s = rng.normal(0, 1, (len(tris), 2))
+    texture = rng.normal(0, 20, (18, 22, 3)).astype(np.float32)
+    m_tex = np.array([[0.9, -0.1, -1.5], [0.1, 0.9, 0.5]])
     got, want = out.copy(), out.copy()
     raster_triangles_over(rgba, tri_now, lin, off, live, got, 0.7, photo, shaded, lin_s,
-                          off_s, shade)
+                          off_s, shade, texture, m_tex)
     naive.raster_triangles_over(rgba, tri_now, lin, off, live, want, 0.7, photo, shaded, lin_s,
-                                off_s, shade)
+                                off_s, shade, texture, m_tex)
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
     assert not np.array_equal(got, out)
+    # The texture shows: without it, other pixels.
+    plain = out.copy()
+    raster_triangles_over(rgba, tri_now, lin, off, live, plain, 0.7, photo, shaded, lin_s,
+                          off_s, shade, np.zeros_like(texture), m_tex)
+    assert np.abs(plain.astype(int) - got.astype(int)).max() > 5
 
 
 @pytest.mark.parametrize("seed", [2, 3])
