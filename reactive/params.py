@@ -750,6 +750,14 @@ class EyeParams:
     # lid's highlight carried by the stretch), only this fraction of its difference from the
     # skin's shading at four times the scale: all of it reads as a blotch.
     closed_fold: float = 0.5
+    # A closed lid is convex, over the eyeball: it catches the light as the skin round the
+    # eye does, not the socket's shadow it fills (interpolated from its surroundings, a
+    # shaded socket made a dull flat patch of it). Where the fill is darker than the lit lid
+    # skin (the lighter half of the first ring's), a dome closed_bulge_height eye widths above
+    # the seam in the middle of the eye, fading to the corners, the seam and the fold, is
+    # brought up to closed_bulge of the way to it.
+    closed_bulge: float = 0.8
+    closed_bulge_height: float = 0.12
     # ... and faded into the skin around it over this many eye widths: its edge against
     # a photo's darker surroundings (eye shadow, eyeliner, a shaded socket) would otherwise
     # outline the lid as a pasted patch.

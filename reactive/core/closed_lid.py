@@ -4,6 +4,8 @@ faded in by the eye layer."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -60,14 +62,23 @@ def _fill_triangles(shape: tuple[int, int], tris_xy: np.ndarray, origin) -> np.n
     return mask
 
 
+class SkinReference(NamedTuple):
+    """The lid skin round an eye in the photo (``_skin_reference``)."""
+    lab: np.ndarray      # (3,) its Lab median
+    spread: float        # the median Lab distance from it
+    grain: np.ndarray    # (3,) RGB spread of its fine grain
+    lit: np.ndarray      # (3,) Lab median of its lighter half
+
+
 def _skin_reference(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: float,
                     rest_tris: np.ndarray, first: np.ndarray
                     ) -> tuple[np.ndarray, float, np.ndarray] | None:
     """The lid skin's colour in the photo, from the first ring of triangles around the eye
     (the second ring's cheek is lit differently from a lid), away from the opening: Lab
     median, the median Lab distance from it (its spread), and the fine grain's per-channel
-    spread (RGB, median absolute deviation of the image less its Gaussian blur of 1 px).
-    None when fewer than 16 such pixels."""
+    spread (RGB, median absolute deviation of the image less its Gaussian blur of 1 px), and
+    the Lab median of its pixels at least as light as the median (the skin where the light
+    falls on it). None when fewer than 16 such pixels."""
     h, w = photo.shape[:2]
     lo = np.maximum(np.floor(rest_tris.reshape(-1, 2).min(axis=0)).astype(int) - 2, 0)
     hi = np.minimum(np.ceil(rest_tris.reshape(-1, 2).max(axis=0)).astype(int) + 3, (w, h))
@@ -88,7 +99,8 @@ def _skin_reference(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width
     f = fine[skin]
     # Robust (median absolute deviation): the skin sample holds some lashes and edges.
     grain = 1.4826 * np.median(np.abs(f - np.median(f, axis=0)), axis=0)
-    return ref, spread, grain
+    lit = lab[skin][lab[skin][:, 0] >= ref[0]]
+    return SkinReference(ref, spread, grain, np.median(lit, axis=0))
 
 
 def _skin_texture(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: float,
@@ -192,7 +204,7 @@ def _eye_in_photo(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: 
     lashes = np.concatenate([pts[[a]], top, pts[[b]], upper[::-1]])
     eye |= fill_polygon(shape, lashes, lo) > 127
     if reference is not None:
-        ref, spread, _ = reference
+        ref, spread = reference.lab, reference.spread
         lab = cv2.cvtColor(crop.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
         foreign = np.linalg.norm(lab - ref, axis=2) > params.closed_skin_dist * spread
         reach = cv2.dilate(opening, _disc(params.closed_reach_w * width)) > 0
@@ -203,6 +215,38 @@ def _eye_in_photo(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: 
         # A pixel or two more: the anti-aliased edge of a drawn line is not quite foreign.
         eye = cv2.dilate(eye.astype(np.uint8), _disc(max(1.0, 0.02 * width))) > 0
     return eye.astype(np.uint8), lo
+
+
+def lid_dome(shape: tuple[int, int], seam: np.ndarray, width: float,
+             params: EyeParams) -> np.ndarray:
+    """Where a closed lid bulges over the eyeball, 0..1 over (h, w) ``shape``: highest
+    ``closed_bulge_height`` eye widths above the closed seam in the middle of the eye,
+    falling off smoothly towards the corners, the seam and the fold above. ``seam`` (K, 2)
+    the closed upper lid, corner to corner, in the layer's pixels. Returns (h, w) float32."""
+    a, axis, down, span, bend = lid_arc(seam)
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
+    pu = ((xs - a[0]) * axis[0] + (ys - a[1]) * axis[1]) / span
+    across = ((xs - a[0]) * down[0] + (ys - a[1]) * down[1]) / span - bend * pu * (pu - 1.0)
+    above = -across * span / width
+    along = np.sin(np.pi * np.clip(pu, 0.0, 1.0))
+    h = params.closed_bulge_height
+    return (along * np.exp(-0.5 * ((above - h) / (0.8 * h)) ** 2)).astype(np.float32)
+
+
+def _lid_bulge(fill: np.ndarray, seam: np.ndarray, width: float, lit_lab: np.ndarray,
+               region: np.ndarray, params: EyeParams) -> np.ndarray:
+    """``fill`` (h, w, 3) float32 RGB with the lid's dome (``lid_dome``) brought up to
+    ``closed_bulge`` of the way towards the lit lid skin's colour ``lit_lab`` (Lab), where
+    that is lighter: the lid over the eyeball catches the light the skin around the eye
+    does, not the socket's shadow it fills. Only within ``region`` (h, w) bool, faded over
+    its feather."""
+    dome = lid_dome(fill.shape[:2], seam, width, params)
+    lab = cv2.cvtColor(np.clip(fill, 0.0, 255.0) / 255.0, cv2.COLOR_RGB2LAB)
+    lighter = np.clip((lit_lab[0] - lab[..., 0]) / 5.0, 0.0, 1.0)
+    inside = cv2.GaussianBlur(region.astype(np.float32), (0, 0), max(1.0, 0.05 * width))
+    w = (params.closed_bulge * dome * lighter * inside)[..., None]
+    lab = lab + w * (lit_lab.astype(np.float32) - lab)
+    return 255.0 * cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_LAB2RGB)
 
 
 def lid_crease(shape: tuple[int, int], seam: np.ndarray, width: float,
@@ -254,7 +298,8 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     averaged shading. Then the photo's own skin texture, unstretched, from below the eye
     (else above it) where the photo is as smooth as skin (``_skin_texture``), plus
     ``closed_grain`` of a noise as strong as the skin's own fine grain, so the lid is not a
-    blurred patch on a textured photo. What moved without stretching (the lid itself, its
+    blurred patch on a textured photo. Where the fill is darker than the lit lid skin
+    (a shaded socket), the lid's dome is lightened towards it (``lid_dome``). What moved without stretching (the lid itself, its
     fold, the lash line brought down to the seam) keeps the photo's pixels. Per frame the
     eye layer lays this over the lids with the same triangles, from the closed rest to
     where they are.
@@ -314,7 +359,7 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     ramp = max(1.5, 0.02 * width)
     base = closed.astype(np.float32)
     if reference is not None:
-        ref, spread, _ = reference
+        ref, spread = reference.lab, reference.spread
         lab = cv2.cvtColor(closed.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
         foreign = (np.linalg.norm(lab - ref, axis=2) > params.closed_skin_dist * spread) & inner
         # Not skin: darker than the lid skin (a brow, lashes, eyeliner, a shadow's core:
@@ -396,6 +441,9 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     unknown = (covered | (region & ~stretched)) \
         & cv2.erode(np.ones(shape, np.uint8), _KERNEL3).astype(bool)
     fill = harmonic_fill(base, unknown)
+    if reference is not None and params.closed_bulge > 0.0:
+        fill = _lid_bulge(fill, closed_pts[np.r_[a, topo.upper, b]] - lo, width,
+                          reference.lit, region, params)
     # The photo's own skin texture, which the fill and the averaged stretched skin lack.
     # Kept apart from the layer: the layer is carried per frame by the warp's triangles,
     # which stretch the lid's band two or three times over what the closed rest has (a
@@ -412,7 +460,7 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
         noise = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         noise = cv2.GaussianBlur(noise, (0, 0), 0.6)
         noise /= max(float(noise.std()), 1e-6)
-        texture += (params.closed_grain * noise)[..., None] * reference[2]
+        texture += (params.closed_grain * noise)[..., None] * reference.grain
         # (Outside the region the layer is transparent: only its alpha matters there.)
     dist = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
     alpha = np.clip(dist / feather, 0.0, 1.0).astype(np.float32)

@@ -1042,14 +1042,7 @@ def test_closed_lid_fades_into_a_shaded_socket_without_an_outline():
     pixels around the closed eye larger than the socket's own shading makes. (A lid faded in
     over 1.5 px only: steps of 12-13 grey levels here; over 0.08 eye widths: 5-6.)"""
     pts = synthetic_face()
-    photo = synthetic_photo(pts)
-    shade = np.zeros(photo.shape[:2], np.float32)
-    for eye in EYES:
-        c = pts[eye.contour].mean(axis=0)
-        cv2.ellipse(shade, (int(c[0]), int(c[1])), (int(0.75 * EYE_W), int(0.45 * EYE_W)), 0,
-                    0, 360, 1.0, -1)
-    shade = cv2.GaussianBlur(shade, (0, 0), 0.12 * EYE_W)
-    photo = np.clip(photo * (1.0 - 0.45 * shade[..., None]), 0, 255).astype(np.uint8)
+    photo = _shaded_socket_photo(pts, 0.45)
     closed = _closed_photo(photo, pts)
     luma = cv2.cvtColor(closed, cv2.COLOR_RGB2GRAY).astype(int)
     own = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(int)
@@ -1063,6 +1056,56 @@ def test_closed_lid_fades_into_a_shaded_socket_without_an_outline():
         steps.append(int(step[changed[:-1, :-1]].max()))
     print(f"largest step between neighbouring pixels around the closed eyes: {steps}")
     assert max(steps) <= 8
+
+
+def _shaded_socket_photo(pts, depth: float) -> np.ndarray:
+    """The synthetic photo with each eye's socket darkened by up to ``depth`` (0..1)."""
+    photo = synthetic_photo(pts)
+    shade = np.zeros(photo.shape[:2], np.float32)
+    for eye in EYES:
+        c = pts[eye.contour].mean(axis=0)
+        cv2.ellipse(shade, (int(c[0]), int(c[1])), (int(0.75 * EYE_W), int(0.45 * EYE_W)), 0,
+                    0, 360, 1.0, -1)
+    shade = cv2.GaussianBlur(shade, (0, 0), 0.12 * EYE_W)
+    return np.clip(photo * (1.0 - depth * shade[..., None]), 0, 255).astype(np.uint8)
+
+
+def test_a_closed_lid_in_a_shaded_socket_catches_the_light():
+    """The closed lid is convex, over the eyeball: in a shaded socket its middle, a little
+    above the lashes, is lighter than the socket's shadow it would take on filled from its
+    surroundings alone (by 9 grey levels here, of the 45 to the skin outside the socket: the
+    socket's lit side is shaded too), towards the corners less; on a photo without a shaded
+    socket the dome changes nothing."""
+    pts = synthetic_face()
+    flat_params = replace(EyeParams(), closed_bulge=0.0)
+    for depth, lifted in ((0.45, True), (0.0, False)):
+        photo = _shaded_socket_photo(pts, depth)
+        for eye in EYES:
+            closed = {}
+            for name, params in (("dome", EyeParams()), ("flat", flat_params)):
+                layer = GazeLayer(photo, pts, params=replace(params, lash_opacity=0.0,
+                                                             lid_shadow_opacity=0.0))
+                frame = photo.copy()
+                layer.apply(frame, _points_now(pts, (1.0, 1.0)), (0.0, 0.0))
+                closed[name] = _luma(frame)
+            a, b = pts[eye.corners[0]], pts[eye.corners[1]]
+            seam = 0.5 * (pts[eye.upper] + pts[eye.lower])[3]
+            mid = np.round(seam - (0, 0.12 * EYE_W)).astype(int)
+            inner = np.round(a + 0.15 * (b - a) - (0, 0.12 * EYE_W)).astype(int)
+
+            def at(img, p):
+                return float(img[p[1] - 1:p[1] + 2, p[0] - 1:p[0] + 2].mean())
+
+            skin = float(_luma(photo)[5:15, 5:15].mean())
+            gain = at(closed["dome"], mid) - at(closed["flat"], mid)
+            print(f"socket {depth}: lid middle {at(closed['flat'], mid):.1f} -> "
+                  f"{at(closed['dome'], mid):.1f} (skin {skin:.1f}), near the corner "
+                  f"+{at(closed['dome'], inner) - at(closed['flat'], inner):.1f}")
+            if lifted:
+                assert gain >= 6.0
+                assert at(closed["dome"], inner) - at(closed["flat"], inner) < gain
+            else:
+                assert np.abs(closed["dome"] - closed["flat"]).max() <= 1.0
 
 
 DRAWN_A, DRAWN_B = EYE_W / 2 + 6, EYE_H + 8   # the drawn eye's semi-axes, px
