@@ -298,11 +298,11 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     averaged shading. Then the photo's own skin texture, unstretched, from below the eye
     (else above it) where the photo is as smooth as skin (``_skin_texture``), plus
     ``closed_grain`` of a noise as strong as the skin's own fine grain, so the lid is not a
-    blurred patch on a textured photo. Where the fill is darker than the lit lid skin
-    (a shaded socket), the lid's dome is lightened towards it (``lid_dome``). What moved without stretching (the lid itself, its
-    fold, the lash line brought down to the seam) keeps the photo's pixels. Per frame the
-    eye layer lays this over the lids with the same triangles, from the closed rest to
-    where they are.
+    blurred patch on a textured photo (kept apart, laid on unstretched). Where the fill is
+    darker than the lit lid skin (a shaded socket), the lid's dome is lightened towards it
+    (``lid_dome``). What moved without stretching (the lid itself, its fold, the lash line
+    brought down to the seam) keeps the photo's pixels. Per frame the eye layer lays this
+    over the lids with the same triangles, from the closed rest to where they are.
 
     Parameters
     ----------
