@@ -12,7 +12,7 @@ from reactive.core import landmarks as lm
 from reactive.core.backdrop import Backdrop, make_backdrop
 from reactive.errors import InputError
 from reactive.io.cache import cached_backdrop
-from reactive.io.tracker import detect_faces, segment_person
+from reactive.io.tracker import detect_faces, detect_faces_in_tiles, segment_person
 from reactive.params import BackdropParams, PhotoParams
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,12 @@ def find_target_face(photo: np.ndarray, *, source: str = "photo",
 def detect_target_face(photo: np.ndarray, *, source: str = "photo") -> tuple[np.ndarray, int]:
     """:func:`find_target_face` without the warnings -> (points, number of faces found)."""
     faces = detect_faces(photo)
+    if not faces:
+        # A face too small for the detector in the whole photo (a full-length portrait).
+        faces = detect_faces_in_tiles(photo)
+        if faces:
+            log.warning("%s: the face is small in the photo (found in a part of it); a photo "
+                        "cropped closer to the face animates larger and sharper", source)
     if not faces:
         raise InputError(f"{source}: no face found; use a photo with a clearly visible, "
                          "roughly frontal face")

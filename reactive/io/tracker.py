@@ -133,6 +133,57 @@ def detect_faces(image: np.ndarray, *, max_faces: int = 5, depth: bool = False
     return sorted(faces, key=_area, reverse=True)
 
 
+def detect_faces_in_tiles(image: np.ndarray, *, max_faces: int = 5, min_tile: int = 128,
+                          max_face_frac: float = 0.2) -> list[np.ndarray]:
+    """Faces too small for the detector in the whole image (a full-length portrait, a group
+    photo): looked for in overlapping square tiles, the shorter side first, then halving
+    (not under ``min_tile`` px), overlapping by half, until a size finds any. Only small
+    faces count, at most ``max_face_frac`` of the longer side across: a larger one the
+    whole image would have shown, so a tile's is a pattern taken for a face (a cat's fur).
+    The same face found in two tiles counts once (the larger find). Largest first, as
+    :func:`detect_faces` (without depth).
+
+    image : (H, W, 3) uint8 RGB. Returns a list of (478, 2) float32 pixel coordinates.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"`image` must be (H, W, 3) uint8; got {image.shape} {image.dtype}")
+    mp = _import_mediapipe()
+    h, w = image.shape[:2]
+
+    def starts(length: int, size: int) -> list[int]:
+        step = max(size // 2, 1)
+        out = list(range(0, max(length - size, 0) + 1, step))
+        if out[-1] != max(length - size, 0):
+            out.append(length - size)
+        return out
+
+    with _quiet_stderr():
+        with mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
+                min_detection_confidence=0.5) as mesh:
+            size = min(h, w)
+            while size >= min_tile:
+                found = []
+                for y0 in starts(h, size):
+                    for x0 in starts(w, size):
+                        tile = np.ascontiguousarray(image[y0:y0 + size, x0:x0 + size])
+                        result = mesh.process(tile)
+                        for f in result.multi_face_landmarks or []:
+                            face = _to_pixels(f, size, size) + np.float32((x0, y0))
+                            if np.sqrt(_area(face)) <= max_face_frac * max(h, w):
+                                found.append(face)
+                if found:
+                    kept: list[np.ndarray] = []
+                    for f in sorted(found, key=_area, reverse=True):
+                        span = float(np.sqrt(_area(f)))
+                        if all(np.linalg.norm(f.mean(axis=0) - k.mean(axis=0)) > 0.5 * span
+                               for k in kept):
+                            kept.append(f)
+                    return kept[:max_faces]
+                size //= 2
+    return []
+
+
 def segment_person(image: np.ndarray) -> np.ndarray:
     """Where the people are in a still image: MediaPipe's selfie segmentation (its general
     model, which sees whole upper bodies at a distance too; its model is in the same wheel
