@@ -750,6 +750,12 @@ class EyeParams:
     # lid's highlight carried by the stretch), only this fraction of its difference from the
     # skin's shading at four times the scale: all of it reads as a blotch.
     closed_fold: float = 0.5
+    # ... and faded into the skin around it over this many eye widths: its edge against
+    # a photo's darker surroundings (eye shadow, eyeliner, a shaded socket) would otherwise
+    # outline the lid as a pasted patch.
+    closed_feather_w: float = 0.08
+    # ... but over at least this many pixels: on a small eye a one-pixel fade shows its stairs.
+    closed_feather_min_px: float = 3.0
     # A closed lid is convex, over the eyeball: it catches the light as the skin round the
     # eye does, not the socket's shadow it fills (interpolated from its surroundings, a
     # shaded socket made a dull flat patch of it). Where the fill is darker than the lit lid
@@ -758,12 +764,6 @@ class EyeParams:
     # brought up to closed_bulge of the way to it.
     closed_bulge: float = 0.8
     closed_bulge_height: float = 0.12
-    # ... and faded into the skin around it over this many eye widths: its edge against
-    # a photo's darker surroundings (eye shadow, eyeliner, a shaded socket) would otherwise
-    # outline the lid as a pasted patch.
-    closed_feather_w: float = 0.08
-    # ... but over at least this many pixels: on a small eye a one-pixel fade shows its stairs.
-    closed_feather_min_px: float = 3.0
     # The lid skin fades in as the opening's area falls from lid_skin_area_frac of the rest
     # area to closed_area_frac (smoothstep): an eye half open keeps its own lids.
     lid_skin_area_frac: float = 0.3

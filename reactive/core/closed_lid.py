@@ -71,8 +71,7 @@ class SkinReference(NamedTuple):
 
 
 def _skin_reference(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: float,
-                    rest_tris: np.ndarray, first: np.ndarray
-                    ) -> tuple[np.ndarray, float, np.ndarray] | None:
+                    rest_tris: np.ndarray, first: np.ndarray) -> SkinReference | None:
     """The lid skin's colour in the photo, from the first ring of triangles around the eye
     (the second ring's cheek is lit differently from a lid), away from the opening: Lab
     median, the median Lab distance from it (its spread), and the fine grain's per-channel
@@ -99,8 +98,9 @@ def _skin_reference(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width
     f = fine[skin]
     # Robust (median absolute deviation): the skin sample holds some lashes and edges.
     grain = 1.4826 * np.median(np.abs(f - np.median(f, axis=0)), axis=0)
-    lit = lab[skin][lab[skin][:, 0] >= ref[0]]
-    return SkinReference(ref, spread, grain, np.median(lit, axis=0))
+    sample = lab[skin]
+    lit = np.median(sample[sample[:, 0] >= ref[0]], axis=0)
+    return SkinReference(ref, spread, grain, lit)
 
 
 def _skin_texture(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: float,

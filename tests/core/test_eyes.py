@@ -1242,18 +1242,23 @@ def test_closed_lid_covers_a_wing_of_eyeliner_within_eye_shadow():
     assert max(worst) <= 35
 
 
-def test_closed_lid_wears_the_skin_texture_of_the_photo():
-    """On a photo whose skin has a fine texture, the closed lid where the eye was has a
-    fine texture as strong as the skin's (at least 0.8 of its standard deviation), taken
-    from the photo's own skin: not a smooth patch with a little noise."""
-    pts = synthetic_face()
+def _grainy_photo(pts) -> np.ndarray:
+    """The synthetic photo with a fine grain (10 grey levels, 0.7 px) on its skin."""
     photo = synthetic_photo(pts)
     rng = np.random.default_rng(1)
     grain = cv2.GaussianBlur(rng.normal(0.0, 10.0, photo.shape[:2]).astype(np.float32),
                              (0, 0), 0.7)
     skin = np.all(photo == SKIN, axis=2)
-    textured = photo.astype(np.float32) + (grain * skin)[..., None]
-    photo = np.clip(textured, 0, 255).astype(np.uint8)
+    return np.clip(photo.astype(np.float32) + (grain * skin)[..., None], 0,
+                   255).astype(np.uint8)
+
+
+def test_closed_lid_wears_the_skin_texture_of_the_photo():
+    """On a photo whose skin has a fine texture, the closed lid where the eye was has a
+    fine texture as strong as the skin's (at least 0.8 of its standard deviation), taken
+    from the photo's own skin: not a smooth patch with a little noise."""
+    pts = synthetic_face()
+    photo = _grainy_photo(pts)
 
     def fine(img):
         y = _luma(img)
@@ -1301,13 +1306,7 @@ def test_the_lid_texture_is_not_stretched_with_the_lids_band():
     within 1.5; carried by the band's triangles, it was stretched into streaks along the
     eye: 3.1 and 3.5)."""
     pts = synthetic_face()
-    photo = synthetic_photo(pts)
-    rng = np.random.default_rng(1)
-    grain = cv2.GaussianBlur(rng.normal(0.0, 10.0, photo.shape[:2]).astype(np.float32),
-                             (0, 0), 0.7)
-    skin = np.all(photo == SKIN, axis=2)
-    photo = np.clip(photo.astype(np.float32) + (grain * skin)[..., None], 0,
-                    255).astype(np.uint8)
+    photo = _grainy_photo(pts)
     params = replace(EyeParams(), lash_opacity=0.0, lid_shadow_opacity=0.0, closed_crease=0.0)
     layer = GazeLayer(photo, pts, params=params)
     now = _points_now(pts, (1.0, 1.0))
