@@ -228,6 +228,17 @@ def squeeze_fade(where: np.ndarray, to_ratio: np.ndarray, iod: float,
     return np.clip((high - squeeze) / max(high - low, 1e-6), 0.0, 1.0).astype(np.float32)
 
 
+def pack_maps(to_ratio: np.ndarray, pack: ClipPack, lookup: MeshLookup
+              ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray | None]:
+    """A pack's ratio images onto ``lookup.roi``: the ``ratio_map`` as fixed-point
+    ``cv2.remap`` maps, and its ``squeeze_fade`` (h, w) float32, or None where nothing
+    fades (a frontal face)."""
+    where = ratio_map(to_ratio, pack.landmarks[pack.neutral_index], pack.ratio_box,
+                      pack.ratio.shape[1:], lookup)
+    fade = squeeze_fade(where, to_ratio, lookup.iod)
+    return cv2.convertMaps(where, None, cv2.CV_16SC2), (None if fade.min() >= 1.0 else fade)
+
+
 class DetailLayer:
     """Offline, one clip: per frame, the photo shaded by its ratio image, in a reused buffer.
     (The live player blends several clips' with ``RatioMixer``.)"""
@@ -245,12 +256,8 @@ class DetailLayer:
         box = ratio_roi(phi_box, rig.target_points, rig.shape)
         px0, py0, px1, py1 = box
         self.roi = (slice(py0, py1), slice(px0, px1))
-        lookup = MeshLookup(rig.target_points, box)
-        where = ratio_map(to_ratio, pack.landmarks[pack.neutral_index], pack.ratio_box,
-                          (rh, rw), lookup)
-        self.map1, self.map2 = cv2.convertMaps(where, None, cv2.CV_16SC2)
-        fade = squeeze_fade(where, to_ratio, lookup.iod)
-        self.fade = None if fade.min() >= 1.0 else fade      # a frontal face: nothing fades
+        (self.map1, self.map2), self.fade = pack_maps(to_ratio, pack,
+                                                      MeshLookup(rig.target_points, box))
         self.photo = rig.photo.copy()
         self._ratio = np.empty((py1 - py0, px1 - px0), np.float32)
         self._decoded = np.empty((rh, rw), np.float32)
@@ -315,12 +322,7 @@ class RatioMixer:
         lookup = MeshLookup(rig.target_points, (int(x0), int(y0), int(x1), int(y1)))
         self.maps, self.fade = {}, {}
         for k, g in geo.items():
-            pack = packs[k]
-            where = ratio_map(g[0], pack.landmarks[pack.neutral_index], pack.ratio_box,
-                              pack.ratio.shape[1:], lookup)
-            self.maps[k] = cv2.convertMaps(where, None, cv2.CV_16SC2)
-            fade = squeeze_fade(where, g[0], lookup.iod)
-            self.fade[k] = None if fade.min() >= 1.0 else fade
+            self.maps[k], self.fade[k] = pack_maps(g[0], packs[k], lookup)
         self.blur = {k: ratio_blur(g[0], self.style) for k, g in geo.items()}
         # Frames whose ratio image is 1 everywhere (code 128: a clip at rest) shade nothing.
         self.flat = {k: (packs[k].ratio == 128).all(axis=(1, 2)) for k in geo}
