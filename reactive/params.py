@@ -435,6 +435,17 @@ class MouthParams:
     # ... and of the source's: the middle that stretches keeps at least the rest (a driver
     # with clenched teeth would otherwise leave a single row of pixels to stretch, streaks).
     rigid_source_max_frac: float = 0.35
+    # A photo's own upper teeth hide the interior's upper row under them, as much of it as
+    # the share above; a driver whose teeth reach further (a grin's, d13's 18 px of a 26 px
+    # opening) would show its tips a second time under the photo's. Where they do, the gap
+    # between the rows is filled from a cavity without tips (``mouthgap``), fully once they
+    # reach this much more of the driver's opening ...
+    gap_leak_full: float = 0.1
+    # ... taken from the clip's (or bank's) own frame whose cavity between its rows is the
+    # most open, if at least this share of its mouth's width (else the drawn mouth's), each
+    # of its rows hidden with this share of its opening to spare.
+    gap_donor_min_open: float = 0.1
+    gap_donor_margin: float = 0.08
     # The drawn mouth's rows slide out from under their lips (``drawnmouth.reveal_columns``,
     # beyond the paper): lips parted a little show the upper teeth, over at most this share
     # of the opening ...

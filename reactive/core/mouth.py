@@ -14,7 +14,8 @@ stretches the closed lips. Per frame, an interior is put inside the output's inn
   stretches; at the source's own resolution, sampled bicubic (sharp teeth).
 - the photo's own teeth (a smiling photo): they move with their lip, rigid and sharp, and
   the interior shows in the gap that opens between the rows; the interior's own rows are
-  fitted under the photo's, so there is only one set of tooth tips.
+  fitted under the photo's, and where a driver's teeth reach further than that hides, the
+  gap shows a cavity without their tips (``mouthgap``): one set of tooth tips.
 - colour: a gain from the skin around both mouths (brightness, a bounded tint), not a
   Poisson blend, which tints white teeth with the skin-tone difference between two people.
 - gate (Sec. 5): with a* the photo's own opening, none below a*, all above 2 a*, linear
@@ -49,6 +50,7 @@ from reactive.core.mouthbank import (
     with_drawn,
 )
 from reactive.core.mouthcrop import DRIVER_CROP_SIZE
+from reactive.core.mouthgap import TeethGap
 from reactive.core.rig import Rig
 from reactive.params import MouthParams
 
@@ -161,6 +163,16 @@ class MouthLayer:
             for j in range(len(self.source)):
                 self._recolour_lips(j)
         self._crop_points = np.zeros((lm.N_LANDMARKS, 2))
+        # Under the photo's own upper teeth, a cavity without the driver's tips where they
+        # reach further (``mouthgap``).
+        self.gap = None
+        if teeth and self.photo_teeth[0] > 0 and self.drawn_from > 0:
+            used = np.zeros(0, np.int64) if self.live else self.choice
+            self.gap = TeethGap(self.source, used, params,
+                                sequential=not self.live and is_filmed(pack))
+            if self.gap.needs_drawn:
+                self.gap.drawn = drawn if drawn is not None and drawn.teeth.any() \
+                    else drawn_interiors(rig.photo, t0, teeth=True)
         # Buffers for the opening's box: three rest mouth widths square covers any real
         # opening; a larger one (a cartoon's jaw drop) grows them once.
         self._grow(3 * int(np.ceil(width)) + 8, 3 * int(np.ceil(width)) + 8)
@@ -191,6 +203,8 @@ class MouthLayer:
         np.matmul(self.pack.landmarks[i], affine[:, :2].T, out=pts)
         pts += affine[:, 2]
         set_image(self.source, i, crop, pts)
+        if self.gap is not None:
+            self.gap.measure(self.source, i)
         self.gains[i], self.saturation[i] = colour_match(self.photo_skin, self.source.skin[i],
                                                          self.params)
         self._recolour_lips(i)
@@ -325,6 +339,9 @@ class MouthLayer:
         interior = self._interior[:bh, :bw]
         cv2.remap(self.source.images[j], map_x, map_y, cv2.INTER_CUBIC, dst=interior,
                   borderMode=cv2.BORDER_REPLICATE)
+        if self.gap is not None and j < self.drawn_from:
+            self.gap.fill(interior, rigid, j, self.source, self.gains, lips_t, t_frame,
+                          self._cols_t, (x0, y0), map_x, map_y)
         if self.params.corner_shade > 0.0:
             shade_corners(interior, x0, y0, t_frame[0], t_frame[1], float(t_frame[2]),
                           self.params.corner_shade_reach, self.params.corner_shade)
@@ -351,6 +368,8 @@ class MouthLayer:
         zu_s, zl_s = mm.rigid_zones(s_lips[0], s_lips[1], teeth[0], teeth[1],
                                     min_frac=p.rigid_min_frac,
                                     max_frac=p.rigid_source_max_frac)
+        if patch_cols is not None and self.gap is not None:
+            self.gap.lower_row(j, s_lips, zl_s)
         height_t = np.maximum(lips_t[1] - lips_t[0], 0.0)
         cols_t, cols_s = self._cols_t, self._cols_s
         if patch_cols is not None:

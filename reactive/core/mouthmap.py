@@ -156,45 +156,10 @@ def teeth_extent(image: np.ndarray, frame: tuple, cols: np.ndarray, *, samples: 
     image : (H, W, 3) uint8 RGB. frame : ``mouth_frame`` of image. cols : (2, N_COLUMNS)
     ``lip_columns`` of image.
     """
-    origin, ex, width = frame
     us = np.linspace(u_range[0], u_range[1], 9)
-    top = np.interp(us, COLUMNS_U, cols[0])
-    bot = np.interp(us, COLUMNS_U, cols[1])
-    height = bot - top
-    if float(np.median(height)) < 3.0:
+    tooth, height = _tooth_samples(image, frame, cols, us, samples)
+    if tooth is None:
         return 0.0, 0.0
-    # Sample each column from the lip edge above to the lip edge below, plus the lips'
-    # bodies (a tenth of the mouth width further out) for reference.
-    lip = 0.1 * width
-    ts = (np.arange(samples) + 0.5) / samples
-    a = us[None, :] * width
-    ys = top[None, :] + ts[:, None] * height[None, :]
-    y_all = np.concatenate([ys, (top - 0.5 * lip)[None, :], (bot + 0.5 * lip)[None, :]])
-    a_all = np.broadcast_to(a, y_all.shape)
-    mx = (origin[0] + a_all * ex[0] - y_all * ex[1]).astype(np.float32)
-    my = (origin[1] + a_all * ex[1] + y_all * ex[0]).astype(np.float32)
-    lab = _lab(cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
-    inside, lips = lab[:samples], lab[samples:].reshape(-1, 3)
-    lip_l = float(np.median(lips[:, 0]))
-    lip_c = float(np.median(np.hypot(lips[:, 1], lips[:, 2])))
-    tooth = tooth_coloured(inside, lip_l, lip_c)
-
-    # The lip edge may be off the landmarks, and a shadow may hang under the upper lip.
-    lead = max(2, samples // 2)
-
-    def runs(mask: np.ndarray, limit: np.ndarray) -> np.ndarray:
-        """Per column, the end (fraction of the opening) of the run of teeth that starts
-        within ``lead`` samples of the lip, a one-sample gap allowed; 0 for none."""
-        out = np.zeros(mask.shape[1])
-        for k, col in enumerate(mask.T):
-            start = np.flatnonzero(col[:min(lead, limit[k])])
-            if len(start) == 0:
-                continue
-            e = int(start[0])
-            while e < limit[k] and (col[e] or (e + 1 < limit[k] and col[e + 1])):
-                e += 1
-            out[k] = e / samples
-        return out
 
     def median_reach(ends: np.ndarray) -> float:
         if (ends > 0).mean() < 0.3:
@@ -203,9 +168,73 @@ def teeth_extent(image: np.ndarray, frame: tuple, cols: np.ndarray, *, samples: 
 
     # Upper teeth first: a run from lip to lip is the upper row resting on the lower lip
     # (a smile); the lower row is what shows below the upper one.
-    up = runs(tooth, np.full(tooth.shape[1], samples))
+    up = _runs(tooth, np.full(len(us), samples))
     up_reach = median_reach(up)
     rest = samples - np.round(up * samples).astype(int) - 1 if up_reach > 0 \
-        else np.full(tooth.shape[1], samples)
-    low = runs(tooth[::-1], np.maximum(rest, 0))
+        else np.full(len(us), samples)
+    low = _runs(tooth[::-1], np.maximum(rest, 0))
     return up_reach, median_reach(low)
+
+
+def teeth_columns(image: np.ndarray, frame: tuple, cols: np.ndarray, *, samples: int = 40
+                  ) -> np.ndarray:
+    """How far the upper and the lower teeth reach into the opening at each of the
+    ``COLUMNS_U``: (2, N_COLUMNS) px in ``image``, 0 where a row does not show (told as in
+    ``teeth_extent``, column by column)."""
+    tooth, height = _tooth_samples(image, frame, cols, COLUMNS_U, samples)
+    if tooth is None:
+        return np.zeros((2, N_COLUMNS))
+    up = _runs(tooth, np.full(N_COLUMNS, samples))
+    rest = np.where(up > 0, samples - np.round(up * samples).astype(int) - 1, samples)
+    low = _runs(tooth[::-1], np.maximum(rest, 0))
+    return np.stack([up, low]) * np.maximum(height, 0.0)
+
+
+def _tooth_samples(image: np.ndarray, frame: tuple, cols: np.ndarray, us: np.ndarray,
+                   samples: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """Which of ``samples`` points down each column ``us`` (n,) of the opening are
+    tooth-coloured (``tooth_coloured``, against the lips of the middle of the mouth):
+    (samples, n) bool, the upper lip's end first, and the opening's height there (n,) px;
+    (None, height) for a mouth too closed to tell."""
+    origin, ex, width = frame
+    top = np.interp(us, COLUMNS_U, cols[0])
+    bot = np.interp(us, COLUMNS_U, cols[1])
+    height = bot - top
+    if float(np.median(height)) < 3.0:
+        return None, height
+    # Sample each column from the lip edge above to the lip edge below, plus the lips'
+    # bodies (a tenth of the mouth width further out, mid-mouth) for reference.
+    lip = 0.1 * width
+    mid = np.linspace(0.38, 0.62, 9)
+    ts = (np.arange(samples) + 0.5) / samples
+    ys = top[None, :] + ts[:, None] * height[None, :]
+    y_all = np.concatenate([ys.ravel(), np.interp(mid, COLUMNS_U, cols[0]) - 0.5 * lip,
+                            np.interp(mid, COLUMNS_U, cols[1]) + 0.5 * lip])
+    a_all = np.concatenate([np.broadcast_to(us * width, ys.shape).ravel(),
+                            mid * width, mid * width])
+    mx = (origin[0] + a_all * ex[0] - y_all * ex[1]).astype(np.float32)[None]
+    my = (origin[1] + a_all * ex[1] + y_all * ex[0]).astype(np.float32)[None]
+    lab = _lab(cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))[0]
+    inside, lips = lab[:ys.size].reshape(samples, len(us), 3), lab[ys.size:]
+    lip_l = float(np.median(lips[:, 0]))
+    lip_c = float(np.median(np.hypot(lips[:, 1], lips[:, 2])))
+    return tooth_coloured(inside, lip_l, lip_c), height
+
+
+def _runs(mask: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Per column of ``mask`` (samples, n) bool, the end (share of the samples) of the run
+    of teeth that starts within the first half of the samples, a one-sample gap allowed,
+    looking no further than ``limit`` (n,) samples; 0 for none. (The lip edge may be off
+    the landmarks, and a shadow may hang under the upper lip.)"""
+    samples = mask.shape[0]
+    lead = max(2, samples // 2)
+    out = np.zeros(mask.shape[1])
+    for k, col in enumerate(mask.T):
+        start = np.flatnonzero(col[:min(lead, limit[k])])
+        if len(start) == 0:
+            continue
+        e = int(start[0])
+        while e < limit[k] and (col[e] or (e + 1 < limit[k] and col[e + 1])):
+            e += 1
+        out[k] = e / samples
+    return out

@@ -717,7 +717,9 @@ def test_drawn_teeth_vary_per_tooth_and_fade_before_the_corners():
 def test_a_live_mouth_layer_shows_each_frames_crop_as_a_filmed_clip_would():
     """The puppet's per-frame entry point: a crop handed to ``set_interior`` is drawn exactly
     as the same crop precomputed into a filmed pack is, into the buffers made at init; no
-    crop (or before any): the drawn mouth."""
+    crop (or before any): the drawn mouth. (The gap under the sample's own teeth is filled
+    from a clip's most open frame, which a live driver cannot know yet: it takes the drawn
+    mouth's cavity, and the two differ there only.)"""
     from dataclasses import replace
 
     from reactive.core.motion import frame_offsets
@@ -741,10 +743,12 @@ def test_a_live_mouth_layer_shows_each_frames_crop_as_a_filmed_clip_would():
         assert layer.apply(frame, i, offsets) > 0
         return frame
 
-    want_filmed = out(MouthLayer(rig, filmed))
-    want_drawn = out(MouthLayer(rig, drawn_pack))
+    no_gap = MouthParams(gap_leak_full=np.inf)
+    want_filmed = out(MouthLayer(rig, filmed, no_gap))
+    want_drawn = out(MouthLayer(rig, drawn_pack, no_gap))
     assert np.abs(want_filmed.astype(int) - want_drawn).max() > 50  # they differ
-    live = MouthLayer(rig, replace(drawn_pack, mouth=None, mouth_affine=None), live=True)
+    ring = replace(drawn_pack, mouth=None, mouth_affine=None)
+    live = MouthLayer(rig, ring, no_gap, live=True)
     np.testing.assert_array_equal(out(live), want_drawn)
     images = live.source.images
     live.pack.landmarks[i] = drawn_pack.landmarks[i]
@@ -753,6 +757,15 @@ def test_a_live_mouth_layer_shows_each_frames_crop_as_a_filmed_clip_would():
     np.testing.assert_array_equal(out(live), want_filmed)
     live.set_interior(i, None)
     np.testing.assert_array_equal(out(live), want_drawn)
+    # With the gap filled, the two differ only inside the opening.
+    live = MouthLayer(rig, ring, live=True)
+    live.set_interior(i, drawn_pack.mouth[i], drawn_pack.mouth_affine[i])
+    differ = (out(live) != out(MouthLayer(rig, filmed))).any(axis=-1)
+    inner = np.zeros(photo.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(rig.rest[lm.LIPS_INNER] + offsets[lm.LIPS_INNER])
+                         .astype(np.int32)], 1)
+    inner = cv2.dilate(inner, np.ones((5, 5), np.uint8))
+    assert differ.any() and not (differ & (inner == 0)).any()
     # A painting's layer (no teeth) keeps its toothless drawn mouth.
     painted = MouthLayer(rig, drawn_pack, teeth=False, live=True)
     painted.set_interior(i, drawn_pack.mouth[i], drawn_pack.mouth_affine[i])
@@ -775,3 +788,93 @@ def test_skin_colour_is_the_lit_skin_not_a_shadow_or_a_beard():
     np.testing.assert_allclose(skin_colour(img, frame, cols), lit, atol=1.0)
     img[:, :] = lit
     np.testing.assert_allclose(skin_colour(img, frame, cols), lit, atol=1.0)
+
+
+def _two_rows_scene(up_px: float, low_px: float):
+    """A frontal mouth (``_mouth_scene``'s, 40 px open in the middle) with a white upper row
+    ``up_px`` long and a lower row ``low_px`` tall standing on the lower lip, the dark
+    cavity between."""
+    img, points = _mouth_scene(0)
+    mask = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(points[lm.LIPS_INNER]).astype(np.int32)], 1)
+    yy = np.arange(img.shape[0])[:, None]
+    bottom = np.round(points[lm.LIPS_INNER][:, 1]).max()
+    img[(mask > 0) & (yy < 90 + up_px)] = (235, 232, 225)
+    img[(mask > 0) & (yy > bottom - low_px)] = (230, 228, 220)
+    return img, points
+
+
+def test_a_grins_tips_never_show_twice_under_a_photos_teeth():
+    """A photo shows its upper teeth, 30% of the opening; the driver grins, its upper row
+    reaching 70% of its opening. What of the driver's row is hidden under the photo's (35%)
+    leaves its tips in the gap; the gap takes the cavity of the source's most open image
+    instead, and the driver's lower row stays."""
+    from reactive.core.mouthbank import describe
+    from reactive.core.mouthgap import TeethGap
+
+    images, frames, lips, reach = [], [], [], []
+    for up_px, low_px in ((28, 8), (8, 8)):        # the grin, then an open mouth
+        img, points = _two_rows_scene(up_px, low_px)
+        frame, cols, _, r = describe(img, points)
+        images.append(img)
+        frames.append(frame)
+        lips.append(cols)
+        reach.append(r)
+    n = len(images)
+    source = Interiors(images=np.stack(images), origin=np.array([f[0] for f in frames]),
+                       axis=np.array([f[1] for f in frames]),
+                       width=np.array([f[2] for f in frames]), lips=np.array(lips),
+                       teeth=np.array(reach), skin=np.zeros((n, 3), np.float32),
+                       shape=np.zeros((n, 3)))
+    p = MouthParams()
+    gap = TeethGap(source, np.arange(n), p)
+    assert gap.weight[0] == 1.0 and gap.weight[1] == 0.0
+    assert gap.donor == 1
+    up_mid = gap.reach[0, 0, K // 2]
+    assert up_mid == pytest.approx(28, abs=2.0)
+
+    # The output's opening is the driver's; the photo's row covers 30% of it.
+    s_lips, frame = source.lips[0], source.frame(0)
+    height = s_lips[1] - s_lips[0]
+    zu_s, zl_s = mm.rigid_zones(s_lips[0], s_lips[1], reach[0][0], reach[0][1],
+                                min_frac=p.rigid_min_frac, max_frac=p.rigid_source_max_frac)
+    gap.lower_row(0, s_lips, zl_s)
+    cols_t = np.stack([s_lips[0], 0.3 * height, zl_s, s_lips[1]])
+    cols_s = np.stack([s_lips[0], zu_s, zl_s, s_lips[1]])
+    h, w = images[0].shape[:2]
+    map_x, map_y = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+    rigid = np.zeros((h, w), np.float32)
+    mm.interior_map((0, 0), frame, cols_t, frame, cols_s, map_x, map_y, rigid)
+    interior = cv2.remap(images[0], map_x, map_y, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+    # Under the photo's row (its tips at y 90 + 12), the upper half of the gap; and the
+    # lower row.
+    x = slice(105, 136)
+    under, lower = (slice(105, 112), x), (slice(125, 128), x)
+    before = float((interior[under].min(axis=-1) > 180).mean())
+    gap.fill(interior, rigid, 0, source, np.ones((n, 3), np.float32), s_lips, frame, cols_t,
+             (0, 0), map_x, map_y)
+    after = float((interior[under].min(axis=-1) > 180).mean())
+    kept = float((interior[lower].min(axis=-1) > 180).mean())
+    assert before > 0.9          # the driver's tips, a second time
+    assert after < 0.05          # the cavity
+    assert kept > 0.9            # the driver's lower row
+
+
+def test_teeth_columns_measure_each_columns_reach():
+    """An upper row reaching 10 px on the image's left half and 20 px on its right: each
+    middle column reads its own reach, and ``teeth_extent`` the median of the middle."""
+    img, points = _mouth_scene(0)
+    mask = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(points[lm.LIPS_INNER]).astype(np.int32)], 1)
+    yy, xx = np.mgrid[0:img.shape[0], 0:img.shape[1]]
+    img[(mask > 0) & (yy < np.where(xx < 120, 100, 110))] = (235, 232, 225)
+    frame = mm.mouth_frame(points)
+    cols = mm.lip_columns(points, *frame)
+    reach = mm.teeth_columns(img, frame, cols)
+    assert reach.shape == (2, K)
+    u = mm.COLUMNS_U
+    left, right = (u > 0.2) & (u < 0.45), (u > 0.55) & (u < 0.8)
+    np.testing.assert_allclose(reach[0, left], 10, atol=1.5)
+    np.testing.assert_allclose(reach[0, right], 20, atol=1.5)
+    assert (reach[1] == 0).all()

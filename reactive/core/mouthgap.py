@@ -1,0 +1,194 @@
+"""The gap under a photo's own upper teeth: one set of tooth tips, whatever the driver's.
+
+A photo that shows its upper teeth keeps them, rigid with the upper lip (``mouth``), and the
+interior's own upper row is hidden under them: a share of its opening
+(``rigid_source_max_frac``) squeezed under the photo's row. A grin's teeth reach further
+(d13's 18 px of a 26 px opening), and their tips showed again in the gap that opens under
+the photo's: two sets of tooth tips. Hiding the whole row instead leaves only what lies
+between the driver's rows to stretch into the gap, a sliver when its teeth nearly meet,
+drawn out into streaks and fangs.
+
+So where a driver's upper teeth reach past what is hidden, the gap between the rows is
+filled with a cavity that has no tips, blended in by how far they reach: the cavity of the
+source's own frame whose rows stand furthest apart (its *donor*: a real cavity, tongue and
+all, in the clip's light), its rows hidden with some to spare; with none open enough, the
+photo's drawn mouth's (``drawnmouth``). Tips that reach down into the lower row's rigid part
+(a grin's rows overlap) are left to the gap too.
+
+Everything per source image is measured once (``measure``); ``fill`` runs per frame and
+writes only into buffers.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+from reactive.core import mouthmap as mm
+from reactive.core.drawnmouth import reveal_columns
+from reactive.core.mouthbank import Interiors
+from reactive.params import MouthParams
+
+# The middle of the mouth, where a row of teeth is measured reliably (columns).
+_MID = slice(mm.N_COLUMNS // 2 - 4, mm.N_COLUMNS // 2 + 5)
+# Rows of teeth closer than this share of the opening meet (their seam is a line).
+_MEET = 0.1
+
+
+class TeethGap:
+    """The tipless cavity for the gap under a photo's upper teeth, per source image.
+
+    source : the interiors the mouth layer shows (real ones up to ``source.first_drawn``).
+    used : int array, the real images it shows (those measured now; a live source's are
+    measured as they arrive, ``measure``). sequential : the images are a clip's frames in
+    order (its weights are smoothed over time so the fill does not flicker).
+    """
+
+    def __init__(self, source: Interiors, used: np.ndarray, params: MouthParams = MouthParams(),
+                 *, sequential: bool = False):
+        self.params = params
+        n = len(source)
+        # Per image: how far each row of teeth reaches per column (px), and how much of the
+        # gap the tipless cavity fills (0..1).
+        self.reach = np.zeros((n, 2, mm.N_COLUMNS))
+        self.weight = np.zeros(n)
+        used = np.unique(np.asarray(used, np.int64))
+        used = used[used < source.first_drawn]
+        for j in used:
+            self.measure(source, int(j))
+        if sequential and len(used) == n:
+            # A tip seen for one frame opens the fill a little early; no blink of it.
+            self.weight = uniform_filter1d(maximum_filter1d(self.weight, 5), 5)
+        self.donor = self._donor(source, used)
+        self.drawn: Interiors | None = None
+        self._cols_t = np.zeros((4, mm.N_COLUMNS))
+        self._cols_s = np.zeros((4, mm.N_COLUMNS))
+        self._grow(8, 8)
+
+    @property
+    def needs_drawn(self) -> bool:
+        """True when no source image has a cavity open enough: set ``drawn`` (the photo's
+        drawn mouth, ``drawnmouth.drawn_interiors``) before ``fill``."""
+        return self.donor is None and self.drawn is None
+
+    def measure(self, source: Interiors, j: int) -> None:
+        """Measure real image ``j`` of ``source``: its rows' reach per column and the gap's
+        weight (how far its upper tips reach past the share hidden under the photo's)."""
+        p = self.params
+        lips = source.lips[j]
+        height = np.maximum(lips[1] - lips[0], 0.0)
+        self.reach[j] = _reach(mm.teeth_columns(source.images[j], source.frame(j), lips),
+                               height)
+        hidden, _ = mm.rigid_zones(lips[0], lips[1], source.teeth[j][0], source.teeth[j][1],
+                                   min_frac=p.rigid_min_frac, max_frac=p.rigid_source_max_frac)
+        # Rows that meet (a run of teeth from lip to lip: clenched teeth, or an upper row
+        # resting on the lower lip) leave no cavity to show: the driver's teeth stay.
+        past = self.reach[j, 0] - hidden
+        past[height - self.reach[j, 0] <= _MEET * height] = 0.0
+        leak = float(np.median(past[_MID]))
+        opening = float(np.median(height[_MID]))
+        self.weight[j] = float(np.clip(leak / (p.gap_leak_full * opening + 1e-6), 0.0, 1.0)) \
+            if opening >= 3.0 else 0.0
+
+    def lower_row(self, j: int, lips: np.ndarray, zl: np.ndarray) -> np.ndarray:
+        """The lower row's rigid reach ``zl`` (N_COLUMNS,) px of image ``j`` (lips ``lips``),
+        less where its upper tips reach down into it (by the gap's weight), in place."""
+        w = self.weight[j]
+        if w > 0.0:
+            height = np.maximum(lips[1] - lips[0], 0.0)
+            free = np.maximum(height - self.reach[j, 0], 0.0)
+            # A run of teeth from lip to lip is both rows meeting: no telling where the
+            # upper tips end, and the lower row stays.
+            cut = np.where(free > _MEET * height, np.maximum(zl - free, 0.0), 0.0)
+            zl -= w * cut
+        return zl
+
+    def fill(self, interior: np.ndarray, rigid: np.ndarray, j: int, source: Interiors,
+             gains: np.ndarray, lips_t: np.ndarray, t_frame: tuple, cols_t: np.ndarray,
+             box: tuple[int, int], map_x: np.ndarray, map_y: np.ndarray) -> None:
+        """Blend the tipless cavity into ``interior`` (h, w, 3) uint8 (image ``j`` carried
+        into the output's opening with columns ``cols_t``, ``rigid`` (h, w) float32 its rows)
+        between the rows, in place. ``gains`` (F, 3): each image's colour match (the
+        interior is multiplied by image ``j``'s later). ``lips_t``, ``t_frame``, ``box``:
+        the output's opening (``mouthmap``); ``map_x``, ``map_y`` (h, w) float32 are
+        overwritten."""
+        w = float(self.weight[j])
+        if w <= 0.0:
+            return
+        h, wd = rigid.shape
+        if h > self._band.shape[0] or wd > self._band.shape[1]:
+            self._grow(max(h, self._band.shape[0]), max(wd, self._band.shape[1]))
+        band, keep = self._band[:h, :wd], self._keep[:h, :wd]
+        # The middle between the rows, its edges softened by a pixel.
+        np.subtract(1.0, rigid, out=band)
+        band *= w
+        cv2.GaussianBlur(band, (0, 0), 0.8, dst=band)
+        np.subtract(1.0, band, out=keep)
+        ct, cs = self._cols_t, self._cols_s
+        if self.donor is not None:
+            images, d = source, self.donor
+            self._donor_columns(source, lips_t, cols_t)
+            scale = gains[d] / gains[j]
+        else:
+            images, d = self.drawn, 0
+            k = t_frame[2] / float(images.width[0])
+            reveal_columns(images.lips[0], images.teeth[0], lips_t, k, ct, cs, self.params,
+                           up_fixed=cols_t[1], low_fixed=cols_t[2])
+            scale = 1.0 / gains[j]
+        mm.interior_map(box, t_frame, ct, images.frame(d), cs, map_x, map_y,
+                        self._rigid[:h, :wd])
+        cavity = self._cavity[:h, :wd]
+        cv2.remap(images.images[d], map_x, map_y, cv2.INTER_CUBIC, dst=cavity,
+                  borderMode=cv2.BORDER_REPLICATE)
+        cv2.multiply(cavity, (float(scale[0]), float(scale[1]), float(scale[2]), 0.0),
+                     dst=cavity)
+        cv2.blendLinear(cavity, interior, band, keep, dst=interior)
+
+    def _donor_columns(self, source: Interiors, lips_t: np.ndarray,
+                       cols_t: np.ndarray) -> None:
+        """Columns carrying the donor's cavity (its rows hidden, with some to spare) into
+        the output's gap (rows ``cols_t``): into self._cols_t, self._cols_s."""
+        d = self.donor
+        lips = source.lips[d]
+        height = np.maximum(lips[1] - lips[0], 0.0)
+        spare = self.params.gap_donor_margin * float(np.median(height[_MID]))
+        cs, ct = self._cols_s, self._cols_t
+        cs[0], cs[3] = lips[0], lips[1]
+        np.minimum(self.reach[d, 0] + spare, height, out=cs[1])
+        np.minimum(self.reach[d, 1] + spare, height - cs[1], out=cs[2])
+        ct[:] = cols_t
+        ct[0], ct[3] = lips_t[0], lips_t[1]
+
+    def _donor(self, source: Interiors, used: np.ndarray) -> int | None:
+        """The measured image whose cavity between its two rows is the most open (a share
+        of its mouth's width of at least ``gap_donor_min_open``), or None."""
+        best, donor = self.params.gap_donor_min_open, None
+        for j in used:
+            lips = source.lips[j]
+            if not (np.median(self.reach[j, :, _MID], axis=1) > 0).all():
+                continue
+            middle = lips[1] - lips[0] - self.reach[j, 0] - self.reach[j, 1]
+            score = float(np.median(middle[_MID])) / float(source.width[j])
+            if score > best:
+                best, donor = score, int(j)
+        return donor
+
+    def _grow(self, h: int, w: int) -> None:
+        self._band = np.zeros((h, w), np.float32)
+        self._keep = np.zeros((h, w), np.float32)
+        self._rigid = np.zeros((h, w), np.float32)
+        self._cavity = np.zeros((h, w, 3), np.uint8)
+
+
+def _reach(columns: np.ndarray, height: np.ndarray) -> np.ndarray:
+    """Each row's reach per column (2, N_COLUMNS) px as measured (``teeth_columns``), made
+    safe to hide behind: a tip between two columns counts for both, and a column where the
+    row was not seen (glare, a warm light) but the middle of the mouth shows it takes the
+    middle's reach; within the opening ``height`` (N_COLUMNS,)."""
+    out = maximum_filter1d(columns, 3, axis=1)
+    for row in out:
+        seen = row[_MID][row[_MID] > 0]
+        if len(seen) >= 3:
+            np.maximum(row, float(np.median(seen)), out=row)
+    return np.minimum(out, height[None, :])
