@@ -446,6 +446,9 @@ class MouthParams:
     # of its rows hidden with this share of its opening to spare.
     gap_donor_min_open: float = 0.1
     gap_donor_margin: float = 0.08
+    # Rows of teeth that meet show no seam: the lower is taken to show the share of the
+    # mouth's width it shows where the source's rows stand apart, or this much (d13: 0.055).
+    gap_lower_row: float = 0.06
     # The drawn mouth's rows slide out from under their lips (``drawnmouth.reveal_columns``,
     # beyond the paper): lips parted a little show the upper teeth, over at most this share
     # of the opening ...

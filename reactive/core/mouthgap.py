@@ -56,7 +56,16 @@ class TeethGap:
         used = np.unique(np.asarray(used, np.int64))
         used = used[used < source.first_drawn]
         for j in used:
-            self.measure(source, int(j))
+            lips = source.lips[j]
+            self.reach[j] = _reach(mm.teeth_columns(source.images[j], source.frame(j), lips),
+                                   np.maximum(lips[1] - lips[0], 0.0))
+        # How much of a lower row shows (share of the mouth's width) where the rows stand
+        # apart, for the images where they meet.
+        apart = [float(np.median(self.reach[j, 1, _MID])) / float(source.width[j])
+                 for j in used if (np.median(self.reach[j, :, _MID], axis=1) > 0).all()]
+        self.lower_share = float(np.median(apart)) if apart else params.gap_lower_row
+        for j in used:
+            self._weigh(source, int(j))
         if sequential and len(used) == n:
             # A tip seen for one frame opens the fill a little early; no blink of it.
             self.weight = uniform_filter1d(maximum_filter1d(self.weight, 5), 5)
@@ -75,18 +84,26 @@ class TeethGap:
     def measure(self, source: Interiors, j: int) -> None:
         """Measure real image ``j`` of ``source``: its rows' reach per column and the gap's
         weight (how far its upper tips reach past the share hidden under the photo's)."""
+        lips = source.lips[j]
+        self.reach[j] = _reach(mm.teeth_columns(source.images[j], source.frame(j), lips),
+                               np.maximum(lips[1] - lips[0], 0.0))
+        self._weigh(source, j)
+
+    def _weigh(self, source: Interiors, j: int) -> None:
         p = self.params
         lips = source.lips[j]
         height = np.maximum(lips[1] - lips[0], 0.0)
-        self.reach[j] = _reach(mm.teeth_columns(source.images[j], source.frame(j), lips),
-                               height)
+        reach = self.reach[j]
+        # Rows that meet (a run of teeth from lip to lip: clenched teeth) show no seam by
+        # colour: the lower row is taken to show as much as it does where the source shows
+        # it apart, the rest is the upper row.
+        meet = height - reach[0] <= _MEET * height
+        low = self.lower_share * float(source.width[j])
+        reach[0, meet] = np.maximum(height[meet] - low, 0.0)
+        reach[1, meet] = np.minimum(low, height[meet])
         hidden, _ = mm.rigid_zones(lips[0], lips[1], source.teeth[j][0], source.teeth[j][1],
                                    min_frac=p.rigid_min_frac, max_frac=p.rigid_source_max_frac)
-        # Rows that meet (a run of teeth from lip to lip: clenched teeth, or an upper row
-        # resting on the lower lip) leave no cavity to show: the driver's teeth stay.
-        past = self.reach[j, 0] - hidden
-        past[height - self.reach[j, 0] <= _MEET * height] = 0.0
-        leak = float(np.median(past[_MID]))
+        leak = float(np.median(reach[0, _MID] - hidden[_MID]))
         opening = float(np.median(height[_MID]))
         self.weight[j] = float(np.clip(leak / (p.gap_leak_full * opening + 1e-6), 0.0, 1.0)) \
             if opening >= 3.0 else 0.0
@@ -96,12 +113,8 @@ class TeethGap:
         less where its upper tips reach down into it (by the gap's weight), in place."""
         w = self.weight[j]
         if w > 0.0:
-            height = np.maximum(lips[1] - lips[0], 0.0)
-            free = np.maximum(height - self.reach[j, 0], 0.0)
-            # A run of teeth from lip to lip is both rows meeting: no telling where the
-            # upper tips end, and the lower row stays.
-            cut = np.where(free > _MEET * height, np.maximum(zl - free, 0.0), 0.0)
-            zl -= w * cut
+            free = np.maximum(lips[1] - lips[0] - self.reach[j, 0], 0.0)
+            zl -= w * np.maximum(zl - free, 0.0)
         return zl
 
     def fill(self, interior: np.ndarray, rigid: np.ndarray, j: int, source: Interiors,

@@ -813,7 +813,8 @@ def test_a_grins_tips_never_show_twice_under_a_photos_teeth():
     from reactive.core.mouthgap import TeethGap
 
     images, frames, lips, reach = [], [], [], []
-    for up_px, low_px in ((28, 8), (8, 8)):        # the grin, then an open mouth
+    # The grin, an open mouth, and clenched teeth (the rows meet, no seam between them).
+    for up_px, low_px in ((28, 8), (8, 8), (40, 0)):
         img, points = _two_rows_scene(up_px, low_px)
         frame, cols, _, r = describe(img, points)
         images.append(img)
@@ -830,8 +831,11 @@ def test_a_grins_tips_never_show_twice_under_a_photos_teeth():
     gap = TeethGap(source, np.arange(n), p)
     assert gap.weight[0] == 1.0 and gap.weight[1] == 0.0
     assert gap.donor == 1
-    up_mid = gap.reach[0, 0, K // 2]
-    assert up_mid == pytest.approx(28, abs=2.0)
+    assert gap.reach[0, 0, K // 2] == pytest.approx(28, abs=2.0)
+    # Clenched: the lower row taken to show as much as where the rows stand apart, the
+    # rest of the teeth is the upper row, reaching past the photo's.
+    assert gap.reach[2, 1, K // 2] == pytest.approx(8, abs=1.5)
+    assert gap.weight[2] == 1.0
 
     # The output's opening is the driver's; the photo's row covers 30% of it.
     s_lips, frame = source.lips[0], source.frame(0)
