@@ -449,6 +449,11 @@ class MouthParams:
     # Rows of teeth that meet show no seam: the lower is taken to show the share of the
     # mouth's width it shows where the source's rows stand apart, or this much (d13: 0.055).
     gap_lower_row: float = 0.06
+    # A driver's tips come and go with every word: over a clip the fill is held on over
+    # gaps up to about this long (s) and ramped in and out over this long (d6 on the
+    # sample: from 15 changes per 100 frames to 2).
+    gap_hold_s: float = 0.5
+    gap_ramp_s: float = 0.17
     # The drawn mouth's rows slide out from under their lips (``drawnmouth.reveal_columns``,
     # beyond the paper): lips parted a little show the upper teeth, over at most this share
     # of the opening ...

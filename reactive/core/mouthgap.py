@@ -41,13 +41,14 @@ class TeethGap:
 
     source : the interiors the mouth layer shows (real ones up to ``source.first_drawn``).
     used : int array, the real images it shows (those measured now; a live source's are
-    measured as they arrive, ``measure``). sequential : the images are a clip's frames in
-    order (its weights are smoothed over time so the fill does not flicker).
+    measured as they arrive, ``measure``). fps : the images are a clip's frames in order, at
+    this rate (its weights are then held and ramped over time, ``gap_hold_s``, so the fill
+    does not flicker); None: they are not.
     """
 
     def __init__(self, source: Interiors, used: np.ndarray, params: MouthParams = MouthParams(),
-                 *, sequential: bool = False):
-        self.params = params
+                 *, fps: float | None = None):
+        self.params = p = params
         n = len(source)
         # Per image: how far each row of teeth reaches per column (px), and how much of the
         # gap the tipless cavity fills (0..1).
@@ -66,9 +67,13 @@ class TeethGap:
         self.lower_share = float(np.median(apart)) if apart else params.gap_lower_row
         for j in used:
             self._weigh(source, int(j))
-        if sequential and len(used) == n:
-            # A tip seen for one frame opens the fill a little early; no blink of it.
-            self.weight = uniform_filter1d(maximum_filter1d(self.weight, 5), 5)
+        if fps is not None and len(used) == n and n > 1:
+            # A driver's tips come and go with every word (d6 on the sample: the fill on
+            # and off 15 times in 100 frames, each a pop between two cavities): held on
+            # over short gaps, then ramped in and out.
+            hold = 2 * int(round(0.5 * p.gap_hold_s * fps)) + 1
+            ramp = 2 * int(round(0.5 * p.gap_ramp_s * fps)) + 1
+            self.weight = uniform_filter1d(maximum_filter1d(self.weight, hold), ramp)
         self.donor = self._donor(source, used)
         self.drawn: Interiors | None = None
         self._cols_t = np.zeros((4, mm.N_COLUMNS))
