@@ -446,14 +446,9 @@ class MouthParams:
     # of its rows hidden with this share of its opening to spare.
     gap_donor_min_open: float = 0.1
     gap_donor_margin: float = 0.08
-    # Rows of teeth that meet show no seam: the lower is taken to show the share of the
-    # mouth's width it shows where the source's rows stand apart, or this much (d13: 0.055).
-    gap_lower_row: float = 0.06
-    # A driver's tips come and go with every word: over a clip the fill is held on over
-    # gaps up to about this long (s) and ramped in and out over this long (d6 on the
-    # sample: from 15 changes per 100 frames to 2).
-    gap_hold_s: float = 0.5
-    gap_ramp_s: float = 0.17
+    # Over a clip the fill comes and goes over this long (s), not from one frame to the
+    # next (a driver's tips come and go with every word).
+    gap_ramp_s: float = 0.2
     # The drawn mouth's rows slide out from under their lips (``drawnmouth.reveal_columns``,
     # beyond the paper): lips parted a little show the upper teeth, over at most this share
     # of the opening ...

@@ -155,16 +155,9 @@ class MouthLayer:
         for j in range(self.drawn_from):
             self.gains[j], self.saturation[j] = colour_match(self.photo_skin,
                                                              self.source.skin[j], params)
-        # A real mouth's own inner lips (a pout shows them) take the photo's lip colour:
-        # in another face they are that face's lips.
-        self.photo_lip_body = lip_body(rig.photo, self.photo_frame, self.photo_lips)
-        self.photo_lips_rgb = photo_colours(rig.photo, t0)["lips"]
-        if teeth and not self.live and is_filmed(pack):
-            for j in range(len(self.source)):
-                self._recolour_lips(j)
-        self._crop_points = np.zeros((lm.N_LANDMARKS, 2))
         # Under the photo's own upper teeth, a cavity without the driver's tips where they
-        # reach further (``mouthgap``).
+        # reach further (``mouthgap``); measured on the driver's own colours (its lip
+        # tissue told from its lips).
         self.gap = None
         if teeth and self.photo_teeth[0] > 0 and self.drawn_from > 0:
             used = np.zeros(0, np.int64) if self.live else self.choice
@@ -173,6 +166,14 @@ class MouthLayer:
             if self.gap.needs_drawn:
                 self.gap.drawn = drawn if drawn is not None and drawn.teeth.any() \
                     else drawn_interiors(rig.photo, t0, teeth=True)
+        # A real mouth's own inner lips (a pout shows them) take the photo's lip colour:
+        # in another face they are that face's lips.
+        self.photo_lip_body = lip_body(rig.photo, self.photo_frame, self.photo_lips)
+        self.photo_lips_rgb = photo_colours(rig.photo, t0)["lips"]
+        if teeth and not self.live and is_filmed(pack):
+            for j in range(len(self.source)):
+                self._recolour_lips(j)
+        self._crop_points = np.zeros((lm.N_LANDMARKS, 2))
         # Buffers for the opening's box: three rest mouth widths square covers any real
         # opening; a larger one (a cartoon's jaw drop) grows them once.
         self._grow(3 * int(np.ceil(width)) + 8, 3 * int(np.ceil(width)) + 8)

@@ -13,7 +13,10 @@ filled with a cavity that has no tips, blended in by how far they reach: the cav
 source's own frame whose rows stand furthest apart (its *donor*: a real cavity, tongue and
 all, in the clip's light), its rows hidden with some to spare; with none open enough, the
 photo's drawn mouth's (``drawnmouth``). Tips that reach down into the lower row's rigid part
-(a grin's rows overlap) are left to the gap too.
+(a grin's rows overlap) are left to the gap too. Only where the driver shows a cavity under
+its tips: upper teeth resting on the lower teeth or the lower lip (a toothy smile) stay as
+they are, read as the lower row under the photo's (a cavity there turned d0's toothy smile
+into a dark band).
 
 Everything per source image is measured once (``measure``); ``fill`` runs per frame and
 writes only into buffers.
@@ -23,16 +26,17 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
+from scipy.ndimage import maximum_filter1d, median_filter, uniform_filter1d
 
 from reactive.core import mouthmap as mm
 from reactive.core.drawnmouth import reveal_columns
-from reactive.core.mouthbank import Interiors
+from reactive.core.mouthbank import Interiors, lip_tissue
 from reactive.params import MouthParams
 
 # The middle of the mouth, where a row of teeth is measured reliably (columns).
 _MID = slice(mm.N_COLUMNS // 2 - 4, mm.N_COLUMNS // 2 + 5)
-# Rows of teeth closer than this share of the opening meet (their seam is a line).
+# Upper teeth closer than this share of the opening to the lower row (or lip) rest on it;
+# twice as far, they show a cavity under them.
 _MEET = 0.1
 
 
@@ -42,7 +46,7 @@ class TeethGap:
     source : the interiors the mouth layer shows (real ones up to ``source.first_drawn``).
     used : int array, the real images it shows (those measured now; a live source's are
     measured as they arrive, ``measure``). fps : the images are a clip's frames in order, at
-    this rate (its weights are then held and ramped over time, ``gap_hold_s``, so the fill
+    this rate (its weights are then cleaned and ramped over time, ``gap_ramp_s``, so the fill
     does not flicker); None: they are not.
     """
 
@@ -57,23 +61,14 @@ class TeethGap:
         used = np.unique(np.asarray(used, np.int64))
         used = used[used < source.first_drawn]
         for j in used:
-            lips = source.lips[j]
-            self.reach[j] = _reach(mm.teeth_columns(source.images[j], source.frame(j), lips),
-                                   np.maximum(lips[1] - lips[0], 0.0))
-        # How much of a lower row shows (share of the mouth's width) where the rows stand
-        # apart, for the images where they meet.
-        apart = [float(np.median(self.reach[j, 1, _MID])) / float(source.width[j])
-                 for j in used if (np.median(self.reach[j, :, _MID], axis=1) > 0).all()]
-        self.lower_share = float(np.median(apart)) if apart else params.gap_lower_row
-        for j in used:
-            self._weigh(source, int(j))
-        if fps is not None and len(used) == n and n > 1:
-            # A driver's tips come and go with every word (d6 on the sample: the fill on
-            # and off 15 times in 100 frames, each a pop between two cavities): held on
-            # over short gaps, then ramped in and out.
-            hold = 2 * int(round(0.5 * p.gap_hold_s * fps)) + 1
+            self.measure(source, int(j))
+        if fps is not None and len(used) == n and n > 2:
+            # Over a clip: a tip seen in one frame only is noise, and the fill comes and
+            # goes over gap_ramp_s (d6 on the sample: from 9 changes per 100 frames to 1;
+            # holding it on over short gaps instead carried it into toothy smiles around).
             ramp = 2 * int(round(0.5 * p.gap_ramp_s * fps)) + 1
-            self.weight = uniform_filter1d(maximum_filter1d(self.weight, hold), ramp)
+            self.weight = uniform_filter1d(median_filter(self.weight, 3, mode="nearest"),
+                                           ramp)
         self.donor = self._donor(source, used)
         self.drawn: Interiors | None = None
         self._cols_t = np.zeros((4, mm.N_COLUMNS))
@@ -89,37 +84,39 @@ class TeethGap:
     def measure(self, source: Interiors, j: int) -> None:
         """Measure real image ``j`` of ``source``: its rows' reach per column and the gap's
         weight (how far its upper tips reach past the share hidden under the photo's)."""
-        lips = source.lips[j]
-        self.reach[j] = _reach(mm.teeth_columns(source.images[j], source.frame(j), lips),
-                               np.maximum(lips[1] - lips[0], 0.0))
-        self._weigh(source, j)
-
-    def _weigh(self, source: Interiors, j: int) -> None:
         p = self.params
         lips = source.lips[j]
         height = np.maximum(lips[1] - lips[0], 0.0)
-        reach = self.reach[j]
-        # Rows that meet (a run of teeth from lip to lip: clenched teeth) show no seam by
-        # colour: the lower row is taken to show as much as it does where the source shows
-        # it apart, the rest is the upper row.
-        meet = height - reach[0] <= _MEET * height
-        low = self.lower_share * float(source.width[j])
-        reach[0, meet] = np.maximum(height[meet] - low, 0.0)
-        reach[1, meet] = np.minimum(low, height[meet])
+        self.reach[j] = _reach(mm.teeth_columns(source.images[j], source.frame(j), lips),
+                               height)
         hidden, _ = mm.rigid_zones(lips[0], lips[1], source.teeth[j][0], source.teeth[j][1],
                                    min_frac=p.rigid_min_frac, max_frac=p.rigid_source_max_frac)
-        leak = float(np.median(reach[0, _MID] - hidden[_MID]))
         opening = float(np.median(height[_MID]))
-        self.weight[j] = float(np.clip(leak / (p.gap_leak_full * opening + 1e-6), 0.0, 1.0)) \
-            if opening >= 3.0 else 0.0
+        if opening < 3.0:
+            self.weight[j] = 0.0
+            return
+        # Upper teeth that rest on the lower row or on the lower lip (a toothy smile,
+        # clenched teeth) have no cavity under them to show: the driver's teeth stay, read
+        # as the lower row under the photo's. (Filled with a cavity instead, d0's toothy
+        # smile on s42, s1 and the sample lost its teeth to a dark band.)
+        tissue, _ = lip_tissue(source.images[j], source.frame(j), lips, p)
+        below = np.maximum(self.reach[j, 1], tissue[1])
+        free = np.median((height - self.reach[j, 0] - below)[_MID]) / opening
+        apart = float(np.clip((free - _MEET) / _MEET, 0.0, 1.0))
+        leak = float(np.median((self.reach[j, 0] - hidden)[_MID]))
+        self.weight[j] = float(np.clip(leak / (p.gap_leak_full * opening), 0.0, 1.0)) * apart
 
     def lower_row(self, j: int, lips: np.ndarray, zl: np.ndarray) -> np.ndarray:
         """The lower row's rigid reach ``zl`` (N_COLUMNS,) px of image ``j`` (lips ``lips``),
         less where its upper tips reach down into it (by the gap's weight), in place."""
         w = self.weight[j]
         if w > 0.0:
-            free = np.maximum(lips[1] - lips[0] - self.reach[j, 0], 0.0)
-            zl -= w * np.maximum(zl - free, 0.0)
+            height = np.maximum(lips[1] - lips[0], 0.0)
+            free = np.maximum(height - self.reach[j, 0], 0.0)
+            # A run of teeth from lip to lip is both rows meeting: no telling where the
+            # upper tips end, and the lower row stays.
+            cut = np.where(free > _MEET * height, np.maximum(zl - free, 0.0), 0.0)
+            zl -= w * cut
         return zl
 
     def fill(self, interior: np.ndarray, rigid: np.ndarray, j: int, source: Interiors,

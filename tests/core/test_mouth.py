@@ -806,15 +806,16 @@ def _two_rows_scene(up_px: float, low_px: float):
 
 def test_a_grins_tips_never_show_twice_under_a_photos_teeth():
     """A photo shows its upper teeth, 30% of the opening; the driver grins, its upper row
-    reaching 70% of its opening. What of the driver's row is hidden under the photo's (35%)
-    leaves its tips in the gap; the gap takes the cavity of the source's most open image
-    instead, and the driver's lower row stays."""
+    reaching 60% of its opening, a dark cavity over its lower row. What of the driver's row
+    is hidden under the photo's (35%) leaves its tips in the gap; the gap takes the cavity
+    of the source's most open image instead, and the driver's lower row stays. Teeth from
+    lip to lip (a toothy smile, clenched) have no cavity to show: they stay."""
     from reactive.core.mouthbank import describe
     from reactive.core.mouthgap import TeethGap
 
     images, frames, lips, reach = [], [], [], []
-    # The grin, an open mouth, and clenched teeth (the rows meet, no seam between them).
-    for up_px, low_px in ((28, 8), (8, 8), (40, 0)):
+    # The grin, an open mouth, and teeth from lip to lip (the rows meet).
+    for up_px, low_px in ((24, 6), (8, 8), (40, 0)):
         img, points = _two_rows_scene(up_px, low_px)
         frame, cols, _, r = describe(img, points)
         images.append(img)
@@ -831,11 +832,9 @@ def test_a_grins_tips_never_show_twice_under_a_photos_teeth():
     gap = TeethGap(source, np.arange(n), p)
     assert gap.weight[0] == 1.0 and gap.weight[1] == 0.0
     assert gap.donor == 1
-    assert gap.reach[0, 0, K // 2] == pytest.approx(28, abs=2.0)
-    # Clenched: the lower row taken to show as much as where the rows stand apart, the
-    # rest of the teeth is the upper row, reaching past the photo's.
-    assert gap.reach[2, 1, K // 2] == pytest.approx(8, abs=1.5)
-    assert gap.weight[2] == 1.0
+    assert gap.reach[0, 0, K // 2] == pytest.approx(24, abs=2.0)
+    # Clenched (or a toothy smile): no cavity between the rows, the driver's teeth stay.
+    assert gap.weight[2] == 0.0
 
     # The output's opening is the driver's; the photo's row covers 30% of it.
     s_lips, frame = source.lips[0], source.frame(0)
