@@ -253,6 +253,8 @@ class MouthLayer:
         self._interior = np.zeros((h, w, 3), np.uint8)
         self._patch = np.zeros((h, w, 3), np.uint8)
         self._outline = np.zeros((len(lm.LIPS_INNER) * _OUTLINE_STEPS, 2), np.float64)
+        if self.gap is not None:
+            self.gap.reserve(h, w)
 
     def alpha(self, target_lips_inner: np.ndarray) -> float:
         """Sec. 5 gate from the target's current interior area."""

@@ -73,7 +73,7 @@ class TeethGap:
         self.drawn: Interiors | None = None
         self._cols_t = np.zeros((4, mm.N_COLUMNS))
         self._cols_s = np.zeros((4, mm.N_COLUMNS))
-        self._grow(8, 8)
+        self.reserve(8, 8)
 
     @property
     def needs_drawn(self) -> bool:
@@ -133,7 +133,7 @@ class TeethGap:
             return
         h, wd = rigid.shape
         if h > self._band.shape[0] or wd > self._band.shape[1]:
-            self._grow(max(h, self._band.shape[0]), max(wd, self._band.shape[1]))
+            self.reserve(max(h, self._band.shape[0]), max(wd, self._band.shape[1]))
         band, keep = self._band[:h, :wd], self._keep[:h, :wd]
         # The middle between the rows, its edges softened by a pixel.
         np.subtract(1.0, rigid, out=band)
@@ -144,20 +144,25 @@ class TeethGap:
         if self.donor is not None:
             images, d = source, self.donor
             self._donor_columns(source, lips_t, cols_t)
-            scale = gains[d] / gains[j]
+            up = gains[d]
         else:
             images, d = self.drawn, 0
             k = t_frame[2] / float(images.width[0])
             reveal_columns(images.lips[0], images.teeth[0], lips_t, k, ct, cs, self.params,
                            up_fixed=cols_t[1], low_fixed=cols_t[2])
-            scale = 1.0 / gains[j]
+            up = None
         mm.interior_map(box, t_frame, ct, images.frame(d), cs, map_x, map_y,
                         self._rigid[:h, :wd])
         cavity = self._cavity[:h, :wd]
         cv2.remap(images.images[d], map_x, map_y, cv2.INTER_CUBIC, dst=cavity,
                   borderMode=cv2.BORDER_REPLICATE)
-        cv2.multiply(cavity, (float(scale[0]), float(scale[1]), float(scale[2]), 0.0),
-                     dst=cavity)
+        g = gains[j]
+        if up is None:
+            scale = (1.0 / float(g[0]), 1.0 / float(g[1]), 1.0 / float(g[2]), 0.0)
+        else:
+            scale = (float(up[0]) / float(g[0]), float(up[1]) / float(g[1]),
+                     float(up[2]) / float(g[2]), 0.0)
+        cv2.multiply(cavity, scale, dst=cavity)
         cv2.blendLinear(cavity, interior, band, keep, dst=interior)
 
     def _donor_columns(self, source: Interiors, lips_t: np.ndarray,
@@ -189,7 +194,8 @@ class TeethGap:
                 best, donor = score, int(j)
         return donor
 
-    def _grow(self, h: int, w: int) -> None:
+    def reserve(self, h: int, w: int) -> None:
+        """Buffers for an opening's box up to (h, w) px (``fill`` grows them otherwise)."""
         self._band = np.zeros((h, w), np.float32)
         self._keep = np.zeros((h, w), np.float32)
         self._rigid = np.zeros((h, w), np.float32)
