@@ -95,14 +95,17 @@ class TeethGap:
         if opening < 3.0:
             self.weight[j] = 0.0
             return
-        # Upper teeth that rest on the lower row or on the lower lip (a toothy smile,
-        # clenched teeth) have no cavity under them to show: the driver's teeth stay, read
-        # as the lower row under the photo's. (Filled with a cavity instead, d0's toothy
-        # smile on s42, s1 and the sample lost its teeth to a dark band.)
-        tissue, _ = lip_tissue(source.images[j], source.frame(j), lips, p)
-        below = np.maximum(self.reach[j, 1], tissue[1])
-        free = np.median((height - self.reach[j, 0] - below)[_MID]) / opening
-        apart = float(np.clip((free - _MEET) / _MEET, 0.0, 1.0))
+        # Upper teeth over a lower row seen apart from them (a grin) give way to the
+        # cavity and that row. Upper teeth resting on the lower lip (a toothy smile: the
+        # lower row behind it) or on the lower row without a seam (clenched teeth) stay,
+        # read as the lower row under the photo's. (Filled with a cavity instead, d0's
+        # toothy smile on s42, s1 and the sample lost its teeth to a dark band.)
+        if np.median(self.reach[j, 1, _MID]) > 0:
+            apart = 1.0
+        else:
+            tissue, _ = lip_tissue(source.images[j], source.frame(j), lips, p)
+            free = np.median((height - self.reach[j, 0] - tissue[1])[_MID]) / opening
+            apart = float(np.clip((free - _MEET) / _MEET, 0.0, 1.0))
         leak = float(np.median((self.reach[j, 0] - hidden)[_MID]))
         self.weight[j] = float(np.clip(leak / (p.gap_leak_full * opening), 0.0, 1.0)) * apart
 
