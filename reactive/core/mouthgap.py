@@ -13,10 +13,10 @@ filled with a cavity that has no tips, blended in by how far they reach: the cav
 source's own frame whose rows stand furthest apart (its *donor*: a real cavity, tongue and
 all, in the clip's light), its rows hidden with some to spare; with none open enough, the
 photo's drawn mouth's (``drawnmouth``). Tips that reach down into the lower row's rigid part
-(a grin's rows overlap) are left to the gap too. Only where the driver shows a cavity under
-its tips: upper teeth resting on the lower teeth or the lower lip (a toothy smile) stay as
-they are, read as the lower row under the photo's (a cavity there turned d0's toothy smile
-into a dark band).
+(a grin's rows overlap) are left to the gap too. Only where the driver's lower row shows
+apart from its upper tips, or a cavity under them: upper teeth resting on the lower lip (a
+toothy smile) or on the lower row without a seam (clenched) stay as they are, read as the
+lower row under the photo's (a cavity there turned d0's toothy smile into a dark band).
 
 Everything per source image is measured once (``measure``); ``fill`` runs per frame and
 writes only into buffers.
