@@ -446,9 +446,10 @@ class MouthParams:
     # of its rows hidden with this share of its opening to spare.
     gap_donor_min_open: float = 0.1
     gap_donor_margin: float = 0.08
-    # Over a clip the fill comes and goes over this long (s), not from one frame to the
-    # next (a driver's tips come and go with every word).
-    gap_ramp_s: float = 0.2
+    # Over a clip the fill follows what most of the frames within this window (s) show,
+    # not each frame alone (a driver's rows are told apart or not from one frame to the
+    # next).
+    gap_window_s: float = 0.4
     # The drawn mouth's rows slide out from under their lips (``drawnmouth.reveal_columns``,
     # beyond the paper): lips parted a little show the upper teeth, over at most this share
     # of the opening ...

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.ndimage import maximum_filter1d, median_filter, uniform_filter1d
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from reactive.core import mouthmap as mm
 from reactive.core.drawnmouth import reveal_columns
+from reactive.core.geometry import smoothstep
 from reactive.core.mouthbank import Interiors, lip_tissue
 from reactive.params import MouthParams
 
@@ -46,7 +47,7 @@ class TeethGap:
     source : the interiors the mouth layer shows (real ones up to ``source.first_drawn``).
     used : int array, the real images it shows (those measured now; a live source's are
     measured as they arrive, ``measure``). fps : the images are a clip's frames in order, at
-    this rate (its weights are then cleaned and ramped over time, ``gap_ramp_s``, so the fill
+    this rate (its weights then follow most frames around, ``gap_window_s``, so the fill
     does not flicker); None: they are not.
     """
 
@@ -63,12 +64,14 @@ class TeethGap:
         for j in used:
             self.measure(source, int(j))
         if fps is not None and len(used) == n and n > 2:
-            # Over a clip: a tip seen in one frame only is noise, and the fill comes and
-            # goes over gap_ramp_s (d6 on the sample: from 9 changes per 100 frames to 1;
-            # holding it on over short gaps instead carried it into toothy smiles around).
-            ramp = 2 * int(round(0.5 * p.gap_ramp_s * fps)) + 1
-            self.weight = uniform_filter1d(median_filter(self.weight, 3, mode="nearest"),
-                                           ramp)
+            # Over a clip the fill follows what most frames around show: a driver's rows
+            # are told apart or not from one frame to the next (d0's toothy smile, its
+            # lower row glimpsed now and then: a fill that came and went, part-way in
+            # between a grey veil over the teeth), while a grin's cavity holds for
+            # seconds (d13, frames 190-230).
+            window = 2 * int(round(0.5 * p.gap_window_s * fps)) + 1
+            share = uniform_filter1d(self.weight, window, mode="nearest")
+            self.weight = smoothstep((share - 0.5) / 0.3)
         self.donor = self._donor(source, used)
         self.drawn: Interiors | None = None
         self._cols_t = np.zeros((4, mm.N_COLUMNS))
