@@ -161,8 +161,8 @@ class MouthLayer:
         self.gap = None
         if teeth and self.photo_teeth[0] > 0 and self.drawn_from > 0:
             used = np.zeros(0, np.int64) if self.live else self.choice
-            self.gap = TeethGap(self.source, used, params,
-                                fps=pack.fps if not self.live and is_filmed(pack) else None)
+            self.gap = TeethGap(self.source, used, params, live=self.live,
+                                fps=pack.fps if self.live or is_filmed(pack) else None)
             if self.gap.needs_drawn:
                 self.gap.drawn = drawn if drawn is not None and drawn.teeth.any() \
                     else drawn_interiors(rig.photo, t0, teeth=True)

@@ -48,13 +48,17 @@ class TeethGap:
     used : int array, the real images it shows (those measured now; a live source's are
     measured as they arrive, ``measure``). fps : the images are a clip's frames in order, at
     this rate (its weights then follow most frames around, ``gap_window_s``, so the fill
-    does not flicker); None: they are not.
+    does not flicker; a live source's, the frames before); None: they are not.
     """
 
     def __init__(self, source: Interiors, used: np.ndarray, params: MouthParams = MouthParams(),
-                 *, fps: float | None = None):
+                 *, fps: float | None = None, live: bool = False):
         self.params = p = params
         n = len(source)
+        # A live source's running share of frames that show a cavity under the tips (an
+        # exponential mean over about gap_window_s), or None.
+        self._share = 0.0 if live and fps is not None else None
+        self._rate = 2.0 / (p.gap_window_s * fps + 1.0) if self._share is not None else 0.0
         # Per image: how far each row of teeth reaches per column (px), and how much of the
         # gap the tipless cavity fills (0..1).
         self.reach = np.zeros((n, 2, mm.N_COLUMNS))
@@ -63,7 +67,7 @@ class TeethGap:
         used = used[used < source.first_drawn]
         for j in used:
             self.measure(source, int(j))
-        if fps is not None and len(used) == n and n > 2:
+        if fps is not None and not live and len(used) == n and n > 2:
             # Over a clip the fill follows what most frames around show: a driver's rows
             # are told apart or not from one frame to the next (d0's toothy smile, its
             # lower row glimpsed now and then: a fill that came and went, part-way in
@@ -111,6 +115,10 @@ class TeethGap:
             apart = float(np.clip((free - _MEET) / _MEET, 0.0, 1.0))
         leak = float(np.median((self.reach[j, 0] - hidden)[_MID]))
         self.weight[j] = float(np.clip(leak / (p.gap_leak_full * opening), 0.0, 1.0)) * apart
+        if self._share is not None:
+            # Live, as over a clip: what most of the last frames showed.
+            self._share += self._rate * (self.weight[j] - self._share)
+            self.weight[j] = float(smoothstep((self._share - 0.5) / 0.3))
 
     def lower_row(self, j: int, lips: np.ndarray, zl: np.ndarray) -> np.ndarray:
         """The lower row's rigid reach ``zl`` (N_COLUMNS,) px of image ``j`` (lips ``lips``),

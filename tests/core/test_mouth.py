@@ -881,3 +881,40 @@ def test_teeth_columns_measure_each_columns_reach():
     np.testing.assert_allclose(reach[0, left], 10, atol=1.5)
     np.testing.assert_allclose(reach[0, right], 20, atol=1.5)
     assert (reach[1] == 0).all()
+
+
+def test_a_live_gap_follows_what_most_recent_frames_show():
+    """A live driver's crops arrive one at a time: the gap's fill follows the share of
+    recent frames that show a cavity under the tips, so a grin held fills it within about
+    ``gap_window_s`` and a toothy smile whose lower row is glimpsed every other frame does
+    not flicker between teeth and cavity (nor stays half-faded over the teeth)."""
+    from reactive.core.mouthbank import describe
+    from reactive.core.mouthgap import TeethGap
+
+    images, frames, lips, reach = [], [], [], []
+    for up_px, low_px in ((24, 6), (40, 0)):         # a grin, teeth from lip to lip
+        img, points = _two_rows_scene(up_px, low_px)
+        frame, cols, _, r = describe(img, points)
+        images.append(img)
+        frames.append(frame)
+        lips.append(cols)
+        reach.append(r)
+    source = Interiors(images=np.stack(images), origin=np.array([f[0] for f in frames]),
+                       axis=np.array([f[1] for f in frames]),
+                       width=np.array([f[2] for f in frames]), lips=np.array(lips),
+                       teeth=np.array(reach), skin=np.zeros((2, 3), np.float32),
+                       shape=np.zeros((2, 3)))
+    p = MouthParams()
+    gap = TeethGap(source, np.zeros(0, np.int64), p, fps=30.0, live=True)
+    held = []
+    for _ in range(30):
+        gap.measure(source, 0)
+        held.append(gap.weight[0])
+    assert held[0] == 0.0 and held[-1] > 0.99
+    assert 3 <= int(np.argmax(np.array(held) > 0.5)) <= int(30 * p.gap_window_s)
+    gap = TeethGap(source, np.zeros(0, np.int64), p, fps=30.0, live=True)
+    mixed = []
+    for k in range(60):
+        gap.measure(source, k % 2)
+        mixed.append(gap.weight[k % 2])
+    assert max(mixed) < 0.2
