@@ -804,18 +804,13 @@ def _two_rows_scene(up_px: float, low_px: float):
     return img, points
 
 
-def test_a_grins_tips_never_show_twice_under_a_photos_teeth():
-    """A photo shows its upper teeth, 30% of the opening; the driver grins, its upper row
-    reaching 60% of its opening, a dark cavity over its lower row. What of the driver's row
-    is hidden under the photo's (35%) leaves its tips in the gap; the gap takes the cavity
-    of the source's most open image instead, and the driver's lower row stays. Teeth from
-    lip to lip (a toothy smile, clenched) have no cavity to show: they stay."""
+def _rows_interiors(rows) -> Interiors:
+    """Interiors of ``_two_rows_scene`` mouths, one per (up_px, low_px) of ``rows``, each
+    described as a driver's crop is (``mouthbank.describe``)."""
     from reactive.core.mouthbank import describe
-    from reactive.core.mouthgap import TeethGap
 
     images, frames, lips, reach = [], [], [], []
-    # The grin, an open mouth, and teeth from lip to lip (the rows meet).
-    for up_px, low_px in ((24, 6), (8, 8), (40, 0)):
+    for up_px, low_px in rows:
         img, points = _two_rows_scene(up_px, low_px)
         frame, cols, _, r = describe(img, points)
         images.append(img)
@@ -823,11 +818,25 @@ def test_a_grins_tips_never_show_twice_under_a_photos_teeth():
         lips.append(cols)
         reach.append(r)
     n = len(images)
-    source = Interiors(images=np.stack(images), origin=np.array([f[0] for f in frames]),
-                       axis=np.array([f[1] for f in frames]),
-                       width=np.array([f[2] for f in frames]), lips=np.array(lips),
-                       teeth=np.array(reach), skin=np.zeros((n, 3), np.float32),
-                       shape=np.zeros((n, 3)))
+    return Interiors(images=np.stack(images), origin=np.array([f[0] for f in frames]),
+                     axis=np.array([f[1] for f in frames]),
+                     width=np.array([f[2] for f in frames]), lips=np.array(lips),
+                     teeth=np.array(reach), skin=np.zeros((n, 3), np.float32),
+                     shape=np.zeros((n, 3)))
+
+
+def test_a_grins_tips_never_show_twice_under_a_photos_teeth():
+    """A photo shows its upper teeth, 30% of the opening; the driver grins, its upper row
+    reaching 60% of its opening, a dark cavity over its lower row. What of the driver's row
+    is hidden under the photo's (35%) leaves its tips in the gap; the gap takes the cavity
+    of the source's most open image instead, and the driver's lower row stays. Teeth from
+    lip to lip (a toothy smile, clenched) have no cavity to show: they stay."""
+    from reactive.core.mouthgap import TeethGap
+
+    # The grin, an open mouth, and teeth from lip to lip (the rows meet).
+    source = _rows_interiors(((24, 6), (8, 8), (40, 0)))
+    n, reach = len(source), source.teeth
+    images = source.images
     p = MouthParams()
     gap = TeethGap(source, np.arange(n), p)
     assert gap.weight[0] == 1.0 and gap.weight[1] == 0.0
@@ -888,22 +897,9 @@ def test_a_live_gap_follows_what_most_recent_frames_show():
     recent frames that show a cavity under the tips, so a grin held fills it within about
     ``gap_window_s`` and a toothy smile whose lower row is glimpsed every other frame does
     not flicker between teeth and cavity (nor stays half-faded over the teeth)."""
-    from reactive.core.mouthbank import describe
     from reactive.core.mouthgap import TeethGap
 
-    images, frames, lips, reach = [], [], [], []
-    for up_px, low_px in ((24, 6), (40, 0)):         # a grin, teeth from lip to lip
-        img, points = _two_rows_scene(up_px, low_px)
-        frame, cols, _, r = describe(img, points)
-        images.append(img)
-        frames.append(frame)
-        lips.append(cols)
-        reach.append(r)
-    source = Interiors(images=np.stack(images), origin=np.array([f[0] for f in frames]),
-                       axis=np.array([f[1] for f in frames]),
-                       width=np.array([f[2] for f in frames]), lips=np.array(lips),
-                       teeth=np.array(reach), skin=np.zeros((2, 3), np.float32),
-                       shape=np.zeros((2, 3)))
+    source = _rows_interiors(((24, 6), (40, 0)))     # a grin, teeth from lip to lip
     p = MouthParams()
     gap = TeethGap(source, np.zeros(0, np.int64), p, fps=30.0, live=True)
     held = []
