@@ -518,13 +518,14 @@ class GazeLayer:
         eye's corners now to their closed rest: the lid's texture goes with the eye, neither
         stretched nor squashed with the lid's band."""
         a, b = eye.topo.corners
-        q0, q1 = eye.closed_corners
-        p0, p1 = points_now[a].astype(np.float64), points_now[b].astype(np.float64)
-        dp = complex(*(p1 - p0))
-        z = complex(*(q1 - q0)) / dp if abs(dp) > 1e-9 else 1.0 + 0.0j
+        (qx0, qy0), (qx1, qy1) = eye.closed_corners
+        px0, py0 = float(points_now[a, 0]), float(points_now[a, 1])
+        dp = complex(float(points_now[b, 0]) - px0, float(points_now[b, 1]) - py0)
+        z = complex(qx1 - qx0, qy1 - qy0) / dp if abs(dp) > 1e-9 else 1.0 + 0.0j
         m = self._tex_affine
         m[0, 0], m[0, 1], m[1, 0], m[1, 1] = z.real, -z.imag, z.imag, z.real
-        m[:, 2] = q0 - m[:, :2] @ p0
+        m[0, 2] = qx0 - (z.real * px0 - z.imag * py0)
+        m[1, 2] = qy0 - (z.imag * px0 + z.real * py0)
         return m
 
     def _soften_margin(self, frame, now) -> None:

@@ -77,6 +77,16 @@ class TeethGap:
             share = uniform_filter1d(self.weight, window, mode="nearest")
             self.weight = smoothstep((share - 0.5) / 0.3)
         self.donor = self._donor(source, used)
+        # The donor's own columns, its rows hidden with some to spare (the same every frame).
+        self._donor_cols = np.zeros((4, mm.N_COLUMNS))
+        if self.donor is not None:
+            lips = source.lips[self.donor]
+            height = np.maximum(lips[1] - lips[0], 0.0)
+            spare = p.gap_donor_margin * float(np.median(height[_MID]))
+            cs = self._donor_cols
+            cs[0], cs[3] = lips[0], lips[1]
+            np.minimum(self.reach[self.donor, 0] + spare, height, out=cs[1])
+            np.minimum(self.reach[self.donor, 1] + spare, height - cs[1], out=cs[2])
         self.drawn: Interiors | None = None
         self._cols_t = np.zeros((4, mm.N_COLUMNS))
         self._cols_s = np.zeros((4, mm.N_COLUMNS))
@@ -157,7 +167,7 @@ class TeethGap:
         ct, cs = self._cols_t, self._cols_s
         if self.donor is not None:
             images, d = source, self.donor
-            self._donor_columns(source, lips_t, cols_t)
+            ct, cs = cols_t, self._donor_cols
             up = gains[d]
         else:
             images, d = self.drawn, 0
@@ -178,21 +188,6 @@ class TeethGap:
                      float(up[2]) / float(g[2]), 0.0)
         cv2.multiply(cavity, scale, dst=cavity)
         cv2.blendLinear(cavity, interior, band, keep, dst=interior)
-
-    def _donor_columns(self, source: Interiors, lips_t: np.ndarray,
-                       cols_t: np.ndarray) -> None:
-        """Columns carrying the donor's cavity (its rows hidden, with some to spare) into
-        the output's gap (rows ``cols_t``): into self._cols_t, self._cols_s."""
-        d = self.donor
-        lips = source.lips[d]
-        height = np.maximum(lips[1] - lips[0], 0.0)
-        spare = self.params.gap_donor_margin * float(np.median(height[_MID]))
-        cs, ct = self._cols_s, self._cols_t
-        cs[0], cs[3] = lips[0], lips[1]
-        np.minimum(self.reach[d, 0] + spare, height, out=cs[1])
-        np.minimum(self.reach[d, 1] + spare, height - cs[1], out=cs[2])
-        ct[:] = cols_t
-        ct[0], ct[3] = lips_t[0], lips_t[1]
 
     def _donor(self, source: Interiors, used: np.ndarray) -> int | None:
         """The measured image whose cavity between its two rows is the most open (a share
