@@ -105,7 +105,7 @@ def _skin_reference(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width
 
 def _skin_texture(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: float,
                   down: np.ndarray, lo: np.ndarray, shape: tuple[int, int], sigma: float,
-                  params: EyeParams) -> tuple[np.ndarray, np.ndarray]:
+                  params: EyeParams) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The photo's own skin texture for the closed lid, in the layer's box (origin ``lo``,
     ``shape`` (h, w)): its detail finer than ``sigma`` (the image less its Gaussian blur),
     taken from the skin ``closed_texture_shifts`` eye widths along ``down`` (below the eye
@@ -115,7 +115,9 @@ def _skin_texture(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: 
     eye): not a brow, hair, lashes, a drawn outline; nor near a pixel whose detail is beyond
     2.5 times the skin's robust spread (a whisker, a strand of hair); the detail is clipped
     at 3 times.
-    Returns detail (h, w, 3) float32 and where it was found (h, w) bool."""
+    Returns detail (h, w, 3) float32, where it was found (h, w) bool, and the fine grain
+    of that smooth skin (3,) (RGB, the robust spread of the image less its Gaussian blur of
+    1 px; None where fewer than 16 pixels are smooth)."""
     h, w = photo.shape[:2]
     shifts = np.asarray(params.closed_texture_shifts, np.float64) * width
     reach = float(np.abs(shifts).max()) * np.abs(down) + 2.0 + 2.0 * sigma
@@ -124,7 +126,7 @@ def _skin_texture(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: 
     detail = np.zeros(shape + (3,), np.float32)
     found = np.zeros(shape, bool)
     if np.any(phi - plo < 3):
-        return detail, found
+        return detail, found, None
     crop = photo[plo[1]:phi[1], plo[0]:phi[0]].astype(np.float32)
     fine = crop - cv2.GaussianBlur(crop, (0, 0), sigma)
     luma = fine.mean(axis=2)
@@ -132,18 +134,22 @@ def _skin_texture(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: 
     opening = (fill_polygon(crop.shape[:2], pts[topo.contour], plo) <= 127).astype(np.uint8)
     eye = cv2.distanceTransform(opening, cv2.DIST_L2, 3) <= (params.closed_reach_w + 0.1) * width
     if (~eye).sum() < 16:
-        return detail, found
+        return detail, found, None
     typical = max(float(np.median(energy[~eye])), 1e-3)
     valid = ~eye & (energy <= params.closed_texture_energy * typical)
     valid = cv2.erode(valid.astype(np.uint8), _disc(sigma)).astype(bool)
     if not valid.any():
-        return detail, found
+        return detail, found, None
     f = fine[valid]
     spread = 1.4826 * np.median(np.abs(f - np.median(f, axis=0)), axis=0) + 1e-3
     # Not a thin line either (a whisker, a strand of hair, a wrinkle's edge) in smooth skin:
     # its average energy is low, its own pixels are not.
     line = (np.abs(fine) > 2.5 * spread).any(axis=2).astype(np.uint8)
     valid &= cv2.dilate(line, _KERNEL3) == 0
+    grain = None
+    if valid.sum() >= 16:
+        g = (crop - cv2.GaussianBlur(crop, (0, 0), 1.0))[valid]
+        grain = 1.4826 * np.median(np.abs(g - np.median(g, axis=0)), axis=0)
     fine = np.clip(fine, -3.0 * spread, 3.0 * spread)
     ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
     for d in shifts:
@@ -154,7 +160,7 @@ def _skin_texture(photo: np.ndarray, pts: np.ndarray, topo: EyeTopology, width: 
         take[take] = valid[sy[take], sx[take]]
         detail[take] = fine[sy[take], sx[take]]
         found |= take
-    return detail, found
+    return detail, found, grain
 
 
 def _unlike_surroundings(image: np.ndarray, lab: np.ndarray, known: np.ndarray, width: float,
@@ -449,8 +455,8 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
     # which stretch the lid's band two or three times over what the closed rest has (a
     # driver's lid comes down without its skin); the texture, carried with them, turned
     # into streaks. The eye layer lays it on unstretched.
-    detail, _ = _skin_texture(photo, pts, topo, width, down, lo, shape,
-                              max(1.0, 0.06 * width), params)
+    detail, _, smooth_grain = _skin_texture(photo, pts, topo, width, down, lo, shape,
+                                            max(1.0, 0.06 * width), params)
     texture = detail * np.float32(params.closed_texture)
     if reference is not None and params.closed_grain > 0.0:
         # And a noise as strong as the skin's grain (the texture's source may be smoother
@@ -460,7 +466,11 @@ def closed_lid(photo: np.ndarray, pts: np.ndarray, closed_pts: np.ndarray,
         noise = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         noise = cv2.GaussianBlur(noise, (0, 0), 0.6)
         noise /= max(float(noise.std()), 1e-6)
-        texture += (params.closed_grain * noise)[..., None] * reference.grain
+        # The grain as the smooth skin round the eye has it: the lid's first ring of skin is
+        # only a few pixels wide on a small face, and its fine detail there is the fold's and
+        # the lashes' edges (s0, s4, s12: 4 to 9 times the skin's grain), a dirty lid.
+        grain = reference.grain if smooth_grain is None else smooth_grain
+        texture += (params.closed_grain * noise)[..., None] * grain
         # (Outside the region the layer is transparent: only its alpha matters there.)
     dist = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
     alpha = np.clip(dist / feather, 0.0, 1.0).astype(np.float32)

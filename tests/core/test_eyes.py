@@ -1351,8 +1351,8 @@ def test_the_lid_texture_is_not_taken_from_a_thin_line():
         cv2.line(photo, (int(c[0] - EYE_W), y), (int(c[0] + EYE_W), y), (189, 149, 129), 1)
     lo = np.array([int(c[0] - EYE_W / 2), int(c[1] - 12)])
     shape = (24, int(EYE_W))
-    detail, found = _skin_texture(photo, pts, eye, EYE_W, np.array([0.0, 1.0]), lo, shape,
-                                  0.06 * EYE_W, EyeParams())
+    detail, found, _ = _skin_texture(photo, pts, eye, EYE_W, np.array([0.0, 1.0]), lo, shape,
+                                     0.06 * EYE_W, EyeParams())
     assert found.mean() > 0.9
     spread = float(grain[20:40, 120:180].std())
     # The rows of the lid along which a line would be copied (as the rows of a line run
@@ -1362,3 +1362,38 @@ def test_the_lid_texture_is_not_taken_from_a_thin_line():
           f"skin grain std {spread:.2f}")
     assert rows.min() > -0.4 * spread
     assert detail.std() > 0.5 * spread
+
+
+def test_closed_lid_is_no_grainier_than_the_photos_skin():
+    """A small face's lid ring is only a few pixels wide: its fine detail there is the
+    fold's and the lashes' edges, not the skin's grain (s0, s4, s12: 4 to 9 times it). Here
+    the skin has a faint grain and the ring round each eye is hatched with thin dark lines
+    (folds, lashes) every 2 px: the closed lid's fine texture stays within 1.5 times the
+    skin's (the ring's detail taken as grain: a speckled, dirty lid)."""
+    pts = synthetic_face()
+    photo = synthetic_photo(pts)
+    rng = np.random.default_rng(1)
+    grain = cv2.GaussianBlur(rng.normal(0.0, 4.0, photo.shape[:2]).astype(np.float32),
+                             (0, 0), 0.7)
+    skin = np.all(photo == SKIN, axis=2)
+    photo = np.clip(photo.astype(np.float32) + (grain * skin)[..., None], 0,
+                    255).astype(np.uint8)
+    for eye in EYES:
+        for ring, sign in ((eye.upper_skin, -1.0), (eye.lower_skin, 1.0)):
+            for lift in range(-6, 7, 2):
+                line = pts[ring] + (0.0, sign * lift)
+                cv2.polylines(photo, [np.round(line).astype(np.int32)], False, LASH, 1)
+
+    def fine(img):
+        y = _luma(img)
+        return y - cv2.GaussianBlur(y, (0, 0), 1.0)
+
+    own = float(fine(photo)[20:40, 120:180].std())
+    closed = _closed_photo(photo, pts)
+    shown = []
+    for eye in EYES:
+        where = _opening_mask(pts, eye, photo.shape[:2])
+        where = cv2.erode(where.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
+        shown.append(float(fine(closed)[where].std()))
+    print(f"fine texture where the eyes were: {np.round(shown, 2).tolist()}, skin {own:.2f}")
+    assert max(shown) < 1.5 * own
