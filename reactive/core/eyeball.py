@@ -260,6 +260,10 @@ def drawn_opening(crop: np.ndarray, corners: np.ndarray, upper: np.ndarray,
 # meets the white beside the hole (a mean white of the eye in view no more than 10% above
 # the photo's own is issue 11's measure of a stare).
 EDGE_EXCESS = 0.08
+# The white of the eye: at least this fraction of the bright end (the 90th percentile luma)
+# of what the opening shows away from its edge; the fill where the iris was is shaded no
+# darker than this fraction of the white beside it.
+WHITE_FRAC = 0.7
 
 
 def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.ndarray,
@@ -272,41 +276,81 @@ def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.nda
     fill follows: it meets the white around it without a seam; away from it, it dims to
     no brighter than the white across the whole eye at that height (a bright middle reads
     as a stare). A height with no white in view on either side takes the nearest height's.
+
+    The colour is the white's (the opening away from its edge, not darker than
+    ``WHITE_FRAC`` of its bright end: not the lash line, a dark corner, the lid's shadow);
+    what lies beside the hole only shades it, down to ``WHITE_FRAC`` of it. Where the iris
+    reached a lid or a corner, a blend towards the lashes and the lid margin beside it made
+    a flat grey or a skin-coloured eyeball (s1, s10). The dimming is against the photo's
+    white away from the edge.
     Returns (h, w, 3) float32 (meaningful inside the opening)."""
     # Bins of about 1 px along the eye and across an opening ~0.35 eye widths high.
     nu = int(np.clip(round(width), 16, 128))
     nv = int(np.clip(round(0.35 * width), 4, 32))
     iu = np.clip((u * nu).astype(int), 0, nu - 1)
     iv = np.clip((v * nv).astype(int), 0, nv - 1)
-    sums = np.zeros((nv, nu, 3), np.float32)
-    counts = np.zeros((nv, nu), np.float32)
-    np.add.at(sums, (iv[known], iu[known]), crop[known].astype(np.float32))
-    np.add.at(counts, (iv[known], iu[known]), 1.0)
-    if counts.sum() <= 0:
-        return np.zeros(crop.shape, np.float32)
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    bright = crop.astype(np.float32) @ luma
+    # The white proper: away from the lash line and the lid's shadow along the opening's
+    # edge (0.05 eye widths, as issue 11 measures the photo's white), and not much darker
+    # than the bright end of it (a dark corner, lashes crossing the opening).
+    opening = known | ((u > 0.0) & (u < 1.0) & (v > 0.0) & (v < 1.0))
+    inner = cv2.erode(opening.astype(np.uint8), np.ones((3, 3), np.uint8),
+                      iterations=max(1, int(round(0.05 * width)))).astype(bool) & known
+    white = (inner if inner.sum() >= 8 else known).copy()
+    if white.any():
+        white &= bright >= WHITE_FRAC * float(np.percentile(bright[white], 90))
+    if white.sum() < 8:
+        white = known
+    at = np.arange(nu, dtype=np.float64)
     # The white beside the hole, averaged over a couple of pixels (one pixel's noise, or
     # a lash, would be drawn across the whole hole).
     k = {"sigmaX": 2.0, "sigmaY": 1.0, "borderType": cv2.BORDER_CONSTANT}
-    den = cv2.GaussianBlur(counts, (0, 0), **k)
-    local = cv2.GaussianBlur(sums, (0, 0), **k) / np.maximum(den, 1e-6)[..., None]
-    seen = counts > 0
-    grid = np.zeros((nv, nu, 3), np.float32)
-    rows = np.flatnonzero(seen.any(axis=1))
-    at = np.arange(nu, dtype=np.float64)
-    for j in rows:
-        cols = np.flatnonzero(seen[j])
-        for c in range(3):
-            grid[j, :, c] = np.interp(at, cols, local[j, cols, c])
-    # Away from the white beside it, no brighter than the white across the whole eye at
-    # that height: the white beside the iris is often the brightest of it, and a middle
-    # lit as brightly as that reads as a stare. Dimmed gradually (over ``taper`` bins from
-    # the nearest white in view, from at most EDGE_EXCESS above it), so the fill meets
-    # the white beside it with no more than a faint step.
-    luma = np.array([0.299, 0.587, 0.114], np.float32)
-    row_count = counts.sum(axis=1)
+
+    def rows_of(mask):
+        """Per height, the blend along the eye between the ``mask`` pixels' colours, and
+        their sums, counts and which bins hold any."""
+        sums = np.zeros((nv, nu, 3), np.float32)
+        counts = np.zeros((nv, nu), np.float32)
+        np.add.at(sums, (iv[mask], iu[mask]), crop[mask].astype(np.float32))
+        np.add.at(counts, (iv[mask], iu[mask]), 1.0)
+        den = cv2.GaussianBlur(counts, (0, 0), **k)
+        local = cv2.GaussianBlur(sums, (0, 0), **k) / np.maximum(den, 1e-6)[..., None]
+        seen = counts > 0
+        grid = np.zeros((nv, nu, 3), np.float32)
+        rows = np.flatnonzero(seen.any(axis=1))
+        for j in rows:
+            cols = np.flatnonzero(seen[j])
+            for c in range(3):
+                grid[j, :, c] = np.interp(at, cols, local[j, cols, c])
+        if 0 < len(rows) < nv:   # heights with none in view: the nearest height's
+            nearest = rows[np.abs(np.arange(nv)[:, None] - rows[None]).argmin(axis=1)]
+            grid = grid[nearest]
+        return grid, sums, counts, seen
+
+    beside, _, counts, seen = rows_of(known)
+    if counts.sum() <= 0:
+        return np.zeros(crop.shape, np.float32)
+    # The white's colour, shaded as what is beside the hole shades it (towards a corner, under
+    # a lid), but never darker than ``WHITE_FRAC`` of that white: the white next to lashes
+    # or a dark lid margin is a shaded white, not their colour.
+    grid = rows_of(white)[0]
+    shade = (beside @ luma) / np.maximum(grid @ luma, 1e-6)
+    grid *= np.clip(shade, WHITE_FRAC, 1.0)[..., None]
+    # Away from the white beside it, no brighter than the photo's white across the whole
+    # eye at that height (away from the edge, as above, but with its darker corners): the
+    # white beside the iris is often the brightest of it, and a middle lit as brightly as
+    # that reads as a stare. Dimmed gradually (over ``taper`` bins from the nearest white in
+    # view, from at most EDGE_EXCESS above it), so the fill meets the white beside it with
+    # no more than a faint step.
+    _, sums, row_counts, _ = rows_of(inner if inner.any() else known)
+    row_count = row_counts.sum(axis=1)
     cap = (sums @ luma).sum(axis=1) / np.maximum(row_count, 1e-6)
+    filled = np.flatnonzero(row_count > 0)
+    if 0 < len(filled) < nv:
+        cap = cap[filled[np.abs(np.arange(nv)[:, None] - filled[None]).argmin(axis=1)]]
     taper = max(0.08 * nu, 2.0)
-    for j in rows:
+    for j in np.flatnonzero(seen.any(axis=1)):
         cols = np.flatnonzero(seen[j])
         gap = np.abs(at[:, None] - cols[None]).min(axis=1)
         t = np.clip(gap / taper, 0.0, 1.0)
@@ -314,9 +358,6 @@ def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.nda
         here = grid[j] @ luma
         limit = cap[j] * (1.0 + EDGE_EXCESS * (1.0 - t))
         grid[j] *= np.minimum(1.0, limit / np.maximum(here, 1e-6))[:, None].astype(np.float32)
-    if len(rows) < nv:   # heights with no white in view: the nearest height's
-        nearest = rows[np.abs(np.arange(nv)[:, None] - rows[None]).argmin(axis=1)]
-        grid = grid[nearest]
     # Across the heights, a bin's worth of smoothing: rows filled from different distances
     # would otherwise show as streaks along the eye.
     grid = cv2.GaussianBlur(grid, (0, 0), sigmaX=1.0, sigmaY=1.5,

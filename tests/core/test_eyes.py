@@ -1035,6 +1035,42 @@ def test_white_filled_where_the_iris_was_meets_the_white_beside_it():
     assert err.max() < 8.0
 
 
+def test_white_filled_where_the_iris_was_is_white_beside_lashes_or_a_lid():
+    """An iris that reaches the corner in the photo (a narrowed eye, a drawn one) has no
+    white beside it on that side, only the lashes and the lid margin: the fill there is the
+    white of the other side shaded (no darker than ``WHITE_FRAC`` of it), in the white's
+    colour, not a blend towards the lashes (the uncovered white was a flat grey or a
+    skin-coloured brown: s1, s10)."""
+    from reactive.core.eyeball import WHITE_FRAC, fill_iris_hole
+
+    w, h = 90, 40
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    corners = np.array([[5.0, 20.0], [85.0, 20.0]])
+    xs = np.linspace(5.0, 85.0, 9)[1:-1]
+    half = 14.0 * np.sqrt(np.clip(1 - ((xs - 45.0) / 40.0) ** 2, 0, 1))
+    upper = np.stack([xs, 20.0 - half], axis=1)
+    lower = np.stack([xs, 20.0 + half], axis=1)
+    u, v = lid_coordinates(np.stack([xx.ravel(), yy.ravel()], axis=1), corners, upper, lower)
+    u, v = u.reshape(h, w), v.reshape(h, w)
+    opening = (u > 0.02) & (u < 0.98) & (v > 0.03) & (v < 0.97)
+    crop = np.zeros((h, w, 3), np.uint8)
+    crop[:] = (225, 222, 215)
+    # Beyond the iris on the right, only the dark lid margin and lashes.
+    crop[opening & (xx > 68)] = (40, 28, 26)
+    hole = opening & (np.hypot(xx - 55.0, yy - 20.0) <= 13.0)
+    crop[hole] = (90, 60, 40)
+    fill = fill_iris_hole(crop, opening & ~hole, u, v, 80.0)
+    luma = fill @ np.array([0.299, 0.587, 0.114])
+    white = 225 * 0.299 + 222 * 0.587 + 215 * 0.114
+    inside = hole & (np.hypot(xx - 55.0, yy - 20.0) <= 11.0)
+    tint = (fill[..., 0] - fill[..., 2]) / np.maximum(luma, 1e-6)
+    print(f"fill where the iris was: luma {luma[inside].min():.0f}-{luma[inside].max():.0f} "
+          f"(white {white:.0f}), red over blue {tint[inside].max():.3f} (white's 0.045)")
+    assert luma[inside].min() >= WHITE_FRAC * white - 2.0
+    assert luma[inside].max() <= 1.09 * white
+    assert tint[inside].max() < 0.08
+
+
 def test_closed_lid_fades_into_a_shaded_socket_without_an_outline():
     """A photo whose skin darkens towards the eye (eye shadow, a shaded socket): the closed
     lid, filled with skin from around it, meets that shading over a band
