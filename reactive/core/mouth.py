@@ -201,7 +201,9 @@ class MouthLayer:
         if affine is None or affine.shape != (2, 3):
             raise ValueError("`affine` must be the crop's (2, 3) affine")
         pts = self._crop_points
-        np.matmul(self.pack.landmarks[i], affine[:, :2].T, out=pts)
+        # In float64, as a filmed clip's are (``mouthbank``): the points the crop is measured
+        # by must be the same to the bit.
+        np.matmul(self.pack.landmarks[i], affine[:, :2].T, out=pts, dtype=np.float64)
         pts += affine[:, 2]
         set_image(self.source, i, crop, pts)
         if self.gap is not None:
