@@ -1005,13 +1005,10 @@ def test_params_are_replaceable():
     assert f.update((1.0, 0.0), 10.0)[0] == pytest.approx(0.1)
 
 
-def test_white_filled_where_the_iris_was_meets_the_white_beside_it():
-    """The photo's white darkens towards the corners and under the upper lid; the fill
-    where the iris was continues that shading from the white on either side at each
-    height (a linear ramp along the eye is carried across the hole), so it shows no
-    seam against the white around it and no flat grey disc."""
-    from reactive.core.eyeball import fill_iris_hole
-
+def _lid_opening():
+    """A 90 x 40 eye opening, corners at (5, 20) and (85, 20), 14 px half-height: pixel
+    coordinates ``xx``, ``yy``, lid coordinates ``u``, ``v`` (``lid_coordinates``) and the
+    opening (h, w) bool."""
     w, h = 90, 40
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     corners = np.array([[5.0, 20.0], [85.0, 20.0]])
@@ -1021,7 +1018,17 @@ def test_white_filled_where_the_iris_was_meets_the_white_beside_it():
     lower = np.stack([xs, 20.0 + half], axis=1)
     u, v = lid_coordinates(np.stack([xx.ravel(), yy.ravel()], axis=1), corners, upper, lower)
     u, v = u.reshape(h, w), v.reshape(h, w)
-    opening = (u > 0.02) & (u < 0.98) & (v > 0.03) & (v < 0.97)
+    return xx, yy, u, v, (u > 0.02) & (u < 0.98) & (v > 0.03) & (v < 0.97)
+
+
+def test_white_filled_where_the_iris_was_meets_the_white_beside_it():
+    """The photo's white darkens towards the corners and under the upper lid; the fill
+    where the iris was continues that shading from the white on either side at each
+    height (a linear ramp along the eye is carried across the hole), so it shows no
+    seam against the white around it and no flat grey disc."""
+    from reactive.core.eyeball import fill_iris_hole
+
+    xx, yy, u, v, opening = _lid_opening()
     # White: 150 at the image-left corner rising to 230 at the other, 30 darker under the
     # upper lid.
     white = 150.0 + 80.0 * np.clip(u, 0, 1) - 30.0 * np.clip(1.0 - v, 0, 1)
@@ -1043,17 +1050,8 @@ def test_white_filled_where_the_iris_was_is_white_beside_lashes_or_a_lid():
     skin-coloured brown: s1, s10)."""
     from reactive.core.eyeball import WHITE_FRAC, fill_iris_hole
 
-    w, h = 90, 40
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    corners = np.array([[5.0, 20.0], [85.0, 20.0]])
-    xs = np.linspace(5.0, 85.0, 9)[1:-1]
-    half = 14.0 * np.sqrt(np.clip(1 - ((xs - 45.0) / 40.0) ** 2, 0, 1))
-    upper = np.stack([xs, 20.0 - half], axis=1)
-    lower = np.stack([xs, 20.0 + half], axis=1)
-    u, v = lid_coordinates(np.stack([xx.ravel(), yy.ravel()], axis=1), corners, upper, lower)
-    u, v = u.reshape(h, w), v.reshape(h, w)
-    opening = (u > 0.02) & (u < 0.98) & (v > 0.03) & (v < 0.97)
-    crop = np.zeros((h, w, 3), np.uint8)
+    xx, yy, u, v, opening = _lid_opening()
+    crop = np.zeros(opening.shape + (3,), np.uint8)
     crop[:] = (225, 222, 215)
     # Beyond the iris on the right, only the dark lid margin and lashes.
     crop[opening & (xx > 68)] = (40, 28, 26)
@@ -1278,15 +1276,34 @@ def test_closed_lid_covers_a_wing_of_eyeliner_within_eye_shadow():
     assert max(worst) <= 35
 
 
-def _grainy_photo(pts) -> np.ndarray:
-    """The synthetic photo with a fine grain (10 grey levels, 0.7 px) on its skin."""
+def _grainy_photo(pts, level: float = 10.0) -> np.ndarray:
+    """The synthetic photo with a fine grain (``level`` grey levels, 0.7 px) on its skin."""
     photo = synthetic_photo(pts)
     rng = np.random.default_rng(1)
-    grain = cv2.GaussianBlur(rng.normal(0.0, 10.0, photo.shape[:2]).astype(np.float32),
+    grain = cv2.GaussianBlur(rng.normal(0.0, level, photo.shape[:2]).astype(np.float32),
                              (0, 0), 0.7)
     skin = np.all(photo == SKIN, axis=2)
     return np.clip(photo.astype(np.float32) + (grain * skin)[..., None], 0,
                    255).astype(np.uint8)
+
+
+def _closed_lid_texture(photo, pts) -> tuple[float, list[float]]:
+    """The fine texture (luma less its 1 px blur, standard deviation) of ``photo``'s skin
+    between the eyes, far from both, and of each closed lid where the eye was; printed."""
+
+    def fine(img):
+        y = _luma(img)
+        return y - cv2.GaussianBlur(y, (0, 0), 1.0)
+
+    own = float(fine(photo)[20:40, 120:180].std())
+    closed = _closed_photo(photo, pts)
+    shown = []
+    for eye in EYES:
+        where = _opening_mask(pts, eye, photo.shape[:2])
+        where = cv2.erode(where.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
+        shown.append(float(fine(closed)[where].std()))
+    print(f"fine texture where the eyes were: {np.round(shown, 2).tolist()}, skin {own:.2f}")
+    return own, shown
 
 
 def test_closed_lid_wears_the_skin_texture_of_the_photo():
@@ -1295,19 +1312,7 @@ def test_closed_lid_wears_the_skin_texture_of_the_photo():
     from the photo's own skin: not a smooth patch with a little noise."""
     pts = synthetic_face()
     photo = _grainy_photo(pts)
-
-    def fine(img):
-        y = _luma(img)
-        return y - cv2.GaussianBlur(y, (0, 0), 1.0)
-
-    own = float(fine(photo)[20:40, 120:180].std())  # skin between the eyes, far from both
-    closed = _closed_photo(photo, pts)
-    shown = []
-    for eye in EYES:
-        where = _opening_mask(pts, eye, photo.shape[:2])
-        where = cv2.erode(where.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
-        shown.append(float(fine(closed)[where].std()))
-    print(f"fine texture where the eyes were: {np.round(shown, 2).tolist()}, skin {own:.2f}")
+    own, shown = _closed_lid_texture(photo, pts)
     assert min(shown) > 0.8 * own
 
 
@@ -1407,29 +1412,11 @@ def test_closed_lid_is_no_grainier_than_the_photos_skin():
     (folds, lashes) every 2 px: the closed lid's fine texture stays within 1.5 times the
     skin's (the ring's detail taken as grain: a speckled, dirty lid)."""
     pts = synthetic_face()
-    photo = synthetic_photo(pts)
-    rng = np.random.default_rng(1)
-    grain = cv2.GaussianBlur(rng.normal(0.0, 4.0, photo.shape[:2]).astype(np.float32),
-                             (0, 0), 0.7)
-    skin = np.all(photo == SKIN, axis=2)
-    photo = np.clip(photo.astype(np.float32) + (grain * skin)[..., None], 0,
-                    255).astype(np.uint8)
+    photo = _grainy_photo(pts, 4.0)
     for eye in EYES:
         for ring, sign in ((eye.upper_skin, -1.0), (eye.lower_skin, 1.0)):
             for lift in range(-6, 7, 2):
                 line = pts[ring] + (0.0, sign * lift)
                 cv2.polylines(photo, [np.round(line).astype(np.int32)], False, LASH, 1)
-
-    def fine(img):
-        y = _luma(img)
-        return y - cv2.GaussianBlur(y, (0, 0), 1.0)
-
-    own = float(fine(photo)[20:40, 120:180].std())
-    closed = _closed_photo(photo, pts)
-    shown = []
-    for eye in EYES:
-        where = _opening_mask(pts, eye, photo.shape[:2])
-        where = cv2.erode(where.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
-        shown.append(float(fine(closed)[where].std()))
-    print(f"fine texture where the eyes were: {np.round(shown, 2).tolist()}, skin {own:.2f}")
+    own, shown = _closed_lid_texture(photo, pts)
     assert max(shown) < 1.5 * own
