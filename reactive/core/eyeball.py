@@ -307,13 +307,18 @@ def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.nda
     # a lash, would be drawn across the whole hole).
     k = {"sigmaX": 2.0, "sigmaY": 1.0, "borderType": cv2.BORDER_CONSTANT}
 
-    def rows_of(mask):
-        """Per height, the blend along the eye between the ``mask`` pixels' colours, and
-        their sums, counts and which bins hold any."""
+    def bins(mask):
+        """The ``mask`` pixels' colours summed per bin, and their counts."""
         sums = np.zeros((nv, nu, 3), np.float32)
         counts = np.zeros((nv, nu), np.float32)
         np.add.at(sums, (iv[mask], iu[mask]), crop[mask].astype(np.float32))
         np.add.at(counts, (iv[mask], iu[mask]), 1.0)
+        return sums, counts
+
+    def rows_of(mask):
+        """Per height, the blend along the eye between the ``mask`` pixels' colours (a
+        height with none in view: the nearest height's), and which bins hold any."""
+        sums, counts = bins(mask)
         den = cv2.GaussianBlur(counts, (0, 0), **k)
         local = cv2.GaussianBlur(sums, (0, 0), **k) / np.maximum(den, 1e-6)[..., None]
         seen = counts > 0
@@ -323,14 +328,14 @@ def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.nda
             cols = np.flatnonzero(seen[j])
             for c in range(3):
                 grid[j, :, c] = np.interp(at, cols, local[j, cols, c])
-        if 0 < len(rows) < nv:   # heights with none in view: the nearest height's
+        if 0 < len(rows) < nv:
             nearest = rows[np.abs(np.arange(nv)[:, None] - rows[None]).argmin(axis=1)]
             grid = grid[nearest]
-        return grid, sums, counts, seen
+        return grid, seen
 
-    beside, _, counts, seen = rows_of(known)
-    if counts.sum() <= 0:
+    if not known.any():
         return np.zeros(crop.shape, np.float32)
+    beside, seen = rows_of(known)
     # The white's colour, shaded as what is beside the hole shades it (towards a corner, under
     # a lid), but never darker than ``WHITE_FRAC`` of that white: the white next to lashes
     # or a dark lid margin is a shaded white, not their colour.
@@ -343,8 +348,8 @@ def fill_iris_hole(crop: np.ndarray, known: np.ndarray, u: np.ndarray, v: np.nda
     # that reads as a stare. Dimmed gradually (over ``taper`` bins from the nearest white in
     # view, from at most EDGE_EXCESS above it), so the fill meets the white beside it with
     # no more than a faint step.
-    _, sums, row_counts, _ = rows_of(inner if inner.any() else known)
-    row_count = row_counts.sum(axis=1)
+    sums, counts = bins(inner if inner.any() else known)
+    row_count = counts.sum(axis=1)
     cap = (sums @ luma).sum(axis=1) / np.maximum(row_count, 1e-6)
     filled = np.flatnonzero(row_count > 0)
     if 0 < len(filled) < nv:

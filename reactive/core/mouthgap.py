@@ -41,6 +41,13 @@ _MID = slice(mm.N_COLUMNS // 2 - 4, mm.N_COLUMNS // 2 + 5)
 _MEET = 0.1
 
 
+def _most(share):
+    """The fill's weight from the share of frames (0..1) that show a cavity under the tips:
+    none up to a half, full from four fifths, smooth between (a clip's and a live source's
+    alike)."""
+    return smoothstep((share - 0.5) / 0.3)
+
+
 class TeethGap:
     """The tipless cavity for the gap under a photo's upper teeth, per source image.
 
@@ -75,7 +82,7 @@ class TeethGap:
             # seconds (d13, frames 190-230).
             window = 2 * int(round(0.5 * p.gap_window_s * fps)) + 1
             share = uniform_filter1d(self.weight, window, mode="nearest")
-            self.weight = smoothstep((share - 0.5) / 0.3)
+            self.weight = _most(share)
         self.donor = self._donor(source, used)
         # The donor's own columns, its rows hidden with some to spare (the same every frame).
         self._donor_cols = np.zeros((4, mm.N_COLUMNS))
@@ -128,7 +135,7 @@ class TeethGap:
         if self._share is not None:
             # Live, as over a clip: what most of the last frames showed.
             self._share += self._rate * (self.weight[j] - self._share)
-            self.weight[j] = float(smoothstep((self._share - 0.5) / 0.3))
+            self.weight[j] = float(_most(self._share))
 
     def lower_row(self, j: int, lips: np.ndarray, zl: np.ndarray) -> np.ndarray:
         """The lower row's rigid reach ``zl`` (N_COLUMNS,) px of image ``j`` (lips ``lips``),
