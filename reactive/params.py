@@ -450,6 +450,11 @@ class MouthParams:
     # not each frame alone (a driver's rows are told apart or not from one frame to the
     # next).
     gap_window_s: float = 0.4
+    # ... unless the output's opening stretches the middle between the rows (output px
+    # over the driver's, at the mouths' scale) past the first figure: then each frame's own
+    # weight, fully from the second (tips drawn out twice read as fangs).
+    gap_stretch_from: float = 1.5
+    gap_stretch_full: float = 2.0
     # The drawn mouth's rows slide out from under their lips (``drawnmouth.reveal_columns``,
     # beyond the paper): lips parted a little show the upper teeth, over at most this share
     # of the opening ...

@@ -346,7 +346,9 @@ class MouthLayer:
                   borderMode=cv2.BORDER_REPLICATE)
         if self.gap is not None and j < self.drawn_from:
             self.gap.fill(interior, rigid, j, self.source, self.gains, lips_t, t_frame,
-                          self._cols_t, (x0, y0), map_x, map_y)
+                          self._cols_t, (x0, y0), map_x, map_y,
+                          stretch=_middle_stretch(self._cols_t, self._cols_s, t_frame[2]
+                                                  / s_frame[2]))
         if self.params.corner_shade > 0.0:
             shade_corners(interior, x0, y0, t_frame[0], t_frame[1], float(t_frame[2]),
                           self.params.corner_shade_reach, self.params.corner_shade)
@@ -393,6 +395,15 @@ class MouthLayer:
         low_t = np.minimum(low_t, height_t - up_t)
         cols_t[1], cols_t[2] = up_t, low_t
         cols_s[1], cols_s[2] = up_s, np.minimum(low_s, s_lips[1] - s_lips[0] - up_s)
+
+
+def _middle_stretch(cols_t: np.ndarray, cols_s: np.ndarray, k: float) -> float:
+    """How far a map (``mouthmap.interior_map`` columns, target and source) stretches the
+    middle between the rows, mid-mouth: output px over source px times ``k`` (the mouths'
+    scale; 1: drawn as large as everything else)."""
+    mid_t = (cols_t[3] - cols_t[0] - cols_t[1] - cols_t[2])[mm.MIDDLE]
+    mid_s = (cols_s[3] - cols_s[0] - cols_s[1] - cols_s[2])[mm.MIDDLE]
+    return float(np.median(mid_t / (k * np.maximum(mid_s, 0.5))))
 
 
 def _row_reach(lips: np.ndarray, up: float, low: float) -> tuple[np.ndarray, np.ndarray]:

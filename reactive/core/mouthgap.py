@@ -18,6 +18,13 @@ apart from its upper tips, or a cavity under them: upper teeth resting on the lo
 toothy smile) or on the lower row without a seam (clenched) stay as they are, read as the
 lower row under the photo's (a cavity there turned d0's toothy smile into a dark band).
 
+Over a clip the fill follows what most frames around show (a lower row glimpsed now and
+then must not make it come and go). But a photo whose lips are parted adds their opening
+to the driver's, and the middle between the driver's rows is drawn out two or three times
+(s42 x d13: 3 to 4): tips left hanging in it for the frames the window keeps them read as
+fangs. So from a stretch of ``gap_stretch_from`` on, the fill takes the most the frames
+around show, where the rows do not meet.
+
 Everything per source image is measured once (``measure``); ``fill`` runs per frame and
 writes only into buffers.
 """
@@ -34,8 +41,7 @@ from reactive.core.geometry import smoothstep
 from reactive.core.mouthbank import Interiors, lip_tissue
 from reactive.params import MouthParams
 
-# The middle of the mouth, where a row of teeth is measured reliably (columns).
-_MID = slice(mm.N_COLUMNS // 2 - 4, mm.N_COLUMNS // 2 + 5)
+_MID = mm.MIDDLE
 # Upper teeth closer than this share of the opening to the lower row (or lip) rest on it;
 # twice as far, they show a cavity under them.
 _MEET = 0.1
@@ -70,10 +76,20 @@ class TeethGap:
         # gap the tipless cavity fills (0..1).
         self.reach = np.zeros((n, 2, mm.N_COLUMNS))
         self.weight = np.zeros(n)
+        # ... and the most any frame around shows (``peak``, the image's own weight with no
+        # clip or live source): where the output's opening stretches the middle far, tips
+        # left in it for a frame or two are fangs.
+        self.peak = np.zeros(n)
+        self._peak = 0.0
+        # ... and how much its rows meet, no cavity seen between them (0..1): there the
+        # middle holds teeth, not tips over a cavity (d0's toothy smile), drawn out long
+        # but teeth.
+        self.meet = np.zeros(n)
         used = np.unique(np.asarray(used, np.int64))
         used = used[used < source.first_drawn]
         for j in used:
             self.measure(source, int(j))
+        self.peak[:] = self.weight
         if fps is not None and not live and len(used) == n and n > 2:
             # Over a clip the fill follows what most frames around show: a driver's rows
             # are told apart or not from one frame to the next (d0's toothy smile, its
@@ -82,6 +98,7 @@ class TeethGap:
             # seconds (d13, frames 190-230).
             window = 2 * int(round(0.5 * p.gap_window_s * fps)) + 1
             share = uniform_filter1d(self.weight, window, mode="nearest")
+            self.peak = maximum_filter1d(self.weight, window, mode="nearest")
             self.weight = _most(share)
         self.donor = self._donor(source, used)
         # The donor's own columns, its rows hidden with some to spare (the same every frame).
@@ -117,7 +134,7 @@ class TeethGap:
                                    min_frac=p.rigid_min_frac, max_frac=p.rigid_source_max_frac)
         opening = float(np.median(height[_MID]))
         if opening < 3.0:
-            self.weight[j] = 0.0
+            self.weight[j] = self.peak[j] = self.meet[j] = 0.0
             return
         # Upper teeth over a lower row seen apart from them (a grin) give way to the
         # cavity and that row. Upper teeth resting on the lower lip (a toothy smile: the
@@ -125,17 +142,36 @@ class TeethGap:
         # read as the lower row under the photo's. (Filled with a cavity instead, d0's
         # toothy smile on s42, s1 and the sample lost its teeth to a dark band.)
         if np.median(self.reach[j, 1, _MID]) > 0:
-            apart = 1.0
+            below = self.reach[j, 1]
         else:
-            tissue, _ = lip_tissue(source.images[j], source.frame(j), lips, p)
-            free = np.median((height - self.reach[j, 0] - tissue[1])[_MID]) / opening
-            apart = float(np.clip((free - _MEET) / _MEET, 0.0, 1.0))
+            below = lip_tissue(source.images[j], source.frame(j), lips, p)[0][1]
+        free = float(np.median((height - self.reach[j, 0] - below)[_MID])) / opening
+        apart = float(np.clip((free - _MEET) / _MEET, 0.0, 1.0))
+        self.meet[j] = 1.0 - apart if np.median(self.reach[j, 0, _MID]) > 0 else 0.0
+        if np.median(self.reach[j, 1, _MID]) > 0:
+            apart = 1.0
         leak = float(np.median((self.reach[j, 0] - hidden)[_MID]))
         self.weight[j] = float(np.clip(leak / (p.gap_leak_full * opening), 0.0, 1.0)) * apart
+        self.peak[j] = self.weight[j]
         if self._share is not None:
-            # Live, as over a clip: what most of the last frames showed.
+            # Live, as over a clip: what most of the last frames showed, and the most they
+            # showed (fading over about the window).
+            self._peak = max(self.weight[j], self._peak * (1.0 - self._rate))
+            self.peak[j] = self._peak
             self._share += self._rate * (self.weight[j] - self._share)
             self.weight[j] = float(_most(self._share))
+
+    def stretched(self, j: int, stretch: float) -> float:
+        """The fill's weight for image ``j`` whose middle the output stretches ``stretch``
+        times (output px over the image's px times the mouths' scale): the most the frames
+        around it show (``peak``) as the stretch grows past ``gap_stretch_from`` to
+        ``gap_stretch_full``, where its rows do not meet (``meet``). Tips hanging into a
+        gap drawn out two or three times are fangs, even for the frame or two that most
+        frames around do not show them in (a smiling photo's parted lips add their opening
+        to the driver's)."""
+        p = self.params
+        return float(self.peak[j]) * (1.0 - float(self.meet[j])) * float(smoothstep(
+            (stretch - p.gap_stretch_from) / (p.gap_stretch_full - p.gap_stretch_from)))
 
     def lower_row(self, j: int, lips: np.ndarray, zl: np.ndarray) -> np.ndarray:
         """The lower row's rigid reach ``zl`` (N_COLUMNS,) px of image ``j`` (lips ``lips``),
@@ -152,14 +188,16 @@ class TeethGap:
 
     def fill(self, interior: np.ndarray, rigid: np.ndarray, j: int, source: Interiors,
              gains: np.ndarray, lips_t: np.ndarray, t_frame: tuple, cols_t: np.ndarray,
-             box: tuple[int, int], map_x: np.ndarray, map_y: np.ndarray) -> None:
+             box: tuple[int, int], map_x: np.ndarray, map_y: np.ndarray,
+             stretch: float = 1.0) -> None:
         """Blend the tipless cavity into ``interior`` (h, w, 3) uint8 (image ``j`` carried
         into the output's opening with columns ``cols_t``, ``rigid`` (h, w) float32 its rows)
         between the rows, in place. ``gains`` (F, 3): each image's colour match (the
         interior is multiplied by image ``j``'s later). ``lips_t``, ``t_frame``, ``box``:
         the output's opening (``mouthmap``); ``map_x``, ``map_y`` (h, w) float32 are
-        overwritten."""
-        w = float(self.weight[j])
+        overwritten. ``stretch``: how far the output's middle stretches the image's
+        (``gap_stretch_from``)."""
+        w = max(float(self.weight[j]), self.stretched(j, stretch))
         if w <= 0.0:
             return
         h, wd = rigid.shape

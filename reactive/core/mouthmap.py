@@ -32,6 +32,8 @@ from reactive.core.kernels.mouth import compose_kernel, interior_map_kernel
 
 N_COLUMNS = 21
 COLUMNS_U = np.linspace(0.0, 1.0, N_COLUMNS)
+# The middle of the mouth, where a row of teeth is measured reliably (columns).
+MIDDLE = slice(N_COLUMNS // 2 - 4, N_COLUMNS // 2 + 5)
 # Inner lips from the image-left inner corner to the right one (both ends included).
 UPPER_INNER = lm.LIPS_INNER[:11]
 LOWER_INNER = np.concatenate([lm.LIPS_INNER[10:], lm.LIPS_INNER[:1]])[::-1]

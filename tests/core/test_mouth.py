@@ -873,6 +873,64 @@ def test_a_grins_tips_never_show_twice_under_a_photos_teeth():
     assert kept > 0.9            # the driver's lower row
 
 
+def test_tips_drawn_out_far_give_way_to_the_cavity_in_any_frame():
+    """A smiling photo's parted lips add their opening to the driver's: the middle between
+    the driver's rows is drawn out two or three times, and tips hanging in it read as
+    fangs. Over a clip the fill follows what most frames around show, so a grin's frame
+    amid teeth from lip to lip keeps its tips; drawn out that far it gives way to the
+    cavity all the same. Drawn out a little, or where the rows meet (no cavity between
+    them: teeth, long but teeth), nothing changes."""
+    from reactive.core.mouthgap import TeethGap
+
+    meet, grin = (40, 0), (24, 6)
+    source = _rows_interiors((meet,) * 6 + (grin, (8, 8)) + (meet,) * 6)
+    n, j = len(source), 6
+    p = MouthParams()
+    gap = TeethGap(source, np.arange(n), p, fps=30.0)
+    # Most frames around the grin show teeth from lip to lip: the window keeps its tips.
+    assert gap.weight[j] == 0.0
+    assert gap.meet[j] == 0.0 and gap.meet[0] == 1.0 and gap.meet[j + 1] == 0.0
+    assert gap.stretched(j, p.gap_stretch_full) == 1.0
+    assert gap.stretched(j, p.gap_stretch_from) == 0.0
+    assert 0.0 < gap.stretched(j, 0.5 * (p.gap_stretch_from + p.gap_stretch_full)) < 1.0
+    # Rows that meet next to it: nothing to give way.
+    assert gap.stretched(j - 1, 3.0) == 0.0
+
+    # The grin's frame carried into an opening whose middle is drawn out 2.5 times, the
+    # photo's row over 30% of it: its tips fill the upper part of the gap, unless the
+    # stretch is told.
+    s_lips, frame = source.lips[j], source.frame(j)
+    height = s_lips[1] - s_lips[0]
+    zu_s, zl_s = mm.rigid_zones(s_lips[0], s_lips[1], source.teeth[j][0], source.teeth[j][1],
+                                min_frac=p.rigid_min_frac, max_frac=p.rigid_source_max_frac)
+    cols_t = np.stack([s_lips[0], 0.3 * height, zl_s, s_lips[1]])
+    cols_s = np.stack([s_lips[0], zu_s, zl_s, s_lips[1]])
+    h, w = source.images[j].shape[:2]
+    map_x, map_y = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+    rigid = np.zeros((h, w), np.float32)
+    mm.interior_map((0, 0), frame, cols_t, frame, cols_s, map_x, map_y, rigid)
+    carried = cv2.remap(source.images[j], map_x, map_y, cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)
+    under = (slice(105, 112), slice(105, 136))
+    shown = {}
+    for stretch in (1.0, 2.5):
+        interior = carried.copy()
+        gap.fill(interior, rigid, j, source, np.ones((n, 3), np.float32), s_lips, frame,
+                 cols_t, (0, 0), map_x.copy(), map_y.copy(), stretch=stretch)
+        shown[stretch] = float((interior[under].min(axis=-1) > 180).mean())
+    assert shown[1.0] > 0.9      # the tips, as the window says
+    assert shown[2.5] < 0.05     # the cavity
+
+    # Live, the same: the most the last frames showed, fading over about the window.
+    gap = TeethGap(source, np.zeros(0, np.int64), p, fps=30.0, live=True)
+    for k in (0, 1, j, 2, 3):
+        gap.measure(source, k)
+    assert gap.weight[j] < 0.5 and gap.peak[j] == 1.0
+    assert gap.stretched(j, 3.0) == 1.0
+    gap.measure(source, j + 1)   # the open mouth, a frame later: still most of the peak
+    assert 0.5 < gap.peak[j + 1] < 1.0
+
+
 def test_teeth_columns_measure_each_columns_reach():
     """An upper row reaching 10 px on the image's left half and 20 px on its right: each
     middle column reads its own reach, and ``teeth_extent`` the median of the middle."""
