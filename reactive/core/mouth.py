@@ -156,13 +156,15 @@ class MouthLayer:
             self.gains[j], self.saturation[j] = colour_match(self.photo_skin,
                                                              self.source.skin[j], params)
         # Under the photo's own upper teeth, a cavity without the driver's tips where they
-        # reach further (``mouthgap``); measured on the driver's own colours (its lip
-        # tissue told from its lips).
+        # reach further, and under any photo's where the output draws them out far
+        # (``mouthgap``); measured on the driver's own colours (its lip tissue told from its
+        # lips).
         self.gap = None
-        if teeth and self.photo_teeth[0] > 0 and self.drawn_from > 0:
+        if teeth and self.drawn_from > 0:
             used = np.zeros(0, np.int64) if self.live else self.choice
             self.gap = TeethGap(self.source, used, params, live=self.live,
-                                fps=pack.fps if self.live or is_filmed(pack) else None)
+                                fps=pack.fps if self.live or is_filmed(pack) else None,
+                                photo_teeth=self.photo_teeth[0] > 0)
             if self.gap.needs_drawn:
                 self.gap.drawn = drawn if drawn is not None and drawn.teeth.any() \
                     else drawn_interiors(rig.photo, t0, teeth=True)

@@ -23,7 +23,8 @@ then must not make it come and go). But a photo whose lips are parted adds their
 to the driver's, and the middle between the driver's rows is drawn out two or three times
 (s42 x d13: 3 to 4): tips left hanging in it for the frames the window keeps them read as
 fangs. So from a stretch of ``gap_stretch_from`` on, the fill takes the most the frames
-around show, where the rows do not meet.
+around show, where the rows do not meet; under any photo's upper lip, its own teeth or not
+(s2's lips are parted a little: tips drawn out there are fangs too).
 
 Everything per source image is measured once (``measure``); ``fill`` runs per frame and
 writes only into buffers.
@@ -62,11 +63,14 @@ class TeethGap:
     measured as they arrive, ``measure``). fps : the images are a clip's frames in order, at
     this rate (its weights then follow most frames around, ``gap_window_s``, so the fill
     does not flicker; a live source's, the frames before); None: they are not.
+    photo_teeth : the photo shows its own upper teeth. Without them no tips show twice:
+    the gap is filled only where the output draws tips out far (``stretched``).
     """
 
     def __init__(self, source: Interiors, used: np.ndarray, params: MouthParams = MouthParams(),
-                 *, fps: float | None = None, live: bool = False):
+                 *, fps: float | None = None, live: bool = False, photo_teeth: bool = True):
         self.params = p = params
+        self.photo_teeth = photo_teeth
         n = len(source)
         # A live source's running share of frames that show a cavity under the tips (an
         # exponential mean over about gap_window_s), or None.
@@ -197,7 +201,8 @@ class TeethGap:
         the output's opening (``mouthmap``); ``map_x``, ``map_y`` (h, w) float32 are
         overwritten. ``stretch``: how far the output's middle stretches the image's
         (``gap_stretch_from``)."""
-        w = max(float(self.weight[j]), self.stretched(j, stretch))
+        w = max(float(self.weight[j]) if self.photo_teeth else 0.0,
+                self.stretched(j, stretch))
         if w <= 0.0:
             return
         h, wd = rigid.shape

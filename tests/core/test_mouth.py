@@ -921,6 +921,17 @@ def test_tips_drawn_out_far_give_way_to_the_cavity_in_any_frame():
     assert shown[1.0] > 0.9      # the tips, as the window says
     assert shown[2.5] < 0.05     # the cavity
 
+    # A photo without teeth of its own: no tips show twice, whatever the driver's (a grin
+    # held: the window's weight is full), only tips drawn out far give way.
+    held = _rows_interiors((grin,) * 6 + ((8, 8),))
+    bare = TeethGap(held, np.arange(len(held)), p, fps=30.0, photo_teeth=False)
+    assert bare.weight[0] == 1.0 and bare.donor == len(held) - 1
+    for stretch, tips in ((1.0, True), (2.5, False)):
+        interior = carried.copy()
+        bare.fill(interior, rigid, 0, held, np.ones((len(held), 3), np.float32), s_lips,
+                  frame, cols_t, (0, 0), map_x.copy(), map_y.copy(), stretch=stretch)
+        assert ((interior[under].min(axis=-1) > 180).mean() > 0.9) == tips
+
     # Live, the same: the most the last frames showed, fading over about the window.
     gap = TeethGap(source, np.zeros(0, np.int64), p, fps=30.0, live=True)
     for k in (0, 1, j, 2, 3):
