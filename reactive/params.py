@@ -451,8 +451,9 @@ class MouthParams:
     # next).
     gap_window_s: float = 0.4
     # ... unless the output's opening stretches the middle between the rows (output px
-    # over the driver's, at the mouths' scale) past the first figure: then each frame's own
-    # weight, fully from the second (tips drawn out twice read as fangs).
+    # over the driver's, at the mouths' scale) past the first figure: then the most the
+    # frames within the window show, fully from the second (tips drawn out twice read as
+    # fangs), where the rows do not meet.
     gap_stretch_from: float = 1.5
     gap_stretch_full: float = 2.0
     # The drawn mouth's rows slide out from under their lips (``drawnmouth.reveal_columns``,
