@@ -93,7 +93,6 @@ class TeethGap:
         used = used[used < source.first_drawn]
         for j in used:
             self.measure(source, int(j))
-        self.peak[:] = self.weight
         if fps is not None and not live and len(used) == n and n > 2:
             # Over a clip the fill follows what most frames around show: a driver's rows
             # are told apart or not from one frame to the next (d0's toothy smile, its
@@ -145,14 +144,13 @@ class TeethGap:
         # lower row behind it) or on the lower row without a seam (clenched teeth) stay,
         # read as the lower row under the photo's. (Filled with a cavity instead, d0's
         # toothy smile on s42, s1 and the sample lost its teeth to a dark band.)
-        if np.median(self.reach[j, 1, _MID]) > 0:
-            below = self.reach[j, 1]
-        else:
-            below = lip_tissue(source.images[j], source.frame(j), lips, p)[0][1]
+        upper_seen, lower_seen = np.median(self.reach[j][:, _MID], axis=1) > 0
+        below = self.reach[j, 1] if lower_seen else \
+            lip_tissue(source.images[j], source.frame(j), lips, p)[0][1]
         free = float(np.median((height - self.reach[j, 0] - below)[_MID])) / opening
         apart = float(np.clip((free - _MEET) / _MEET, 0.0, 1.0))
-        self.meet[j] = 1.0 - apart if np.median(self.reach[j, 0, _MID]) > 0 else 0.0
-        if np.median(self.reach[j, 1, _MID]) > 0:
+        self.meet[j] = 1.0 - apart if upper_seen else 0.0
+        if lower_seen:
             apart = 1.0
         leak = float(np.median((self.reach[j, 0] - hidden)[_MID]))
         self.weight[j] = float(np.clip(leak / (p.gap_leak_full * opening), 0.0, 1.0)) * apart
