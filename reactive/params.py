@@ -605,6 +605,17 @@ class EyeParams:
     # frames 63-99: 0.54-0.67 of the neutral ratio on one eye), which Eq. 1 carries;
     # counted as closing (0.7-0.8 of the way), those eyes shut on the portrait.
     closure_start_frac: float = 0.6
+    # The two upper lids are yoked (Hering's law: one nerve drives both levators, so both
+    # lids rise and fall together with the gaze); one eye closes alone only in a wink, and a
+    # wink shuts it. So where neither eye reads shut, both closures come from the pair's
+    # mean (relative to neutral): the face mesh often reads a look down or a squint as one
+    # eye half shut and the other open (d3 frames 99 and 268, d6 222, d13 46: both lids low
+    # in the video), which by each eye alone showed a wink that is not there. An eye that
+    # reads at most ``wink_alone_frac`` of the closed ratio is shut on its own (d3's winks
+    # read 0.06-0.6); the sharing fades in (smoothstep) up to ``wink_shared_frac`` of it, a
+    # span wider than the tracker's frame-to-frame jitter, or a wink would flicker.
+    wink_alone_frac: float = 0.6
+    wink_shared_frac: float = 1.2
     # Of the closing travel the Eq. 1 lids still lack, the lower lid does this share, the
     # upper lid the rest (in a real blink the upper lid does nearly all the work; the face
     # mesh also reads a seam near the lower lid as closed, one halfway up as half open).

@@ -82,7 +82,8 @@ def lid_closure(points: np.ndarray, neutral_index: int, *,
     0 down to ``params.closure_start_frac`` of the neutral frame's ratio (a look down lowers
     the lids that far, and Eq. 1 carries it), 1 at what the tracker reports for a closed eye
     (``params.closed_ear``, or ``closed_ear_frac`` of the neutral ratio when lower), and a
-    smoothstep of the ratio in between.
+    smoothstep of the ratio in between. The lids are yoked (``yoke_lids``): unless one eye
+    reads shut, both close by the pair's mean, never one alone.
 
     Parameters
     ----------
@@ -102,8 +103,34 @@ def lid_closure(points: np.ndarray, neutral_index: int, *,
     if np.any(open_ear <= closed + 1e-6):
         log.warning("the neutral frame's eyes look closed (aspect ratios %s); no closure",
                     np.round(open_ear, 3))
+    ear = yoke_lids(ear, open_ear, closed, params.wink_alone_frac, params.wink_shared_frac)
     start = np.maximum(params.closure_start_frac * open_ear, closed)
     return smoothstep((start - ear) / np.maximum(start - closed, 1e-6)).astype(np.float32)
+
+
+def yoke_lids(ear: np.ndarray, open_ear: np.ndarray, closed: np.ndarray,
+              alone_frac: float, shared_frac: float) -> np.ndarray:
+    """The eyes' aspect ratios with what only one eye shows shared by both, unless an eye is
+    shut on its own (a wink): ``EyeParams.wink_alone_frac``, ``wink_shared_frac``.
+
+    Parameters
+    ----------
+    ear : (F, 2) the tracked ratios; open_ear, closed : (2,) the neutral and the closed ratio
+        per eye; alone_frac, shared_frac : fractions of ``closed``: an eye reading at most
+        the first is shut alone, the pair shares all from the second.
+
+    Returns
+    -------
+    (F, 2) float64: per frame, each eye's ratio relative to its neutral moved towards the
+    pair's mean by how far the more shut eye is from reading shut (all the way at
+    ``shared_frac * closed`` and above, not at all at ``alone_frac * closed`` and below).
+    """
+    open_ear = np.maximum(open_ear, 1e-6)
+    rel = ear / open_ear
+    mean = rel.mean(axis=-1, keepdims=True)
+    shut = (ear / np.maximum(closed, 1e-6)).min(axis=-1, keepdims=True)
+    alone = 1.0 - smoothstep((shut - alone_frac) / max(shared_frac - alone_frac, 1e-6))
+    return (mean + alone * (rel - mean)) * open_ear
 
 
 def eye_linear(rest: np.ndarray, now: np.ndarray, corners: tuple[int, int]) -> complex:

@@ -188,6 +188,38 @@ def test_lid_closure_per_eye_for_winks():
     np.testing.assert_allclose(c[1], [1.0, 0.0], atol=1e-4)
 
 
+def test_lid_closure_yokes_a_lid_lowered_on_one_eye_only():
+    """One eye read half shut beside an open one (the face mesh's reading of a look down or
+    a squint): both eyes close by the pair's mean, never one alone; the same reading with
+    the other eye as low closes both alike."""
+    p = EyeParams()
+    open_ear = float(eye_aspect_ratios(synthetic_face(EYE_H))[0])
+    closed_h = EYE_H * p.closed_ear / open_ear
+    half = closed_h * p.wink_shared_frac   # read half shut, not shut: not a wink
+    c = lid_closure(_frames([EYE_H, half, half], [EYE_H, EYE_H, half]), 0)
+    alone = lid_closure(_frames([EYE_H, half], [EYE_H, half]), 0)[1, 0]
+    assert alone > 0.9                   # by itself this eye would all but shut
+    assert abs(c[1, 0] - c[1, 1]) < 1e-4     # shared
+    assert c[1, 0] < 0.5 * alone             # the pair's mean: far less closed
+    np.testing.assert_allclose(c[2], [alone, alone], atol=1e-3)
+
+
+def test_lid_closure_lets_an_eye_read_shut_close_alone():
+    """A wink: the eye reads shut (up to wink_alone_frac of the closed ratio) and closes
+    alone; up to wink_shared_frac of it the sharing fades in, no step."""
+    p = EyeParams()
+    open_ear = float(eye_aspect_ratios(synthetic_face(EYE_H))[0])
+    closed_h = EYE_H * p.closed_ear / open_ear
+    shut = np.linspace(0.0, 1.3, 27) * closed_h
+    c = lid_closure(_frames(np.r_[EYE_H, shut], np.full(28, EYE_H)), 0)[1:]
+    frac = shut / closed_h
+    winking = frac <= p.wink_alone_frac
+    np.testing.assert_allclose(c[winking], np.tile([1.0, 0.0], (winking.sum(), 1)), atol=1e-4)
+    assert np.all(c[frac >= p.wink_shared_frac, 0] < 0.01)  # beside an open eye: shared
+    assert np.all(np.diff(c[:, 0]) <= 1e-6)     # less and less alone as it opens
+    assert np.max(np.abs(np.diff(c[:, 0]))) < 0.3
+
+
 def test_lid_closure_uses_the_narrow_neutral_fraction():
     """A driver with narrow eyes (neutral ratio 0.2): closed at 0.4 x 0.2 = 0.08, not 0.10."""
     p = EyeParams()
