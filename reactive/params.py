@@ -616,6 +616,21 @@ class EyeParams:
     # span wider than the tracker's frame-to-frame jitter, or a wink would flicker.
     wink_alone_frac: float = 0.6
     wink_shared_frac: float = 1.2
+    # The photo's upper lid margin (core/lid_margin.py): on wide-open eyes the face mesh's
+    # upper lid runs through the white, a band of sclera between it and the lash line
+    # (d6's neutral frame: 2-4 px, 0.05-0.08 eye widths), which a lowering lid drags down
+    # as a white band above it. A point is raised onto the lash line where a ray towards
+    # the skin ring above meets white (at least lid_margin_white x the opening's 90th
+    # percentile of luma, over lid_margin_min_white_px) and then the lashes (at most
+    # lid_margin_dark x it); never further than lid_margin_reach_w eye widths, nor than
+    # lid_margin_ring_frac of the way to the ring (its triangles stay unflipped); and only
+    # where lid_margin_min_rays of the seven rays agree (one glint is not a margin).
+    lid_margin_white: float = 0.7
+    lid_margin_min_white_px: float = 1.0
+    lid_margin_dark: float = 0.45
+    lid_margin_reach_w: float = 0.15
+    lid_margin_ring_frac: float = 0.6
+    lid_margin_min_rays: int = 3
     # Of the closing travel the Eq. 1 lids still lack, the lower lid does this share, the
     # upper lid the rest (in a real blink the upper lid does nearly all the work; the face
     # mesh also reads a seam near the lower lid as closed, one halfway up as half open).

@@ -36,10 +36,11 @@ from reactive.core.folds import Unfolder, point_room
 from reactive.core.geometry import locate_pixels, smoothstep, triangulate
 from reactive.core.jaw import (ChinSkin, JawGive, jaw_give, jaw_holds, outside_jaw_zone,
                                part_lips)
+from reactive.core.lid_margin import raise_upper_lids
 from reactive.core.lids import folded_over_eyes
 from reactive.core.similarity import apply_similarity, as3x3, fit_similarity
 from reactive.core.turns import TurnLimiter
-from reactive.params import TurnParams, WarpParams
+from reactive.params import EyeParams, TurnParams, WarpParams
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class Rig:
     to build; None when not built."""
 
     photo: np.ndarray           # (H, W, 3) uint8 RGB
-    target_points: np.ndarray   # (478, 2) float32, the photo's landmarks
+    target_points: np.ndarray   # (478, 2) float32, the photo's landmarks (lids: lid_margin)
     rest: np.ndarray            # (K, 2) float32 control points in the photo
     n_face: int
     triangles: np.ndarray       # (T, 3) int32 into ``rest``
@@ -299,7 +300,8 @@ def grid_geometry(points: np.ndarray, triangles: np.ndarray, face_points: np.nda
 def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | list[ClipPack]",
               *, params: WarpParams = WarpParams(), dense: bool = True,
               grid: bool = False, backdrop: Backdrop | None = None,
-              turns: TurnParams | None = TurnParams()) -> Rig:
+              turns: TurnParams | None = TurnParams(),
+              eyes: EyeParams = EyeParams()) -> Rig:
     """Fit phi and build the per-photo warp structures.
 
     Parameters
@@ -314,6 +316,8 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
     backdrop : the photo's person and still background (``io.target.photo_backdrop``): the
         warp moves the person over the still plate. None warps the whole photo.
     turns : how far a driver's head turn is shown (``core.turns``); None: all of it.
+    eyes : where the photo's upper lid margins are read (``core.lid_margin``): the rig's
+        ``target_points`` are the photo's landmarks with those margins.
     """
     if target_points.shape != (lm.N_LANDMARKS, 2):
         raise ValueError(f"`target_points` must be ({lm.N_LANDMARKS}, 2); got {target_points.shape}")
@@ -330,6 +334,9 @@ def build_rig(photo: np.ndarray, target_points: np.ndarray, pack: "ClipPack | li
         s0 = p.landmarks[p.neutral_index].astype(np.float64)
         phis.append(fit_similarity(s0[lm.PHI_POINTS], t0[lm.PHI_POINTS]))
         hallucs.append(apply_similarity(phis[-1], p.peripheral[p.neutral_index].astype(np.float64)))
+    # The lids where the photo shows them (phi is fitted to the mesh's points on both sides,
+    # the photo's and the clips'): every stage then moves, repaints and closes those.
+    target_points = raise_upper_lids(photo, target_points, params=eyes)
 
     face_rest = target_points[:lm.N_MESH].astype(np.float32)
     border = border_points(w, h, params.border_points_per_side)

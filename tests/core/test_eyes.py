@@ -15,6 +15,7 @@ from reactive.core.eyeball import drawn_opening, iris_from_image, lid_coordinate
 from reactive.core.gaze import (GazeFollower, HeadTurn, clip_gaze, iris_hidden,
                                 iris_shift_scale, pointer_gaze, pointer_head_turn)
 from reactive.core.geometry import polygon_area
+from reactive.core.lid_margin import margin_reach, raise_upper_lids
 from reactive.core.landmarks import EYES, LEFT_EYE_TOPOLOGY, RIGHT_EYE_TOPOLOGY
 from reactive.core.lids import close_lids, eye_aspect_ratios, lid_closure, lids_follow_gaze
 from reactive.params import EyeParams
@@ -127,6 +128,52 @@ def _is_iris(img):
 def _iris_centroid(img, mask):
     ys, xs = np.nonzero(_is_iris(img) & mask)
     return np.array([xs.mean(), ys.mean()])
+
+
+# --- the photo's lid margin -------------------------------------------------------------
+
+def test_margin_reach_ends_the_white_at_the_lash_line():
+    white, dark = 150.0, 80.0
+    assert margin_reach(np.array([200, 200, 200, 120, 60, 60]), white, dark, 2) == 3
+    # A blurred edge: the margin is where the white ends, not where the lashes are darkest.
+    assert margin_reach(np.array([200, 190, 170, 140, 110, 90, 70]), white, dark, 2) == 3
+    assert margin_reach(np.array([60, 200, 200, 60]), white, dark, 2) == 0   # on the lashes
+    assert margin_reach(np.array([200, 200, 200, 200]), white, dark, 2) == 0  # no lashes
+    assert margin_reach(np.array([200, 120, 60]), white, dark, 2) == 0       # one glint
+
+
+def test_upper_lids_rise_to_the_lash_line_over_white_the_mesh_left_out():
+    """A wide eye whose mesh lid runs through the white: each upper point rises to where
+    the photo's white ends under its lash line; nothing else moves."""
+    wide = synthetic_face(1.4 * EYE_H)
+    photo = synthetic_photo(wide)
+    pts = synthetic_face(EYE_H)
+    out = raise_upper_lids(photo, pts)
+    upper = np.concatenate([e.upper for e in EYES])
+    rest = np.setdiff1d(np.arange(lm.N_LANDMARKS), upper)
+    np.testing.assert_array_equal(out[rest], pts[rest])
+    # On the margin: the lash line a pixel above each point, the white a pixel below.
+    luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    x = np.round(out[upper, 0]).astype(int)
+    above = luma[np.round(out[upper, 1] - 1.0).astype(int), x]
+    below = luma[np.round(out[upper, 1] + 1.0).astype(int), x]
+    assert np.all(above < 100) and np.all(below > 200), (above, below)
+    assert np.all(out[upper, 1] < pts[upper, 1] - 0.9)   # every point rose
+    np.testing.assert_allclose(out[upper, 0], pts[upper, 0], atol=0.05)   # straight up
+
+
+def test_upper_lids_stay_where_the_mesh_is_on_the_margin_or_no_lash_line_shows():
+    pts = synthetic_face(EYE_H)
+    np.testing.assert_array_equal(raise_upper_lids(synthetic_photo(pts), pts), pts)
+    wide = synthetic_face(1.4 * EYE_H)
+    no_lashes = synthetic_photo(wide)
+    lash = np.all(no_lashes == np.array((45, 30, 30), np.uint8), axis=-1)
+    no_lashes[lash] = (200, 160, 140)   # a painting without a lash line: skin over the white
+    np.testing.assert_array_equal(raise_upper_lids(no_lashes, pts), pts)
+    # A lid may not move at all: the reach capped at 0.
+    capped = raise_upper_lids(synthetic_photo(wide), pts,
+                              params=EyeParams(lid_margin_reach_w=0.0))
+    np.testing.assert_array_equal(capped, pts)
 
 
 # --- lid closure --------------------------------------------------------------------------
