@@ -75,8 +75,8 @@ def raise_upper_lids(photo: np.ndarray, points: np.ndarray, *,
     p = params
     out = points.astype(np.float32, copy=True)
     h, w = photo.shape[:2]
+    pts = points.astype(np.float64)
     for eye in EYES:
-        pts = points.astype(np.float64)
         a, b = eye.corners
         width = float(np.hypot(*(pts[b] - pts[a])))
         if width < 12.0:
