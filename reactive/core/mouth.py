@@ -346,7 +346,7 @@ class MouthLayer:
         interior = self._interior[:bh, :bw]
         cv2.remap(self.source.images[j], map_x, map_y, cv2.INTER_CUBIC, dst=interior,
                   borderMode=cv2.BORDER_REPLICATE)
-        if self.gap is not None and j < self.drawn_from:
+        if self.gap is not None and j < self.drawn_from and self.gap.may_fill(j):
             self.gap.fill(interior, rigid, j, self.source, self.gains, lips_t, t_frame,
                           self._cols_t, (x0, y0), map_x, map_y,
                           stretch=_middle_stretch(self._cols_t, self._cols_s, t_frame[2]

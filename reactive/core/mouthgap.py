@@ -175,6 +175,12 @@ class TeethGap:
         return float(self.peak[j]) * (1.0 - float(self.meet[j])) * float(smoothstep(
             (stretch - p.gap_stretch_from) / (p.gap_stretch_full - p.gap_stretch_from)))
 
+    def may_fill(self, j: int) -> bool:
+        """Whether ``fill`` can blend anything for image ``j`` at any stretch: the caller
+        need not work out the stretch where it cannot."""
+        return bool((self.photo_teeth and self.weight[j] > 0.0)
+                    or self.peak[j] * (1.0 - self.meet[j]) > 0.0)
+
     def lower_row(self, j: int, lips: np.ndarray, zl: np.ndarray) -> np.ndarray:
         """The lower row's rigid reach ``zl`` (N_COLUMNS,) px of image ``j`` (lips ``lips``),
         less where its upper tips reach down into it (by the gap's weight), in place."""

@@ -893,8 +893,10 @@ def test_tips_drawn_out_far_give_way_to_the_cavity_in_any_frame():
     assert gap.stretched(j, p.gap_stretch_full) == 1.0
     assert gap.stretched(j, p.gap_stretch_from) == 0.0
     assert 0.0 < gap.stretched(j, 0.5 * (p.gap_stretch_from + p.gap_stretch_full)) < 1.0
-    # Rows that meet next to it: nothing to give way.
+    # Rows that meet next to it: nothing to give way, at any stretch (the caller need not
+    # work the stretch out).
     assert gap.stretched(j - 1, 3.0) == 0.0
+    assert gap.may_fill(j) and not gap.may_fill(j - 1)
 
     # The grin's frame carried into an opening whose middle is drawn out 2.5 times, the
     # photo's row over 30% of it: its tips fill the upper part of the gap, unless the
